@@ -1,0 +1,112 @@
+// The Fastify app, built by a function tests can call. server.ts only listens
+// and closes. Schemas (TypeBox) give validation, types and the OpenAPI document.
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import { ApiError } from './errors';
+import { leadRoutes } from './routes/leads';
+import { templateRoutes } from './routes/templates';
+import { segmentRoutes } from './routes/segments';
+import { wizardRunRoutes } from './routes/wizard-runs';
+
+export interface AppDeps {
+  pool: Pool;
+  temporal: Client;
+  config: AppConfig;
+  logger: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: 5 * 1024 * 1024,
+    ajv: {
+      // Unknown fields are an error, not silently dropped; query strings are coerced.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('deps', deps);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Delivery orchestration API',
+        version: '0.1.0',
+        description: 'Bulk (wizard) and single sends over email, SMS and LINE, their histories and figures.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    if (err instanceof ApiError) {
+      return reply.status(err.statusCode).send(err.body());
+    }
+    if (err.validation) {
+      const first = err.validation[0];
+      const params = (first?.params ?? {}) as Record<string, unknown>;
+      const base = first?.instancePath?.replace(/^\//, '').replace(/\//g, '.') ?? '';
+      const extra = (params.missingProperty ?? params.additionalProperty) as string | undefined;
+      const field = [err.validationContext, base, extra].filter(Boolean).join('.');
+      const what =
+        params.additionalProperty !== undefined
+          ? `unknown field "${String(params.additionalProperty)}"`
+          : (first?.message ?? err.message);
+      return reply.status(400).send({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: `${field || err.validationContext || 'request'}: ${what}`,
+        field: field || undefined,
+      });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err }, 'request failed');
+      const unavailable = isDatabaseUnavailable(err);
+      return reply.status(unavailable ? 503 : 500).send({
+        statusCode: unavailable ? 503 : 500,
+        error: unavailable ? 'Service Unavailable' : 'Internal Server Error',
+        message: unavailable
+          ? 'the database is not reachable right now; retry shortly'
+          : `internal error (request ${request.id})`,
+      });
+    }
+    return reply.status(status).send({ statusCode: status, error: err.name || 'Error', message: err.message });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` }),
+  );
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(leadRoutes);
+  await app.register(templateRoutes);
+  await app.register(segmentRoutes);
+  await app.register(wizardRunRoutes);
+  return app;
+}
+
+function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === '57P01' || // admin shutdown
+    code === '57P03' || // cannot connect now
+    /Connection terminated|connect ECONNREFUSED/.test((err as Error).message ?? '')
+  );
+}

@@ -1,0 +1,44 @@
+// API process entry: builds the app, listens, closes gracefully.
+import { Client, Connection } from '@temporalio/client';
+import pino, { type Logger } from 'pino';
+import { describeConfig, loadConfig, type AppConfig } from '../config/config';
+import { createPool } from '../db/pool';
+import { buildApp } from './app';
+
+export async function startApi(config: AppConfig, logger: Logger) {
+  const pool = createPool(config.databaseUrl, 20);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const temporal = new Client({ connection, namespace: config.temporalNamespace });
+  const app = await buildApp({ pool, temporal, config, logger });
+  app.addHook('onClose', async () => {
+    await connection.close();
+    await pool.end();
+  });
+  await app.listen({ port: config.port, host: config.host });
+  return app;
+}
+
+if (require.main === module) {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, name: 'api' });
+  if (!config.databaseUrl || !config.temporalAddress) {
+    console.error('the API needs DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start` for the embedded stack)');
+    process.exit(1);
+  }
+  logger.info({ config: describeConfig(config) }, 'starting API');
+  startApi(config, logger)
+    .then((app) => {
+      const stop = () => {
+        app.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    })
+    .catch((err) => {
+      logger.fatal({ err }, 'API failed to start');
+      process.exit(1);
+    });
+}

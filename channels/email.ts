@@ -1,0 +1,106 @@
+// The email transport: nodemailer over a pooled SMTP connection set. It sends
+// one message and returns a classified outcome; it decides no policy (retries,
+// validity) — that is domain/ and the workflow's business.
+import nodemailer from 'nodemailer';
+import {
+  classifyAcceptedMessage,
+  classifyTransportError,
+  type DeliveryOutcome,
+  type TransportError,
+} from '../domain/smtp-classification';
+
+export interface EmailMessage {
+  from: string;
+  to: string;
+  subject: string;
+  text?: string;
+  html?: string;
+  replyTo?: string;
+  /** SMTP envelope sender: the VERP return path for bulk mail. */
+  envelopeFrom: string;
+  /** Full Message-ID including angle brackets. */
+  messageId: string;
+  headers?: Record<string, string>;
+}
+
+export interface EmailSendResult {
+  outcome: DeliveryOutcome;
+  messageId: string | null;
+  /** The server's final reply text, when it gave one. */
+  response: string | null;
+}
+
+export interface EmailTransportOptions {
+  url: string;
+  maxConnections: number;
+  maxMessages: number;
+  /** Socket-level timeouts; a stalled relay must not hold a batch forever. */
+  connectionTimeoutMs?: number;
+  socketTimeoutMs?: number;
+}
+
+export interface EmailTransport {
+  send(message: EmailMessage): Promise<EmailSendResult>;
+  close(): void;
+}
+
+export function createEmailTransport(opts: EmailTransportOptions): EmailTransport {
+  const url = new URL(opts.url);
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new Error(`SMTP_URL must be smtp:// or smtps://, got ${url.protocol}`);
+  }
+  const transporter = nodemailer.createTransport({
+    pool: true,
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 25)),
+    secure: url.protocol === 'smtps:',
+    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    maxConnections: opts.maxConnections,
+    maxMessages: opts.maxMessages,
+    connectionTimeout: opts.connectionTimeoutMs ?? 30_000,
+    greetingTimeout: opts.connectionTimeoutMs ?? 30_000,
+    socketTimeout: opts.socketTimeoutMs ?? 120_000,
+    // Local relays and sinks often offer no TLS; STARTTLS is used when offered.
+    ignoreTLS: url.searchParams.get('tls') === 'off',
+    tls: { rejectUnauthorized: url.searchParams.get('tls') !== 'insecure' },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+
+  return {
+    async send(message) {
+      try {
+        const info = await transporter.sendMail({
+          from: message.from,
+          to: message.to,
+          replyTo: message.replyTo,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          messageId: message.messageId,
+          headers: message.headers,
+          envelope: { from: message.envelopeFrom, to: [message.to] },
+        });
+        // One recipient per message: a rejection of it arrives as EENVELOPE, so
+        // reaching here means the receiving server accepted the message.
+        return {
+          outcome: classifyAcceptedMessage(),
+          messageId: info.messageId ?? message.messageId,
+          response: typeof info.response === 'string' ? info.response : null,
+        };
+      } catch (err) {
+        const e = err as TransportError & { rejectedErrors?: TransportError[] };
+        const first = e.rejectedErrors?.[0];
+        const source: TransportError = first ? { ...first, code: e.code ?? first.code } : e;
+        return {
+          outcome: classifyTransportError(source),
+          messageId: null,
+          response: typeof source.response === 'string' ? source.response : (source.message ?? null),
+        };
+      }
+    },
+    close() {
+      transporter.close();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// The one typed configuration module. Read once at start, validated, with
+// documented defaults (the README's configuration table mirrors CONFIG_KEYS).
+// Secrets are never logged: `describeConfig` masks them.
+
+export interface AppConfig {
+  /** API listen port. */
+  port: number;
+  host: string;
+  /** PostgreSQL URL; empty means "start embedded PostgreSQL" (dev/start only). */
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  /** SMTP relay URL, e.g. smtp://user:pass@relay:587; empty means the local sink (dev/start only). */
+  smtpUrl: string;
+  smtpMaxConnections: number;
+  smtpMaxMessages: number;
+  /** Base URL for tracking, unsubscribe and short links seen by recipients. */
+  publicBaseUrl: string;
+  /** Domain of the VERP return path (b+TOKEN@bounceDomain). */
+  bounceDomain: string;
+  /** Leads per send batch activity. */
+  sendBatchSize: number;
+  /** Send batch activities in flight per run. */
+  sendBatchesInFlight: number;
+  /** Consecutive errors that turn the email validity flag invalid (SPEC 4). */
+  invalidAfterErrors: number;
+  /** How long a completed run stays open for asynchronous bounces, in seconds. */
+  asyncBounceWindowSeconds: number;
+  taskQueueWizard: string;
+  taskQueueEmail: string;
+  /** Concurrent activity executions per worker. */
+  workerMaxConcurrentActivities: number;
+  logLevel: string;
+  /** Where dev/start keeps embedded PostgreSQL and the Temporal dev server's database. */
+  dataDir: string;
+  temporalUiPort: number;
+  smtpSinkPort: number;
+  embeddedPostgresPort: number;
+}
+
+interface KeySpec {
+  env: string;
+  key: keyof AppConfig;
+  kind: 'string' | 'int' | 'url';
+  default: string;
+  secret?: boolean;
+  doc: string;
+}
+
+export const CONFIG_KEYS: readonly KeySpec[] = [
+  { env: 'PORT', key: 'port', kind: 'int', default: '3000', doc: 'API port' },
+  { env: 'HOST', key: 'host', kind: 'string', default: '0.0.0.0', doc: 'API listen address' },
+  {
+    env: 'DATABASE_URL',
+    key: 'databaseUrl',
+    kind: 'string',
+    default: '',
+    secret: true,
+    doc: 'PostgreSQL URL; empty: `npm start` runs embedded PostgreSQL',
+  },
+  {
+    env: 'TEMPORAL_ADDRESS',
+    key: 'temporalAddress',
+    kind: 'string',
+    default: '',
+    doc: 'Temporal frontend host:port; empty: `npm start` runs the dev server (localhost:7233)',
+  },
+  { env: 'TEMPORAL_NAMESPACE', key: 'temporalNamespace', kind: 'string', default: 'default', doc: 'Temporal namespace' },
+  {
+    env: 'SMTP_URL',
+    key: 'smtpUrl',
+    kind: 'string',
+    default: '',
+    secret: true,
+    doc: 'SMTP relay (smtp:// or smtps://, credentials allowed); empty: `npm start` runs the local sink',
+  },
+  { env: 'SMTP_MAX_CONNECTIONS', key: 'smtpMaxConnections', kind: 'int', default: '5', doc: 'pooled SMTP connections per worker' },
+  { env: 'SMTP_MAX_MESSAGES', key: 'smtpMaxMessages', kind: 'int', default: '1000', doc: 'messages per pooled connection before it is recycled' },
+  {
+    env: 'PUBLIC_BASE_URL',
+    key: 'publicBaseUrl',
+    kind: 'url',
+    default: 'http://localhost:3000',
+    doc: 'base of tracking, unsubscribe and short URLs in messages',
+  },
+  { env: 'BOUNCE_DOMAIN', key: 'bounceDomain', kind: 'string', default: 'bounce.localhost', doc: 'domain of the VERP return path' },
+  { env: 'SEND_BATCH_SIZE', key: 'sendBatchSize', kind: 'int', default: '500', doc: 'leads per send batch activity' },
+  { env: 'SEND_BATCHES_IN_FLIGHT', key: 'sendBatchesInFlight', kind: 'int', default: '4', doc: 'batch activities in flight per run' },
+  { env: 'INVALID_AFTER_ERRORS', key: 'invalidAfterErrors', kind: 'int', default: '3', doc: 'consecutive errors that invalidate an email address' },
+  {
+    env: 'ASYNC_BOUNCE_WINDOW_SECONDS',
+    key: 'asyncBounceWindowSeconds',
+    kind: 'int',
+    default: String(7 * 24 * 3600),
+    doc: 'how long a completed run listens for asynchronous bounces',
+  },
+  { env: 'TASK_QUEUE_WIZARD', key: 'taskQueueWizard', kind: 'string', default: 'wizard-runs', doc: 'task queue of run workflows and their bookkeeping activities' },
+  { env: 'TASK_QUEUE_EMAIL', key: 'taskQueueEmail', kind: 'string', default: 'send-email', doc: 'task queue of email send activities' },
+  {
+    env: 'WORKER_MAX_CONCURRENT_ACTIVITIES',
+    key: 'workerMaxConcurrentActivities',
+    kind: 'int',
+    default: '8',
+    doc: 'activity executions per worker and task queue',
+  },
+  { env: 'LOG_LEVEL', key: 'logLevel', kind: 'string', default: 'info', doc: 'pino log level' },
+  { env: 'DATA_DIR', key: 'dataDir', kind: 'string', default: '.data', doc: '`npm start`: embedded PostgreSQL and Temporal state' },
+  { env: 'TEMPORAL_UI_PORT', key: 'temporalUiPort', kind: 'int', default: '8233', doc: '`npm start`: Temporal web UI port' },
+  { env: 'SMTP_SINK_PORT', key: 'smtpSinkPort', kind: 'int', default: '2525', doc: '`npm start`: local SMTP sink port' },
+  { env: 'EMBEDDED_PG_PORT', key: 'embeddedPostgresPort', kind: 'int', default: '54320', doc: '`npm start`: embedded PostgreSQL port' },
+];
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const out: Record<string, string | number> = {};
+  const problems: string[] = [];
+  for (const spec of CONFIG_KEYS) {
+    const raw = (env[spec.env] ?? spec.default).trim();
+    if (spec.kind === 'int') {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0) problems.push(`${spec.env} must be a non-negative integer, got "${raw}"`);
+      out[spec.key] = n;
+    } else if (spec.kind === 'url') {
+      try {
+        new URL(raw);
+      } catch {
+        problems.push(`${spec.env} must be an absolute URL, got "${raw}"`);
+      }
+      out[spec.key] = raw.replace(/\/+$/, '');
+    } else {
+      out[spec.key] = raw;
+    }
+  }
+  if (Number(out.sendBatchSize) < 1) problems.push('SEND_BATCH_SIZE must be at least 1');
+  if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
+  if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return out as unknown as AppConfig;
+}
+
+/** Config for logs: secrets masked, credentials in URLs removed. */
+export function describeConfig(cfg: AppConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const spec of CONFIG_KEYS) {
+    const v = cfg[spec.key];
+    out[spec.key] = spec.secret && v ? redactUrl(String(v)) : v;
+  }
+  return out;
+}
+
+export function redactUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '***';
+  }
+}

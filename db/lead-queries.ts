@@ -1,0 +1,56 @@
+import type { Queryable } from './pool';
+
+export interface LeadRow {
+  id: number;
+  name: string;
+  email: string | null;
+  phones: Record<string, string>;
+  line_user_id: string | null;
+  line_friend_status: string;
+  email_valid: boolean;
+  email_error_count: number;
+  sms_permission: boolean;
+  dm_permission: boolean;
+  unsubscribed_email_at: Date | null;
+  unsubscribed_sms_at: Date | null;
+  unsubscribed_line_at: Date | null;
+  attributes: Record<string, unknown>;
+  deleted_at: Date | null;
+  merged_into_id: number | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewLead {
+  name: string;
+  email: string | null;
+  phones: Record<string, string>;
+  lineUserId: string | null;
+  smsPermission: boolean;
+  dmPermission: boolean;
+  attributes: Record<string, unknown>;
+}
+
+export async function insertLead(db: Queryable, l: NewLead): Promise<LeadRow> {
+  const res = await db.query<LeadRow>(
+    `INSERT INTO lead (name, email, phones, line_user_id, sms_permission, dm_permission, attributes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [l.name, l.email, JSON.stringify(l.phones), l.lineUserId, l.smsPermission, l.dmPermission, JSON.stringify(l.attributes)],
+  );
+  return res.rows[0]!;
+}
+
+export async function getLead(db: Queryable, id: number): Promise<LeadRow | null> {
+  const res = await db.query<LeadRow>('SELECT * FROM lead WHERE id = $1', [id]);
+  return res.rows[0] ?? null;
+}
+
+/** A user sets the email flag back to valid (SPEC 4): the counter restarts from 0. */
+export async function resetEmailValidity(db: Queryable, id: number): Promise<LeadRow | null> {
+  const res = await db.query<LeadRow>(
+    `UPDATE lead SET email_valid = true, email_error_count = 0, updated_at = now()
+      WHERE id = $1 AND deleted_at IS NULL RETURNING *`,
+    [id],
+  );
+  return res.rows[0] ?? null;
+}

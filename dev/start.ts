@@ -1,0 +1,119 @@
+// `npm start`: the whole product on its embedded defaults, in one process
+// tree: Temporal dev server (UI on 8233), PostgreSQL (embedded unless
+// DATABASE_URL), the local SMTP sink (unless SMTP_URL), migrations, one worker
+// and the API on 3000. Ctrl-C stops everything, children included.
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { describeConfig, loadConfig } from '../config/config';
+import { migrateUp, openOrm } from '../db/orm';
+import { createPool } from '../db/pool';
+import { createEmailTransport } from '../channels/email';
+import { createWorkers, runWorkers } from '../worker/create-workers';
+import { startApi } from '../api/server';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { startTemporalServer } from './temporal-server';
+import { SmtpSink } from './smtp-sink';
+
+async function main() {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, name: 'dev' });
+  const stops: Array<[string, () => Promise<unknown>]> = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping…');
+    for (const [name, stop] of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.warn({ err }, `could not stop ${name} cleanly`);
+      }
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+  // We stop the workers ourselves, in order, on the signals above.
+  Runtime.install({ shutdownSignals: [] });
+
+  try {
+    const dataDir = resolve(config.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+
+    if (!config.databaseUrl) {
+      const pg = await startEmbeddedPostgres({
+        dataDir,
+        port: config.embeddedPostgresPort,
+        database: 'delivery',
+        persistent: true,
+        log: (l) => logger.debug({ component: 'postgres' }, l),
+      });
+      stops.push(['postgres', () => pg.stop()]);
+      config.databaseUrl = pg.url;
+      logger.info({ port: config.embeddedPostgresPort }, 'embedded PostgreSQL ready');
+    }
+    if (!config.temporalAddress) {
+      const temporal = await startTemporalServer({
+        port: 7233,
+        uiPort: config.temporalUiPort,
+        dbFilename: resolve(dataDir, 'temporal.db'),
+        log: (l) => logger.debug({ component: 'temporal' }, l),
+      });
+      stops.push(['temporal', () => temporal.stop()]);
+      config.temporalAddress = temporal.address;
+      logger.info({ ui: temporal.uiUrl }, 'Temporal dev server ready');
+    }
+    if (!config.smtpUrl) {
+      const sink = new SmtpSink({ port: config.smtpSinkPort, keepMessages: 1000 });
+      const { url } = await sink.start();
+      sink.onMessage((m) => logger.info({ to: m.to, subject: m.subject }, 'sink received mail'));
+      stops.push(['smtp sink', () => sink.stop()]);
+      config.smtpUrl = url;
+      logger.info({ url }, 'local SMTP sink ready');
+    }
+
+    const orm = await openOrm(config.databaseUrl, 2);
+    const applied = await migrateUp(orm);
+    await orm.close();
+    logger.info({ applied }, 'schema migrated');
+
+    const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
+    const email = createEmailTransport({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
+    const connection = await NativeConnection.connect({ address: config.temporalAddress });
+    const workers: Worker[] = await createWorkers({
+      connection,
+      namespace: config.temporalNamespace,
+      pool,
+      email,
+      logger: logger.child({ component: 'worker' }),
+      config,
+    });
+    const running = runWorkers(workers);
+    stops.push([
+      'worker',
+      async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await running;
+        email.close();
+        await connection.close();
+        await pool.end();
+      },
+    ]);
+    running.catch((err) => {
+      logger.error({ err }, 'worker failed');
+      void shutdown(1);
+    });
+
+    const app = await startApi(config, logger.child({ component: 'api' }));
+    stops.push(['api', () => app.close()]);
+    logger.info({ config: describeConfig(config) }, `ready: API on http://localhost:${config.port}, Temporal UI on http://localhost:${config.temporalUiPort}`);
+  } catch (err) {
+    logger.fatal({ err }, 'start failed');
+    await shutdown(1);
+  }
+}
+
+void main();

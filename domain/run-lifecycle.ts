@@ -1,0 +1,37 @@
+// SPEC section 2: the wizard run's statuses and what a user may do in each.
+export const RUN_STATUSES = ['reserved', 'preparing', 'running', 'completed', 'error', 'cancelled'] as const;
+export type RunStatusName = (typeof RUN_STATUSES)[number];
+
+/** Statuses a DELETE may cancel; a cancelled run may be deleted again harmlessly. */
+export const CANCELLABLE_STATUSES: readonly RunStatusName[] = ['reserved', 'preparing', 'running'];
+export const FINAL_STATUSES: readonly RunStatusName[] = ['completed', 'error', 'cancelled'];
+
+export function isCancellable(status: string): boolean {
+  return (CANCELLABLE_STATUSES as readonly string[]).includes(status);
+}
+
+export function isFinal(status: string): boolean {
+  return (FINAL_STATUSES as readonly string[]).includes(status);
+}
+
+/** Workflow id of a run: one function, so the API, the worker and operators agree. */
+export function wizardRunWorkflowId(runId: number): string {
+  return `wizard-run-${runId}`;
+}
+
+/**
+ * Expected completion from measured throughput (SPEC 2): remaining messages
+ * over the rate observed so far. Null until something was measured.
+ */
+export function expectedCompletion(opts: {
+  startedAtMs: number;
+  nowMs: number;
+  done: number;
+  total: number;
+}): { expectedAtMs: number; minutesLeft: number } | null {
+  const elapsed = opts.nowMs - opts.startedAtMs;
+  if (opts.done <= 0 || elapsed <= 0) return null;
+  const remaining = Math.max(0, opts.total - opts.done);
+  const msLeft = (remaining * elapsed) / opts.done;
+  return { expectedAtMs: Math.round(opts.nowMs + msLeft), minutesLeft: Math.ceil(msLeft / 60_000) };
+}

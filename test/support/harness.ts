@@ -1,0 +1,115 @@
+// What an integration or end-to-end test needs, all real: the suite's
+// PostgreSQL and Temporal server (from global setup), an SMTP sink on its own
+// port, a worker on task queues of its own (so test files never take each
+// other's tasks), and the API listening on a real port.
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import pino from 'pino';
+import { buildApp } from '../../api/app';
+import { createEmailTransport, type EmailTransport } from '../../channels/email';
+import { loadConfig, type AppConfig } from '../../config/config';
+import { createPool } from '../../db/pool';
+import { SmtpSink } from '../../dev/smtp-sink';
+import { createWorkers } from '../../worker/create-workers';
+
+export interface Harness {
+  config: AppConfig;
+  pool: Pool;
+  sink: SmtpSink;
+  email: EmailTransport;
+  temporal: Client;
+  app: FastifyInstance;
+  baseUrl: string;
+  workers: Worker[];
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
+  const databaseUrl = process.env.TEST_DATABASE_URL_READY;
+  const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
+  if (!databaseUrl || !temporalAddress) throw new Error('run through jest: global setup provides the servers');
+  const suffix = uniqueSuffix();
+  const sink = new SmtpSink({ port: 0 });
+  const { url: smtpUrl } = await sink.start();
+  const config: AppConfig = {
+    ...loadConfig({}),
+    databaseUrl,
+    temporalAddress,
+    smtpUrl,
+    taskQueueWizard: `wizard-${suffix}`,
+    taskQueueEmail: `email-${suffix}`,
+    sendBatchSize: 20,
+    sendBatchesInFlight: 3,
+    ...overrides,
+  };
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const pool = createPool(databaseUrl, 10);
+  const email = createEmailTransport({ url: smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
+  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const workers = await createWorkers({ connection: nativeConnection, namespace: 'default', pool, email, logger, config });
+  const running = Promise.all(workers.map((w) => w.run()));
+  const connection = await Connection.connect({ address: temporalAddress });
+  const temporal = new Client({ connection });
+  const app = await buildApp({ pool, temporal, config, logger });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+
+  return {
+    config,
+    pool,
+    sink,
+    email,
+    temporal,
+    app,
+    baseUrl,
+    workers,
+    async api(method, path, body) {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+    async stop() {
+      await app.close();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+      email.close();
+      await connection.close();
+      await nativeConnection.close();
+      await pool.end();
+      await sink.stop();
+    },
+  };
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,132 @@
+import {
+  classifyAcceptedMessage,
+  classifySmtpReply,
+  classifyTransportError,
+  preErrorMissingAddress,
+} from '../../domain/smtp-classification';
+import {
+  DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
+  applyOutcomeToValidity,
+  restoreValidity,
+  type ValidityOutcome,
+  type ValidityState,
+} from '../../domain/validity';
+
+const fresh = (): ValidityState => ({ valid: true, consecutiveErrors: 0 });
+const apply = (outcomes: readonly ValidityOutcome[], start = fresh(), threshold?: number): ValidityState =>
+  outcomes.reduce((state, outcome) => applyOutcomeToValidity(state, outcome, threshold), start);
+
+const delivered = classifyAcceptedMessage();
+const deliveredAfterTimeout = classifyTransportError({ code: 'ETIMEDOUT', command: 'DATA' });
+const mailboxFull = classifySmtpReply({
+  response: '452-4.2.2 The email account that you tried to reach is over quota.',
+});
+const unknownUser = classifySmtpReply({ response: '550 5.1.1 User unknown' });
+const connectionRefused = classifyTransportError({
+  code: 'ESOCKET',
+  command: 'CONN',
+  message: 'connect ECONNREFUSED',
+});
+const spamBlock = classifySmtpReply({ response: '550 5.7.1 Message rejected as spam' });
+const dmarcFailure = classifySmtpReply({ response: '550 5.7.26 Unauthenticated email is not accepted' });
+const missingAddress = preErrorMissingAddress();
+
+describe('consecutive errors', () => {
+  test('the default threshold is 3', () => {
+    expect(DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS).toBe(3);
+  });
+
+  test('when a soft bounce repeats three times, the address turns invalid', () => {
+    const afterTwo = apply([mailboxFull, mailboxFull]);
+    expect(afterTwo).toEqual({ valid: true, consecutiveErrors: 2 });
+    expect(apply([mailboxFull], afterTwo)).toEqual({ valid: false, consecutiveErrors: 3 });
+  });
+
+  test('any mix of delivery errors counts toward the threshold', () => {
+    expect(apply([connectionRefused, unknownUser, mailboxFull])).toEqual({
+      valid: false,
+      consecutiveErrors: 3,
+    });
+  });
+
+  test('when a delivery comes between errors, the counter restarts from 0', () => {
+    expect(apply([mailboxFull, mailboxFull, delivered, mailboxFull, mailboxFull])).toEqual({
+      valid: true,
+      consecutiveErrors: 2,
+    });
+  });
+
+  test('a delivery deemed complete after a DATA timeout (40001) also resets the counter', () => {
+    expect(apply([mailboxFull, mailboxFull, deliveredAfterTimeout])).toEqual({
+      valid: true,
+      consecutiveErrors: 0,
+    });
+  });
+
+  test('the threshold is configurable (the second seed quarantines at 5)', () => {
+    const four = apply([mailboxFull, mailboxFull, mailboxFull, mailboxFull], fresh(), 5);
+    expect(four.valid).toBe(true);
+    expect(applyOutcomeToValidity(four, mailboxFull, 5)).toEqual({ valid: false, consecutiveErrors: 5 });
+  });
+
+  test('a threshold below 1 is refused', () => {
+    expect(() => applyOutcomeToValidity(fresh(), mailboxFull, 0)).toThrow(RangeError);
+  });
+});
+
+describe('permanent errors', () => {
+  test.each([
+    ['42521 refused by the receiving server', '550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized'],
+    ['42551 user not local', '551 User not local; please try <forward@example.net>'],
+    ['42553 mailbox name not allowed', '553 5.1.3 Bad recipient address syntax'],
+  ])('%s invalidates the address after a single occurrence', (_name, response) => {
+    expect(applyOutcomeToValidity(fresh(), classifySmtpReply({ response }))).toEqual({
+      valid: false,
+      consecutiveErrors: 1,
+    });
+  });
+
+  test('a permanent code invalidates even when the caller did not set the flag', () => {
+    expect(
+      applyOutcomeToValidity(fresh(), {
+        result: 'error',
+        code: 42553,
+        invalidatesAtOnce: false,
+        policyBlock: false,
+      }),
+    ).toMatchObject({ valid: false });
+  });
+});
+
+describe('what does not count', () => {
+  test("a policy block (spam, reputation, sender authentication) is not the recipient's fault: no change", () => {
+    const state = { valid: true, consecutiveErrors: 2 };
+    expect(applyOutcomeToValidity(state, spamBlock)).toEqual(state);
+    expect(applyOutcomeToValidity(state, dmarcFailure)).toEqual(state);
+  });
+
+  test('a pre-error was never sent: no change', () => {
+    const state = { valid: true, consecutiveErrors: 2 };
+    expect(applyOutcomeToValidity(state, missingAddress)).toEqual(state);
+  });
+
+  test('the given state is never modified', () => {
+    const state = { valid: true, consecutiveErrors: 2 };
+    applyOutcomeToValidity(state, mailboxFull);
+    applyOutcomeToValidity(state, delivered);
+    expect(state).toEqual({ valid: true, consecutiveErrors: 2 });
+  });
+});
+
+describe('turning valid again', () => {
+  test('a delivery resets the counter but does not make an invalid address valid; only a user does', () => {
+    const invalid = apply([unknownUser, unknownUser, unknownUser]);
+    expect(applyOutcomeToValidity(invalid, delivered)).toEqual({ valid: false, consecutiveErrors: 0 });
+  });
+
+  test('when a user sets the flag back to valid, the counter restarts from 0', () => {
+    const restored = restoreValidity();
+    expect(restored).toEqual({ valid: true, consecutiveErrors: 0 });
+    expect(apply([mailboxFull, mailboxFull], restored).valid).toBe(true);
+  });
+});

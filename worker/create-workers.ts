@@ -1,0 +1,73 @@
+// Builds the workers of one process: the wizard queue (workflows and their
+// bookkeeping activities) and one queue per channel for sending, so send
+// capacity scales and is rate-limited per channel independently.
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities/wizard-run-activities';
+import type { EmailTransport } from '../channels/email';
+import type { AppConfig } from '../config/config';
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  pool: Pool;
+  email: EmailTransport;
+  logger: Logger;
+  config: AppConfig;
+  /** A prebuilt bundle (tests build it once per process). */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+let cachedBundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+
+/** Bundle the workflow code once per process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  cachedBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundlerLogger });
+  return cachedBundle;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};
+
+export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  const { config } = deps;
+  const activities = createActivities({
+    pool: deps.pool,
+    email: deps.email,
+    logger: deps.logger,
+    settings: {
+      bounceDomain: config.bounceDomain,
+      invalidAfterErrors: config.invalidAfterErrors,
+      sendConcurrency: config.smtpMaxConnections * 2,
+    },
+  });
+  const bundle = deps.workflowBundle ?? (await workflowBundle());
+  const wizard = await Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: config.taskQueueWizard,
+    workflowBundle: bundle,
+    activities,
+    maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+  });
+  const email = await Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: config.taskQueueEmail,
+    activities: { sendEmailBatch: activities.sendEmailBatch },
+    maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+  });
+  return [wizard, email];
+}
+
+/** Run workers until they are shut down (SIGINT/SIGTERM are handled by the SDK's Runtime). */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}
