@@ -4,7 +4,6 @@
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { escapeHtml, personalize } from '../domain/personalize';
 import { expectedCompletion } from '../domain/run-lifecycle';
 import type { EmailTransport } from '../channels/email';
 import {
@@ -14,11 +13,11 @@ import {
   recordEmailOutcomes,
   setExpectedCompletion,
   transitionRun,
-  type ClaimedSend,
   type RecordedCounts,
   type SendRecord,
 } from '../db/run-queries';
-import { getTemplate, type TemplateRow } from '../db/template-queries';
+import { getTemplate } from '../db/template-queries';
+import { renderEmailBatch } from './render-email';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -26,6 +25,7 @@ export interface ActivityDeps {
   logger: Logger;
   settings: {
     bounceDomain: string;
+    publicBaseUrl: string;
     invalidAfterErrors: number;
     /** Messages on the wire at once per batch; the pool bounds connections. */
     sendConcurrency: number;
@@ -109,6 +109,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!template) throw ApplicationFailure.nonRetryable(`template ${run.template_id} no longer exists`, 'TemplateMissing');
 
     const claimed = await claimEmailBatch(pool, input.runId, input.fromSeq, input.toSeq, ctx.info.attempt > 1);
+    const messages = await renderEmailBatch(pool, template, claimed, deps.settings);
     const total: RecordedCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
     let pending: SendRecord[] = [];
     const flush = async () => {
@@ -126,7 +127,7 @@ export function createActivities(deps: ActivityDeps) {
     const worker = async () => {
       while (next < claimed.length && !ctx.cancellationSignal.aborted) {
         const target = claimed[next++]!;
-        const res = await deps.email.send(renderEmail(template, target, deps.settings.bounceDomain));
+        const res = await deps.email.send(messages.get(target.send_id)!);
         pending.push({
           sendId: target.send_id,
           leadId: target.lead_id,
@@ -169,22 +170,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type WizardRunActivities = ReturnType<typeof createActivities>;
-
-export function renderEmail(template: TemplateRow, target: ClaimedSend, bounceDomain: string) {
-  const lead = { id: target.lead_id, name: target.name, email: target.address, attributes: target.attributes ?? {} };
-  const format = template.email_format ?? 'text';
-  const text = format !== 'html' && template.body_text ? personalize(template.body_text, lead) : undefined;
-  const html = format !== 'text' && template.body_html ? personalize(template.body_html, lead, escapeHtml) : undefined;
-  return {
-    from: template.from_address ?? `no-reply@${bounceDomain}`,
-    to: target.address,
-    replyTo: template.reply_to ?? undefined,
-    subject: personalize(template.subject ?? '', lead),
-    text,
-    html,
-    // VERP: the return path carries the send's token, so a bounce finds its send.
-    envelopeFrom: `b+${target.token}@${bounceDomain}`,
-    messageId: `<${target.token}@${bounceDomain}>`,
-    headers: { 'X-Send-Token': target.token },
-  };
-}

@@ -44,6 +44,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     logger: deps.logger,
     settings: {
       bounceDomain: config.bounceDomain,
+      publicBaseUrl: config.publicBaseUrl,
       invalidAfterErrors: config.invalidAfterErrors,
       sendConcurrency: config.smtpMaxConnections * 2,
     },
