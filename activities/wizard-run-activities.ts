@@ -5,19 +5,28 @@ import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { expectedCompletion } from '../domain/run-lifecycle';
+import { planAfterAttempt } from '../domain/retry-plan';
+import { preErrorMissingAddress } from '../domain/smtp-classification';
+import { parseRetrySchedules, type RetrySchedule } from '../domain/retry-schedule';
 import type { EmailTransport } from '../channels/email';
 import {
   claimEmailBatch,
+  claimRetryBatch,
+  claimSingleSend,
   getRun,
+  nextRetryDue,
   prepareEmailTargets,
   recordEmailOutcomes,
   setExpectedCompletion,
   transitionRun,
+  type ClaimedSend,
   type RecordedCounts,
+  type RunRow,
   type SendRecord,
 } from '../db/run-queries';
-import { getTemplate } from '../db/template-queries';
+import { getTemplate, type TemplateRow } from '../db/template-queries';
 import { renderEmailBatch } from './render-email';
+import { runEndMail, runFailureNotice, runStartMail } from './notification-mails';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -26,6 +35,7 @@ export interface ActivityDeps {
   settings: {
     bounceDomain: string;
     publicBaseUrl: string;
+    notifyFrom: string;
     invalidAfterErrors: number;
     /** Messages on the wire at once per batch; the pool bounds connections. */
     sendConcurrency: number;
@@ -41,13 +51,26 @@ export interface SendBatchInput {
   runId: number;
   fromSeq: number;
   toSeq: number;
+  /** The workflow's clock: retry due times are set on it (time-skipping tests move it). */
+  clockMs: number;
   /** Run start (ms) and planned total, to keep the expected completion current. */
   startedAtMs: number;
   totalTargets: number;
   doneBefore: number;
 }
 
+export interface RetryWaveInput {
+  runId: number;
+  /** Sends due at or before this time (workflow clock) are retried. */
+  dueByMs: number;
+  clockMs: number;
+  limit: number;
+}
+
+export type BatchCounts = RecordedCounts & { claimed: number };
+
 const FLUSH_EVERY = 50;
+const ZERO: BatchCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0, claimed: 0 };
 
 export function createActivities(deps: ActivityDeps) {
   const { pool, logger } = deps;
@@ -94,28 +117,37 @@ export function createActivities(deps: ActivityDeps) {
     return transitionRun(pool, runId, ['reserved', 'preparing', 'running'], 'error', { errorMessage: message });
   }
 
-  /**
-   * Send one range of a run's targets: claim, render, send over the pooled
-   * transport, and record outcomes in chunks. Only counts go back to the
-   * workflow. Cancellation (delivered through heartbeats) stops new sends;
-   * what was sent is recorded before returning.
-   */
-  async function sendEmailBatch(input: SendBatchInput): Promise<RecordedCounts> {
-    const ctx = Context.current();
-    const run = await getRun(pool, input.runId);
-    if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${input.runId} does not exist`, 'RunMissing');
-    if (run.status !== 'running') return { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
+  async function loadSendingContext(runId: number): Promise<{ run: RunRow; template: TemplateRow; schedules?: Record<string, RetrySchedule> } | null> {
+    const run = await getRun(pool, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
+    if (run.status !== 'running') return null;
     const template = await getTemplate(pool, run.template_id);
     if (!template) throw ApplicationFailure.nonRetryable(`template ${run.template_id} no longer exists`, 'TemplateMissing');
+    const parsed = run.retry_schedules ? parseRetrySchedules(run.retry_schedules) : null;
+    return { run, template, schedules: parsed?.ok ? parsed.value : undefined };
+  }
 
-    const claimed = await claimEmailBatch(pool, input.runId, input.fromSeq, input.toSeq, ctx.info.attempt > 1);
+  /**
+   * Render, send and record claimed sends. Outcomes are recorded in chunks so
+   * a crash loses little; cancellation (delivered through heartbeats) stops
+   * new sends, and what was sent is recorded before returning.
+   */
+  async function deliver(
+    runId: number,
+    template: TemplateRow,
+    claimed: ClaimedSend[],
+    clockMs: number,
+    schedules: Record<string, RetrySchedule> | undefined,
+  ): Promise<BatchCounts> {
+    const ctx = Context.current();
+    const skew = clockMs - Date.now();
     const messages = await renderEmailBatch(pool, template, claimed, deps.settings);
-    const total: RecordedCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
+    const total: BatchCounts = { ...ZERO, claimed: claimed.length };
     let pending: SendRecord[] = [];
     const flush = async () => {
       const chunk = pending;
       pending = [];
-      const c = await recordEmailOutcomes(pool, input.runId, chunk, deps.settings.invalidAfterErrors);
+      const c = await recordEmailOutcomes(pool, runId, chunk, deps.settings.invalidAfterErrors);
       total.sent += c.sent;
       total.delivered += c.delivered;
       total.errors += c.errors;
@@ -128,20 +160,43 @@ export function createActivities(deps: ActivityDeps) {
       while (next < claimed.length && !ctx.cancellationSignal.aborted) {
         const target = claimed[next++]!;
         const res = await deps.email.send(messages.get(target.send_id)!);
+        const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
+        const now = Date.now();
         pending.push({
           sendId: target.send_id,
           leadId: target.lead_id,
+          address: target.address,
           attempt: target.attempt,
-          at: new Date(),
-          outcome: res.outcome,
+          at: new Date(now),
+          outcome: plan.outcome,
           messageId: res.messageId,
+          nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
         });
         if (pending.length >= FLUSH_EVERY) await flush();
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker));
     await flush();
+    if (ctx.cancellationSignal.aborted && next < claimed.length) {
+      // Claims never sent go back to the state they were claimed from.
+      const rest = claimed.slice(next);
+      await pool.query(
+        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END,
+                         next_attempt_at = CASE WHEN result = 'error' THEN now() ELSE next_attempt_at END
+          WHERE id = ANY($1::bigint[])`,
+        [rest.map((c) => c.send_id)],
+      );
+    }
+    return total;
+  }
 
+  /** Send one range of a run's targets: the first attempt of each. Only counts go back to the workflow. */
+  async function sendEmailBatch(input: SendBatchInput): Promise<BatchCounts> {
+    const sending = await loadSendingContext(input.runId);
+    if (!sending) return ZERO;
+    const reclaim = Context.current().info.attempt > 1;
+    const claimed = await claimEmailBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
+    const total = await deliver(input.runId, sending.template, claimed, input.clockMs, sending.schedules);
     const eta = expectedCompletion({
       startedAtMs: input.startedAtMs,
       nowMs: Date.now(),
@@ -149,15 +204,97 @@ export function createActivities(deps: ActivityDeps) {
       total: input.totalTargets,
     });
     await setExpectedCompletion(pool, input.runId, eta ? new Date(eta.expectedAtMs) : null);
-    if (ctx.cancellationSignal.aborted && next < claimed.length) {
-      // Unsent claims return to the pool of never-attempted sends.
-      const rest = claimed.slice(next).map((c) => c.send_id);
-      await pool.query(`UPDATE send SET attempts = 0 WHERE id = ANY($1::bigint[]) AND result = 'pending'`, [rest]);
-    }
     return total;
   }
 
+  /** One batch of a retry wave: up to `limit` sends whose retry is due. */
+  async function sendRetryBatch(input: RetryWaveInput): Promise<BatchCounts> {
+    const sending = await loadSendingContext(input.runId);
+    if (!sending) return ZERO;
+    const reclaim = Context.current().info.attempt > 1;
+    const claimed = await claimRetryBatch(pool, input.runId, new Date(input.dueByMs), input.limit, reclaim);
+    return deliver(input.runId, sending.template, claimed, input.clockMs, sending.schedules);
+  }
+
+  async function findNextRetry(runId: number): Promise<{ dueAtMs: number; count: number } | null> {
+    const due = await nextRetryDue(pool, runId);
+    return due ? { dueAtMs: due.dueAt.getTime(), count: due.count } : null;
+  }
+
+  /** Status mail on start and end (SPEC 2), and at the end one failure notice per run to the template's error reply-to. */
+  async function notifyRun(runId: number, event: 'start' | 'end'): Promise<void> {
+    const column = event === 'start' ? 'start_notified_at' : 'end_notified_at';
+    // Claim the notification first: at most one mail per run and event.
+    const claim = await pool.query<RunRow>(
+      `UPDATE wizard_run SET ${column} = now() WHERE id = $1 AND ${column} IS NULL RETURNING *`,
+      [runId],
+    );
+    const run = claim.rows[0];
+    if (!run) return;
+    const from = deps.settings.notifyFrom;
+    if (run.status_mail) {
+      const mail = event === 'start' ? runStartMail(run) : runEndMail(run);
+      await sendNotice({ ...mail, from, to: run.status_mail });
+    }
+    if (event === 'end') {
+      const template = await getTemplate(pool, run.template_id);
+      if (template?.error_reply_to) {
+        const failed = await pool.query<{ address: string; code: number; detail: string; lead_id: number }>(
+          `SELECT address, code, detail, lead_id FROM send
+            WHERE run_id = $1 AND result = 'error' AND next_attempt_at IS NULL ORDER BY id LIMIT 500`,
+          [runId],
+        );
+        if (failed.rows.length > 0) {
+          await sendNotice({ ...runFailureNotice(run, failed.rows), from, to: template.error_reply_to });
+        }
+      }
+    }
+  }
+
+  async function sendNotice(mail: { from: string; to: string; subject: string; text: string }) {
+    const res = await deps.email.send({
+      ...mail,
+      envelopeFrom: mail.from,
+      messageId: `<notice-${Date.now()}-${Math.random().toString(36).slice(2)}@${deps.settings.bounceDomain}>`,
+    });
+    // A notice that cannot be delivered is logged, not retried forever: the run's records already say it all.
+    if (res.outcome.result !== 'sent') logger.warn({ to: mail.to, detail: res.outcome.detail }, 'notification not delivered');
+  }
+
+  /**
+   * A single send (SPEC 2): goes out whatever the validity flag says, is
+   * recorded without a run and classified like any other. No retry waves:
+   * a transactional message that cannot go now is reported, not re-sent later.
+   */
+  async function sendSingleEmail(sendId: string): Promise<{ result: string; code: number | null }> {
+    const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
+    const current = async () => {
+      const r = await pool.query<{ result: string; code: number | null }>('SELECT result, code FROM send WHERE id = $1', [sendId]);
+      return r.rows[0] ?? { result: 'error', code: null };
+    };
+    if (!claimed) return current();
+    const template = await getTemplate(pool, claimed.template_id);
+    if (!template) throw ApplicationFailure.nonRetryable(`template ${claimed.template_id} no longer exists`, 'TemplateMissing');
+    const now = new Date();
+    if (!claimed.address) {
+      await recordEmailOutcomes(pool, null, [
+        { sendId, leadId: claimed.lead_id, address: '', attempt: 1, at: now, outcome: preErrorMissingAddress(), messageId: null, nextAttemptAt: null },
+      ], deps.settings.invalidAfterErrors);
+      return current();
+    }
+    const messages = await renderEmailBatch(pool, template, [claimed], deps.settings);
+    const res = await deps.email.send(messages.get(sendId)!);
+    await recordEmailOutcomes(
+      pool,
+      null,
+      [{ sendId, leadId: claimed.lead_id, address: claimed.address, attempt: 1, at: new Date(), outcome: res.outcome, messageId: res.messageId, nextAttemptAt: null }],
+      deps.settings.invalidAfterErrors,
+    );
+    return current();
+  }
+
   return {
+    sendSingleEmail,
     loadRunHeader,
     markPreparing,
     prepareRun,
@@ -166,6 +303,9 @@ export function createActivities(deps: ActivityDeps) {
     markCancelled,
     markError,
     sendEmailBatch,
+    sendRetryBatch,
+    findNextRetry,
+    notifyRun,
   };
 }
 

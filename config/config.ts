@@ -18,6 +18,8 @@ export interface AppConfig {
   publicBaseUrl: string;
   /** Domain of the VERP return path (b+TOKEN@bounceDomain). */
   bounceDomain: string;
+  /** Sender of status mails and failure notices. */
+  notifyFrom: string;
   /** Leads per send batch activity. */
   sendBatchSize: number;
   /** Send batch activities in flight per run. */
@@ -84,6 +86,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'base of tracking, unsubscribe and short URLs in messages',
   },
   { env: 'BOUNCE_DOMAIN', key: 'bounceDomain', kind: 'string', default: 'bounce.localhost', doc: 'domain of the VERP return path' },
+  { env: 'NOTIFY_FROM', key: 'notifyFrom', kind: 'string', default: 'delivery-notices@localhost', doc: 'sender of status mails and failure notices' },
   { env: 'SEND_BATCH_SIZE', key: 'sendBatchSize', kind: 'int', default: '500', doc: 'leads per send batch activity' },
   { env: 'SEND_BATCHES_IN_FLIGHT', key: 'sendBatchesInFlight', kind: 'int', default: '4', doc: 'batch activities in flight per run' },
   { env: 'INVALID_AFTER_ERRORS', key: 'invalidAfterErrors', kind: 'int', default: '3', doc: 'consecutive errors that invalidate an email address' },

@@ -149,6 +149,10 @@ export interface WizardRun {
   allowLongSms: boolean;
   phoneField?: string | null;
   scheduledAt?: Date | null;
+  /** Retry schedule overrides per error reason for this run (domain/retry-schedule). */
+  retrySchedules?: Record<string, unknown> | null;
+  startNotifiedAt?: Date | null;
+  endNotifiedAt?: Date | null;
   statusMail?: string | null;
   remindMail?: string | null;
   status: RunStatus;
@@ -192,6 +196,9 @@ export const WizardRunSchema = new EntitySchema<WizardRun>({
     allowLongSms: { type: 'boolean', default: false },
     phoneField: { type: 'string', columnType: 'text', nullable: true },
     scheduledAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    retrySchedules: { type: 'json', nullable: true },
+    startNotifiedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    endNotifiedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     statusMail: { type: 'string', columnType: 'text', nullable: true },
     remindMail: { type: 'string', columnType: 'text', nullable: true },
     status: { type: 'string', columnType: 'text', index: 'wizard_run_status_idx' },
@@ -355,7 +362,10 @@ export interface TrackedLink {
   sendId: string;
   token: string;
   url: string;
-  /** text | html | sms | line */
+  /**
+   * text | html | sms | line for counted links; 'open' for the open-tracking
+   * image and 'unsubscribe' for the List-Unsubscribe URL (url is '' for both).
+   */
   part: string;
 }
 
@@ -369,11 +379,17 @@ export const TrackedLinkSchema = new EntitySchema<TrackedLink>({
     url: { type: 'string', columnType: 'text' },
     part: { type: 'string', columnType: 'text' },
   },
+  uniques: [
+    {
+      name: 'tracked_link_send_part_url_unique',
+      expression: 'create unique index "tracked_link_send_part_url_unique" on "tracked_link" ("send_id", "part", md5("url"))',
+    },
+  ],
 });
 
 export interface TrackingEvent {
   id: string;
-  kind: 'click' | 'open';
+  kind: 'click' | 'open' | 'unsubscribe';
   sendId: string;
   linkId?: string | null;
   at: Date;
@@ -397,6 +413,12 @@ export const TrackingEventSchema = new EntitySchema<TrackingEvent>({
     suspectedBot: { type: 'boolean', default: false },
     botReasons: { type: 'ArrayType', columnType: 'text[]', nullable: true },
   },
+  uniques: [
+    {
+      name: 'tracking_event_unsubscribe_once',
+      expression: `create unique index "tracking_event_unsubscribe_once" on "tracking_event" ("send_id") where "kind" = 'unsubscribe'`,
+    },
+  ],
 });
 
 export interface AddressStatus {

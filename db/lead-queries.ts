@@ -52,5 +52,14 @@ export async function resetEmailValidity(db: Queryable, id: number): Promise<Lea
       WHERE id = $1 AND deleted_at IS NULL RETURNING *`,
     [id],
   );
-  return res.rows[0] ?? null;
+  const lead = res.rows[0] ?? null;
+  // The user vouches for the address too: lift its quarantine (a blocklist stays).
+  if (lead?.email) {
+    await db.query(
+      `UPDATE address_status SET status = 'valid', error_count = 0, updated_at = now()
+        WHERE channel = 'email' AND address = lower($1) AND status IN ('erroneous', 'quarantined')`,
+      [lead.email],
+    );
+  }
+  return lead;
 }

@@ -19,6 +19,9 @@ export interface RunRow {
   allow_long_sms: boolean;
   phone_field: string | null;
   scheduled_at: Date | null;
+  retry_schedules: Record<string, unknown> | null;
+  start_notified_at: Date | null;
+  end_notified_at: Date | null;
   status_mail: string | null;
   remind_mail: string | null;
   status: string;
@@ -171,7 +174,8 @@ export interface ClaimedSend {
  * Create the send records of a target range (one per run and lead: the unique
  * key makes a repeated batch harmless) and claim those never attempted.
  * `reclaimInterrupted` also claims sends an earlier, interrupted execution of
- * this same batch claimed but never recorded (at-least-once for that window).
+ * this same batch claimed but never recorded (no attempt row): they are sent
+ * again, the one at-least-once window (see README, reliability).
  */
 export async function claimEmailBatch(
   pool: Pool,
@@ -195,23 +199,95 @@ export async function claimEmailBatch(
          UPDATE send s SET attempts = CASE WHEN s.attempts = 0 THEN 1 ELSE s.attempts END, updated_at = now()
            FROM run_target t
           WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3 AND s.run_id = $1 AND s.lead_id = t.lead_id
-            AND s.result = 'pending' AND (s.attempts = 0 OR ($4 AND s.attempts = 1))
+            AND s.result = 'pending'
+            AND (s.attempts = 0 OR ($4 AND s.attempts = 1
+                 AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = 1)))
          RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt
        )
-       SELECT c.*, l.name, l.attributes FROM claimed c JOIN lead l ON l.id = c.lead_id ORDER BY c.send_id`,
+       ${withLead}`,
       [runId, fromSeq, toSeq, reclaimInterrupted],
     );
     return res.rows;
   });
 }
 
+const withLead = `SELECT c.*, coalesce(l.name, '') AS name, coalesce(l.attributes, '{}'::jsonb) AS attributes
+                    FROM claimed c LEFT JOIN lead l ON l.id = c.lead_id ORDER BY c.send_id`;
+
+/**
+ * Claim up to `limit` sends of a run whose retry is due at `dueBy` (the
+ * workflow's clock): the attempt number moves on and the due time clears, the
+ * result stays 'error' until the attempt is recorded, so the run's counters
+ * keep matching the records throughout a wave.
+ */
+export async function claimRetryBatch(
+  pool: Pool,
+  runId: number,
+  dueBy: Date,
+  limit: number,
+  reclaimInterrupted: boolean,
+): Promise<ClaimedSend[]> {
+  const res = await pool.query<ClaimedSend>(
+    `WITH due AS (
+       SELECT s.id FROM send s
+        WHERE s.run_id = $1 AND s.result = 'error'
+          AND (s.next_attempt_at <= $2
+               OR ($4 AND s.next_attempt_at IS NULL AND s.attempts > 1
+                   AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = s.attempts)))
+        ORDER BY s.id LIMIT $3 FOR UPDATE SKIP LOCKED
+     ), claimed AS (
+       UPDATE send s
+          SET attempts = CASE WHEN s.next_attempt_at IS NULL THEN s.attempts ELSE s.attempts + 1 END,
+              next_attempt_at = NULL, updated_at = now()
+         FROM due WHERE s.id = due.id
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt
+     )
+     ${withLead}`,
+    [runId, dueBy, limit, reclaimInterrupted],
+  );
+  return res.rows;
+}
+
+/** Claim a single send (no run) for its one attempt. */
+export async function claimSingleSend(
+  pool: Pool,
+  sendId: string,
+  reclaimInterrupted: boolean,
+): Promise<(ClaimedSend & { template_id: number }) | null> {
+  const res = await pool.query<ClaimedSend & { template_id: number }>(
+    `WITH claimed AS (
+       UPDATE send s SET attempts = 1, updated_at = now()
+        WHERE s.id = $1 AND s.run_id IS NULL AND s.result = 'pending'
+          AND (s.attempts = 0 OR ($2 AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id)))
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.template_id
+     )
+     ${withLead}`,
+    [sendId, reclaimInterrupted],
+  );
+  return res.rows[0] ?? null;
+}
+
+/** The earliest pending retry of a run, if any. */
+export async function nextRetryDue(db: Queryable, runId: number): Promise<{ dueAt: Date; count: number } | null> {
+  const res = await db.query<{ due_at: Date | null; count: number }>(
+    `SELECT min(next_attempt_at) AS due_at, count(*)::int AS count
+       FROM send WHERE run_id = $1 AND result = 'error' AND next_attempt_at IS NOT NULL`,
+    [runId],
+  );
+  const row = res.rows[0];
+  return row?.due_at ? { dueAt: row.due_at, count: row.count } : null;
+}
+
 export interface SendRecord {
   sendId: string;
   leadId: number;
+  address: string;
   attempt: number;
   at: Date;
   outcome: DeliveryOutcome;
   messageId: string | null;
+  /** When the next retry wave may send it again; null = final. */
+  nextAttemptAt: Date | null;
 }
 
 export interface RecordedCounts {
@@ -221,10 +297,29 @@ export interface RecordedCounts {
   preErrors: number;
 }
 
+const sendResult = (o: DeliveryOutcome) => (o.result === 'sent' ? 'delivered' : o.result);
+
+/** Counter deltas of a chunk: a first attempt adds a sent message; a retry replaces an error already counted. */
+export function countDeltas(records: readonly Pick<SendRecord, 'attempt' | 'outcome'>[]): RecordedCounts {
+  const c: RecordedCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
+  for (const r of records) {
+    const result = sendResult(r.outcome);
+    if (result === 'pre_error') {
+      c.preErrors++;
+      continue;
+    }
+    if (r.attempt <= 1) c.sent++;
+    else c.errors--;
+    if (result === 'delivered') c.delivered++;
+    else if (result === 'error') c.errors++;
+  }
+  return c;
+}
+
 /**
  * Write a chunk of outcomes in one transaction: the sends, their attempt
- * rows, the leads' validity counters and the run's counters, so the run's
- * counters always equal what the records say.
+ * rows, the leads' validity counters, the addresses' status rows and the
+ * run's counters, so the run's counters always equal what the records say.
  */
 export async function recordEmailOutcomes(
   pool: Pool,
@@ -233,59 +328,63 @@ export async function recordEmailOutcomes(
   invalidAfterErrors: number,
 ): Promise<RecordedCounts> {
   if (records.length === 0) return { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
-  const cols = {
-    id: [] as string[],
-    lead: [] as number[],
-    attempt: [] as number[],
-    at: [] as string[],
-    result: [] as string[],
-    code: [] as number[],
-    detail: [] as string[],
-    type: [] as (string | null)[],
-    reason: [] as (string | null)[],
-    msgid: [] as (string | null)[],
-    counts: [] as boolean[],
-    invalidNow: [] as boolean[],
-  };
-  const sendResult = (o: DeliveryOutcome) => (o.result === 'sent' ? 'delivered' : o.result);
-  for (const r of records) {
-    cols.id.push(r.sendId);
-    cols.lead.push(r.leadId);
-    cols.attempt.push(r.attempt);
-    cols.at.push(r.at.toISOString());
-    cols.result.push(sendResult(r.outcome));
-    cols.code.push(r.outcome.code);
-    cols.detail.push(r.outcome.detail);
-    cols.type.push(r.outcome.errorType);
-    cols.reason.push(r.outcome.reason);
-    cols.msgid.push(r.messageId);
-    // A policy block is the stream's fault, not the recipient's (REFERENCE: blocks).
-    cols.counts.push(r.outcome.result === 'error' && !r.outcome.policyBlock);
-    cols.invalidNow.push(r.outcome.invalidatesAtOnce);
-  }
+  const sorted = [...records].sort((a, b) => a.leadId - b.leadId);
+  const col = <T>(f: (r: SendRecord) => T) => sorted.map(f);
+  // SPEC 4: a message's error counts once toward the lead's consecutive
+  // errors (its first attempt), never its retries; a policy block is the
+  // stream's fault, not the recipient's.
+  const counts = (r: SendRecord) => r.outcome.result === 'error' && !r.outcome.policyBlock && r.attempt <= 1;
   return inTransaction(pool, async (client) => {
     await client.query(
       `WITH v AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-                  AS v(id, result, code, detail, error_type, error_reason, message_id, at)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::timestamptz[], $9::timestamptz[])
+                  AS v(id, result, code, detail, error_type, error_reason, message_id, at, next_at)
        )
        UPDATE send s
           SET result = v.result, code = v.code, detail = v.detail, error_type = v.error_type,
               error_reason = v.error_reason, message_id = coalesce(v.message_id, s.message_id),
-              sent_at = v.at, delivered_at = CASE WHEN v.result = 'delivered' THEN v.at END, updated_at = now()
+              sent_at = coalesce(s.sent_at, v.at), delivered_at = CASE WHEN v.result = 'delivered' THEN v.at END,
+              next_attempt_at = v.next_at, updated_at = now()
          FROM v WHERE s.id = v.id`,
-      [cols.id, cols.result, cols.code, cols.detail, cols.type, cols.reason, cols.msgid, cols.at],
+      [
+        col((r) => r.sendId),
+        col((r) => sendResult(r.outcome)),
+        col((r) => r.outcome.code),
+        col((r) => r.outcome.detail),
+        col((r) => r.outcome.errorType),
+        col((r) => r.outcome.reason),
+        col((r) => r.messageId),
+        col((r) => r.at.toISOString()),
+        col((r) => r.nextAttemptAt?.toISOString() ?? null),
+      ],
     );
     await client.query(
       `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
        SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
        ON CONFLICT (send_id, attempt) DO NOTHING`,
-      [cols.id, cols.attempt, cols.at, cols.result, cols.code, cols.detail, cols.type, cols.reason, cols.msgid],
+      [
+        col((r) => r.sendId),
+        col((r) => r.attempt),
+        col((r) => r.at.toISOString()),
+        col((r) => sendResult(r.outcome)),
+        col((r) => r.outcome.code),
+        col((r) => r.outcome.detail),
+        col((r) => r.outcome.errorType),
+        col((r) => r.outcome.reason),
+        col((r) => r.messageId),
+      ],
     );
+    const leadArgs = [
+      col((r) => r.leadId),
+      col((r) => sendResult(r.outcome)),
+      col(counts),
+      col((r) => r.outcome.invalidatesAtOnce),
+      invalidAfterErrors,
+    ];
     // Validity (SPEC 4): a delivery resets the consecutive-error counter; a
     // counted error increments it; reaching the threshold, or one permanent
-    // error, turns the flag invalid. Sorted by lead id to avoid deadlocks
-    // between concurrent batches.
+    // error, turns the flag invalid. Rows are locked in lead order.
     await client.query(
       `WITH v AS (
          SELECT lead, bool_or(result = 'delivered') AS delivered, count(*) FILTER (WHERE counts)::int AS errs,
@@ -299,19 +398,53 @@ export async function recordEmailOutcomes(
                                  ELSE l.email_valid AND NOT v.invalid_now AND l.email_error_count + v.errs < $5 END,
               updated_at = now()
          FROM v WHERE l.id = v.lead AND (v.delivered OR v.errs > 0 OR v.invalid_now)`,
-      [cols.lead, cols.result, cols.counts, cols.invalidNow, invalidAfterErrors],
+      leadArgs,
     );
-    const counts: RecordedCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
-    for (const r of cols.result) {
-      if (r === 'pre_error') counts.preErrors++;
-      else {
-        counts.sent++;
-        if (r === 'delivered') counts.delivered++;
-        else if (r === 'error') counts.errors++;
-      }
-    }
-    if (runId !== null) await addRunCounters(client, runId, counts);
-    return counts;
+    // Address status (quarantine): counted errors accumulate per address; the
+    // threshold or a permanent error quarantines it; a delivery clears it.
+    // Blocklisted and allowlisted addresses are a user's decision and stay.
+    await client.query(
+      `WITH v AS (
+         SELECT lower(addr) AS address, bool_or(result = 'delivered') AS delivered,
+                count(*) FILTER (WHERE counts)::int AS errs, bool_or(invalid_now AND result = 'error') AS invalid_now,
+                max(error_type) FILTER (WHERE counts) AS error_type, max(reason) FILTER (WHERE counts) AS reason,
+                max(at) AS at
+           FROM unnest($1::text[], $2::text[], $3::bool[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[])
+                AS v(addr, result, counts, invalid_now, error_type, reason, at)
+          GROUP BY lower(addr) ORDER BY 1
+       )
+       INSERT INTO address_status AS a (channel, address, status, error_type, reason, error_count, first_error_at, last_error_at, source, updated_at)
+       SELECT 'email', v.address,
+              CASE WHEN v.invalid_now OR v.errs >= $8 THEN 'quarantined' ELSE 'erroneous' END,
+              v.error_type, v.reason, v.errs, v.at, v.at, 'bounce', now()
+         FROM v WHERE NOT v.delivered AND (v.errs > 0 OR v.invalid_now)
+       ON CONFLICT (channel, address) DO UPDATE
+          SET error_count = a.error_count + excluded.error_count,
+              status = CASE WHEN a.status IN ('blocklisted', 'allowlisted') THEN a.status
+                            WHEN excluded.status = 'quarantined' OR a.error_count + excluded.error_count >= $8 THEN 'quarantined'
+                            ELSE 'erroneous' END,
+              error_type = coalesce(excluded.error_type, a.error_type), reason = coalesce(excluded.reason, a.reason),
+              first_error_at = coalesce(a.first_error_at, excluded.first_error_at), last_error_at = excluded.last_error_at,
+              updated_at = now()`,
+      [
+        col((r) => r.address),
+        col((r) => sendResult(r.outcome)),
+        col(counts),
+        col((r) => r.outcome.invalidatesAtOnce),
+        col((r) => r.outcome.errorType),
+        col((r) => r.outcome.reason),
+        col((r) => r.at.toISOString()),
+        invalidAfterErrors,
+      ],
+    );
+    await client.query(
+      `UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
+        WHERE a.channel = 'email' AND a.status IN ('erroneous', 'quarantined') AND a.address = ANY($1::text[])`,
+      [sorted.filter((r) => sendResult(r.outcome) === 'delivered').map((r) => r.address.toLowerCase())],
+    );
+    const deltas = countDeltas(sorted);
+    if (runId !== null) await addRunCounters(client, runId, deltas);
+    return deltas;
   });
 }
 

@@ -45,6 +45,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     settings: {
       bounceDomain: config.bounceDomain,
       publicBaseUrl: config.publicBaseUrl,
+      notifyFrom: config.notifyFrom,
       invalidAfterErrors: config.invalidAfterErrors,
       sendConcurrency: config.smtpMaxConnections * 2,
     },
@@ -62,7 +63,11 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: config.taskQueueEmail,
-    activities: { sendEmailBatch: activities.sendEmailBatch },
+    activities: {
+      sendEmailBatch: activities.sendEmailBatch,
+      sendRetryBatch: activities.sendRetryBatch,
+      sendSingleEmail: activities.sendSingleEmail,
+    },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });
   return [wizard, email];

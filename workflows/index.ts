@@ -1,2 +1,3 @@
 // The workflow bundle's entry: only deterministic workflow code is reachable from here.
 export { wizardRunWorkflow } from './wizard-run';
+export { singleSendWorkflow } from './single-send';

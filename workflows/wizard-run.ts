@@ -40,7 +40,7 @@ export interface WizardRunInput {
   scheduledAt: string | null;
   settings: WizardRunSettings;
   /** Carried over continue-as-new: cursors and counters, never lists. */
-  resume?: { targets: number; excluded: number; nextSeq: number; counts: RunCounts; startedAtMs: number };
+  resume?: { targets: number; excluded: number; nextSeq: number; counts: RunCounts; startedAtMs: number; waves: number };
 }
 
 export interface WizardRunProgress {
@@ -53,6 +53,9 @@ export interface WizardRunProgress {
   counts: RunCounts;
   expectedCompletionAt: string | null;
   minutesLeft: number | null;
+  /** Retry waves run so far, and when the next one is due. */
+  waves: number;
+  nextWaveAt: string | null;
   summary: string;
 }
 
@@ -81,7 +84,15 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
   let excluded = input.resume?.excluded ?? 0;
   let startedAtMs = input.resume?.startedAtMs ?? 0;
   const counts: RunCounts = input.resume?.counts ?? { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
+  let waves = input.resume?.waves ?? 0;
+  let nextWaveAtMs: number | null = null;
   const done = () => counts.sent + counts.preErrors;
+  const add = (c: RunCounts) => {
+    counts.sent += c.sent;
+    counts.delivered += c.delivered;
+    counts.errors += c.errors;
+    counts.preErrors += c.preErrors;
+  };
 
   setHandler(progressQuery, () => {
     const eta = status === 'running' ? expectedCompletion({ startedAtMs, nowMs: Date.now(), done: done(), total: targets }) : null;
@@ -96,10 +107,14 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
       counts: { ...counts },
       expectedCompletionAt: eta ? new Date(eta.expectedAtMs).toISOString() : null,
       minutesLeft: eta?.minutesLeft ?? null,
+      waves,
+      nextWaveAt: nextWaveAtMs !== null ? new Date(nextWaveAtMs).toISOString() : null,
       summary:
-        status === 'running'
-          ? `${done()} of ${targets} sent${eta ? `, about ${eta.minutesLeft} minutes left` : ''}`
-          : `${status}: ${done()} of ${targets} sent`,
+        status !== 'running'
+          ? `${status}: ${done()} of ${targets} sent`
+          : nextWaveAtMs !== null
+            ? `${done()} of ${targets} sent; ${counts.errors} waiting for retry wave ${waves + 1} at ${new Date(nextWaveAtMs).toISOString()}`
+            : `${done()} of ${targets} sent${eta ? `, about ${eta.minutesLeft} minutes left` : ''}`,
     };
   });
 
@@ -108,6 +123,17 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     upsertSearchAttributes([{ key: WIZARD_STATUS, value: s }]);
   };
 
+  // Batches in flight, so a cancel can wait for every one of them to stop and record.
+  const inFlight = new Set<Promise<void>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    const settled: Promise<void> = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+    return p;
+  };
   try {
     if (!input.resume) {
       // The durable reservation timer: cancelling the workflow here ends the run with nothing sent.
@@ -125,47 +151,76 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
       startedAtMs = Date.now();
     }
 
-    let nextSeq = input.resume?.nextSeq ?? 1;
+    let nextSeq = input.resume?.nextSeq ?? targets + 1;
+    if (!input.resume) {
+      nextSeq = 1;
+      await bookkeeping.notifyRun(runId, 'start');
+    }
     let batchesThisExecution = 0;
-    const inFlight = new Set<Promise<void>>();
+    const historyHeavy = () =>
+      workflowInfo().continueAsNewSuggested || batchesThisExecution >= settings.maxBatchesPerExecution;
+    const carryOn = () =>
+      continueAsNew<typeof wizardRunWorkflow>({
+        ...input,
+        resume: { targets, excluded, nextSeq, counts, startedAtMs, waves },
+      });
+
+    // First pass: every target once, several batches in flight.
+    let batchFailure: unknown = null;
     while (nextSeq <= targets || inFlight.size > 0) {
-      const historyHeavy = workflowInfo().continueAsNewSuggested || batchesThisExecution >= settings.maxBatchesPerExecution;
-      while (!historyHeavy && inFlight.size < settings.batchesInFlight && nextSeq <= targets) {
+      while (!historyHeavy() && inFlight.size < settings.batchesInFlight && nextSeq <= targets) {
         const fromSeq = nextSeq;
         const toSeq = Math.min(targets, fromSeq + settings.batchSize - 1);
         nextSeq = toSeq + 1;
         batchesThisExecution++;
-        const p: Promise<void> = sender
-          .sendEmailBatch({ runId, fromSeq, toSeq, startedAtMs, totalTargets: targets, doneBefore: done() })
-          .then((c) => {
-            counts.sent += c.sent;
-            counts.delivered += c.delivered;
-            counts.errors += c.errors;
-            counts.preErrors += c.preErrors;
-          })
-          .finally(() => inFlight.delete(p));
-        inFlight.add(p);
+        void track(
+          sender.sendEmailBatch({ runId, fromSeq, toSeq, clockMs: Date.now(), startedAtMs, totalTargets: targets, doneBefore: done() }),
+        ).then(add, (err: unknown) => {
+          batchFailure ??= err;
+        });
       }
       if (inFlight.size === 0) {
-        if (historyHeavy && nextSeq <= targets) {
-          // Drained: every batch before nextSeq is done, so the cursor is exact.
-          await continueAsNew<typeof wizardRunWorkflow>({
-            ...input,
-            resume: { targets, excluded, nextSeq, counts, startedAtMs },
-          });
-        }
+        // Drained: every batch before nextSeq is done, so the cursor is exact.
+        if (nextSeq <= targets) await carryOn();
         break;
       }
       await Promise.race(inFlight);
+      if (batchFailure) throw batchFailure;
+    }
+
+    // Retry waves (SPEC 4): soft errors wait on durable timers for their
+    // reason's schedule; a cancel during the wait ends the run here.
+    for (;;) {
+      const due = await bookkeeping.findNextRetry(runId);
+      if (!due) break;
+      nextWaveAtMs = due.dueAtMs;
+      const wait = due.dueAtMs - Date.now();
+      if (wait > 0) await sleep(wait);
+      const dueByMs = Math.max(due.dueAtMs, Date.now());
+      nextWaveAtMs = null;
+      waves++;
+      for (;;) {
+        const waveBatches = Array.from({ length: settings.batchesInFlight }, () =>
+          track(sender.sendRetryBatch({ runId, dueByMs, clockMs: Date.now(), limit: settings.batchSize })),
+        );
+        batchesThisExecution += waveBatches.length;
+        const results = await Promise.all(waveBatches);
+        results.forEach(add);
+        if (results.every((r) => r.claimed < settings.batchSize)) break;
+      }
+      if (historyHeavy()) await carryOn();
     }
 
     await bookkeeping.markCompleted(runId);
     setStatus('completed');
+    await bookkeeping.notifyRun(runId, 'end');
     return finalProgress();
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
-        await bookkeeping.markCancelled(runId);
+        // Each batch stops at its next heartbeat and records what it sent first.
+        await Promise.allSettled([...inFlight]);
+        if (await bookkeeping.markCancelled(runId)) await bookkeeping.notifyRun(runId, 'end');
       });
       setStatus('cancelled');
       throw err;
@@ -191,6 +246,8 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
       counts: { ...counts },
       expectedCompletionAt: null,
       minutesLeft: null,
+      waves,
+      nextWaveAt: null,
       summary: `${status}: ${done()} of ${targets} sent`,
     };
   }

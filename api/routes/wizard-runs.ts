@@ -5,6 +5,7 @@ import { getRun, type RunRow } from '../../db/run-queries';
 import { getTemplate } from '../../db/template-queries';
 import { inTransaction } from '../../db/pool';
 import { isCancellable, wizardRunWorkflowId } from '../../domain/run-lifecycle';
+import { parseRetrySchedules } from '../../domain/retry-schedule';
 import { cancelWizardRun, startWizardRun } from '../../workflows/wizard-run-client';
 import type { WizardRunSettings } from '../../workflows/wizard-run';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
@@ -27,6 +28,12 @@ const CreateRunBody = Type.Object(
     statusMail: Type.Optional(Email),
     remindMail: Type.Optional(Email),
     updatedBy: Type.Optional(Type.String({ maxLength: 200 })),
+    retrySchedules: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          'retry schedule per error reason (or "*"), e.g. {"mailbox_full": {"delaysMs": [3600000, 86400000]}}; defaults: 5 retries hourly then 4 daily',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -195,6 +202,10 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
           throw badRequest('body.segmentId', `segment ${b.segmentId} is for ${seg.rows[0].channel}, the template for ${template.channel}`);
         }
       }
+      if (b.retrySchedules !== undefined) {
+        const parsed = parseRetrySchedules(b.retrySchedules);
+        if (!parsed.ok) throw badRequest('body.retrySchedules', parsed.error);
+      }
       let scheduledAt: Date | null = null;
       if (b.scheduledAt) {
         scheduledAt = new Date(b.scheduledAt);
@@ -209,8 +220,8 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
         const ins = await client.query<RunRow>(
           `INSERT INTO wizard_run (channel, template_id, template_title, template_memo, target_kind, segment_id, lead_ids,
                                    include_already_sent, permission_filter, allow_long_sms, phone_field, scheduled_at,
-                                   status_mail, remind_mail, status, workflow_id, updated_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'reserved', '', $15) RETURNING id`,
+                                   status_mail, remind_mail, status, workflow_id, updated_by, retry_schedules)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'reserved', '', $15, $16) RETURNING id`,
           [
             template.channel,
             template.id,
@@ -227,6 +238,7 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
             b.statusMail ?? null,
             b.remindMail ?? null,
             b.updatedBy ?? null,
+            b.retrySchedules ? JSON.stringify(b.retrySchedules) : null,
           ],
         );
         const id = ins.rows[0]!.id;

@@ -1,0 +1,23 @@
+// A single (automatic / transactional) send: one lead, one template, now.
+// A workflow so the send survives a worker crash and is retried on transport
+// faults like every other side effect.
+import { proxyActivities } from '@temporalio/workflow';
+import type { WizardRunActivities } from '../activities/wizard-run-activities';
+
+export interface SingleSendInput {
+  sendId: string;
+  taskQueueEmail: string;
+}
+
+export async function singleSendWorkflow(input: SingleSendInput): Promise<{ result: string; code: number | null }> {
+  const sender = proxyActivities<WizardRunActivities>({
+    taskQueue: input.taskQueueEmail,
+    startToCloseTimeout: '5 minutes',
+    retry: { initialInterval: '2s', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 10 },
+  });
+  return sender.sendSingleEmail(input.sendId);
+}
+
+export function singleSendWorkflowId(sendId: string): string {
+  return `single-send-${sendId}`;
+}
