@@ -118,9 +118,13 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     };
   });
 
+  // Keep the status attribute current when the starter set it (the API always
+  // does); a server without our attributes registered (the time-skipping test
+  // server) would reject an upsert.
+  const tracksStatus = workflowInfo().typedSearchAttributes.get(WIZARD_STATUS) !== undefined;
   const setStatus = (s: RunStatusName) => {
     status = s;
-    upsertSearchAttributes([{ key: WIZARD_STATUS, value: s }]);
+    if (tracksStatus) upsertSearchAttributes([{ key: WIZARD_STATUS, value: s }]);
   };
 
   // Batches in flight, so a cancel can wait for every one of them to stop and record.
