@@ -1,31 +1,28 @@
 // Every side effect the wizard run workflow asks for. Built by a factory over
 // explicit dependencies, so the worker hands in real ones and tests hand in
 // real ones pointed at local servers.
-import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { expectedCompletion } from '../domain/run-lifecycle';
-import { planAfterAttempt } from '../domain/retry-plan';
 import { preErrorMissingAddress } from '../domain/smtp-classification';
 import { parseRetrySchedules, type RetrySchedule } from '../domain/retry-schedule';
 import type { EmailTransport } from '../channels/email';
 import {
-  claimEmailBatch,
+  claimTargetBatch,
   claimRetryBatch,
   claimSingleSend,
   getRun,
   nextRetryDue,
-  prepareEmailTargets,
   recordEmailOutcomes,
   setExpectedCompletion,
   transitionRun,
-  type ClaimedSend,
-  type RecordedCounts,
   type RunRow,
-  type SendRecord,
 } from '../db/run-queries';
 import { getTemplate, type TemplateRow } from '../db/template-queries';
 import { renderEmailBatch } from './render-email';
+import { createEmailSender } from './email-sender';
+import { ZERO, type BatchCounts, type ChannelSender } from './channel-sender';
 import { runEndMail, runFailureNotice, runStartMail } from './notification-mails';
 
 export interface ActivityDeps {
@@ -40,6 +37,8 @@ export interface ActivityDeps {
     /** Messages on the wire at once per batch; the pool bounds connections. */
     sendConcurrency: number;
   };
+  /** Transports of channels besides email (SMS, LINE), by channel name. */
+  senders?: Partial<Record<string, ChannelSender>>;
 }
 
 export interface RunHeader {
@@ -67,13 +66,16 @@ export interface RetryWaveInput {
   limit: number;
 }
 
-export type BatchCounts = RecordedCounts & { claimed: number };
 
-const FLUSH_EVERY = 50;
-const ZERO: BatchCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0, claimed: 0 };
 
 export function createActivities(deps: ActivityDeps) {
   const { pool, logger } = deps;
+  const senders: Record<string, ChannelSender> = { email: createEmailSender(deps), ...deps.senders };
+  const senderFor = (channel: string): ChannelSender => {
+    const sender = senders[channel];
+    if (!sender) throw ApplicationFailure.nonRetryable(`no transport is configured for channel ${channel}`, 'ChannelUnavailable');
+    return sender;
+  };
 
   async function loadRunHeader(runId: number): Promise<RunHeader | null> {
     const run = await getRun(pool, runId);
@@ -96,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
       const seg = await pool.query('SELECT 1 FROM segment WHERE id = $1', [run.segment_id]);
       if (seg.rowCount === 0) throw ApplicationFailure.nonRetryable(`segment ${run.segment_id} no longer exists`, 'SegmentMissing');
     }
-    const counts = await prepareEmailTargets(pool, runId);
+    const counts = await senderFor(run.channel).prepare(runId);
     logger.info({ runId, ...counts }, 'run prepared');
     return counts;
   }
@@ -127,76 +129,13 @@ export function createActivities(deps: ActivityDeps) {
     return { run, template, schedules: parsed?.ok ? parsed.value : undefined };
   }
 
-  /**
-   * Render, send and record claimed sends. Outcomes are recorded in chunks so
-   * a crash loses little; cancellation (delivered through heartbeats) stops
-   * new sends, and what was sent is recorded before returning.
-   */
-  async function deliver(
-    runId: number,
-    template: TemplateRow,
-    claimed: ClaimedSend[],
-    clockMs: number,
-    schedules: Record<string, RetrySchedule> | undefined,
-  ): Promise<BatchCounts> {
-    const ctx = Context.current();
-    const skew = clockMs - Date.now();
-    const messages = await renderEmailBatch(pool, template, claimed, deps.settings);
-    const total: BatchCounts = { ...ZERO, claimed: claimed.length };
-    let pending: SendRecord[] = [];
-    const flush = async () => {
-      const chunk = pending;
-      pending = [];
-      const c = await recordEmailOutcomes(pool, runId, chunk, deps.settings.invalidAfterErrors);
-      total.sent += c.sent;
-      total.delivered += c.delivered;
-      total.errors += c.errors;
-      total.preErrors += c.preErrors;
-      heartbeat({ recorded: total.sent + total.preErrors });
-    };
-
-    let next = 0;
-    const worker = async () => {
-      while (next < claimed.length && !ctx.cancellationSignal.aborted) {
-        const target = claimed[next++]!;
-        const res = await deps.email.send(messages.get(target.send_id)!);
-        const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
-        const now = Date.now();
-        pending.push({
-          sendId: target.send_id,
-          leadId: target.lead_id,
-          address: target.address,
-          attempt: target.attempt,
-          at: new Date(now),
-          outcome: plan.outcome,
-          messageId: res.messageId,
-          nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
-        });
-        if (pending.length >= FLUSH_EVERY) await flush();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker));
-    await flush();
-    if (ctx.cancellationSignal.aborted && next < claimed.length) {
-      // Claims never sent go back to the state they were claimed from.
-      const rest = claimed.slice(next);
-      await pool.query(
-        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END,
-                         next_attempt_at = CASE WHEN result = 'error' THEN now() ELSE next_attempt_at END
-          WHERE id = ANY($1::bigint[])`,
-        [rest.map((c) => c.send_id)],
-      );
-    }
-    return total;
-  }
-
   /** Send one range of a run's targets: the first attempt of each. Only counts go back to the workflow. */
-  async function sendEmailBatch(input: SendBatchInput): Promise<BatchCounts> {
+  async function sendRunBatch(input: SendBatchInput): Promise<BatchCounts> {
     const sending = await loadSendingContext(input.runId);
     if (!sending) return ZERO;
     const reclaim = Context.current().info.attempt > 1;
-    const claimed = await claimEmailBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
-    const total = await deliver(input.runId, sending.template, claimed, input.clockMs, sending.schedules);
+    const claimed = await claimTargetBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
+    const total = await senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
     const eta = expectedCompletion({
       startedAtMs: input.startedAtMs,
       nowMs: Date.now(),
@@ -213,7 +152,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!sending) return ZERO;
     const reclaim = Context.current().info.attempt > 1;
     const claimed = await claimRetryBatch(pool, input.runId, new Date(input.dueByMs), input.limit, reclaim);
-    return deliver(input.runId, sending.template, claimed, input.clockMs, sending.schedules);
+    return senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
   }
 
   async function findNextRetry(runId: number): Promise<{ dueAtMs: number; count: number } | null> {
@@ -302,7 +241,7 @@ export function createActivities(deps: ActivityDeps) {
     markCompleted,
     markCancelled,
     markError,
-    sendEmailBatch,
+    sendRunBatch,
     sendRetryBatch,
     findNextRetry,
     notifyRun,

@@ -13,6 +13,8 @@ import { leadRoutes } from './routes/leads';
 import { templateRoutes } from './routes/templates';
 import { segmentRoutes } from './routes/segments';
 import { wizardRunRoutes } from './routes/wizard-runs';
+import { runFigureRoutes } from './routes/run-figures';
+import { trackingRoutes } from './routes/tracking';
 import { sendRoutes } from './routes/sends';
 import { messageRoutes } from './routes/messages';
 
@@ -100,6 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(templateRoutes);
   await app.register(segmentRoutes);
   await app.register(wizardRunRoutes);
+  await app.register(runFigureRoutes);
+  await app.register(trackingRoutes);
   await app.register(sendRoutes);
   await app.register(messageRoutes);
   return app;

@@ -24,12 +24,16 @@ export interface AppConfig {
   sendBatchSize: number;
   /** Send batch activities in flight per run. */
   sendBatchesInFlight: number;
+  /** Batches after which a run's workflow continues as new, whatever Temporal suggests. */
+  maxBatchesPerExecution: number;
   /** Consecutive errors that turn the email validity flag invalid (SPEC 4). */
   invalidAfterErrors: number;
   /** How long a completed run stays open for asynchronous bounces, in seconds. */
   asyncBounceWindowSeconds: number;
   taskQueueWizard: string;
   taskQueueEmail: string;
+  taskQueueSms: string;
+  taskQueueLine: string;
   /** Concurrent activity executions per worker. */
   workerMaxConcurrentActivities: number;
   logLevel: string;
@@ -89,6 +93,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { env: 'NOTIFY_FROM', key: 'notifyFrom', kind: 'string', default: 'delivery-notices@localhost', doc: 'sender of status mails and failure notices' },
   { env: 'SEND_BATCH_SIZE', key: 'sendBatchSize', kind: 'int', default: '500', doc: 'leads per send batch activity' },
   { env: 'SEND_BATCHES_IN_FLIGHT', key: 'sendBatchesInFlight', kind: 'int', default: '4', doc: 'batch activities in flight per run' },
+  {
+    env: 'MAX_BATCHES_PER_EXECUTION',
+    key: 'maxBatchesPerExecution',
+    kind: 'int',
+    default: '500',
+    doc: 'batches after which a run workflow continues as new (history stays small)',
+  },
   { env: 'INVALID_AFTER_ERRORS', key: 'invalidAfterErrors', kind: 'int', default: '3', doc: 'consecutive errors that invalidate an email address' },
   {
     env: 'ASYNC_BOUNCE_WINDOW_SECONDS',
@@ -99,6 +110,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   },
   { env: 'TASK_QUEUE_WIZARD', key: 'taskQueueWizard', kind: 'string', default: 'wizard-runs', doc: 'task queue of run workflows and their bookkeeping activities' },
   { env: 'TASK_QUEUE_EMAIL', key: 'taskQueueEmail', kind: 'string', default: 'send-email', doc: 'task queue of email send activities' },
+  { env: 'TASK_QUEUE_SMS', key: 'taskQueueSms', kind: 'string', default: 'send-sms', doc: 'task queue of SMS send activities' },
+  { env: 'TASK_QUEUE_LINE', key: 'taskQueueLine', kind: 'string', default: 'send-line', doc: 'task queue of LINE send activities' },
   {
     env: 'WORKER_MAX_CONCURRENT_ACTIVITIES',
     key: 'workerMaxConcurrentActivities',
@@ -136,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
   if (Number(out.sendBatchSize) < 1) problems.push('SEND_BATCH_SIZE must be at least 1');
+  if (Number(out.maxBatchesPerExecution) < 1) problems.push('MAX_BATCHES_PER_EXECUTION must be at least 1');
   if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -160,4 +174,11 @@ export function redactUrl(value: string): string {
   } catch {
     return '***';
   }
+}
+
+/** The task queue a channel's send activities run on: one per channel, so each scales and is rate-limited on its own. */
+export function sendQueueFor(config: AppConfig, channel: string): string {
+  if (channel === 'sms') return config.taskQueueSms;
+  if (channel === 'line') return config.taskQueueLine;
+  return config.taskQueueEmail;
 }

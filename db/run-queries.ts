@@ -177,7 +177,7 @@ export interface ClaimedSend {
  * this same batch claimed but never recorded (no attempt row): they are sent
  * again, the one at-least-once window (see README, reliability).
  */
-export async function claimEmailBatch(
+export async function claimTargetBatch(
   pool: Pool,
   runId: number,
   fromSeq: number,

@@ -64,7 +64,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     namespace: deps.namespace,
     taskQueue: config.taskQueueEmail,
     activities: {
-      sendEmailBatch: activities.sendEmailBatch,
+      sendRunBatch: activities.sendRunBatch,
       sendRetryBatch: activities.sendRetryBatch,
       sendSingleEmail: activities.sendSingleEmail,
     },

@@ -6,12 +6,12 @@ import type { WizardRunActivities } from '../activities/wizard-run-activities';
 
 export interface SingleSendInput {
   sendId: string;
-  taskQueueEmail: string;
+  taskQueueSend: string;
 }
 
 export async function singleSendWorkflow(input: SingleSendInput): Promise<{ result: string; code: number | null }> {
   const sender = proxyActivities<WizardRunActivities>({
-    taskQueue: input.taskQueueEmail,
+    taskQueue: input.taskQueueSend,
     startToCloseTimeout: '5 minutes',
     retry: { initialInterval: '2s', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 10 },
   });

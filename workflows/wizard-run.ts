@@ -19,7 +19,7 @@ import { expectedCompletion, type RunStatusName } from '../domain/run-lifecycle'
 import { WIZARD_STATUS } from './search-attributes';
 
 export interface WizardRunSettings {
-  taskQueueEmail: string;
+  taskQueueSend: string;
   batchSize: number;
   batchesInFlight: number;
   /** Continue-as-new after this many batches even if Temporal does not suggest it yet (tests use a tiny value). */
@@ -71,7 +71,7 @@ const SETUP_FAILURES = ['RunMissing', 'TemplateMissing', 'SegmentMissing'];
 export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRunProgress> {
   const { runId, settings } = input;
   const sender = proxyActivities<WizardRunActivities>({
-    taskQueue: settings.taskQueueEmail,
+    taskQueue: settings.taskQueueSend,
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '2 minutes',
     // Let an in-flight batch record what it sent before the run ends.
@@ -178,7 +178,7 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
         nextSeq = toSeq + 1;
         batchesThisExecution++;
         void track(
-          sender.sendEmailBatch({ runId, fromSeq, toSeq, clockMs: Date.now(), startedAtMs, totalTargets: targets, doneBefore: done() }),
+          sender.sendRunBatch({ runId, fromSeq, toSeq, clockMs: Date.now(), startedAtMs, totalTargets: targets, doneBefore: done() }),
         ).then(add, (err: unknown) => {
           batchFailure ??= err;
         });

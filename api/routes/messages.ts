@@ -52,7 +52,7 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
         handle = await temporal.workflow.start('singleSendWorkflow', {
           taskQueue: config.taskQueueWizard,
           workflowId: singleSendWorkflowId(sendId),
-          args: [{ sendId, taskQueueEmail: config.taskQueueEmail }],
+          args: [{ sendId, taskQueueSend: config.taskQueueEmail }],
         });
       } catch (err) {
         req.log.error({ err, sendId }, 'could not start the single send');

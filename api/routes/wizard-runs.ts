@@ -9,6 +9,7 @@ import { parseRetrySchedules } from '../../domain/retry-schedule';
 import { cancelWizardRun, startWizardRun } from '../../workflows/wizard-run-client';
 import type { WizardRunSettings } from '../../workflows/wizard-run';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
+import { sendQueueFor } from '../../config/config';
 import { Channel, ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -168,12 +169,12 @@ const UnsentEntry = Type.Object({
 export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal, config } = app.deps;
-  const settings: WizardRunSettings = {
-    taskQueueEmail: config.taskQueueEmail,
+  const settingsFor = (channel: string): WizardRunSettings => ({
+    taskQueueSend: sendQueueFor(config, channel),
     batchSize: config.sendBatchSize,
     batchesInFlight: config.sendBatchesInFlight,
-    maxBatchesPerExecution: 500,
-  };
+    maxBatchesPerExecution: config.maxBatchesPerExecution,
+  });
 
   app.post(
     '/v1/wizard-runs',
@@ -250,7 +251,7 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
           await startWizardRun(
             temporal,
             config.taskQueueWizard,
-            { runId: id, channel: template.channel, scheduledAt: scheduledAt ? scheduledAt.toISOString() : null, settings },
+            { runId: id, channel: template.channel, scheduledAt: scheduledAt ? scheduledAt.toISOString() : null, settings: settingsFor(template.channel) },
             'reserved',
           );
         } catch (err) {

@@ -91,7 +91,9 @@ describe('an immediate email wizard run', () => {
     expect(first.subject).toMatch(/^Hello Lead \d+$/);
 
     // Operators can filter runs by status in the Temporal UI.
-    const desc = await h.temporal.workflow.getHandle(`wizard-run-${runId}`).describe();
+    const handle = h.temporal.workflow.getHandle(`wizard-run-${runId}`);
+    await handle.result(); // the end-of-run notice follows the status change
+    const desc = await handle.describe();
     expect(desc.status.name).toBe('COMPLETED');
     expect(desc.typedSearchAttributes.get(WIZARD_STATUS)).toBe('completed');
   });

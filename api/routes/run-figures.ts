@@ -1,0 +1,202 @@
+// A run's figures (SPEC §8) and the lists behind them. Figures are counted
+// from the records (sends and tracking events) with domain/figures, twice:
+// with every click and open, and without those marked as machine ones.
+// Lists join live leads; a lead deleted or merged away after the send still
+// counts but leaves the list, and `leftLeads` says how many did.
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { computeRunFigures, ratePercent, urlStars, type RunFigures } from '../../domain/figures';
+import { getRun } from '../../db/run-queries';
+import { getTemplate } from '../../db/template-queries';
+import { runLinkClickCounts, runResponders, runTrackingCounts, type LinkClickCounts } from '../../db/tracking-queries';
+import { notFound } from '../errors';
+import { ErrorBody, IdParams, Nullable, PageQuery, Timestamp, iso } from '../schemas';
+
+const Rate = Nullable(Type.Number({ description: 'percent, rounded half-up to 2 decimals; null when there is nothing to divide by' }));
+
+const Figures = Type.Object({
+  sent: Type.Integer(),
+  delivered: Type.Integer(),
+  errors: Type.Integer(),
+  deliveryRate: Rate,
+  openers: Nullable(Type.Integer({ description: 'null when opens are not measurable' })),
+  unopened: Nullable(Type.Integer()),
+  openRate: Rate,
+  clickers: Type.Integer(),
+  totalClicks: Type.Integer(),
+  clickRate: Rate,
+  unsubscribes: Type.Integer(),
+  unsubscribeRate: Rate,
+});
+
+const LinkFigures = Type.Object({
+  clickers: Type.Integer(),
+  clicks: Type.Integer(),
+  clickRate: Rate,
+  stars: Type.Integer({ minimum: 0, maximum: 5, description: '5 at ≥5% click rate, 4 at ≥3%, 3 at ≥1%, 2 at ≥0.5%, 1 at ≥0.1%' }),
+});
+
+const HUMAN_ONLY = 'without clicks and opens marked as machine ones (scanners, bots)';
+
+const RunFiguresBody = Type.Object(
+  {
+    runId: Type.Integer(),
+    status: Type.String(),
+    opens: Type.Object({
+      measurable: Type.Boolean(),
+      reason: Nullable(Type.String({ description: 'why opens are not measurable' })),
+    }),
+    figures: Type.Object({ all: Figures, humanOnly: Type.Object(Figures.properties, { description: HUMAN_ONLY }) }),
+    suspectedMachineClicks: Type.Integer(),
+    parts: Type.Array(
+      Type.Object({ part: Type.String({ description: 'text | html' }), all: LinkFigures, humanOnly: LinkFigures }),
+      { description: 'clicks per body part' },
+    ),
+    urls: Type.Array(
+      Type.Object({ url: Type.String(), part: Type.String(), all: LinkFigures, humanOnly: LinkFigures }),
+      { description: 'clicks per URL and body part, in order of appearance' },
+    ),
+    moreUrls: Type.Boolean({ description: 'true when more URLs were tracked than listed' }),
+  },
+  { $id: 'RunFigures' },
+);
+
+const Responder = Type.Object({
+  leadId: Type.Integer(),
+  name: Type.String(),
+  address: Type.String({ description: 'the address the message went to' }),
+  sendId: Type.String(),
+  firstAt: Timestamp,
+  lastAt: Timestamp,
+  count: Type.Integer({ description: 'opens or clicks recorded' }),
+  humanCount: Type.Integer({ description: 'the same, without those marked as machine ones' }),
+});
+
+const ResponderList = Type.Object({
+  items: Type.Array(Responder),
+  nextCursor: Nullable(Type.String()),
+  counted: Type.Integer({ description: 'leads the figures count' }),
+  leftLeads: Type.Integer({ description: 'counted leads no longer listed: deleted or merged into another lead' }),
+});
+
+const ResponderQuery = Type.Object(
+  {
+    ...PageQuery,
+    humanOnly: Type.Optional(Type.Boolean({ default: false, description: 'leave out leads whose every event is marked as a machine one' })),
+  },
+  { additionalProperties: false },
+);
+
+const MAX_URLS = 1000;
+
+function linkFigures(clickers: number, clicks: number, delivered: number): Static<typeof LinkFigures> {
+  const clickRate = ratePercent(clickers, delivered);
+  return { clickers, clicks, clickRate, stars: urlStars(clickRate) };
+}
+
+function withAndWithout(c: LinkClickCounts, delivered: number) {
+  return {
+    all: linkFigures(c.clickers, c.clicks, delivered),
+    humanOnly: linkFigures(c.humanClickers, c.humanClicks, delivered),
+  };
+}
+
+export const runFigureRoutes: FastifyPluginAsync = async (fastify) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { pool } = app.deps;
+
+  app.get(
+    '/v1/wizard-runs/:id/figures',
+    {
+      schema: {
+        tags: ['wizard runs'],
+        summary: 'Delivery, open, click and unsubscribe figures, with and without machine clicks; per body part and per URL',
+        params: IdParams,
+        response: { 200: RunFiguresBody, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (req) => {
+      const run = await getRun(pool, req.params.id);
+      if (!run) throw notFound(`wizard run ${req.params.id}`);
+      const template = await getTemplate(pool, run.template_id);
+      // Opens are seen only through the image in an HTML part (SPEC §8).
+      const format = template?.email_format ?? 'text';
+      const reason =
+        run.channel !== 'email'
+          ? `not measurable: ${run.channel} messages carry no tracking image`
+          : format === 'text'
+            ? 'not measurable: text mail carries no tracking image'
+            : template && !template.open_tracking
+              ? 'not measurable: open tracking was off for this template'
+              : null;
+      const measurable = reason === null;
+      const [c, links] = await Promise.all([runTrackingCounts(pool, run.id), runLinkClickCounts(pool, run.id, MAX_URLS)]);
+      const base = { sent: c.sent, delivered: c.delivered, errors: c.errors, unsubscribes: c.unsubscribes };
+      const all: RunFigures = computeRunFigures({
+        ...base,
+        openers: measurable ? c.openers : null,
+        clickers: c.clickers,
+        totalClicks: c.clicks,
+      });
+      const humanOnly: RunFigures = computeRunFigures({
+        ...base,
+        openers: measurable ? c.humanOpeners : null,
+        clickers: c.humanClickers,
+        totalClicks: c.humanClicks,
+      });
+      return {
+        runId: run.id,
+        status: run.status,
+        opens: { measurable, reason },
+        figures: { all, humanOnly },
+        suspectedMachineClicks: c.suspectedClicks,
+        parts: links.parts.map((p) => ({ part: p.part, ...withAndWithout(p, c.delivered) })),
+        urls: links.urls.map((u) => ({ url: u.url ?? '', part: u.part, ...withAndWithout(u, c.delivered) })),
+        moreUrls: links.moreUrls,
+      };
+    },
+  );
+
+  for (const [path, kind, what] of [
+    ['openers', 'open', 'Leads who opened the mail'],
+    ['clickers', 'click', 'Leads who clicked a counted link'],
+  ] as const) {
+    app.get(
+      `/v1/wizard-runs/:id/${path}`,
+      {
+        schema: {
+          tags: ['wizard runs'],
+          summary: `${what}: live leads only, with how many counted leads have left the list`,
+          params: IdParams,
+          querystring: ResponderQuery,
+          response: { 200: ResponderList, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+        },
+      },
+      async (req) => {
+        if (!(await getRun(pool, req.params.id))) throw notFound(`wizard run ${req.params.id}`);
+        const limit = req.query.limit ?? 100;
+        const page = await runResponders(pool, req.params.id, kind, {
+          humanOnly: req.query.humanOnly ?? false,
+          afterLeadId: req.query.cursor ? Math.min(Number(req.query.cursor), 2147483647) : null,
+          limit,
+        });
+        return {
+          items: page.items.map((r) => ({
+            leadId: r.lead_id,
+            name: r.name,
+            address: r.address,
+            sendId: String(r.send_id),
+            firstAt: iso(r.first_at)!,
+            lastAt: iso(r.last_at)!,
+            count: r.events,
+            humanCount: r.human_events,
+          })),
+          nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
+          counted: page.counted,
+          leftLeads: page.leftLeads,
+        };
+      },
+    );
+  }
+};

@@ -1,0 +1,489 @@
+// Queries of click, open and unsubscribe tracking (SPEC §8), shared by the
+// renderer, the tracking endpoints and the figures API. The endpoints are hit
+// by every recipient, so each hit is one or two statements over unique
+// indexes, and each recording statement writes the event, the send and the
+// run's counters together.
+//
+// Lock order, the same as recordEmailOutcomes: send (or lead) first, then the
+// run. Each data-modifying CTE reads the one it must follow, because
+// PostgreSQL gives no order to CTEs that do not depend on each other.
+import { randomBytes } from 'node:crypto';
+import type { LinkPart } from '../domain/link-rewrite';
+import type { Pool, PoolClient } from 'pg';
+import type { Queryable } from './pool';
+
+/** Parts of tracked_link that are not counted links. */
+export type TokenPart = 'open' | 'unsubscribe';
+
+/** 16 bytes from the CSPRNG, base64url: unguessable and unrelated to any id. */
+export function newTrackingToken(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export interface WantedToken {
+  sendId: string;
+  part: LinkPart | TokenPart;
+  /** The original URL of a counted link; '' for the open image and the unsubscribe URL. */
+  url: string;
+}
+
+export function tokenKey(sendId: string, part: string, url: string): string {
+  return `${sendId}\u0000${part}\u0000${url}`;
+}
+
+/**
+ * Store the tokens of a batch of sends in one statement and return every
+ * token by tokenKey. A (send, part, URL) that already has a token (the send
+ * is rendered again for a retry) keeps it: the mail sent first stays valid.
+ */
+export async function ensureTrackingTokens(
+  db: Queryable,
+  wanted: readonly WantedToken[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (wanted.length === 0) return out;
+  const unique = new Map<string, WantedToken>();
+  for (const w of wanted) unique.set(tokenKey(w.sendId, w.part, w.url), w);
+  const rows = [...unique.values()];
+  const res = await db.query<{ send_id: string; part: string; url: string; token: string }>(
+    `WITH v AS (
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v(send_id, part, url, token, n)
+     ), ins AS (
+       INSERT INTO tracked_link (send_id, token, url, part)
+       SELECT send_id, token, url, part FROM v ORDER BY n
+       ON CONFLICT (send_id, part, md5(url)) DO NOTHING
+       RETURNING send_id, part, url, token
+     )
+     SELECT v.send_id, v.part, v.url, coalesce(ins.token, old.token) AS token
+       FROM v
+       LEFT JOIN ins ON ins.send_id = v.send_id AND ins.part = v.part AND ins.url = v.url
+       LEFT JOIN tracked_link old ON old.send_id = v.send_id AND old.part = v.part AND md5(old.url) = md5(v.url) AND old.url = v.url`,
+    [
+      rows.map((r) => r.sendId),
+      rows.map((r) => r.part),
+      rows.map((r) => r.url),
+      rows.map(() => newTrackingToken()),
+    ],
+  );
+  for (const r of res.rows) out.set(tokenKey(r.send_id, r.part, r.url), r.token);
+  return out;
+}
+
+export interface TokenTarget {
+  linkId: string;
+  sendId: string;
+  url: string;
+  part: string;
+}
+
+const NOT_A_LINK = `('open', 'unsubscribe')`;
+
+/** What a token points at, read-only (HEAD requests): null when unknown or of another kind. */
+export async function findToken(
+  db: Queryable,
+  token: string,
+  kind: 'click' | TokenPart,
+): Promise<TokenTarget | null> {
+  const res = await db.query<{ id: string; send_id: string; url: string; part: string }>({
+    name: 'tracking-find-token',
+    text: `SELECT id, send_id, url, part FROM tracked_link
+      WHERE token = $1 AND (CASE WHEN $2 = 'click' THEN part NOT IN ${NOT_A_LINK} ELSE part = $2 END)`,
+    values: [token, kind],
+  });
+  const r = res.rows[0];
+  return r ? { linkId: r.id, sendId: r.send_id, url: r.url, part: r.part } : null;
+}
+
+/** A click's link and what earlier events of its send say (the facts domain/bot-clicks judges). */
+export interface ClickContext extends TokenTarget {
+  deliveredAt: Date | null;
+  sameLinkClicksBefore: number;
+  /** Distinct other links of the send clicked before. */
+  otherLinksClicked: number;
+  /** Distinct other links of the send clicked within the burst window before `at`. */
+  otherLinksInBurstWindow: number;
+  linksInMessage: number;
+}
+
+export async function loadClickContext(
+  db: Queryable,
+  token: string,
+  at: Date,
+  burstWindowMs: number,
+): Promise<ClickContext | null> {
+  const res = await db.query<{
+    id: string;
+    send_id: string;
+    url: string;
+    part: string;
+    delivered_at: Date | null;
+    same_link: number;
+    other_links: number;
+    other_links_in_window: number;
+    links_in_message: number;
+  }>({
+    name: 'tracking-click-context',
+    text: `SELECT l.id, l.send_id, l.url, l.part, s.delivered_at, ev.same_link, ev.other_links, ev.other_links_in_window,
+            (SELECT count(*) FROM tracked_link t WHERE t.send_id = l.send_id AND t.part NOT IN ${NOT_A_LINK})::int AS links_in_message
+       FROM tracked_link l
+       JOIN send s ON s.id = l.send_id
+       CROSS JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE e.link_id = l.id)::int AS same_link,
+                count(DISTINCT e.link_id) FILTER (WHERE e.link_id <> l.id)::int AS other_links,
+                count(DISTINCT e.link_id) FILTER (WHERE e.link_id <> l.id AND e.at > $2::timestamptz - $3 * interval '1 millisecond'
+                                                  AND e.at <= $2)::int AS other_links_in_window
+           FROM tracking_event e WHERE e.send_id = l.send_id AND e.kind = 'click'
+       ) ev
+      WHERE l.token = $1 AND l.part NOT IN ${NOT_A_LINK}`,
+    values: [token, at.toISOString(), burstWindowMs],
+  });
+  const r = res.rows[0];
+  if (!r) return null;
+  return {
+    linkId: r.id,
+    sendId: r.send_id,
+    url: r.url,
+    part: r.part,
+    deliveredAt: r.delivered_at,
+    sameLinkClicksBefore: r.same_link,
+    otherLinksClicked: r.other_links,
+    otherLinksInBurstWindow: r.other_links_in_window,
+    linksInMessage: r.links_in_message,
+  };
+}
+
+export interface Visit {
+  at: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface RecordedClick {
+  /** The send's click count including this one; 1 = its first click. */
+  sendClicks: number;
+}
+
+/**
+ * Record one click: the event, the send's click count and the run's click and
+ * clicker counts, in one statement. A click judged part of a burst also marks
+ * the earlier clicks of that burst: a scanner's first URLs are machine clicks
+ * too, they just could not be recognised alone.
+ */
+export async function recordClick(
+  db: Queryable,
+  click: {
+    sendId: string;
+    linkId: string;
+    visit: Visit;
+    suspected: boolean;
+    reasons: readonly string[];
+    burstWindowMs: number;
+  },
+): Promise<RecordedClick | null> {
+  const burst = click.reasons.includes('burst_of_urls');
+  const res = await db.query<{ click_count: number }>({
+    name: 'tracking-record-click',
+    text: `WITH s AS (
+       UPDATE send SET click_count = click_count + 1, updated_at = now() WHERE id = $1 RETURNING id, run_id, click_count
+     ), ev AS (
+       INSERT INTO tracking_event (kind, send_id, link_id, at, ip, user_agent, suspected_bot, bot_reasons)
+       SELECT 'click', s.id, $2, $3, $4, $5, $6, $7::text[] FROM s
+       RETURNING id
+     ), earlier_burst AS (
+       UPDATE tracking_event e
+          SET suspected_bot = true, bot_reasons = array_append(coalesce(e.bot_reasons, '{}'), 'burst_of_urls')
+         FROM s
+        WHERE $8 AND e.send_id = s.id AND e.kind = 'click'
+          AND e.at > $3::timestamptz - $9 * interval '1 millisecond' AND e.at <= $3
+          AND NOT ('burst_of_urls' = ANY (coalesce(e.bot_reasons, '{}')))
+     ), r AS (
+       UPDATE wizard_run w
+          SET click_count = w.click_count + 1,
+              clicker_count = w.clicker_count + CASE WHEN s.click_count = 1 THEN 1 ELSE 0 END,
+              updated_at = now()
+         FROM s WHERE w.id = s.run_id
+     )
+     SELECT s.click_count FROM s, (SELECT count(*) FROM ev) AS inserted`,
+    values: [
+      click.sendId,
+      click.linkId,
+      click.visit.at.toISOString(),
+      click.visit.ip,
+      click.visit.userAgent,
+      click.suspected,
+      click.reasons.length > 0 ? click.reasons : null,
+      burst,
+      click.burstWindowMs,
+    ],
+  });
+  const r = res.rows[0];
+  return r ? { sendClicks: r.click_count } : null;
+}
+
+/**
+ * Record one open by its token: the event, the send's first-open time and,
+ * the first time, the run's opener count. False when the token is unknown
+ * (nothing is written then).
+ */
+export async function recordOpen(
+  db: Queryable,
+  token: string,
+  visit: Visit,
+  suspected: boolean,
+  reasons: readonly string[],
+): Promise<boolean> {
+  const res = await db.query<{ found: number }>({
+    name: 'tracking-record-open',
+    text: `WITH l AS (
+       SELECT send_id FROM tracked_link WHERE token = $1 AND part = 'open'
+     ), first_open AS (
+       UPDATE send s SET opened_at = $2, updated_at = now() FROM l WHERE s.id = l.send_id AND s.opened_at IS NULL
+       RETURNING s.run_id
+     ), r AS (
+       UPDATE wizard_run w SET opener_count = w.opener_count + 1, updated_at = now()
+         FROM first_open f WHERE w.id = f.run_id
+       RETURNING w.id
+     ), ev AS (
+       INSERT INTO tracking_event (kind, send_id, at, ip, user_agent, suspected_bot, bot_reasons)
+       SELECT 'open', l.send_id, $2, $3, $4, $5, $6::text[] FROM l, (SELECT count(*) FROM r) AS after_counters
+       RETURNING send_id
+     )
+     SELECT count(*)::int AS found FROM ev`,
+    values: [
+      token,
+      visit.at.toISOString(),
+      visit.ip,
+      visit.userAgent,
+      suspected,
+      reasons.length > 0 ? reasons : null,
+    ],
+  });
+  return (res.rows[0]?.found ?? 0) > 0;
+}
+
+export interface UnsubscribeTarget {
+  sendId: string;
+  channel: string;
+  /** The lead has already stopped this channel. */
+  unsubscribed: boolean;
+}
+
+/** What an unsubscribe token points at, read-only (the confirmation page, HEAD). */
+export async function findUnsubscribeTarget(db: Queryable, token: string): Promise<UnsubscribeTarget | null> {
+  const res = await db.query<{ send_id: string; channel: string; unsubscribed: boolean }>({
+    name: 'tracking-find-unsubscribe',
+    text: `SELECT s.id AS send_id, s.channel,
+            coalesce(CASE s.channel WHEN 'email' THEN ld.unsubscribed_email_at IS NOT NULL
+                                    WHEN 'sms' THEN ld.unsubscribed_sms_at IS NOT NULL
+                                    WHEN 'line' THEN ld.unsubscribed_line_at IS NOT NULL END, false) AS unsubscribed
+       FROM tracked_link l JOIN send s ON s.id = l.send_id LEFT JOIN lead ld ON ld.id = s.lead_id
+      WHERE l.token = $1 AND l.part = 'unsubscribe'`,
+    values: [token],
+  });
+  const r = res.rows[0];
+  return r ? { sendId: r.send_id, channel: r.channel, unsubscribed: r.unsubscribed } : null;
+}
+
+/**
+ * One-click unsubscribe (RFC 8058): stop the send's channel for its lead and
+ * for the lead it was merged into, if any (the person asked, whichever record
+ * now holds them); record the event once per send and count it on the run
+ * the first time only. Idempotent. Null when the token is unknown.
+ */
+export async function recordUnsubscribe(
+  db: Queryable,
+  token: string,
+  visit: Visit,
+): Promise<{ first: boolean } | null> {
+  const res = await db.query<{ found: number; first: number }>({
+    name: 'tracking-record-unsubscribe',
+    text: `WITH RECURSIVE s AS (
+       SELECT s.id, s.lead_id, s.run_id, s.channel
+         FROM tracked_link l JOIN send s ON s.id = l.send_id
+        WHERE l.token = $1 AND l.part = 'unsubscribe'
+     ), person (lead_id, depth) AS (
+       SELECT lead_id, 0 FROM s
+       UNION
+       SELECT ld.merged_into_id, p.depth + 1 FROM person p JOIN lead ld ON ld.id = p.lead_id
+        WHERE ld.merged_into_id IS NOT NULL AND p.depth < 10
+     ), stopped AS (
+       UPDATE lead ld
+          SET unsubscribed_email_at = CASE WHEN s.channel = 'email' THEN coalesce(ld.unsubscribed_email_at, $2) ELSE ld.unsubscribed_email_at END,
+              unsubscribed_sms_at = CASE WHEN s.channel = 'sms' THEN coalesce(ld.unsubscribed_sms_at, $2) ELSE ld.unsubscribed_sms_at END,
+              unsubscribed_line_at = CASE WHEN s.channel = 'line' THEN coalesce(ld.unsubscribed_line_at, $2) ELSE ld.unsubscribed_line_at END,
+              updated_at = now()
+         FROM s WHERE ld.id IN (SELECT lead_id FROM person)
+       RETURNING ld.id
+     ), ev AS (
+       INSERT INTO tracking_event (kind, send_id, at, ip, user_agent)
+       SELECT 'unsubscribe', s.id, $2, $3, $4 FROM s, (SELECT count(*) FROM stopped) AS after_leads
+       ON CONFLICT (send_id) WHERE kind = 'unsubscribe' DO NOTHING
+       RETURNING send_id
+     ), r AS (
+       UPDATE wizard_run w SET unsubscribe_count = w.unsubscribe_count + 1, updated_at = now()
+         FROM s JOIN ev ON ev.send_id = s.id WHERE w.id = s.run_id
+       RETURNING w.id
+     )
+     SELECT (SELECT count(*) FROM s)::int AS found, (SELECT count(*) FROM ev)::int AS first, (SELECT count(*) FROM r) AS counted`,
+    values: [token, visit.at.toISOString(), visit.ip, visit.userAgent],
+  });
+  const r = res.rows[0];
+  if (!r || r.found === 0) return null;
+  return { first: r.first > 0 };
+}
+
+// ---------------------------------------------------------------------------
+// Figures and lists of a run
+
+export interface RunTrackingCounts {
+  sent: number;
+  delivered: number;
+  errors: number;
+  openers: number;
+  humanOpeners: number;
+  clickers: number;
+  humanClickers: number;
+  clicks: number;
+  humanClicks: number;
+  unsubscribes: number;
+  suspectedClicks: number;
+}
+
+export async function runTrackingCounts(db: Queryable, runId: number): Promise<RunTrackingCounts> {
+  const res = await db.query<RunTrackingCounts>(
+    `WITH s AS (
+       SELECT id, result FROM send WHERE run_id = $1
+     ), e AS (
+       SELECT e.send_id, e.kind, e.suspected_bot FROM tracking_event e JOIN s ON s.id = e.send_id
+     )
+     SELECT (SELECT count(*) FROM s WHERE result IN ('delivered', 'sent', 'error'))::int AS sent,
+            (SELECT count(*) FROM s WHERE result = 'delivered')::int AS delivered,
+            (SELECT count(*) FROM s WHERE result = 'error')::int AS errors,
+            count(DISTINCT send_id) FILTER (WHERE kind = 'open')::int AS openers,
+            count(DISTINCT send_id) FILTER (WHERE kind = 'open' AND NOT suspected_bot)::int AS "humanOpeners",
+            count(DISTINCT send_id) FILTER (WHERE kind = 'click')::int AS clickers,
+            count(DISTINCT send_id) FILTER (WHERE kind = 'click' AND NOT suspected_bot)::int AS "humanClickers",
+            count(*) FILTER (WHERE kind = 'click')::int AS clicks,
+            count(*) FILTER (WHERE kind = 'click' AND NOT suspected_bot)::int AS "humanClicks",
+            count(*) FILTER (WHERE kind = 'click' AND suspected_bot)::int AS "suspectedClicks",
+            count(DISTINCT send_id) FILTER (WHERE kind = 'unsubscribe')::int AS unsubscribes
+       FROM e`,
+    [runId],
+  );
+  return res.rows[0]!;
+}
+
+export interface LinkClickCounts {
+  part: string;
+  /** null for a per-part total. */
+  url: string | null;
+  clickers: number;
+  clicks: number;
+  humanClickers: number;
+  humanClicks: number;
+}
+
+/**
+ * Clicks per URL and body part (every tracked URL, clicked or not, in order
+ * of first appearance), and per body part. A URL personalized per lead counts
+ * as one URL per distinct address; at most `maxUrls` URLs are returned.
+ */
+export async function runLinkClickCounts(
+  db: Queryable,
+  runId: number,
+  maxUrls: number,
+): Promise<{ urls: LinkClickCounts[]; parts: LinkClickCounts[]; moreUrls: boolean }> {
+  const res = await db.query<LinkClickCounts & { grouping: number }>(
+    `SELECT l.part, l.url, GROUPING(l.url)::int AS grouping,
+            count(DISTINCT e.send_id)::int AS clickers, count(e.id)::int AS clicks,
+            count(DISTINCT e.send_id) FILTER (WHERE NOT e.suspected_bot)::int AS "humanClickers",
+            count(e.id) FILTER (WHERE NOT e.suspected_bot)::int AS "humanClicks",
+            min(l.id) AS first_id
+       FROM send s
+       JOIN tracked_link l ON l.send_id = s.id AND l.part NOT IN ${NOT_A_LINK}
+       LEFT JOIN tracking_event e ON e.send_id = s.id AND e.link_id = l.id AND e.kind = 'click'
+      WHERE s.run_id = $1
+      GROUP BY GROUPING SETS ((l.part, l.url), (l.part))
+      ORDER BY l.part, GROUPING(l.url) DESC, min(l.id)`,
+    [runId],
+  );
+  const parts: LinkClickCounts[] = [];
+  const urls: LinkClickCounts[] = [];
+  for (const { grouping, ...row } of res.rows) {
+    const counts: LinkClickCounts = {
+      part: row.part,
+      url: grouping ? null : row.url,
+      clickers: row.clickers,
+      clicks: row.clicks,
+      humanClickers: row.humanClickers,
+      humanClicks: row.humanClicks,
+    };
+    if (grouping) parts.push(counts);
+    else urls.push(counts);
+  }
+  return { urls: urls.slice(0, maxUrls), parts, moreUrls: urls.length > maxUrls };
+}
+
+export interface ResponderRow {
+  lead_id: number;
+  send_id: string;
+  name: string;
+  address: string;
+  first_at: Date;
+  last_at: Date;
+  events: number;
+  human_events: number;
+}
+
+export interface ResponderPage {
+  items: ResponderRow[];
+  /** Leads counted in the figures (deleted and merged-away ones included). */
+  counted: number;
+  /** Counted leads no longer listed: deleted, merged into another lead, or gone. */
+  leftLeads: number;
+  nextCursor: number | null;
+}
+
+/**
+ * Openers or clickers of a run as a list of live leads (SPEC §1: counts are
+ * what happened; lists join live leads, and the difference is shown).
+ */
+export async function runResponders(
+  db: Queryable,
+  runId: number,
+  kind: 'open' | 'click',
+  opts: { humanOnly: boolean; afterLeadId: number | null; limit: number },
+): Promise<ResponderPage> {
+  const res = await db.query<ResponderRow & { gone: boolean; counted: number; left_leads: number }>(
+    `WITH r AS (
+       SELECT s.id AS send_id, s.lead_id, s.address, min(e.at) AS first_at, max(e.at) AS last_at,
+              count(*)::int AS events, count(*) FILTER (WHERE NOT e.suspected_bot)::int AS human_events
+         FROM send s JOIN tracking_event e ON e.send_id = s.id AND e.kind = $2
+        WHERE s.run_id = $1
+        GROUP BY s.id
+       HAVING NOT $3 OR count(*) FILTER (WHERE NOT e.suspected_bot) > 0
+     ), j AS (
+       SELECT r.*, coalesce(l.name, '') AS name,
+              (l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL) AS gone
+         FROM r LEFT JOIN lead l ON l.id = r.lead_id
+     ), totals AS (
+       SELECT count(*)::int AS counted, count(*) FILTER (WHERE gone)::int AS left_leads FROM j
+     )
+     SELECT totals.counted, totals.left_leads, page.*
+       FROM totals
+       LEFT JOIN LATERAL (
+         SELECT * FROM j WHERE NOT j.gone AND ($4::int IS NULL OR j.lead_id > $4) ORDER BY j.lead_id LIMIT $5
+       ) page ON true`,
+    [runId, kind, opts.humanOnly, opts.afterLeadId, opts.limit + 1],
+  );
+  const first = res.rows[0];
+  const rows = res.rows.filter((r) => r.lead_id !== null);
+  const items = rows.slice(0, opts.limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    counted: first?.counted ?? 0,
+    leftLeads: first?.left_leads ?? 0,
+    nextCursor: rows.length > opts.limit && last ? last.lead_id : null,
+  };
+}
