@@ -20,6 +20,7 @@ import {
   type RunRow,
 } from '../db/run-queries';
 import { getTemplate, type TemplateRow } from '../db/template-queries';
+import { applyPendingReports } from '../db/report-queries';
 import { renderEmailBatch } from './render-email';
 import { createEmailSender } from './email-sender';
 import { ZERO, type BatchCounts, type ChannelSender } from './channel-sender';
@@ -232,7 +233,30 @@ export function createActivities(deps: ActivityDeps) {
     return current();
   }
 
+  /**
+   * Apply a run's pending asynchronous reports and tell the template's error
+   * reply-to address about the bounces, in one notice per apply.
+   */
+  async function applyAsyncReports(runId: number): Promise<{ bounced: number; complaints: number }> {
+    const applied = await applyPendingReports(pool, runId, deps.settings.invalidAfterErrors);
+    const first = applied.bouncedSends[0];
+    if (first?.template_id) {
+      const template = await getTemplate(pool, first.template_id);
+      const run = await getRun(pool, runId);
+      if (template?.error_reply_to && run) {
+        await sendNotice({
+          ...runFailureNotice(run, applied.bouncedSends.map((b) => ({ ...b, code: 90000 }))),
+          subject: `Bounces after delivery in wizard run ${runId}: ${run.template_title}`,
+          from: deps.settings.notifyFrom,
+          to: template.error_reply_to,
+        });
+      }
+    }
+    return { bounced: applied.bounced, complaints: applied.complaints };
+  }
+
   return {
+    applyAsyncReports,
     sendSingleEmail,
     loadRunHeader,
     markPreparing,

@@ -152,6 +152,7 @@ export interface WizardRun {
   /** Retry schedule overrides per error reason for this run (domain/retry-schedule). */
   retrySchedules?: Record<string, unknown> | null;
   startNotifiedAt?: Date | null;
+  reportsSignalledAt?: Date | null;
   endNotifiedAt?: Date | null;
   statusMail?: string | null;
   remindMail?: string | null;
@@ -198,6 +199,7 @@ export const WizardRunSchema = new EntitySchema<WizardRun>({
     scheduledAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     retrySchedules: { type: 'json', nullable: true },
     startNotifiedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    reportsSignalledAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     endNotifiedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     statusMail: { type: 'string', columnType: 'text', nullable: true },
     remindMail: { type: 'string', columnType: 'text', nullable: true },
@@ -581,6 +583,15 @@ export interface InboundReport {
   kind: string;
   status: string;
   sendId?: string | null;
+  runId?: number | null;
+  /** bounce | complaint | delayed | auto-reply | none */
+  action?: string | null;
+  recipient?: string | null;
+  remoteText?: string | null;
+  code?: number | null;
+  errorType?: string | null;
+  errorReason?: string | null;
+  appliedAt?: Date | null;
   detail?: string | null;
   raw: string;
 }
@@ -595,6 +606,14 @@ export const InboundReportSchema = new EntitySchema<InboundReport>({
     kind: { type: 'string', columnType: 'text' },
     status: { type: 'string', columnType: 'text' },
     sendId: { type: 'bigint', nullable: true },
+    runId: { type: 'number', nullable: true },
+    action: { type: 'string', columnType: 'text', nullable: true },
+    recipient: { type: 'string', columnType: 'text', nullable: true },
+    remoteText: { type: 'string', columnType: 'text', nullable: true },
+    code: { type: 'number', nullable: true },
+    errorType: { type: 'string', columnType: 'text', nullable: true },
+    errorReason: { type: 'string', columnType: 'text', nullable: true },
+    appliedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     detail: { type: 'string', columnType: 'text', nullable: true },
     raw: { type: 'string', columnType: 'text' },
   },

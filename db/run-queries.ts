@@ -375,77 +375,105 @@ export async function recordEmailOutcomes(
         col((r) => r.messageId),
       ],
     );
-    const leadArgs = [
-      col((r) => r.leadId),
-      col((r) => sendResult(r.outcome)),
-      col(counts),
-      col((r) => r.outcome.invalidatesAtOnce),
+    await applyValidity(
+      client,
+      sorted.map((r) => ({
+        leadId: r.leadId,
+        address: r.address,
+        delivered: sendResult(r.outcome) === 'delivered',
+        counts: counts(r),
+        invalidNow: r.outcome.invalidatesAtOnce && r.outcome.result === 'error',
+        errorType: r.outcome.errorType,
+        reason: r.outcome.reason,
+        at: r.at,
+      })),
       invalidAfterErrors,
-    ];
-    // Validity (SPEC 4): a delivery resets the consecutive-error counter; a
-    // counted error increments it; reaching the threshold, or one permanent
-    // error, turns the flag invalid. Rows are locked in lead order.
-    await client.query(
-      `WITH v AS (
-         SELECT lead, bool_or(result = 'delivered') AS delivered, count(*) FILTER (WHERE counts)::int AS errs,
-                bool_or(invalid_now) AS invalid_now
-           FROM unnest($1::int[], $2::text[], $3::bool[], $4::bool[]) AS v(lead, result, counts, invalid_now)
-          GROUP BY lead ORDER BY lead
-       )
-       UPDATE lead l
-          SET email_error_count = CASE WHEN v.delivered THEN 0 ELSE l.email_error_count + v.errs END,
-              email_valid = CASE WHEN v.delivered THEN l.email_valid
-                                 ELSE l.email_valid AND NOT v.invalid_now AND l.email_error_count + v.errs < $5 END,
-              updated_at = now()
-         FROM v WHERE l.id = v.lead AND (v.delivered OR v.errs > 0 OR v.invalid_now)`,
-      leadArgs,
-    );
-    // Address status (quarantine): counted errors accumulate per address; the
-    // threshold or a permanent error quarantines it; a delivery clears it.
-    // Blocklisted and allowlisted addresses are a user's decision and stay.
-    await client.query(
-      `WITH v AS (
-         SELECT lower(addr) AS address, bool_or(result = 'delivered') AS delivered,
-                count(*) FILTER (WHERE counts)::int AS errs, bool_or(invalid_now AND result = 'error') AS invalid_now,
-                max(error_type) FILTER (WHERE counts) AS error_type, max(reason) FILTER (WHERE counts) AS reason,
-                max(at) AS at
-           FROM unnest($1::text[], $2::text[], $3::bool[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[])
-                AS v(addr, result, counts, invalid_now, error_type, reason, at)
-          GROUP BY lower(addr) ORDER BY 1
-       )
-       INSERT INTO address_status AS a (channel, address, status, error_type, reason, error_count, first_error_at, last_error_at, source, updated_at)
-       SELECT 'email', v.address,
-              CASE WHEN v.invalid_now OR v.errs >= $8 THEN 'quarantined' ELSE 'erroneous' END,
-              v.error_type, v.reason, v.errs, v.at, v.at, 'bounce', now()
-         FROM v WHERE NOT v.delivered AND (v.errs > 0 OR v.invalid_now)
-       ON CONFLICT (channel, address) DO UPDATE
-          SET error_count = a.error_count + excluded.error_count,
-              status = CASE WHEN a.status IN ('blocklisted', 'allowlisted') THEN a.status
-                            WHEN excluded.status = 'quarantined' OR a.error_count + excluded.error_count >= $8 THEN 'quarantined'
-                            ELSE 'erroneous' END,
-              error_type = coalesce(excluded.error_type, a.error_type), reason = coalesce(excluded.reason, a.reason),
-              first_error_at = coalesce(a.first_error_at, excluded.first_error_at), last_error_at = excluded.last_error_at,
-              updated_at = now()`,
-      [
-        col((r) => r.address),
-        col((r) => sendResult(r.outcome)),
-        col(counts),
-        col((r) => r.outcome.invalidatesAtOnce),
-        col((r) => r.outcome.errorType),
-        col((r) => r.outcome.reason),
-        col((r) => r.at.toISOString()),
-        invalidAfterErrors,
-      ],
-    );
-    await client.query(
-      `UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
-        WHERE a.channel = 'email' AND a.status IN ('erroneous', 'quarantined') AND a.address = ANY($1::text[])`,
-      [sorted.filter((r) => sendResult(r.outcome) === 'delivered').map((r) => r.address.toLowerCase())],
     );
     const deltas = countDeltas(sorted);
     if (runId !== null) await addRunCounters(client, runId, deltas);
     return deltas;
   });
+}
+
+export interface ValidityFact {
+  leadId: number;
+  address: string;
+  delivered: boolean;
+  /** This error counts toward the consecutive-error counter. */
+  counts: boolean;
+  /** A permanent error: invalid at once. */
+  invalidNow: boolean;
+  errorType: string | null;
+  reason: string | null;
+  at: Date;
+}
+
+/**
+ * Validity flags (SPEC 4) and address status rows from a set of outcomes,
+ * synchronous or asynchronous alike: a delivery resets the lead's
+ * consecutive-error counter and clears the address's quarantine; a counted
+ * error increments both; the threshold or a permanent error turns the lead
+ * invalid and quarantines the address. Blocklisted and allowlisted addresses
+ * are a user's decision and stay. Rows are locked in a stable order.
+ */
+export async function applyValidity(client: PoolClient, facts: readonly ValidityFact[], invalidAfterErrors: number) {
+  if (facts.length === 0) return;
+  const sorted = [...facts].sort((a, b) => a.leadId - b.leadId);
+  const col = <T>(f: (r: ValidityFact) => T) => sorted.map(f);
+  await client.query(
+    `WITH v AS (
+       SELECT lead, bool_or(delivered) AS delivered, count(*) FILTER (WHERE counts)::int AS errs,
+              bool_or(invalid_now) AS invalid_now
+         FROM unnest($1::int[], $2::bool[], $3::bool[], $4::bool[]) AS v(lead, delivered, counts, invalid_now)
+        GROUP BY lead ORDER BY lead
+     )
+     UPDATE lead l
+        SET email_error_count = CASE WHEN v.delivered THEN 0 ELSE l.email_error_count + v.errs END,
+            email_valid = CASE WHEN v.delivered THEN l.email_valid
+                               ELSE l.email_valid AND NOT v.invalid_now AND l.email_error_count + v.errs < $5 END,
+            updated_at = now()
+       FROM v WHERE l.id = v.lead AND (v.delivered OR v.errs > 0 OR v.invalid_now)`,
+    [col((r) => r.leadId), col((r) => r.delivered), col((r) => r.counts), col((r) => r.invalidNow), invalidAfterErrors],
+  );
+  await client.query(
+    `WITH v AS (
+       SELECT lower(addr) AS address, bool_or(delivered) AS delivered,
+              count(*) FILTER (WHERE counts)::int AS errs, bool_or(invalid_now) AS invalid_now,
+              max(error_type) FILTER (WHERE counts) AS error_type, max(reason) FILTER (WHERE counts) AS reason,
+              max(at) AS at
+         FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[])
+              AS v(addr, delivered, counts, invalid_now, error_type, reason, at)
+        GROUP BY lower(addr) ORDER BY 1
+     )
+     INSERT INTO address_status AS a (channel, address, status, error_type, reason, error_count, first_error_at, last_error_at, source, updated_at)
+     SELECT 'email', v.address,
+            CASE WHEN v.invalid_now OR v.errs >= $8 THEN 'quarantined' ELSE 'erroneous' END,
+            v.error_type, v.reason, v.errs, v.at, v.at, 'bounce', now()
+       FROM v WHERE NOT v.delivered AND (v.errs > 0 OR v.invalid_now)
+     ON CONFLICT (channel, address) DO UPDATE
+        SET error_count = a.error_count + excluded.error_count,
+            status = CASE WHEN a.status IN ('blocklisted', 'allowlisted') THEN a.status
+                          WHEN excluded.status = 'quarantined' OR a.error_count + excluded.error_count >= $8 THEN 'quarantined'
+                          ELSE 'erroneous' END,
+            error_type = coalesce(excluded.error_type, a.error_type), reason = coalesce(excluded.reason, a.reason),
+            first_error_at = coalesce(a.first_error_at, excluded.first_error_at), last_error_at = excluded.last_error_at,
+            updated_at = now()`,
+    [
+      col((r) => r.address),
+      col((r) => r.delivered),
+      col((r) => r.counts),
+      col((r) => r.invalidNow),
+      col((r) => r.errorType),
+      col((r) => r.reason),
+      col((r) => r.at.toISOString()),
+      invalidAfterErrors,
+    ],
+  );
+  await client.query(
+    `UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
+      WHERE a.channel = 'email' AND a.status IN ('erroneous', 'quarantined') AND a.address = ANY($1::text[])`,
+    [sorted.filter((r) => r.delivered).map((r) => r.address.toLowerCase())],
+  );
 }
 
 async function addRunCounters(client: PoolClient, runId: number, c: RecordedCounts) {

@@ -3,7 +3,9 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { wizardRunWorkflowId } from '../domain/run-lifecycle';
 import { WIZARD_CHANNEL, WIZARD_RUN_ID, WIZARD_SCHEDULED_AT, WIZARD_STATUS } from './search-attributes';
-import type { WizardRunInput, WizardRunProgress } from './wizard-run';
+import type { Pool } from 'pg';
+import { applyPendingReports } from '../db/report-queries';
+import { asyncReportsSignal, type WizardRunInput, type WizardRunProgress } from './wizard-run';
 
 export async function startWizardRun(client: Client, taskQueue: string, input: WizardRunInput, initialStatus: string) {
   const workflowId = wizardRunWorkflowId(input.runId);
@@ -42,5 +44,35 @@ export async function queryWizardRunProgress(client: Client, runId: number): Pro
     return await client.workflow.getHandle(wizardRunWorkflowId(runId)).query<WizardRunProgress>('progress');
   } catch {
     return null;
+  }
+}
+
+/**
+ * Tell a run that asynchronous reports for it are stored and pending. At most
+ * one signal is outstanding per run (the apply activity clears the flag), so
+ * signals stay bounded however many reports arrive. When the run's window has
+ * closed the reports are applied here, without the signal.
+ */
+export async function notifyRunOfReports(
+  client: Client,
+  pool: Pool,
+  runId: number,
+  invalidAfterErrors: number,
+): Promise<'signalled' | 'already-signalled' | 'applied-directly'> {
+  const claim = await pool.query(
+    'UPDATE wizard_run SET reports_signalled_at = now() WHERE id = $1 AND reports_signalled_at IS NULL RETURNING id',
+    [runId],
+  );
+  if (claim.rowCount === 0) return 'already-signalled';
+  try {
+    await client.workflow.getHandle(wizardRunWorkflowId(runId)).signal(asyncReportsSignal);
+    return 'signalled';
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) {
+      await pool.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
+      throw err;
+    }
+    await applyPendingReports(pool, runId, invalidAfterErrors);
+    return 'applied-directly';
   }
 }

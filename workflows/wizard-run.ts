@@ -7,6 +7,8 @@ import {
   CancellationScope,
   continueAsNew,
   defineQuery,
+  defineSignal,
+  condition,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -24,6 +26,8 @@ export interface WizardRunSettings {
   batchesInFlight: number;
   /** Continue-as-new after this many batches even if Temporal does not suggest it yet (tests use a tiny value). */
   maxBatchesPerExecution: number;
+  /** How long the run stays open after sending for asynchronous bounces and complaints (SPEC 4). */
+  asyncBounceWindowMs: number;
 }
 
 export interface RunCounts {
@@ -40,7 +44,17 @@ export interface WizardRunInput {
   scheduledAt: string | null;
   settings: WizardRunSettings;
   /** Carried over continue-as-new: cursors and counters, never lists. */
-  resume?: { targets: number; excluded: number; nextSeq: number; counts: RunCounts; startedAtMs: number; waves: number };
+  resume?: {
+    targets: number;
+    excluded: number;
+    nextSeq: number;
+    counts: RunCounts;
+    startedAtMs: number;
+    waves: number;
+    /** Set once sending is over: the run only listens for asynchronous reports until then. */
+    listenUntilMs?: number;
+    reportsPending?: boolean;
+  };
 }
 
 export interface WizardRunProgress {
@@ -60,6 +74,12 @@ export interface WizardRunProgress {
 }
 
 export const progressQuery = defineQuery<WizardRunProgress>('progress');
+/**
+ * "Reports for this run are waiting to be applied." No payload: the reports
+ * are in the database, and senders signal at most once per apply cycle, so a
+ * large run stays far from Temporal's per-execution signal limit.
+ */
+export const asyncReportsSignal = defineSignal('asyncReports');
 
 const bookkeeping = proxyActivities<WizardRunActivities>({
   startToCloseTimeout: '2 minutes',
@@ -86,6 +106,10 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
   const counts: RunCounts = input.resume?.counts ?? { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
   let waves = input.resume?.waves ?? 0;
   let nextWaveAtMs: number | null = null;
+  let reportsPending = input.resume?.reportsPending ?? false;
+  setHandler(asyncReportsSignal, () => {
+    reportsPending = true;
+  });
   const done = () => counts.sent + counts.preErrors;
   const add = (c: RunCounts) => {
     counts.sent += c.sent;
@@ -95,7 +119,10 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
   };
 
   setHandler(progressQuery, () => {
-    const eta = status === 'running' ? expectedCompletion({ startedAtMs, nowMs: Date.now(), done: done(), total: targets }) : null;
+    const eta =
+      status === 'running'
+        ? expectedCompletion({ startedAtMs, nowMs: Date.now(), done: done(), total: targets })
+        : null;
     const remaining = Math.max(0, targets - done());
     return {
       runId,
@@ -139,6 +166,7 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     return p;
   };
   try {
+    const sending = input.resume?.listenUntilMs === undefined;
     if (!input.resume) {
       // The durable reservation timer: cancelling the workflow here ends the run with nothing sent.
       if (input.scheduledAt) {
@@ -156,68 +184,97 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     }
 
     let nextSeq = input.resume?.nextSeq ?? targets + 1;
-    if (!input.resume) {
-      nextSeq = 1;
-      await bookkeeping.notifyRun(runId, 'start');
-    }
     let batchesThisExecution = 0;
     const historyHeavy = () =>
       workflowInfo().continueAsNewSuggested || batchesThisExecution >= settings.maxBatchesPerExecution;
-    const carryOn = () =>
+    const carryOn = (listenUntilMs?: number) =>
       continueAsNew<typeof wizardRunWorkflow>({
         ...input,
-        resume: { targets, excluded, nextSeq, counts, startedAtMs, waves },
+        resume: { targets, excluded, nextSeq, counts, startedAtMs, waves, listenUntilMs, reportsPending },
       });
-
-    // First pass: every target once, several batches in flight.
-    let batchFailure: unknown = null;
-    while (nextSeq <= targets || inFlight.size > 0) {
-      while (!historyHeavy() && inFlight.size < settings.batchesInFlight && nextSeq <= targets) {
-        const fromSeq = nextSeq;
-        const toSeq = Math.min(targets, fromSeq + settings.batchSize - 1);
-        nextSeq = toSeq + 1;
-        batchesThisExecution++;
-        void track(
-          sender.sendRunBatch({ runId, fromSeq, toSeq, clockMs: Date.now(), startedAtMs, totalTargets: targets, doneBefore: done() }),
-        ).then(add, (err: unknown) => {
-          batchFailure ??= err;
-        });
+    if (sending) {
+      if (!input.resume) {
+        nextSeq = 1;
+        await bookkeeping.notifyRun(runId, 'start');
       }
-      if (inFlight.size === 0) {
-        // Drained: every batch before nextSeq is done, so the cursor is exact.
-        if (nextSeq <= targets) await carryOn();
-        break;
-      }
-      await Promise.race(inFlight);
-      if (batchFailure) throw batchFailure;
-    }
 
-    // Retry waves (SPEC 4): soft errors wait on durable timers for their
-    // reason's schedule; a cancel during the wait ends the run here.
-    for (;;) {
-      const due = await bookkeeping.findNextRetry(runId);
-      if (!due) break;
-      nextWaveAtMs = due.dueAtMs;
-      const wait = due.dueAtMs - Date.now();
-      if (wait > 0) await sleep(wait);
-      const dueByMs = Math.max(due.dueAtMs, Date.now());
-      nextWaveAtMs = null;
-      waves++;
+      // First pass: every target once, several batches in flight.
+      let batchFailure: unknown = null;
+      while (nextSeq <= targets || inFlight.size > 0) {
+        while (!historyHeavy() && inFlight.size < settings.batchesInFlight && nextSeq <= targets) {
+          const fromSeq = nextSeq;
+          const toSeq = Math.min(targets, fromSeq + settings.batchSize - 1);
+          nextSeq = toSeq + 1;
+          batchesThisExecution++;
+          void track(
+            sender.sendRunBatch({
+              runId,
+              fromSeq,
+              toSeq,
+              clockMs: Date.now(),
+              startedAtMs,
+              totalTargets: targets,
+              doneBefore: done(),
+            }),
+          ).then(add, (err: unknown) => {
+            batchFailure ??= err;
+          });
+        }
+        if (inFlight.size === 0) {
+          // Drained: every batch before nextSeq is done, so the cursor is exact.
+          if (nextSeq <= targets) await carryOn();
+          break;
+        }
+        await Promise.race(inFlight);
+        if (batchFailure) throw batchFailure;
+      }
+
+      // Retry waves (SPEC 4): soft errors wait on durable timers for their
+      // reason's schedule; a cancel during the wait ends the run here.
       for (;;) {
-        const waveBatches = Array.from({ length: settings.batchesInFlight }, () =>
-          track(sender.sendRetryBatch({ runId, dueByMs, clockMs: Date.now(), limit: settings.batchSize })),
-        );
-        batchesThisExecution += waveBatches.length;
-        const results = await Promise.all(waveBatches);
-        results.forEach(add);
-        if (results.every((r) => r.claimed < settings.batchSize)) break;
+        const due = await bookkeeping.findNextRetry(runId);
+        if (!due) break;
+        nextWaveAtMs = due.dueAtMs;
+        const wait = due.dueAtMs - Date.now();
+        if (wait > 0) await sleep(wait);
+        const dueByMs = Math.max(due.dueAtMs, Date.now());
+        nextWaveAtMs = null;
+        waves++;
+        for (;;) {
+          const waveBatches = Array.from({ length: settings.batchesInFlight }, () =>
+            track(sender.sendRetryBatch({ runId, dueByMs, clockMs: Date.now(), limit: settings.batchSize })),
+          );
+          batchesThisExecution += waveBatches.length;
+          const results = await Promise.all(waveBatches);
+          results.forEach(add);
+          if (results.every((r) => r.claimed < settings.batchSize)) break;
+        }
+        if (historyHeavy()) await carryOn();
       }
-      if (historyHeavy()) await carryOn();
-    }
 
-    await bookkeeping.markCompleted(runId);
+      await bookkeeping.markCompleted(runId);
+      setStatus('completed');
+      await bookkeeping.notifyRun(runId, 'end');
+    }
     setStatus('completed');
-    await bookkeeping.notifyRun(runId, 'end');
+
+    // The asynchronous-bounce window: reports that arrive later reach the run
+    // by signal and are applied through an activity, keeping counters current.
+    const listenUntilMs = input.resume?.listenUntilMs ?? Date.now() + settings.asyncBounceWindowMs;
+    for (;;) {
+      const remaining = listenUntilMs - Date.now();
+      if (!reportsPending) {
+        if (remaining <= 0) break;
+        await condition(() => reportsPending, remaining);
+        if (!reportsPending) continue;
+      }
+      reportsPending = false;
+      const applied = await bookkeeping.applyAsyncReports(runId);
+      counts.delivered -= applied.bounced;
+      counts.errors += applied.bounced;
+      batchesThisExecution++;
+      if (historyHeavy()) await carryOn(listenUntilMs);
+    }
     return finalProgress();
   } catch (err) {
     if (isCancellation(err)) {
@@ -229,7 +286,8 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
       setStatus('cancelled');
       throw err;
     }
-    const failureType = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : null;
+    const failureType =
+      err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : null;
     if (failureType && SETUP_FAILURES.includes(failureType)) {
       // SPEC 2: the run cannot proceed (its template or target is gone) → error (red).
       await bookkeeping.markError(runId, (err as ActivityFailure).cause?.message ?? 'run cannot proceed');

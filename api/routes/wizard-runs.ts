@@ -174,6 +174,7 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
     batchSize: config.sendBatchSize,
     batchesInFlight: config.sendBatchesInFlight,
     maxBatchesPerExecution: config.maxBatchesPerExecution,
+    asyncBounceWindowMs: config.asyncBounceWindowSeconds * 1000,
   });
 
   app.post(

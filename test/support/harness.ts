@@ -48,6 +48,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     taskQueueEmail: `email-${suffix}`,
     sendBatchSize: 20,
     sendBatchesInFlight: 3,
+    // Runs close when sending ends unless a test listens for asynchronous reports.
+    asyncBounceWindowSeconds: 0,
     ...overrides,
   };
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

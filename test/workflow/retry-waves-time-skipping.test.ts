@@ -61,7 +61,7 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
       runId,
       channel: 'email',
       scheduledAt: null,
-      settings: { taskQueueSend: taskQueue, batchSize: 10, batchesInFlight: 1, maxBatchesPerExecution: 500 },
+      settings: { taskQueueSend: taskQueue, batchSize: 10, batchesInFlight: 1, maxBatchesPerExecution: 500, asyncBounceWindowMs: 0 },
     };
     const handle = await env.client.workflow.start('wizardRunWorkflow', { taskQueue, workflowId: `time-skipping-${tag}`, args: [input] });
     const result = await worker.runUntil(handle.result());
