@@ -37,7 +37,12 @@ interface Personalized {
 }
 
 function personalizeEmail(template: TemplateRow, target: ClaimedSend): Personalized {
-  const lead = { id: target.lead_id, name: target.name, email: target.address, attributes: target.attributes ?? {} };
+  const lead = {
+    id: target.lead_id,
+    name: target.name,
+    email: target.address,
+    attributes: target.attributes ?? {},
+  };
   const format = template.email_format ?? 'text';
   const body = (source: string | null, escape?: (s: string) => string) =>
     source ? personalize(source.replace(UNSUBSCRIBE_FIELD, UNSUBSCRIBE_MARK), lead, escape) : undefined;
@@ -72,8 +77,12 @@ export async function renderEmailBatch(
     // Opens can be seen only through an image, so only in an HTML part.
     if (template.open_tracking && m.html !== undefined) wanted.push({ sendId, part: 'open', url: '' });
     if (template.click_tracking) {
-      if (m.text !== undefined) for (const url of trackableLinks(m.text, 'text', linkOptions)) wanted.push({ sendId, part: 'text', url });
-      if (m.html !== undefined) for (const url of trackableLinks(m.html, 'html', linkOptions)) wanted.push({ sendId, part: 'html', url });
+      if (m.text !== undefined)
+        for (const url of trackableLinks(m.text, 'text', linkOptions))
+          wanted.push({ sendId, part: 'text', url });
+      if (m.html !== undefined)
+        for (const url of trackableLinks(m.html, 'html', linkOptions))
+          wanted.push({ sendId, part: 'html', url });
     }
   }
   const tokens = await ensureTrackingTokens(pool, wanted);
@@ -87,7 +96,8 @@ export async function renderEmailBatch(
   for (const m of mails) {
     const sendId = m.target.send_id;
     const unsubscribeUrl = `${base}${TRACKING_PATHS.unsubscribe}${tokenOf(sendId, 'unsubscribe')}`;
-    const clickUrl = (part: 'text' | 'html') => (url: string) => `${base}${TRACKING_PATHS.click}${tokenOf(sendId, part, url)}`;
+    const clickUrl = (part: 'text' | 'html') => (url: string) =>
+      `${base}${TRACKING_PATHS.click}${tokenOf(sendId, part, url)}`;
     let text = m.text;
     let html = m.html;
     if (template.click_tracking) {

@@ -9,8 +9,29 @@
 // PostgreSQL gives no order to CTEs that do not depend on each other.
 import { randomBytes } from 'node:crypto';
 import type { LinkPart } from '../domain/link-rewrite';
-import type { Pool, PoolClient } from 'pg';
+import { Pool } from 'pg';
 import type { Queryable } from './pool';
+
+/**
+ * The pool click and open recordings go through: its commits do not wait for
+ * their WAL flush. Every recording updates its run's counters in the same
+ * statement, so the hits of one run queue on that row's lock; with a
+ * synchronous commit the lock is held through an fsync and one run's clicks
+ * are capped at the disk's flush rate. A database crash may lose the last
+ * fraction of a second of clicks and opens (statistics), never half of one:
+ * each is still one atomic statement. Unsubscribes use the durable pool.
+ */
+export function createTrackingRecorderPool(databaseUrl: string, max: number): Pool {
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    max,
+    idleTimeoutMillis: 30_000,
+    options: '-c synchronous_commit=off',
+  });
+  // An idle client losing its server (restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
 
 /** Parts of tracked_link that are not counted links. */
 export type TokenPart = 'open' | 'unsubscribe';

@@ -9,11 +9,20 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { computeRunFigures, ratePercent, urlStars, type RunFigures } from '../../domain/figures';
 import { getRun } from '../../db/run-queries';
 import { getTemplate } from '../../db/template-queries';
-import { runLinkClickCounts, runResponders, runTrackingCounts, type LinkClickCounts } from '../../db/tracking-queries';
+import {
+  runLinkClickCounts,
+  runResponders,
+  runTrackingCounts,
+  type LinkClickCounts,
+} from '../../db/tracking-queries';
 import { notFound } from '../errors';
 import { ErrorBody, IdParams, Nullable, PageQuery, Timestamp, iso } from '../schemas';
 
-const Rate = Nullable(Type.Number({ description: 'percent, rounded half-up to 2 decimals; null when there is nothing to divide by' }));
+const Rate = Nullable(
+  Type.Number({
+    description: 'percent, rounded half-up to 2 decimals; null when there is nothing to divide by',
+  }),
+);
 
 const Figures = Type.Object({
   sent: Type.Integer(),
@@ -34,7 +43,11 @@ const LinkFigures = Type.Object({
   clickers: Type.Integer(),
   clicks: Type.Integer(),
   clickRate: Rate,
-  stars: Type.Integer({ minimum: 0, maximum: 5, description: '5 at ≥5% click rate, 4 at ≥3%, 3 at ≥1%, 2 at ≥0.5%, 1 at ≥0.1%' }),
+  stars: Type.Integer({
+    minimum: 0,
+    maximum: 5,
+    description: '5 at ≥5% click rate, 4 at ≥3%, 3 at ≥1%, 2 at ≥0.5%, 1 at ≥0.1%',
+  }),
 });
 
 const HUMAN_ONLY = 'without clicks and opens marked as machine ones (scanners, bots)';
@@ -47,10 +60,17 @@ const RunFiguresBody = Type.Object(
       measurable: Type.Boolean(),
       reason: Nullable(Type.String({ description: 'why opens are not measurable' })),
     }),
-    figures: Type.Object({ all: Figures, humanOnly: Type.Object(Figures.properties, { description: HUMAN_ONLY }) }),
+    figures: Type.Object({
+      all: Figures,
+      humanOnly: Type.Object(Figures.properties, { description: HUMAN_ONLY }),
+    }),
     suspectedMachineClicks: Type.Integer(),
     parts: Type.Array(
-      Type.Object({ part: Type.String({ description: 'text | html' }), all: LinkFigures, humanOnly: LinkFigures }),
+      Type.Object({
+        part: Type.String({ description: 'text | html' }),
+        all: LinkFigures,
+        humanOnly: LinkFigures,
+      }),
       { description: 'clicks per body part' },
     ),
     urls: Type.Array(
@@ -77,13 +97,20 @@ const ResponderList = Type.Object({
   items: Type.Array(Responder),
   nextCursor: Nullable(Type.String()),
   counted: Type.Integer({ description: 'leads the figures count' }),
-  leftLeads: Type.Integer({ description: 'counted leads no longer listed: deleted or merged into another lead' }),
+  leftLeads: Type.Integer({
+    description: 'counted leads no longer listed: deleted or merged into another lead',
+  }),
 });
 
 const ResponderQuery = Type.Object(
   {
     ...PageQuery,
-    humanOnly: Type.Optional(Type.Boolean({ default: false, description: 'leave out leads whose every event is marked as a machine one' })),
+    humanOnly: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'leave out leads whose every event is marked as a machine one',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -111,7 +138,8 @@ export const runFigureRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['wizard runs'],
-        summary: 'Delivery, open, click and unsubscribe figures, with and without machine clicks; per body part and per URL',
+        summary:
+          'Delivery, open, click and unsubscribe figures, with and without machine clicks; per body part and per URL',
         params: IdParams,
         response: { 200: RunFiguresBody, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
@@ -131,7 +159,10 @@ export const runFigureRoutes: FastifyPluginAsync = async (fastify) => {
               ? 'not measurable: open tracking was off for this template'
               : null;
       const measurable = reason === null;
-      const [c, links] = await Promise.all([runTrackingCounts(pool, run.id), runLinkClickCounts(pool, run.id, MAX_URLS)]);
+      const [c, links] = await Promise.all([
+        runTrackingCounts(pool, run.id),
+        runLinkClickCounts(pool, run.id, MAX_URLS),
+      ]);
       const base = { sent: c.sent, delivered: c.delivered, errors: c.errors, unsubscribes: c.unsubscribes };
       const all: RunFigures = computeRunFigures({
         ...base,

@@ -12,12 +12,18 @@
 //   Location, 200 image/gif, 200 page) or 404.
 // - GET /u/:token only shows a confirmation form: scanners follow GETs, so
 //   only a POST (RFC 8058's one-click POST, or the form) unsubscribes.
+// - Clicks and opens are recorded through a pool of their own whose commits
+//   do not wait for the WAL flush (db/tracking-queries, createTrackingRecorderPool);
+//   unsubscribes go through the API's durable pool.
+// - The client address is req.ip: behind a proxy, Fastify's trustProxy decides it.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Pool } from 'pg';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DEFAULT_BOT_THRESHOLDS, judgeClick } from '../../domain/bot-clicks';
 import { TRACKING_PATHS, TRACKING_TOKEN, locationHeaderValue } from '../../domain/link-rewrite';
 import {
+  createTrackingRecorderPool,
   findToken,
   findUnsubscribeTarget,
   loadClickContext,
@@ -49,7 +55,8 @@ function visitOf(req: FastifyRequest): Visit {
 
 /** Opens cannot be judged by link patterns; a scanner naming itself is the one sign. */
 function openJudgement(userAgent: string | null): { suspected: boolean; reasons: string[] } {
-  const scanner = userAgent !== null && DEFAULT_BOT_THRESHOLDS.scannerUserAgents.some((p) => p.test(userAgent));
+  const scanner =
+    userAgent !== null && DEFAULT_BOT_THRESHOLDS.scannerUserAgents.some((p) => p.test(userAgent));
   return { suspected: scanner, reasons: scanner ? ['scanner_user_agent'] : [] };
 }
 
@@ -61,10 +68,7 @@ function page(title: string, body: string): string {
   );
 }
 
-const NOT_FOUND_PAGE = page(
-  'Not found',
-  '<h1>This link is not valid</h1><p>このリンクは無効です。</p>',
-);
+const NOT_FOUND_PAGE = page('Not found', '<h1>This link is not valid</h1><p>このリンクは無効です。</p>');
 
 function pageHeaders(reply: FastifyReply): FastifyReply {
   return reply
@@ -84,9 +88,15 @@ function htmlNotFound(app: Parameters<FastifyPluginAsync>[0]) {
   app.setNotFoundHandler((req, reply) => notFoundPage(reply, req.method === 'HEAD'));
 }
 
-const clickRoutes: FastifyPluginAsync = async (fastify) => {
+interface Pools {
+  /** Durable commits: reads, unsubscribes. */
+  pool: Pool;
+  /** Click and open recordings (see createTrackingRecorderPool). */
+  recorder: Pool;
+}
+
+const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
   const thresholds = DEFAULT_BOT_THRESHOLDS;
   htmlNotFound(app);
 
@@ -107,14 +117,17 @@ const clickRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['tracking'],
         summary: 'Count a click and redirect to the original URL',
         params: TokenParams,
-        response: { 302: empty('to the original URL'), 404: html('unknown or malformed token; nothing recorded') },
+        response: {
+          302: empty('to the original URL'),
+          404: html('unknown or malformed token; nothing recorded'),
+        },
       },
     },
     async (req, reply) => {
       const { token } = req.params;
       if (!TRACKING_TOKEN.test(token)) return notFoundPage(reply);
       const visit = visitOf(req);
-      const ctx = await loadClickContext(pool, token, visit.at, thresholds.burstWindowMs);
+      const ctx = await loadClickContext(recorder, token, visit.at, thresholds.burstWindowMs);
       if (!ctx) return notFoundPage(reply);
       const judgement = judgeClick(
         {
@@ -130,7 +143,7 @@ const clickRoutes: FastifyPluginAsync = async (fastify) => {
         thresholds,
       );
       try {
-        await recordClick(pool, {
+        await recordClick(recorder, {
           sendId: ctx.sendId,
           linkId: ctx.linkId,
           visit,
@@ -165,9 +178,8 @@ const clickRoutes: FastifyPluginAsync = async (fastify) => {
   );
 };
 
-const openRoutes: FastifyPluginAsync = async (fastify) => {
+const openRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
   htmlNotFound(app);
 
   const gif = (reply: FastifyReply, head: boolean) =>
@@ -180,7 +192,10 @@ const openRoutes: FastifyPluginAsync = async (fastify) => {
       .header('expires', '0')
       .send(head ? undefined : PIXEL);
 
-  const gifResponse = { description: '1×1 transparent GIF', content: { 'image/gif': { schema: Type.String({ format: 'binary' }) } } };
+  const gifResponse = {
+    description: '1×1 transparent GIF',
+    content: { 'image/gif': { schema: Type.String({ format: 'binary' }) } },
+  };
 
   app.get(
     '/:token',
@@ -198,7 +213,7 @@ const openRoutes: FastifyPluginAsync = async (fastify) => {
       if (!TRACKING_TOKEN.test(token)) return notFoundPage(reply);
       const visit = visitOf(req);
       const judgement = openJudgement(visit.userAgent);
-      const found = await recordOpen(pool, token, visit, judgement.suspected, judgement.reasons);
+      const found = await recordOpen(recorder, token, visit, judgement.suspected, judgement.reasons);
       return found ? gif(reply, false) : notFoundPage(reply);
     },
   );
@@ -221,9 +236,8 @@ const openRoutes: FastifyPluginAsync = async (fastify) => {
   );
 };
 
-const unsubscribeRoutes: FastifyPluginAsync = async (fastify) => {
+const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
   htmlNotFound(app);
 
   // RFC 8058 receivers POST "List-Unsubscribe=One-Click" as
@@ -231,7 +245,9 @@ const unsubscribeRoutes: FastifyPluginAsync = async (fastify) => {
   // body at all. The token in the URL is the whole authority, so the body is
   // read (bounded) and not interpreted: any of them unsubscribes.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
 
   const stoppedPage = page(
     'Unsubscribed',
@@ -246,7 +262,10 @@ const unsubscribeRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['tracking'],
         summary: 'Unsubscribe confirmation page (a GET never unsubscribes: link scanners follow GETs)',
         params: TokenParams,
-        response: { 200: html('a form that POSTs to this same URL'), 404: html('unknown or malformed token') },
+        response: {
+          200: html('a form that POSTs to this same URL'),
+          404: html('unknown or malformed token'),
+        },
       },
     },
     async (req, reply) => {
@@ -270,7 +289,8 @@ const unsubscribeRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['tracking'],
-        summary: 'One-click unsubscribe (RFC 8058): no cookies, no auth, no redirect; repeating it is harmless',
+        summary:
+          'One-click unsubscribe (RFC 8058): no cookies, no auth, no redirect; repeating it is harmless',
         params: TokenParams,
         response: { 200: html('unsubscribed'), 404: html('unknown or malformed token; nothing changed') },
       },
@@ -303,8 +323,17 @@ const unsubscribeRoutes: FastifyPluginAsync = async (fastify) => {
 
 const prefix = (path: string) => path.replace(/\/$/, '');
 
+/** Connections of the recorder pool; the API's own pool serves everything else. */
+const RECORDER_CONNECTIONS = 10;
+
 export const trackingRoutes: FastifyPluginAsync = async (app) => {
-  await app.register(clickRoutes, { prefix: prefix(TRACKING_PATHS.click) });
-  await app.register(openRoutes, { prefix: prefix(TRACKING_PATHS.open) });
-  await app.register(unsubscribeRoutes, { prefix: prefix(TRACKING_PATHS.unsubscribe) });
+  const { pool, config } = app.deps;
+  const recorder = config.databaseUrl
+    ? createTrackingRecorderPool(config.databaseUrl, RECORDER_CONNECTIONS)
+    : pool;
+  if (recorder !== pool) app.addHook('onClose', async () => recorder.end());
+  const pools: Pools = { pool, recorder };
+  await app.register(clickRoutes, { prefix: prefix(TRACKING_PATHS.click), ...pools });
+  await app.register(openRoutes, { prefix: prefix(TRACKING_PATHS.open), ...pools });
+  await app.register(unsubscribeRoutes, { prefix: prefix(TRACKING_PATHS.unsubscribe), ...pools });
 };

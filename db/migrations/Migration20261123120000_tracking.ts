@@ -9,8 +9,12 @@ export class Migration20261123120000_tracking extends Migration {
     // One row per (send, part, URL): rendering a send again (a retry) finds the
     // tokens its first mail carried instead of minting new ones. md5 keeps the
     // key small: URLs can outgrow a btree entry.
-    this.addSql(`create unique index "tracked_link_send_part_url_unique" on "tracked_link" ("send_id", "part", md5("url"));`);
+    this.addSql(
+      `create unique index "tracked_link_send_part_url_unique" on "tracked_link" ("send_id", "part", md5("url"));`,
+    );
     // An unsubscribe is recorded once per send: the run counts it the first time only.
-    this.addSql(`create unique index "tracking_event_unsubscribe_once" on "tracking_event" ("send_id") where "kind" = 'unsubscribe';`);
+    this.addSql(
+      `create unique index "tracking_event_unsubscribe_once" on "tracking_event" ("send_id") where "kind" = 'unsubscribe';`,
+    );
   }
 }

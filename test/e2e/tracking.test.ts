@@ -10,7 +10,8 @@ import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/ha
 
 const PUBLIC_BASE = 'https://track.example.test';
 const UA = {
-  chrome: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
+  chrome:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36',
   appleMail: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko)',
   proofpoint: 'Mozilla/5.0 (Windows NT 10.0) Proofpoint URL Defense',
   pythonRequests: 'python-requests/2.31.0',
@@ -73,10 +74,14 @@ const TRACKED = {
 async function completedRun(body: Record<string, unknown>): Promise<any> {
   const created = await h.api('POST', '/v1/wizard-runs', body);
   expect(created.status).toBe(201);
-  return waitFor(`run ${created.body.id} to complete`, async () => {
-    const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
-    return r.status === 'completed' ? r : null;
-  }, 90_000);
+  return waitFor(
+    `run ${created.body.id} to complete`,
+    async () => {
+      const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
+      return r.status === 'completed' ? r : null;
+    },
+    90_000,
+  );
 }
 
 interface Mail {
@@ -123,7 +128,13 @@ function unsubscribeUrl(mail: Mail): string {
 function links(mail: Mail) {
   const [textSale, textAbout] = clickUrls(mail.text);
   const [htmlSale, htmlAbout, htmlFooter] = clickUrls(mail.hrefs.join(' '));
-  return { textSale: textSale!, textAbout: textAbout!, htmlSale: htmlSale!, htmlAbout: htmlAbout!, htmlFooter: htmlFooter! };
+  return {
+    textSale: textSale!,
+    textAbout: textAbout!,
+    htmlSale: htmlSale!,
+    htmlAbout: htmlAbout!,
+    htmlFooter: htmlFooter!,
+  };
 }
 
 async function click(url: string, ua: string, expected: string): Promise<void> {
@@ -134,7 +145,10 @@ async function click(url: string, ua: string, expected: string): Promise<void> {
 
 /** Clicks sooner than 5 s after delivery are machine-fast (domain/bot-clicks); readers are slower. */
 async function waitUntilReadersWouldClick(runId: number) {
-  const r = await h.pool.query<{ last: Date }>('SELECT max(delivered_at) AS last FROM send WHERE run_id = $1', [runId]);
+  const r = await h.pool.query<{ last: Date }>(
+    'SELECT max(delivered_at) AS last FROM send WHERE run_id = $1',
+    [runId],
+  );
   const wait = r.rows[0]!.last.getTime() + 5500 - Date.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
@@ -177,7 +191,10 @@ describe('a tracked multipart campaign to six leads', () => {
     };
     s.leads = leads;
     s.templateId = await template(TRACKED);
-    const run = await completedRun({ templateId: s.templateId, leadIds: Object.values(leads).map((l) => l.id) });
+    const run = await completedRun({
+      templateId: s.templateId,
+      leadIds: Object.values(leads).map((l) => l.id),
+    });
     s.runId = run.id;
     s.mails = {} as typeof s.mails;
     for (const [k, l] of Object.entries(leads)) s.mails[k as keyof typeof leads] = await mailTo(l.email);
@@ -244,12 +261,21 @@ describe('a tracked multipart campaign to six leads', () => {
       expect(m.text).not.toContain('example.test/about');
       const l = links(m);
       for (const u of Object.values(l)) tokens.add(u);
-      expect(m.hrefs).toEqual([l.htmlSale, l.htmlAbout, 'mailto:info@example.test', '#top', l.htmlFooter, unsubscribeUrl(m)]);
+      expect(m.hrefs).toEqual([
+        l.htmlSale,
+        l.htmlAbout,
+        'mailto:info@example.test',
+        '#top',
+        l.htmlFooter,
+        unsubscribeUrl(m),
+      ]);
       // The footer's {{unsubscribe_url}} in the text part is the same URL as the header's, and is not counted as a click.
       expect(m.text).toContain(`Stop these mails: ${unsubscribeUrl(m)}`);
       expect(m.listUnsubscribePost).toBe('List-Unsubscribe=One-Click');
       // The open image sits right before </body>.
-      expect(m.html).toMatch(/<img src="https:\/\/track\.example\.test\/o\/[A-Za-z0-9_-]{22}" width="1" height="1" alt=""[^>]*\/><\/body>/);
+      expect(m.html).toMatch(
+        /<img src="https:\/\/track\.example\.test\/o\/[A-Za-z0-9_-]{22}" width="1" height="1" alt=""[^>]*\/><\/body>/,
+      );
     }
     // Per send, per part and per URL: 6 mails × 5 counted links, all different, none derived from the send token.
     expect(tokens.size).toBe(30);
@@ -258,10 +284,23 @@ describe('a tracked multipart campaign to six leads', () => {
 
   test('when the send is rendered again for a retry, then its mail carries the tokens of the first one', async () => {
     const row = (
-      await h.pool.query('SELECT id, lead_id, address, token FROM send WHERE run_id = $1 AND lead_id = $2', [s.runId, s.leads.d.id])
+      await h.pool.query('SELECT id, lead_id, address, token FROM send WHERE run_id = $1 AND lead_id = $2', [
+        s.runId,
+        s.leads.d.id,
+      ])
     ).rows[0];
-    const claimed: ClaimedSend = { send_id: row.id, lead_id: row.lead_id, address: row.address, token: row.token, name: 'Daichi', attributes: {}, attempt: 2 };
-    const before = (await h.pool.query('SELECT count(*)::int AS n FROM tracked_link WHERE send_id = $1', [row.id])).rows[0].n;
+    const claimed: ClaimedSend = {
+      send_id: row.id,
+      lead_id: row.lead_id,
+      address: row.address,
+      token: row.token,
+      name: 'Daichi',
+      attributes: {},
+      attempt: 2,
+    };
+    const before = (
+      await h.pool.query('SELECT count(*)::int AS n FROM tracked_link WHERE send_id = $1', [row.id])
+    ).rows[0].n;
     const again = await renderEmailBatch(h.pool, (await getTemplate(h.pool, s.templateId))!, [claimed], {
       bounceDomain: h.config.bounceDomain,
       publicBaseUrl: PUBLIC_BASE,
@@ -270,7 +309,10 @@ describe('a tracked multipart campaign to six leads', () => {
     expect(clickUrls(msg.text!)).toEqual(clickUrls(s.mails.d.text));
     expect(msg.headers!['List-Unsubscribe']).toBe(s.mails.d.listUnsubscribe);
     expect(openUrl(msg.html!)).toBe(openUrl(s.mails.d.html));
-    expect((await h.pool.query('SELECT count(*)::int AS n FROM tracked_link WHERE send_id = $1', [row.id])).rows[0].n).toBe(before);
+    expect(
+      (await h.pool.query('SELECT count(*)::int AS n FROM tracked_link WHERE send_id = $1', [row.id])).rows[0]
+        .n,
+    ).toBe(before);
   });
 
   test('when readers, scanners and bots have clicked, then figures count every click and, separately, only the human ones', async () => {
@@ -312,7 +354,12 @@ describe('a tracked multipart campaign to six leads', () => {
 
   test('when clicks are shown per body part and per URL, then each has clickers, clicks, rate and stars with and without machines', async () => {
     const res = await h.api('GET', `/v1/wizard-runs/${s.runId}/figures`);
-    const f = (clickers: number, clicks: number, clickRate: number, stars: number) => ({ clickers, clicks, clickRate, stars });
+    const f = (clickers: number, clicks: number, clickRate: number, stars: number) => ({
+      clickers,
+      clicks,
+      clickRate,
+      stars,
+    });
     expect(res.body.parts).toEqual([
       { part: 'html', all: f(4, 33, 66.67, 5), humanOnly: f(1, 2, 16.67, 5) },
       { part: 'text', all: f(2, 3, 33.33, 5), humanOnly: f(1, 1, 16.67, 5) },
@@ -334,7 +381,11 @@ describe('a tracked multipart campaign to six leads', () => {
       [s.runId, s.leads.d.id],
     );
     expect(r.rows).toHaveLength(3);
-    for (const e of r.rows) expect(e).toMatchObject({ suspected_bot: true, bot_reasons: expect.arrayContaining(['burst_of_urls']) });
+    for (const e of r.rows)
+      expect(e).toMatchObject({
+        suspected_bot: true,
+        bot_reasons: expect.arrayContaining(['burst_of_urls']),
+      });
     const c = await h.pool.query<{ bot_reasons: string[] }>(
       `SELECT e.bot_reasons FROM tracking_event e JOIN send s ON s.id = e.send_id
         WHERE s.run_id = $1 AND s.lead_id = $2 AND e.kind = 'click' ORDER BY e.id`,
@@ -349,13 +400,25 @@ describe('a tracked multipart campaign to six leads', () => {
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe(URL_FOOTER);
     }
-    const send = (await h.pool.query('SELECT click_count FROM send WHERE run_id = $1 AND lead_id = $2', [s.runId, s.leads.e.id])).rows[0];
+    const send = (
+      await h.pool.query('SELECT click_count FROM send WHERE run_id = $1 AND lead_id = $2', [
+        s.runId,
+        s.leads.e.id,
+      ])
+    ).rows[0];
     expect(send.click_count).toBe(25);
   });
 
   test("when events were recorded, then the run's counters say the same as the records", async () => {
-    expect(await runCounters(s.runId)).toMatchObject({ openers: 3, clickers: 5, totalClicks: 36, unsubscribes: 1 });
-    const sends = await h.pool.query('SELECT lead_id, click_count, opened_at FROM send WHERE run_id = $1', [s.runId]);
+    expect(await runCounters(s.runId)).toMatchObject({
+      openers: 3,
+      clickers: 5,
+      totalClicks: 36,
+      unsubscribes: 1,
+    });
+    const sends = await h.pool.query('SELECT lead_id, click_count, opened_at FROM send WHERE run_id = $1', [
+      s.runId,
+    ]);
     const byLead = new Map(sends.rows.map((r) => [r.lead_id, r]));
     expect(byLead.get(s.leads.a.id)).toMatchObject({ click_count: 2, opened_at: expect.any(Date) });
     expect(byLead.get(s.leads.f.id)).toMatchObject({ click_count: 0, opened_at: null });
@@ -366,12 +429,20 @@ describe('a tracked multipart campaign to six leads', () => {
     expect(openers.status).toBe(200);
     expect(openers.body).toMatchObject({ counted: 3, leftLeads: 2, nextCursor: null });
     expect(openers.body.items.map((i: any) => i.leadId)).toEqual([s.leads.a.id]);
-    expect(openers.body.items[0]).toMatchObject({ name: 'Aiko', address: s.leads.a.email, count: 1, humanCount: 1 });
+    expect(openers.body.items[0]).toMatchObject({
+      name: 'Aiko',
+      address: s.leads.a.email,
+      count: 1,
+      humanCount: 1,
+    });
 
     const clickers = await h.api('GET', `/v1/wizard-runs/${s.runId}/clickers`);
     expect(clickers.body).toMatchObject({ counted: 5, leftLeads: 2 });
     expect(clickers.body.items.map((i: any) => i.leadId)).toEqual([s.leads.a.id, s.leads.d.id, s.leads.e.id]);
-    expect(clickers.body.items.find((i: any) => i.leadId === s.leads.e.id)).toMatchObject({ count: 25, humanCount: 0 });
+    expect(clickers.body.items.find((i: any) => i.leadId === s.leads.e.id)).toMatchObject({
+      count: 25,
+      humanCount: 0,
+    });
 
     const human = await h.api('GET', `/v1/wizard-runs/${s.runId}/clickers?humanOnly=true`);
     expect(human.body).toMatchObject({ counted: 2, leftLeads: 1 });
@@ -379,7 +450,10 @@ describe('a tracked multipart campaign to six leads', () => {
 
     const paged = await h.api('GET', `/v1/wizard-runs/${s.runId}/clickers?limit=2`);
     expect(paged.body.items).toHaveLength(2);
-    const rest = await h.api('GET', `/v1/wizard-runs/${s.runId}/clickers?limit=2&cursor=${paged.body.nextCursor}`);
+    const rest = await h.api(
+      'GET',
+      `/v1/wizard-runs/${s.runId}/clickers?limit=2&cursor=${paged.body.nextCursor}`,
+    );
     expect(rest.body.items.map((i: any) => i.leadId)).toEqual([s.leads.e.id]);
     expect(rest.body.nextCursor).toBeNull();
   });
@@ -415,7 +489,11 @@ describe('one-click unsubscribe and later runs', () => {
     });
     expect(res.status).toBe(200);
 
-    const later = await completedRun({ templateId, leadIds: [stays.id, leaves.id], includeAlreadySent: true });
+    const later = await completedRun({
+      templateId,
+      leadIds: [stays.id, leaves.id],
+      includeAlreadySent: true,
+    });
     expect(later.counters).toMatchObject({ targets: 1, excluded: 1, sent: 1 });
     const unsent = await h.api('GET', `/v1/wizard-runs/${later.id}/unsent`);
     expect(unsent.body.items).toEqual([{ leadId: leaves.id, address: leaves.email, reason: 'unsubscribed' }]);
@@ -426,7 +504,12 @@ describe('a text-only campaign without click counting', () => {
   test('when the template is text, then links stay as written, the mail still has one-click unsubscribe and opens are not measurable', async () => {
     const tag = uniqueSuffix();
     const reader = await lead('Plain', tag);
-    const templateId = await template({ format: 'text', openTracking: true, clickTracking: false, bodyText: `Read ${URL_ABOUT} now.` });
+    const templateId = await template({
+      format: 'text',
+      openTracking: true,
+      clickTracking: false,
+      bodyText: `Read ${URL_ABOUT} now.`,
+    });
     const run = await completedRun({ templateId, leadIds: [reader.id] });
     const mail = await mailTo(reader.email);
     expect(mail.text.trim()).toBe(`Read ${URL_ABOUT} now.`);
@@ -435,8 +518,18 @@ describe('a text-only campaign without click counting', () => {
     unsubscribeUrl(mail);
 
     const figures = await h.api('GET', `/v1/wizard-runs/${run.id}/figures`);
-    expect(figures.body.opens).toEqual({ measurable: false, reason: expect.stringMatching(/not measurable: text/) });
-    expect(figures.body.figures.all).toMatchObject({ openers: null, unopened: null, openRate: null, delivered: 1, clickers: 0, clickRate: 0 });
+    expect(figures.body.opens).toEqual({
+      measurable: false,
+      reason: expect.stringMatching(/not measurable: text/),
+    });
+    expect(figures.body.figures.all).toMatchObject({
+      openers: null,
+      unopened: null,
+      openRate: null,
+      delivered: 1,
+      clickers: 0,
+      clickRate: 0,
+    });
     expect(figures.body.urls).toEqual([]);
   });
 });
@@ -446,7 +539,12 @@ describe('bad input at the tracking endpoints', () => {
 
   beforeAll(async () => {
     const tag = uniqueSuffix();
-    const leads = [await lead('Probe', tag), await lead('Hammered', tag), await lead('Scanned', tag), await lead('Looker', tag)];
+    const leads = [
+      await lead('Probe', tag),
+      await lead('Hammered', tag),
+      await lead('Scanned', tag),
+      await lead('Looker', tag),
+    ];
     const run = await completedRun({ templateId: await template(TRACKED), leadIds: leads.map((l) => l.id) });
     b.runId = run.id;
     b.leadIds = leads.map((l) => l.id);
@@ -455,7 +553,10 @@ describe('bad input at the tracking endpoints', () => {
 
   async function snapshot() {
     const c = await runCounters(b.runId);
-    const l = await h.pool.query('SELECT count(*) FILTER (WHERE unsubscribed_email_at IS NOT NULL)::int AS n FROM lead WHERE id = ANY($1)', [b.leadIds]);
+    const l = await h.pool.query(
+      'SELECT count(*) FILTER (WHERE unsubscribed_email_at IS NOT NULL)::int AS n FROM lead WHERE id = ANY($1)',
+      [b.leadIds],
+    );
     return { events: await eventCount(b.runId), counters: c, unsubscribed: l.rows[0].n };
   }
 
@@ -522,7 +623,10 @@ describe('bad input at the tracking endpoints', () => {
     expect(o.headers.get('content-type')).toBe('image/gif');
     const u = await hit(unsubscribeUrl(m), { method: 'HEAD', ua: UA.pythonRequests });
     expect(u.status).toBe(200);
-    const unknown = await fetch(`${h.baseUrl}/c/AAAAAAAAAAAAAAAAAAAAAA`, { method: 'HEAD', redirect: 'manual' });
+    const unknown = await fetch(`${h.baseUrl}/c/AAAAAAAAAAAAAAAAAAAAAA`, {
+      method: 'HEAD',
+      redirect: 'manual',
+    });
     expect(unknown.status).toBe(404);
     expect(await snapshot()).toEqual(before);
   });
@@ -556,7 +660,10 @@ describe('bad input at the tracking endpoints', () => {
     const after = await runCounters(b.runId);
     expect(after.totalClicks - before.totalClicks).toBe(40);
     expect(after.clickers - before.clickers).toBe(1);
-    const send = await h.pool.query('SELECT click_count FROM send WHERE run_id = $1 AND lead_id = $2', [b.runId, b.leadIds[1]]);
+    const send = await h.pool.query('SELECT click_count FROM send WHERE run_id = $1 AND lead_id = $2', [
+      b.runId,
+      b.leadIds[1],
+    ]);
     expect(send.rows[0].click_count).toBe(40);
   });
 
@@ -569,7 +676,11 @@ describe('bad input at the tracking endpoints', () => {
         WHERE s.run_id = $1 AND s.lead_id = $2 AND e.kind = 'click' ORDER BY e.id`,
       [b.runId, b.leadIds[2]],
     );
-    expect(r.rows.map((e) => (e.bot_reasons ?? []).includes('same_url_repeated'))).toEqual([...Array(10).fill(false), true, true]);
+    expect(r.rows.map((e) => (e.bot_reasons ?? []).includes('same_url_repeated'))).toEqual([
+      ...Array(10).fill(false),
+      true,
+      true,
+    ]);
   });
 
   test('when the unsubscribe page is only looked at, then nothing changes', async () => {
