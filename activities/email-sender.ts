@@ -2,7 +2,8 @@
 // classified by domain/, retries planned by the reason's schedule.
 import { Context, heartbeat } from '@temporalio/activity';
 import { planAfterAttempt } from '../domain/retry-plan';
-import { prepareEmailTargets, recordEmailOutcomes, type ClaimedSend, type SendRecord } from '../db/run-queries';
+import { markAccepted, prepareEmailTargets, recordEmailOutcomes, type ClaimedSend, type SendRecord } from '../db/run-queries';
+import { classifyAcceptedMessage } from '../domain/smtp-classification';
 import { renderEmailBatch } from './render-email';
 import type { ActivityDeps } from './wizard-run-activities';
 import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
@@ -39,7 +40,13 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     const worker = async () => {
       while (next < claimed.length && !ctx.cancellationSignal.aborted) {
         const target = claimed[next++]!;
-        const res = await deps.email.send(messages.get(target.send_id)!);
+        // Accepted by the relay before an interruption: record it, never send it twice.
+        const res = target.message_id
+          ? { outcome: classifyAcceptedMessage('accepted before the worker was interrupted'), messageId: target.message_id }
+          : await deps.email.send(messages.get(target.send_id)!);
+        if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
+          await markAccepted(pool, target.send_id, res.messageId);
+        }
         const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
         const now = Date.now();
         pending.push({
@@ -52,6 +59,8 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
           messageId: res.messageId,
           nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
         });
+        // The SDK throttles heartbeats; each one also brings a pending cancellation.
+        heartbeat();
         if (pending.length >= FLUSH_EVERY) await flush();
       }
     };

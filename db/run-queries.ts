@@ -35,6 +35,8 @@ export interface RunRow {
   target_count: number;
   excluded_count: number;
   sent_count: number;
+  /** SMS runs: parts the SMSC accepted (db/sms-queries). */
+  sms_parts_count: number;
   delivered_count: number;
   pre_error_count: number;
   error_count: number;
@@ -165,6 +167,8 @@ export interface ClaimedSend {
   lead_id: number;
   address: string;
   token: string;
+  /** Set when the relay already accepted this attempt before an interruption (see markAccepted). */
+  message_id: string | null;
   name: string;
   attributes: Record<string, unknown>;
   attempt: number;
@@ -202,7 +206,7 @@ export async function claimTargetBatch(
             AND s.result = 'pending'
             AND (s.attempts = 0 OR ($4 AND s.attempts = 1
                  AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = 1)))
-         RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt
+         RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id
        )
        ${withLead}`,
       [runId, fromSeq, toSeq, reclaimInterrupted],
@@ -240,7 +244,7 @@ export async function claimRetryBatch(
           SET attempts = CASE WHEN s.next_attempt_at IS NULL THEN s.attempts ELSE s.attempts + 1 END,
               next_attempt_at = NULL, updated_at = now()
          FROM due WHERE s.id = due.id
-       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id
      )
      ${withLead}`,
     [runId, dueBy, limit, reclaimInterrupted],
@@ -259,12 +263,21 @@ export async function claimSingleSend(
        UPDATE send s SET attempts = 1, updated_at = now()
         WHERE s.id = $1 AND s.run_id IS NULL AND s.result = 'pending'
           AND (s.attempts = 0 OR ($2 AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id)))
-       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.template_id
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id, s.template_id
      )
      ${withLead}`,
     [sendId, reclaimInterrupted],
   );
   return res.rows[0] ?? null;
+}
+
+/**
+ * Make a relay's acceptance durable at once, before the chunk is recorded:
+ * if the worker dies now, a retried batch finds the message id and records
+ * the send instead of sending it again.
+ */
+export async function markAccepted(db: Queryable, sendId: string, messageId: string): Promise<void> {
+  await db.query('UPDATE send SET message_id = $2 WHERE id = $1', [sendId, messageId]);
 }
 
 /** The earliest pending retry of a run, if any. */

@@ -28,6 +28,8 @@ export interface WizardRunSettings {
   maxBatchesPerExecution: number;
   /** How long the run stays open after sending for asynchronous bounces and complaints (SPEC 4). */
   asyncBounceWindowMs: number;
+  /** A batch silent this long is presumed lost (its worker died) and retried elsewhere. Default 2 minutes. */
+  heartbeatTimeoutMs?: number;
 }
 
 export interface RunCounts {
@@ -86,14 +88,14 @@ const bookkeeping = proxyActivities<WizardRunActivities>({
   retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
-const SETUP_FAILURES = ['RunMissing', 'TemplateMissing', 'SegmentMissing'];
+const SETUP_FAILURES = ['RunMissing', 'TemplateMissing', 'SegmentMissing', 'AccountMissing'];
 
 export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRunProgress> {
   const { runId, settings } = input;
   const sender = proxyActivities<WizardRunActivities>({
     taskQueue: settings.taskQueueSend,
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: settings.heartbeatTimeoutMs ?? 120_000,
     // Let an in-flight batch record what it sent before the run ends.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', maximumInterval: '2 minutes', backoffCoefficient: 2 },

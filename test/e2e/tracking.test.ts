@@ -294,6 +294,7 @@ describe('a tracked multipart campaign to six leads', () => {
       lead_id: row.lead_id,
       address: row.address,
       token: row.token,
+      message_id: null,
       name: 'Daichi',
       attributes: {},
       attempt: 2,
