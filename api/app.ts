@@ -3,12 +3,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { ApiError } from './errors';
+import { authPlugin } from './plugins/auth';
 import { leadRoutes } from './routes/leads';
 import { templateRoutes } from './routes/templates';
 import { segmentRoutes } from './routes/segments';
@@ -17,6 +19,14 @@ import { runFigureRoutes } from './routes/run-figures';
 import { trackingRoutes } from './routes/tracking';
 import { sendRoutes } from './routes/sends';
 import { messageRoutes } from './routes/messages';
+import { shortLinkRoutes } from './routes/short-links';
+import { inboundRoutes } from './routes/inbound';
+import { bounceRuleRoutes } from './routes/bounce-rules';
+import { runSearchRoutes } from './routes/run-search';
+import { sendSearchRoutes } from './routes/send-search';
+import { managementRoutes } from './routes/management';
+import { officialAccountRoutes } from './routes/official-accounts';
+import { lineWebhookRoutes } from './routes/line-webhook';
 
 export interface AppDeps {
   pool: Pool;
@@ -51,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: '0.1.0',
         description: 'Bulk (wizard) and single sends over email, SMS and LINE, their histories and figures.',
       },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (`npm run api-key -- create`); X-Api-Key works too' } } },
+      security: [{ bearer: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -95,6 +107,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` }),
   );
 
+  await app.register(authPlugin);
+  await app.register(rateLimit, {
+    max: deps.config.apiRateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per API key; public routes (tracking, health) are not limited here.
+    allowList: (req) => req.apiKey === undefined,
+    keyGenerator: (req) => `key:${req.apiKey?.id ?? req.ip}`,
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError(429, `rate limit of ${ctx.max} requests per minute for this API key reached; retry in ${ctx.after}`),
+  });
+
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -106,6 +129,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(trackingRoutes);
   await app.register(sendRoutes);
   await app.register(messageRoutes);
+  await app.register(shortLinkRoutes);
+  await app.register(inboundRoutes);
+  await app.register(bounceRuleRoutes);
+  await app.register(runSearchRoutes);
+  await app.register(sendSearchRoutes);
+  await app.register(managementRoutes);
+  await app.register(officialAccountRoutes);
+  await app.register(lineWebhookRoutes);
   return app;
 }
 

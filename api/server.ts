@@ -4,13 +4,32 @@ import pino, { type Logger } from 'pino';
 import { describeConfig, loadConfig, type AppConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { buildApp } from './app';
+import { BounceMailbox } from '../channels/bounce-mailbox';
+import { ensureMailboxCleanupSchedule } from '../workflows/mailbox-cleanup-client';
 
 export async function startApi(config: AppConfig, logger: Logger) {
   const pool = createPool(config.databaseUrl, 20);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const app = await buildApp({ pool, temporal, config, logger });
+  await ensureMailboxCleanupSchedule(temporal, config.taskQueueWizard);
+  // The API process owns the bounce mailbox: it already holds the pool and the Temporal client the pipeline needs.
+  const mailbox =
+    config.bounceSmtpPort > 0
+      ? new BounceMailbox(
+          {
+            pool,
+            temporal,
+            bounceDomain: config.bounceDomain,
+            invalidAfterErrors: config.invalidAfterErrors,
+            logger,
+          },
+          { port: config.bounceSmtpPort, host: config.host },
+        )
+      : null;
+  await mailbox?.start();
   app.addHook('onClose', async () => {
+    await mailbox?.stop();
     await connection.close();
     await pool.end();
   });

@@ -14,10 +14,20 @@ export interface AppConfig {
   smtpUrl: string;
   smtpMaxConnections: number;
   smtpMaxMessages: number;
+  /** SMPP account, smpp://systemId:password@host:port; empty means the local SMSC simulator (dev/start only). */
+  smppUrl: string;
+  /** SMS source address: digits or an alphanumeric sender id. */
+  smsSender: string;
+  /** Region phone numbers without a country code are read in (ISO 3166 code). */
+  smsDefaultRegion: string;
+  /** An SMS with no final delivery receipt after this long is "the result could not be confirmed". */
+  smsReceiptTimeoutSeconds: number;
   /** Base URL for tracking, unsubscribe and short links seen by recipients. */
   publicBaseUrl: string;
   /** Domain of the VERP return path (b+TOKEN@bounceDomain). */
   bounceDomain: string;
+  /** Port of the bounce mailbox SMTP listener in the API process; 0 turns it off. */
+  bounceSmtpPort: number;
   /** Sender of status mails and failure notices. */
   notifyFrom: string;
   /** Leads per send batch activity. */
@@ -34,6 +44,10 @@ export interface AppConfig {
   taskQueueEmail: string;
   taskQueueSms: string;
   taskQueueLine: string;
+  /** LINE Messaging API base URL; empty means the local LINE simulator under `npm start`, https://api.line.me elsewhere. */
+  lineApiBaseUrl: string;
+  /** Per LINE API request, body included. */
+  lineTimeoutMs: number;
   /** Concurrent activity executions per worker. */
   workerMaxConcurrentActivities: number;
   logLevel: string;
@@ -42,6 +56,8 @@ export interface AppConfig {
   temporalUiPort: number;
   smtpSinkPort: number;
   embeddedPostgresPort: number;
+  /** Requests per minute and API key. */
+  apiRateLimitPerMinute: number;
 }
 
 interface KeySpec {
@@ -83,6 +99,23 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { env: 'SMTP_MAX_CONNECTIONS', key: 'smtpMaxConnections', kind: 'int', default: '5', doc: 'pooled SMTP connections per worker' },
   { env: 'SMTP_MAX_MESSAGES', key: 'smtpMaxMessages', kind: 'int', default: '1000', doc: 'messages per pooled connection before it is recycled' },
   {
+    env: 'SMPP_URL',
+    key: 'smppUrl',
+    kind: 'string',
+    default: '',
+    secret: true,
+    doc: 'SMSC account (smpp://systemId:password@host:port); empty: `npm start` runs the local SMSC simulator',
+  },
+  { env: 'SMS_SENDER', key: 'smsSender', kind: 'string', default: 'DELIVERY', doc: 'SMS source address (digits or an alphanumeric sender id)' },
+  { env: 'SMS_DEFAULT_REGION', key: 'smsDefaultRegion', kind: 'string', default: 'JP', doc: 'region of phone numbers written without a country code' },
+  {
+    env: 'SMS_RECEIPT_TIMEOUT_SECONDS',
+    key: 'smsReceiptTimeoutSeconds',
+    kind: 'int',
+    default: '86400',
+    doc: 'an SMS without a delivery receipt after this long is "the result could not be confirmed"',
+  },
+  {
     env: 'PUBLIC_BASE_URL',
     key: 'publicBaseUrl',
     kind: 'url',
@@ -90,6 +123,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'base of tracking, unsubscribe and short URLs in messages',
   },
   { env: 'BOUNCE_DOMAIN', key: 'bounceDomain', kind: 'string', default: 'bounce.localhost', doc: 'domain of the VERP return path' },
+  {
+    env: 'BOUNCE_SMTP_PORT',
+    key: 'bounceSmtpPort',
+    kind: 'int',
+    default: '2526',
+    doc: 'SMTP port of the bounce mailbox (DSNs and complaints for the bounce domain), served by the API process; 0: off',
+  },
   { env: 'NOTIFY_FROM', key: 'notifyFrom', kind: 'string', default: 'delivery-notices@localhost', doc: 'sender of status mails and failure notices' },
   { env: 'SEND_BATCH_SIZE', key: 'sendBatchSize', kind: 'int', default: '500', doc: 'leads per send batch activity' },
   { env: 'SEND_BATCHES_IN_FLIGHT', key: 'sendBatchesInFlight', kind: 'int', default: '4', doc: 'batch activities in flight per run' },
@@ -113,6 +153,14 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { env: 'TASK_QUEUE_SMS', key: 'taskQueueSms', kind: 'string', default: 'send-sms', doc: 'task queue of SMS send activities' },
   { env: 'TASK_QUEUE_LINE', key: 'taskQueueLine', kind: 'string', default: 'send-line', doc: 'task queue of LINE send activities' },
   {
+    env: 'LINE_API_BASE_URL',
+    key: 'lineApiBaseUrl',
+    kind: 'string',
+    default: '',
+    doc: 'LINE Messaging API base URL; empty: `npm start` runs the local LINE simulator, a standalone worker uses `https://api.line.me`',
+  },
+  { env: 'LINE_TIMEOUT_MS', key: 'lineTimeoutMs', kind: 'int', default: '10000', doc: 'timeout of one LINE API request, in milliseconds' },
+  {
     env: 'WORKER_MAX_CONCURRENT_ACTIVITIES',
     key: 'workerMaxConcurrentActivities',
     kind: 'int',
@@ -124,6 +172,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { env: 'TEMPORAL_UI_PORT', key: 'temporalUiPort', kind: 'int', default: '8233', doc: '`npm start`: Temporal web UI port' },
   { env: 'SMTP_SINK_PORT', key: 'smtpSinkPort', kind: 'int', default: '2525', doc: '`npm start`: local SMTP sink port' },
   { env: 'EMBEDDED_PG_PORT', key: 'embeddedPostgresPort', kind: 'int', default: '54320', doc: '`npm start`: embedded PostgreSQL port' },
+  { env: 'API_RATE_LIMIT_PER_MINUTE', key: 'apiRateLimitPerMinute', kind: 'int', default: '6000', doc: 'API requests per minute and API key' },
 ];
 
 export class ConfigError extends Error {}
@@ -152,6 +201,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.maxBatchesPerExecution) < 1) problems.push('MAX_BATCHES_PER_EXECUTION must be at least 1');
   if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
+  if (Number(out.smsReceiptTimeoutSeconds) < 1) problems.push('SMS_RECEIPT_TIMEOUT_SECONDS must be at least 1');
+  if (Number(out.lineTimeoutMs) < 1) problems.push('LINE_TIMEOUT_MS must be at least 1');
+  if (out.lineApiBaseUrl !== '' && !/^https?:\/\/[^\s]+$/.test(String(out.lineApiBaseUrl))) {
+    problems.push(`LINE_API_BASE_URL must be an http(s) URL or empty, got "${String(out.lineApiBaseUrl)}"`);
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return out as unknown as AppConfig;
 }

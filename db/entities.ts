@@ -153,6 +153,8 @@ export interface WizardRun {
   retrySchedules?: Record<string, unknown> | null;
   startNotifiedAt?: Date | null;
   reportsSignalledAt?: Date | null;
+  /** LINE: set when a push met the exhausted monthly limit; the run's later sends become pre-errors unpushed. */
+  lineQuotaExhaustedAt?: Date | null;
   endNotifiedAt?: Date | null;
   statusMail?: string | null;
   remindMail?: string | null;
@@ -174,6 +176,8 @@ export interface WizardRun {
   clickerCount: number;
   clickCount: number;
   unsubscribeCount: number;
+  /** SMS runs: parts accepted by the SMSC (SPEC §6 "sent = messages after splitting"). */
+  smsPartsCount: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -200,6 +204,7 @@ export const WizardRunSchema = new EntitySchema<WizardRun>({
     retrySchedules: { type: 'json', nullable: true },
     startNotifiedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     reportsSignalledAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    lineQuotaExhaustedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     endNotifiedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     statusMail: { type: 'string', columnType: 'text', nullable: true },
     remindMail: { type: 'string', columnType: 'text', nullable: true },
@@ -221,6 +226,7 @@ export const WizardRunSchema = new EntitySchema<WizardRun>({
     clickerCount: counter,
     clickCount: counter,
     unsubscribeCount: counter,
+    smsPartsCount: counter,
     ...timestamps,
   },
 });
@@ -357,6 +363,31 @@ export const SendAttemptSchema = new EntitySchema<SendAttempt>({
     messageId: { type: 'string', columnType: 'text', nullable: true },
   },
   uniques: [{ name: 'send_attempt_send_attempt_unique', properties: ['sendId', 'attempt'] }],
+});
+
+/** One part of a sent SMS: its SMSC message id and, once it came, its delivery receipt. */
+export interface SmsPart {
+  sendId: string;
+  seq: number;
+  messageId: string;
+  submittedAt: Date;
+  stat?: string | null;
+  err?: string | null;
+  receiptAt?: Date | null;
+}
+
+export const SmsPartSchema = new EntitySchema<SmsPart>({
+  name: 'SmsPart',
+  tableName: 'sms_part',
+  properties: {
+    sendId: { type: 'bigint', primary: true },
+    seq: { type: 'number', primary: true },
+    messageId: { type: 'string', columnType: 'text', index: 'sms_part_message_id_idx' },
+    submittedAt: { type: 'Date', columnType: 'timestamptz' },
+    stat: { type: 'string', columnType: 'text', nullable: true },
+    err: { type: 'string', columnType: 'text', nullable: true },
+    receiptAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+  },
 });
 
 export interface TrackedLink {
@@ -628,6 +659,7 @@ export const ALL_ENTITIES = [
   RunExclusionSchema,
   SendSchema,
   SendAttemptSchema,
+  SmsPartSchema,
   TrackedLinkSchema,
   TrackingEventSchema,
   AddressStatusSchema,

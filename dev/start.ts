@@ -15,6 +15,11 @@ import { startApi } from '../api/server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startTemporalServer } from './temporal-server';
 import { SmtpSink } from './smtp-sink';
+import { SmscSimulator } from './smsc-simulator';
+import { createSmsTransport } from '../channels/sms';
+import { smppOptionsFromUrl } from '../channels/smpp-url';
+import { startSmsReceiptProcessing } from '../worker/sms-receipts';
+import { LineSimulator } from './line-simulator';
 
 async function main() {
   const config = loadConfig();
@@ -74,6 +79,28 @@ async function main() {
       config.smtpUrl = url;
       logger.info({ url }, 'local SMTP sink ready');
     }
+    if (!config.lineApiBaseUrl) {
+      // One dev channel: register it with POST /v1/official-accounts using these (dev-only) credentials.
+      const line = new LineSimulator({ logger: (l) => logger.debug({ component: 'line' }, l) });
+      const dev = line.addChannel({ accessToken: 'dev-line-access-token', channelSecret: 'dev-line-channel-secret' });
+      const { baseUrl } = await line.start();
+      stops.push(['LINE simulator', () => line.stop()]);
+      config.lineApiBaseUrl = baseUrl;
+      logger.info(
+        { baseUrl, accessToken: 'dev-line-access-token', channelSecret: 'dev-line-channel-secret', destination: dev.destination },
+        'local LINE simulator ready (dev channel credentials shown; they are not secrets)',
+      );
+    }
+
+    if (!config.smppUrl) {
+      // Port 0: a free one; the log shows it. Numbers ending 0001, 0002, … fail on purpose (dev/smsc-simulator).
+      const smsc = new SmscSimulator({ keepSubmits: 1000, logger: (l) => logger.debug({ component: 'smsc' }, l) });
+      const { host, port } = await smsc.start();
+      smsc.onSubmit((m) => logger.info({ to: m.destination, text: m.text, messageId: m.messageId }, 'SMSC simulator received an SMS'));
+      stops.push(['SMSC simulator', () => smsc.stop()]);
+      config.smppUrl = `smpp://orchestrator:secret@${host}:${port}`;
+      logger.info({ host, port }, 'local SMSC simulator ready');
+    }
 
     const orm = await openOrm(config.databaseUrl, 2);
     const applied = await migrateUp(orm);
@@ -83,6 +110,8 @@ async function main() {
     const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
     const email = createEmailTransport({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
+    const sms = createSmsTransport({ ...smppOptionsFromUrl(config.smppUrl), logger: (l) => logger.info({ component: 'smpp' }, l) });
+    const receipts = startSmsReceiptProcessing({ pool, sms, logger: logger.child({ component: 'sms-receipts' }), receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds });
     const workers: Worker[] = await createWorkers({
       connection,
       namespace: config.temporalNamespace,
@@ -90,6 +119,7 @@ async function main() {
       email,
       logger: logger.child({ component: 'worker' }),
       config,
+      sms,
     });
     const running = runWorkers(workers);
     stops.push([
@@ -97,6 +127,8 @@ async function main() {
       async () => {
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await running;
+        await receipts.stop();
+        await sms.close();
         email.close();
         await connection.close();
         await pool.end();

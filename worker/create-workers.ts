@@ -5,8 +5,13 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/wizard-run-activities';
+import { createCleanupActivities } from '../activities/cleanup-activities';
 import type { EmailTransport } from '../channels/email';
 import type { AppConfig } from '../config/config';
+import { createLineClient, LINE_API_BASE_URL } from '../channels/line';
+import { createLineSender } from '../activities/line-sender';
+import type { SmsTransport } from '../channels/sms';
+import { createSmsSender } from '../activities/sms-sender';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -15,6 +20,8 @@ export interface WorkerDeps {
   email: EmailTransport;
   logger: Logger;
   config: AppConfig;
+  /** The SMPP transport; without it no SMS worker is started (receipts: worker/sms-receipts). */
+  sms?: SmsTransport;
   /** A prebuilt bundle (tests build it once per process). */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -38,6 +45,19 @@ const quietBundlerLogger = {
 
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
+  const smsSender = deps.sms
+    ? createSmsSender({
+        pool: deps.pool,
+        sms: deps.sms,
+        logger: deps.logger,
+        settings: {
+          publicBaseUrl: config.publicBaseUrl,
+          smsSender: config.smsSender,
+          smsDefaultRegion: config.smsDefaultRegion,
+          sendConcurrency: config.workerMaxConcurrentActivities * 2,
+        },
+      })
+    : undefined;
   const activities = createActivities({
     pool: deps.pool,
     email: deps.email,
@@ -49,6 +69,14 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       invalidAfterErrors: config.invalidAfterErrors,
       sendConcurrency: config.smtpMaxConnections * 2,
     },
+    senders: {
+      line: createLineSender({
+        pool: deps.pool,
+        logger: deps.logger,
+        line: createLineClient({ baseUrl: config.lineApiBaseUrl || LINE_API_BASE_URL, timeoutMs: config.lineTimeoutMs }),
+      }),
+      ...(smsSender ? { sms: smsSender } : {}),
+    },
   });
   const bundle = deps.workflowBundle ?? (await workflowBundle());
   const wizard = await Worker.create({
@@ -56,7 +84,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     namespace: deps.namespace,
     taskQueue: config.taskQueueWizard,
     workflowBundle: bundle,
-    activities,
+    activities: { ...activities, ...createCleanupActivities({ pool: deps.pool }) },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });
   const email = await Worker.create({
@@ -70,7 +98,29 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });
-  return [wizard, email];
+  const line = await Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace,
+    taskQueue: config.taskQueueLine,
+    activities: { sendRunBatch: activities.sendRunBatch, sendRetryBatch: activities.sendRetryBatch },
+    maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+  });
+  const sms = smsSender
+    ? [
+        await Worker.create({
+          connection: deps.connection,
+          namespace: deps.namespace,
+          taskQueue: config.taskQueueSms,
+          activities: {
+            sendRunBatch: activities.sendRunBatch,
+            sendRetryBatch: activities.sendRetryBatch,
+            sendSingleSms: smsSender.sendSingleSms,
+          },
+          maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+        }),
+      ]
+    : [];
+  return [wizard, email, line, ...sms];
 }
 
 /** Run workers until they are shut down (SIGINT/SIGTERM are handled by the SDK's Runtime). */

@@ -5,6 +5,9 @@ import { createEmailTransport } from '../channels/email';
 import { describeConfig, loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { createWorkers, runWorkers } from './create-workers';
+import { createSmsTransport } from '../channels/sms';
+import { smppOptionsFromUrl } from '../channels/smpp-url';
+import { startSmsReceiptProcessing } from './sms-receipts';
 
 async function main() {
   const config = loadConfig();
@@ -16,8 +19,17 @@ async function main() {
   const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
   const email = createEmailTransport({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const workers = await createWorkers({ connection, namespace: config.temporalNamespace, pool, email, logger, config });
+  // Without SMPP_URL this worker takes no SMS work (no SMS queue is polled).
+  const sms = config.smppUrl
+    ? createSmsTransport({ ...smppOptionsFromUrl(config.smppUrl), logger: (l) => logger.info({ component: 'smpp' }, l) })
+    : undefined;
+  const receipts = sms
+    ? startSmsReceiptProcessing({ pool, sms, logger, receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds })
+    : undefined;
+  const workers = await createWorkers({ connection, namespace: config.temporalNamespace, pool, email, logger, config, sms });
   await runWorkers(workers);
+  await receipts?.stop();
+  await sms?.close();
   email.close();
   await connection.close();
   await pool.end();

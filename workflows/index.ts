@@ -1,3 +1,4 @@
 // The workflow bundle's entry: only deterministic workflow code is reachable from here.
 export { wizardRunWorkflow } from './wizard-run';
 export { singleSendWorkflow } from './single-send';
+export { mailboxCleanupWorkflow } from './mailbox-cleanup';

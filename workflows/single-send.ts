@@ -3,19 +3,22 @@
 // faults like every other side effect.
 import { proxyActivities } from '@temporalio/workflow';
 import type { WizardRunActivities } from '../activities/wizard-run-activities';
+import type { SmsActivities } from '../activities/sms-sender';
 
 export interface SingleSendInput {
   sendId: string;
   taskQueueSend: string;
+  /** Absent in workflows started before SMS single sends existed: email. */
+  channel?: string;
 }
 
 export async function singleSendWorkflow(input: SingleSendInput): Promise<{ result: string; code: number | null }> {
-  const sender = proxyActivities<WizardRunActivities>({
+  const sender = proxyActivities<WizardRunActivities & SmsActivities>({
     taskQueue: input.taskQueueSend,
     startToCloseTimeout: '5 minutes',
     retry: { initialInterval: '2s', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 10 },
   });
-  return sender.sendSingleEmail(input.sendId);
+  return input.channel === 'sms' ? sender.sendSingleSms(input.sendId) : sender.sendSingleEmail(input.sendId);
 }
 
 export function singleSendWorkflowId(sendId: string): string {

@@ -16,7 +16,7 @@ const SegmentBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Segment = Type.Object(
+export const Segment = Type.Object(
   {
     id: Type.Integer(),
     name: Type.String(),
@@ -28,7 +28,7 @@ const Segment = Type.Object(
   { $id: 'Segment' },
 );
 
-interface SegmentRow {
+export interface SegmentRow {
   id: number;
   name: string;
   channel: string;
@@ -37,7 +37,7 @@ interface SegmentRow {
   updated_at: Date;
 }
 
-const segmentJson = (s: SegmentRow): Static<typeof Segment> => ({
+export const segmentJson = (s: SegmentRow): Static<typeof Segment> => ({
   id: s.id,
   name: s.name,
   channel: s.channel,

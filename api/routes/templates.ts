@@ -2,12 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { getTemplate, type TemplateRow } from '../../db/template-queries';
+import { liveOfficialAccount } from '../../db/line-queries';
+import { validateLineMessages } from '../../domain/line-messages';
 import { badRequest, notFound } from '../errors';
 import { Channel, ErrorBody, IdParams, Nullable } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 
-const TemplateBody = Type.Object(
+export const TemplateBody = Type.Object(
   {
     channel: Channel,
     title: Type.String({ minLength: 1, maxLength: 200 }),
@@ -53,7 +55,7 @@ export const Template = Type.Object(
   { $id: 'Template' },
 );
 
-function templateJson(t: TemplateRow): Static<typeof Template> {
+export function templateJson(t: TemplateRow): Static<typeof Template> {
   return {
     id: t.id,
     channel: t.channel,
@@ -79,7 +81,7 @@ function templateJson(t: TemplateRow): Static<typeof Template> {
 type Body = Static<typeof TemplateBody>;
 
 /** Channel-specific completeness, with the field at fault named. */
-function checkTemplate(b: Body) {
+export function checkTemplate(b: Body) {
   if (b.channel === 'email') {
     const format = b.format ?? 'text';
     if (!b.subject) throw badRequest('body.subject', 'an email template needs a subject');
@@ -94,6 +96,11 @@ function checkTemplate(b: Body) {
   } else {
     if (!b.lineAccountId) throw badRequest('body.lineAccountId', 'a LINE template names its official account');
     if (!b.lineMessages) throw badRequest('body.lineMessages', 'a LINE template needs 1 to 5 message objects');
+    const check = validateLineMessages(b.lineMessages, 'body.lineMessages');
+    if (!check.ok) {
+      const [first, ...rest] = check.errors;
+      throw badRequest(first!.path, [first!.message, ...rest.map((e) => `${e.path}: ${e.message}`)].join('; '));
+    }
   }
 }
 
@@ -107,6 +114,9 @@ export const templateRoutes: FastifyPluginAsync = async (fastify) => {
     async (req, reply) => {
       const b = req.body;
       checkTemplate(b);
+      if (b.lineAccountId !== undefined && !(await liveOfficialAccount(pool, b.lineAccountId))) {
+        throw badRequest('body.lineAccountId', `official account ${b.lineAccountId} does not exist`);
+      }
       const res = await pool.query<TemplateRow>(
         `INSERT INTO template (channel, title, memo, email_format, subject, from_address, reply_to, error_reply_to,
                                body_text, body_html, click_tracking, open_tracking, sms_body, sms_error_address,

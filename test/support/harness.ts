@@ -12,19 +12,37 @@ import { buildApp } from '../../api/app';
 import { createEmailTransport, type EmailTransport } from '../../channels/email';
 import { loadConfig, type AppConfig } from '../../config/config';
 import { createPool } from '../../db/pool';
+import { createApiKey } from '../../db/api-key-queries';
 import { SmtpSink } from '../../dev/smtp-sink';
+import { LineSimulator } from '../../dev/line-simulator';
+import { SmscSimulator } from '../../dev/smsc-simulator';
+import { createSmsTransport, type SmsTransport } from '../../channels/sms';
+import { startSmsReceiptProcessing } from '../../worker/sms-receipts';
 import { createWorkers } from '../../worker/create-workers';
 
 export interface Harness {
   config: AppConfig;
   pool: Pool;
   sink: SmtpSink;
+  /** The LINE Messaging API the worker pushes to. */
+  line: LineSimulator;
+  /** The SMSC the worker's SMS transport is bound to. */
+  smsc: SmscSimulator;
+  sms: SmsTransport;
   email: EmailTransport;
   temporal: Client;
   app: FastifyInstance;
   baseUrl: string;
   workers: Worker[];
-  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  /** An admin key (read, write, admin) that `api()` sends unless told otherwise. */
+  apiKey: string;
+  /** `key: null` sends no key; `headers` adds or overrides request headers. */
+  api<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts?: { key?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
@@ -39,6 +57,10 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   const suffix = uniqueSuffix();
   const sink = new SmtpSink({ port: 0 });
   const { url: smtpUrl } = await sink.start();
+  const line = new LineSimulator();
+  const { baseUrl: lineApiBaseUrl } = await line.start();
+  const smsc = new SmscSimulator();
+  const { host: smscHost, port: smscPort } = await smsc.start();
   const config: AppConfig = {
     ...loadConfig({}),
     databaseUrl,
@@ -46,6 +68,10 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     smtpUrl,
     taskQueueWizard: `wizard-${suffix}`,
     taskQueueEmail: `email-${suffix}`,
+    taskQueueLine: `line-${suffix}`,
+    taskQueueSms: `sms-${suffix}`,
+    smppUrl: `smpp://orchestrator:secret@${smscHost}:${smscPort}`,
+    lineApiBaseUrl,
     sendBatchSize: 20,
     sendBatchesInFlight: 3,
     // Runs close when sending ends unless a test listens for asynchronous reports.
@@ -56,12 +82,15 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   const pool = createPool(databaseUrl, 10);
   const email = createEmailTransport({ url: smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-  const workers = await createWorkers({ connection: nativeConnection, namespace: 'default', pool, email, logger, config });
+  const sms = createSmsTransport({ host: smscHost, port: smscPort, systemId: 'orchestrator', password: 'secret', reconnectMs: 200 });
+  const receipts = startSmsReceiptProcessing({ pool, sms, logger, receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds });
+  const workers = await createWorkers({ connection: nativeConnection, namespace: 'default', pool, email, logger, config, sms });
   const running = Promise.all(workers.map((w) => w.run()));
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection });
   const app = await buildApp({ pool, temporal, config, logger });
   await app.listen({ port: 0, host: '127.0.0.1' });
+  const { key: apiKey } = await createApiKey(pool, `test-${suffix}`, ['read', 'write', 'admin']);
   const addr = app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 
@@ -69,16 +98,27 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     config,
     pool,
     sink,
+    line,
+    smsc,
+    sms,
     email,
     temporal,
     app,
     baseUrl,
     workers,
-    async api(method, path, body) {
+    apiKey,
+    async api(method, path, body, opts = {}) {
+      const key = opts.key === undefined ? apiKey : opts.key;
+      const headers: Record<string, string> = {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(key === null ? {} : { authorization: `Bearer ${key}` }),
+        ...opts.headers,
+      };
+      const raw = typeof body === 'string' && headers['content-type'] !== 'application/json';
       const res = await fetch(`${baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers,
+        body: body === undefined ? undefined : raw ? (body as string) : JSON.stringify(body),
       });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : null };
@@ -87,11 +127,15 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
       await app.close();
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
+      await receipts.stop();
+      await sms.close();
       email.close();
       await connection.close();
       await nativeConnection.close();
       await pool.end();
       await sink.stop();
+      await line.stop();
+      await smsc.stop();
     },
   };
 }

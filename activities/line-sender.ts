@@ -1,0 +1,181 @@
+// The LINE channel (SPEC §7): pushes through channels/line.ts, outcomes classified by domain/line-outcome.ts.
+//
+// Results: LINE confirms acceptance, never delivery (a push to a user who blocked us is accepted and dropped), so an
+// accepted push is recorded 'sent', never 'delivered'; the run's figures are sent / planned and pre-errors. There
+// are no retry waves: every recorded outcome is final. Transient failures (rate limit, 5xx, timeout) are retried by
+// Temporal retrying the batch activity: what was pushed is recorded first, the rest stays claimed and is re-pushed
+// with the same X-Line-Retry-Key, so a push whose answer was lost is answered 409 and counted once.
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { LineClient } from '../channels/line';
+import type { LineMessage } from '../domain/line-messages';
+import type { LinePushOutcome } from '../domain/line-outcome';
+import { personalize } from '../domain/personalize';
+import {
+  blockedLeads,
+  lineQuotaExhausted,
+  liveOfficialAccount,
+  markLineQuotaExhausted,
+  prepareLineTargets,
+  recordLineOutcomes,
+  type LineSendRecord,
+  type OfficialAccountRow,
+} from '../db/line-queries';
+import { getRun, type ClaimedSend } from '../db/run-queries';
+import { getTemplate, type TemplateRow } from '../db/template-queries';
+import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
+
+export interface LineSenderDeps {
+  pool: Pool;
+  logger: Logger;
+  line: LineClient;
+  /** Pushes on the wire at once per batch. */
+  concurrency?: number;
+}
+
+const FLUSH_EVERY = 50;
+/** Activity attempts after which a 5xx / timeout / network failure is recorded as an error instead of retried. */
+const TRANSIENT_ATTEMPTS = 10;
+
+export const BLOCKED_DETAIL = 'the user blocked the account after befriending it';
+export const MONTHLY_LIMIT_DETAIL = 'the monthly message limit is exhausted';
+
+/**
+ * The X-Line-Retry-Key of a send's attempt: a UUID derived from the send id and its attempt number, so a Temporal
+ * retry of the batch (same send, same attempt) sends the same key without storing it.
+ */
+export function lineRetryKey(sendId: string, attempt: number): string {
+  const b = createHash('sha256').update(`line-retry-key:${sendId}:${attempt}`).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x50; // version 5 (name-based, SHA)
+  b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Merge fields in text messages; other message types go out as the template holds them. */
+export function personalizeLineMessages(messages: readonly LineMessage[], lead: ClaimedSend): LineMessage[] {
+  const merge = { id: lead.lead_id, name: lead.name, attributes: lead.attributes };
+  return messages.map((m) =>
+    m.type === 'text' && typeof m.text === 'string' ? { ...m, text: personalize(m.text, merge) } : m,
+  );
+}
+
+export function createLineSender(deps: LineSenderDeps): ChannelSender {
+  const { pool } = deps;
+
+  async function accountOf(template: TemplateRow): Promise<OfficialAccountRow> {
+    const account = await liveOfficialAccount(pool, template.line_account_id);
+    if (!account) {
+      throw ApplicationFailure.nonRetryable(
+        `official account ${template.line_account_id ?? '(none)'} of template ${template.id} no longer exists`,
+        'AccountMissing',
+      );
+    }
+    return account;
+  }
+
+  async function prepare(runId: number) {
+    const run = await getRun(pool, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
+    const template = await getTemplate(pool, run.template_id);
+    if (!template || template.deleted_at) {
+      throw ApplicationFailure.nonRetryable(`template ${run.template_id} no longer exists`, 'TemplateMissing');
+    }
+    await accountOf(template);
+    return prepareLineTargets(pool, runId);
+  }
+
+  async function deliver(sendCtx: SendContext, claimed: ClaimedSend[]): Promise<BatchCounts> {
+    const { runId, template } = sendCtx;
+    const ctx = Context.current();
+    const account = await accountOf(template);
+    const messages = (template.line_messages ?? []) as LineMessage[];
+    const blocked = await blockedLeads(
+      pool,
+      claimed.map((c) => c.lead_id),
+    );
+    let exhausted = await lineQuotaExhausted(pool, runId);
+    const total: BatchCounts = { ...ZERO, claimed: claimed.length };
+    let pending: LineSendRecord[] = [];
+    const flush = async () => {
+      const chunk = pending;
+      pending = [];
+      const c = await recordLineOutcomes(pool, runId, chunk);
+      total.sent += c.sent;
+      total.errors += c.errors;
+      total.preErrors += c.preErrors;
+      heartbeat({ recorded: total.sent + total.preErrors });
+    };
+    const record = async (c: ClaimedSend, r: Omit<LineSendRecord, 'sendId' | 'attempt' | 'at' | 'accountName'>) => {
+      pending.push({ sendId: c.send_id, attempt: c.attempt, at: new Date(), accountName: account.name, ...r });
+      if (pending.length >= FLUSH_EVERY) await flush();
+    };
+
+    // A transient failure that stops the batch: thrown after what was pushed is recorded.
+    let stoppedBy: LinePushOutcome | null = null;
+    let next = 0;
+    const worker = async () => {
+      while (next < claimed.length && stoppedBy === null && !ctx.cancellationSignal.aborted) {
+        const c = claimed[next++]!;
+        if (blocked.has(c.lead_id)) {
+          await record(c, { result: 'pre_error', reason: 'blocked', detail: BLOCKED_DETAIL, messageId: null });
+          continue;
+        }
+        if (exhausted) {
+          await record(c, { result: 'pre_error', reason: 'monthly_limit', detail: MONTHLY_LIMIT_DETAIL, messageId: null });
+          continue;
+        }
+        const outcome = await deps.line.push({
+          accessToken: account.access_token,
+          to: c.address,
+          messages: personalizeLineMessages(messages, c),
+          retryKey: lineRetryKey(c.send_id, c.attempt),
+        });
+        heartbeat();
+        if (outcome.kind === 'monthly_limit') {
+          // Every later push of the account meets it too: stop pushing, in this batch and in later ones.
+          exhausted = true;
+          await markLineQuotaExhausted(pool, runId);
+          await record(c, { result: 'pre_error', reason: 'monthly_limit', detail: MONTHLY_LIMIT_DETAIL, messageId: null });
+          continue;
+        }
+        const giveUp = outcome.kind !== 'rate_limited' && ctx.info.attempt >= TRANSIENT_ATTEMPTS;
+        if (outcome.retryable && !giveUp) {
+          stoppedBy ??= outcome;
+          return;
+        }
+        await record(c, {
+          result: outcome.result,
+          reason: outcome.result === 'sent' ? null : outcome.kind,
+          detail: outcome.detail,
+          messageId: outcome.sentMessageIds[0] ?? outcome.acceptedRequestId ?? outcome.requestId,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 8) }, worker));
+    await flush();
+
+    if (stoppedBy !== null) {
+      const outcome: LinePushOutcome = stoppedBy;
+      deps.logger.warn({ runId, kind: outcome.kind, detail: outcome.detail }, 'LINE push failed; the batch is retried');
+      // The unrecorded claims stay claimed: the retried activity reclaims them and pushes with the same retry keys.
+      throw ApplicationFailure.create({
+        message: `LINE push failed transiently (${outcome.kind}): ${outcome.detail}`,
+        type: outcome.kind === 'rate_limited' ? 'LineRateLimited' : 'LineUnavailable',
+        nonRetryable: false,
+        nextRetryDelay: outcome.retryAfterMs ?? undefined,
+      });
+    }
+    if (ctx.cancellationSignal.aborted && next < claimed.length) {
+      // Claims never pushed go back to the state they were claimed from.
+      await pool.query(`UPDATE send SET attempts = 0 WHERE id = ANY($1::bigint[]) AND result = 'pending'`, [
+        claimed.slice(next).map((c) => c.send_id),
+      ]);
+    }
+    return total;
+  }
+
+  return { prepare, deliver };
+}

@@ -1,0 +1,229 @@
+// The SMS channel (SPEC §6): targets from the run's phone field, pre-errors
+// decided before anything goes out (mobile number, body length, short URLs),
+// submits through the SMPP transport, receipts applied later by
+// worker/sms-receipts.ts.
+//
+// Decisions:
+// - A submit the SMSC refused for now (throttled, queue full, no bind, no
+//   answer) is tried again in the activity a few times with a short backoff;
+//   one still refused after that makes the activity fail retryably once every
+//   other outcome of the batch is recorded. Temporal's retry then reclaims only
+//   the unrecorded sends (claimTargetBatch / claimRetryBatch reclaim). No retry
+//   wave: an SMS run has no wave schedule, and throttling is a matter of seconds.
+// - The body is checked as it goes out, short URLs in place: that is what the
+//   handset gets and what the 70 / 660 character rules are about.
+// - A whitespace-only body is a pre-error ("the message body is empty"); a
+//   body of only emoji is a real UCS-2 message and is sent.
+// - Single sends have no run options: long messages are allowed (up to the
+//   660 character maximum) and the SMS permission flag is not consulted,
+//   as a single email ignores the validity flag.
+// - Validity flags (SPEC 4) are email's; SMS errors do not change them.
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import type { SmsSubmitResult, SmsTransport } from '../channels/sms';
+import { claimSingleSend, getRun, type ClaimedSend } from '../db/run-queries';
+import { prepareSmsTargets, recordSmsOutcomes, type SmsSendRecord } from '../db/sms-queries';
+import { getTemplate, type TemplateRow } from '../db/template-queries';
+import { ensureTrackingTokens, tokenKey, type WantedToken } from '../db/tracking-queries';
+import { ownTrackingPrefixes, rewriteTextLinks } from '../domain/link-rewrite';
+import { personalize } from '../domain/personalize';
+import { checkMobileNumber } from '../domain/phone';
+import { checkSmsBody, segmentCount, SMS_PRE_ERROR_DETAIL, type SmsPreError } from '../domain/sms-segments';
+import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
+
+/** Where short URLs live: `${publicBaseUrl}${SHORT_LINK_PATH}<code>`. */
+export const SHORT_LINK_PATH = '/s/';
+
+export interface SmsSenderDeps {
+  pool: Pool;
+  sms: SmsTransport;
+  logger: Logger;
+  settings: {
+    publicBaseUrl: string;
+    smsSender: string;
+    smsDefaultRegion: string;
+    /** Messages being submitted at once per batch; the transport's window bounds the wire. */
+    sendConcurrency: number;
+    /** Waits between in-activity tries of a submit the SMSC refused for now. Default [1000, 2000]. */
+    retryDelaysMs?: readonly number[];
+  };
+}
+
+export interface SmsSender extends ChannelSender {
+  /** One single send (no run): its one attempt, recorded; the send's result and code. */
+  sendSingleSms(sendId: string): Promise<{ result: string; code: number | null }>;
+}
+
+const FLUSH_EVERY = 50;
+
+export function createSmsSender(deps: SmsSenderDeps): SmsSender {
+  const { pool, sms, logger, settings } = deps;
+  const region = settings.smsDefaultRegion.toUpperCase();
+  const retryDelays = settings.retryDelaysMs ?? [1000, 2000];
+  const shortPrefix = settings.publicBaseUrl + SHORT_LINK_PATH;
+
+  /** Short URLs for every link of every body, in one statement; null when they could not be made. */
+  async function shortUrls(bodies: ReadonlyMap<string, string>): Promise<Map<string, string> | null> {
+    const wanted: WantedToken[] = [];
+    for (const [sendId, body] of bodies) {
+      rewriteTextLinks(body, (url) => {
+        wanted.push({ sendId, part: 'sms', url });
+        return undefined;
+      }, { keepPrefixes: [...ownTrackingPrefixes(settings.publicBaseUrl), shortPrefix] });
+    }
+    try {
+      return await ensureTrackingTokens(pool, wanted);
+    } catch (err) {
+      logger.error({ err }, 'short URLs could not be created');
+      return null;
+    }
+  }
+
+  /** Submit, trying again in place while the SMSC refuses for now. */
+  async function submitWithRetry(to: string, text: string, referenceId: string): Promise<SmsSubmitResult> {
+    let res = await sms.submit({ to, from: settings.smsSender, text, referenceId });
+    for (const delay of retryDelays) {
+      if (res.outcome !== 'retryable') break;
+      await new Promise((r) => setTimeout(r, delay));
+      res = await sms.submit({ to, from: settings.smsSender, text, referenceId });
+    }
+    return res;
+  }
+
+  async function deliverClaimed(
+    runId: number | null,
+    template: TemplateRow,
+    allowLong: boolean,
+    claimed: readonly ClaimedSend[],
+  ): Promise<BatchCounts> {
+    const ctx = Context.current();
+    const total: BatchCounts = { ...ZERO, claimed: claimed.length };
+    const bodies = new Map(
+      claimed.map((c) => [c.send_id, personalize(template.sms_body ?? '', { id: c.lead_id, name: c.name, attributes: c.attributes })]),
+    );
+    const tokens = template.click_tracking ? await shortUrls(bodies) : new Map<string, string>();
+
+    let pending: SmsSendRecord[] = [];
+    const flush = async () => {
+      const chunk = pending;
+      pending = [];
+      const c = await recordSmsOutcomes(pool, runId, chunk);
+      total.sent += c.sent;
+      total.delivered += c.delivered;
+      total.errors += c.errors;
+      total.preErrors += c.preErrors;
+      heartbeat({ recorded: total.sent + total.preErrors });
+    };
+    const preError = (target: ClaimedSend, reason: SmsPreError, body: string | null): SmsSendRecord => ({
+      sendId: target.send_id,
+      attempt: target.attempt,
+      at: new Date(),
+      result: 'pre_error',
+      detail: SMS_PRE_ERROR_DETAIL[reason],
+      errorType: null,
+      errorReason: null,
+      body,
+      segments: null,
+      partIds: [],
+    });
+
+    const stillRefused: ClaimedSend[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < claimed.length && !ctx.cancellationSignal.aborted) {
+        const target = claimed[next++]!;
+        const record = await deliverOne(target);
+        if (record) pending.push(record);
+        else stillRefused.push(target);
+        if (pending.length >= FLUSH_EVERY) await flush();
+      }
+    };
+
+    const deliverOne = async (target: ClaimedSend): Promise<SmsSendRecord | null> => {
+      const number = checkMobileNumber(target.address, region);
+      if (!number.ok) return preError(target, 'not_mobile', null);
+      let text = bodies.get(target.send_id) ?? '';
+      if (template.click_tracking) {
+        if (!tokens) return preError(target, 'short_url_failed', null);
+        let missing = false;
+        text = rewriteTextLinks(
+          text,
+          (url) => {
+            const token = tokens.get(tokenKey(target.send_id, 'sms', url));
+            if (!token) missing = true;
+            return token ? shortPrefix + token : undefined;
+          },
+          { keepPrefixes: [...ownTrackingPrefixes(settings.publicBaseUrl), shortPrefix] },
+        );
+        // Never a silent send with the original URL.
+        if (missing) return preError(target, 'short_url_failed', null);
+      }
+      const bodyError = checkSmsBody(text, allowLong);
+      if (bodyError) return preError(target, bodyError, text);
+
+      const res = await submitWithRetry(number.smppAddress, text, target.send_id);
+      if (res.outcome === 'retryable') {
+        logger.warn({ sendId: target.send_id, reason: res.reason }, 'sms submit still refused for now; the activity will retry it');
+        return null;
+      }
+      const partIds = res.parts.flatMap((p, i) => (p.messageId !== null ? [{ seq: i + 1, messageId: p.messageId }] : []));
+      const base = { sendId: target.send_id, attempt: target.attempt, at: new Date(), body: text, segments: segmentCount(text), partIds };
+      if (res.outcome === 'submitted') {
+        return { ...base, result: 'sent', detail: null, errorType: null, errorReason: null };
+      }
+      logger.info({ sendId: target.send_id, outcome: res.outcome, reason: res.reason }, 'sms not submitted');
+      return {
+        ...base,
+        result: 'error',
+        detail: res.detail,
+        errorType: res.outcome === 'partial' ? 'undefined' : 'hard',
+        errorReason: res.outcome === 'partial' ? 'undefined' : 'refused',
+      };
+    };
+
+    await Promise.all(Array.from({ length: Math.max(1, settings.sendConcurrency) }, worker));
+    await flush();
+    const unsent = [...stillRefused, ...claimed.slice(next)];
+    if (ctx.cancellationSignal.aborted && next < claimed.length) {
+      // Claims never sent go back to the state they were claimed from (as email does).
+      await pool.query(
+        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END WHERE id = ANY($1::bigint[])`,
+        [claimed.slice(next).map((c) => c.send_id)],
+      );
+    } else if (unsent.length > 0) {
+      throw ApplicationFailure.retryable(
+        `${unsent.length} SMS could not be submitted yet (SMSC throttling or unreachable); retrying`,
+        'SmsSubmitRetryable',
+      );
+    }
+    return total;
+  }
+
+  async function deliver(ctx: SendContext, claimed: ClaimedSend[]): Promise<BatchCounts> {
+    if (claimed.length === 0) return { ...ZERO };
+    const run = await getRun(pool, ctx.runId);
+    return deliverClaimed(ctx.runId, ctx.template, run?.allow_long_sms ?? false, claimed);
+  }
+
+  async function sendSingleSms(sendId: string): Promise<{ result: string; code: number | null }> {
+    const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
+    if (claimed) {
+      const template = await getTemplate(pool, claimed.template_id);
+      if (!template) throw ApplicationFailure.nonRetryable(`template ${claimed.template_id} no longer exists`, 'TemplateMissing');
+      await deliverClaimed(null, template, true, [claimed]);
+    }
+    const r = await pool.query<{ result: string; code: number | null }>('SELECT result, code FROM send WHERE id = $1', [sendId]);
+    return r.rows[0] ?? { result: 'error', code: null };
+  }
+
+  return {
+    prepare: (runId) => prepareSmsTargets(pool, runId, getCountryCallingCode(region as CountryCode)),
+    deliver,
+    sendSingleSms,
+  };
+}
+
+/** The activities the SMS worker adds to the shared send activities. */
+export type SmsActivities = Pick<SmsSender, 'sendSingleSms'>;

@@ -1,0 +1,204 @@
+// The bounce qualification table (SPEC 5). Built-in rules are code
+// (BUILTIN_BOUNCE_RULES) and never stored. Stored rows are of two kinds:
+//   - origin 'user': rules users wrote, or observed texts they qualified;
+//     only these take part in matching, ahead of the built-in rules;
+//   - origin 'observed': one row per normalized remote text with its
+//     occurrence count, classified by whichever rule matched it, or
+//     state 'undefined' when none did (waiting for a user to qualify it).
+import { BUILTIN_BOUNCE_RULES, matchBounceRule, type BounceRule } from '../domain/bounce-rules';
+import { normalizeBounceText, OCCURRENCE_CAP } from '../domain/bounce-normalize';
+import type { ErrorReason, ErrorType } from '../domain/error-reasons';
+import type { Queryable } from './pool';
+
+export interface BounceRuleDbRow {
+  id: number;
+  pattern: string;
+  is_regex: boolean;
+  error_type: string;
+  reason: string;
+  code: number;
+  origin: string;
+  state: string;
+  normalized_text: string | null;
+  occurrences: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface Qualification {
+  errorType: string;
+  reason: string;
+  code: number;
+  /** The rule that matched, e.g. `builtin:mailbox-full` or `user:12`; null when none did. */
+  ruleId: string | null;
+  ruleOrigin: 'builtin' | 'user' | null;
+}
+
+export const UNDEFINED_QUALIFICATION: Qualification = {
+  errorType: 'undefined',
+  reason: 'undefined',
+  code: 0,
+  ruleId: null,
+  ruleOrigin: null,
+};
+
+/** User rules in matching order (oldest first), as domain rules. */
+export async function loadUserRules(db: Queryable): Promise<BounceRule[]> {
+  const rows = await db.query<BounceRuleDbRow>(
+    `SELECT * FROM bounce_rule WHERE origin = 'user' AND state = 'qualified' ORDER BY id`,
+  );
+  return rows.rows.map((r) => ({
+    id: `user:${r.id}`,
+    pattern: r.pattern,
+    isRegex: r.is_regex,
+    errorType: r.error_type as ErrorType,
+    reason: r.reason as ErrorReason,
+    code: r.code,
+    origin: 'user' as const,
+  }));
+}
+
+export function qualify(text: string | null, userRules: readonly BounceRule[]): Qualification {
+  if (text === null || text.trim() === '') return UNDEFINED_QUALIFICATION;
+  const rule = matchBounceRule(text, [...userRules, ...BUILTIN_BOUNCE_RULES]);
+  if (rule === null) return UNDEFINED_QUALIFICATION;
+  return {
+    errorType: rule.errorType,
+    reason: rule.reason,
+    code: rule.code,
+    ruleId: String(rule.id ?? ''),
+    ruleOrigin: rule.origin,
+  };
+}
+
+/**
+ * Count one more occurrence of a remote text, creating its row on first sight.
+ * The count is capped in SQL so concurrent bumps cannot pass the cap.
+ */
+export async function recordBounceText(db: Queryable, text: string, q: Qualification): Promise<void> {
+  const normalized = normalizeBounceText(text);
+  if (normalized === '') return;
+  const state = q.ruleId === null ? 'undefined' : 'qualified';
+  await db.query(
+    `INSERT INTO bounce_rule (pattern, is_regex, error_type, reason, code, origin, state, normalized_text, occurrences, created_at, updated_at)
+     VALUES ($1, false, $2, $3, $4, 'observed', $5, $1, 1, now(), now())
+     ON CONFLICT (normalized_text) DO UPDATE
+        SET occurrences = least($6::int, bounce_rule.occurrences + 1), updated_at = now(),
+            -- An observed row follows the rules; a row a user qualified keeps the user's answer.
+            error_type = CASE WHEN bounce_rule.origin = 'observed' THEN excluded.error_type ELSE bounce_rule.error_type END,
+            reason = CASE WHEN bounce_rule.origin = 'observed' THEN excluded.reason ELSE bounce_rule.reason END,
+            code = CASE WHEN bounce_rule.origin = 'observed' THEN excluded.code ELSE bounce_rule.code END,
+            state = CASE WHEN bounce_rule.origin = 'observed' THEN excluded.state ELSE bounce_rule.state END`,
+    [normalized, q.errorType, q.reason, q.code, state, OCCURRENCE_CAP],
+  );
+}
+
+export interface RequalifyResult {
+  texts: number;
+  qualified: number;
+  stillUndefined: number;
+  reports: number;
+  sends: number;
+}
+
+/**
+ * Re-run classification after rules changed: observed rows get the answer of
+ * the current rules, and stored bounces still classified 'undefined' (their
+ * report and, when already applied, their send) take the new qualification.
+ */
+export async function requalify(db: Queryable): Promise<RequalifyResult> {
+  const userRules = await loadUserRules(db);
+  const observed = await db.query<{ id: number; normalized_text: string }>(
+    `SELECT id, normalized_text FROM bounce_rule WHERE origin = 'observed' AND normalized_text IS NOT NULL ORDER BY id`,
+  );
+  let qualified = 0;
+  for (const row of observed.rows) {
+    const q = qualify(row.normalized_text, userRules);
+    if (q.ruleId !== null) qualified++;
+    await db.query(
+      `UPDATE bounce_rule SET error_type = $2, reason = $3, code = $4, state = $5, updated_at = now() WHERE id = $1`,
+      [row.id, q.errorType, q.reason, q.code, q.ruleId === null ? 'undefined' : 'qualified'],
+    );
+  }
+  const reports = await db.query<{ id: string; send_id: string | null; remote_text: string }>(
+    `SELECT id, send_id, remote_text FROM inbound_report
+      WHERE action = 'bounce' AND error_reason = 'undefined' AND remote_text IS NOT NULL ORDER BY id LIMIT 10000`,
+  );
+  let reportCount = 0;
+  let sendCount = 0;
+  for (const r of reports.rows) {
+    const q = qualify(r.remote_text, userRules);
+    if (q.ruleId === null) continue;
+    await db.query(`UPDATE inbound_report SET error_type = $2, error_reason = $3, code = $4 WHERE id = $1`, [
+      r.id,
+      q.errorType,
+      q.reason,
+      q.code,
+    ]);
+    reportCount++;
+    if (r.send_id !== null) {
+      const s = await db.query(
+        `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now() WHERE id = $1 AND result = 'error' AND error_reason = 'undefined'`,
+        [r.send_id, q.errorType, q.reason],
+      );
+      sendCount += s.rowCount ?? 0;
+    }
+  }
+  return {
+    texts: observed.rows.length,
+    qualified,
+    stillUndefined: observed.rows.length - qualified,
+    reports: reportCount,
+    sends: sendCount,
+  };
+}
+
+export async function listBounceRuleRows(
+  db: Queryable,
+  state: string | undefined,
+  limit: number,
+): Promise<BounceRuleDbRow[]> {
+  const rows = await db.query<BounceRuleDbRow>(
+    `SELECT * FROM bounce_rule WHERE ($1::text IS NULL OR state = $1)
+      ORDER BY (origin = 'user') DESC, occurrences DESC, id LIMIT $2`,
+    [state ?? null, limit],
+  );
+  return rows.rows;
+}
+
+export async function getBounceRuleRow(db: Queryable, id: number): Promise<BounceRuleDbRow | null> {
+  const rows = await db.query<BounceRuleDbRow>('SELECT * FROM bounce_rule WHERE id = $1', [id]);
+  return rows.rows[0] ?? null;
+}
+
+export interface RuleInput {
+  pattern: string;
+  isRegex: boolean;
+  errorType: string;
+  reason: string;
+  code: number;
+}
+
+export async function insertUserRule(db: Queryable, r: RuleInput): Promise<BounceRuleDbRow> {
+  const rows = await db.query<BounceRuleDbRow>(
+    `INSERT INTO bounce_rule (pattern, is_regex, error_type, reason, code, origin, state, normalized_text, occurrences, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, 'user', 'qualified', NULL, 0, now(), now()) RETURNING *`,
+    [r.pattern, r.isRegex, r.errorType, r.reason, r.code],
+  );
+  return rows.rows[0]!;
+}
+
+/** Edit a rule or qualify an observed text: either way it becomes a user rule. */
+export async function updateUserRule(
+  db: Queryable,
+  id: number,
+  r: RuleInput,
+): Promise<BounceRuleDbRow | null> {
+  const rows = await db.query<BounceRuleDbRow>(
+    `UPDATE bounce_rule SET pattern = $2, is_regex = $3, error_type = $4, reason = $5, code = $6,
+            origin = 'user', state = 'qualified', updated_at = now()
+      WHERE id = $1 RETURNING *`,
+    [id, r.pattern, r.isRegex, r.errorType, r.reason, r.code],
+  );
+  return rows.rows[0] ?? null;
+}

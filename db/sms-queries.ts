@@ -1,0 +1,324 @@
+// Queries of the SMS channel (SPEC §6): preparing a run's targets, recording
+// submits, applying delivery receipts and closing the receipt window. Set-based
+// like db/run-queries; the run's counters move in the same transaction as the
+// sends they count.
+//
+// Figures: sent_count counts messages (what progress is made of), and
+// sms_parts_count the parts the SMSC accepted, which is the run's "sent"
+// figure for SMS (SPEC §6 "sent = messages after splitting"). delivered and
+// error counts are per message.
+import type { Pool, PoolClient } from 'pg';
+import { compileSegmentFilter } from '../domain/segment-filter';
+import { classifyReceipt, combinePartOutcomes, type ReceiptOutcome } from '../domain/smpp-status';
+import { inTransaction } from './pool';
+import type { PreparedTargets, RecordedCounts, RunRow } from './run-queries';
+
+export const DEFAULT_PHONE_FIELD = 'mobile';
+
+/**
+ * A run's targets and exclusions in one statement, like prepareEmailTargets.
+ * The number comes from lead.phones ->> the run's phone field. Duplicates are
+ * the same number once normalized: digits only, a national number (leading 0)
+ * read in `countryCallingCode`, "+" and "00" prefixes taken as international.
+ */
+export async function prepareSmsTargets(pool: Pool, runId: number, countryCallingCode: string): Promise<PreparedTargets> {
+  return inTransaction(pool, async (client) => {
+    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId])).rows[0];
+    if (!run) throw new Error(`wizard run ${runId} does not exist`);
+    const already = await client.query<PreparedTargets>(
+      `SELECT (SELECT count(*) FROM run_target WHERE run_id = $1)::int AS targets,
+              (SELECT count(*) FROM run_exclusion WHERE run_id = $1)::int AS excluded`,
+      [runId],
+    );
+    const prepared = already.rows[0] ?? { targets: 0, excluded: 0 };
+    if (prepared.targets + prepared.excluded > 0) return prepared;
+
+    // $1 run, $2 template, $3 include already sent, $4 permission filter, $5 phone field, $6 calling code.
+    const params: unknown[] = [
+      runId,
+      run.template_id,
+      run.include_already_sent,
+      run.permission_filter,
+      run.phone_field ?? DEFAULT_PHONE_FIELD,
+      countryCallingCode,
+    ];
+    let targetPredicate: string;
+    if (run.target_kind === 'list') {
+      params.push(run.lead_ids ?? []);
+      targetPredicate = `l.id = ANY($7::int[])`;
+    } else {
+      const seg = (await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])).rows[0];
+      if (!seg) throw new Error(`segment ${run.segment_id} of wizard run ${runId} no longer exists`);
+      const compiled = compileSegmentFilter(seg.filter, params.length);
+      params.push(...compiled.params);
+      targetPredicate = compiled.sql;
+    }
+    const res = await client.query<PreparedTargets>(
+      `WITH raw AS (
+         SELECT l.id AS lead_id, nullif(btrim(l.phones ->> $5::text), '') AS address, l.sms_permission, l.unsubscribed_sms_at
+           FROM lead l
+          WHERE l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${targetPredicate})
+       ), cand AS (
+         SELECT r.lead_id, r.address,
+                CASE
+                  WHEN r.address IS NULL OR regexp_replace(r.address, '\\D', '', 'g') = '' THEN NULL
+                  WHEN r.address ~ '^\\+' THEN regexp_replace(r.address, '\\D', '', 'g')
+                  WHEN regexp_replace(r.address, '\\D', '', 'g') ~ '^00' THEN substr(regexp_replace(r.address, '\\D', '', 'g'), 3)
+                  WHEN regexp_replace(r.address, '\\D', '', 'g') ~ '^0' THEN $6::text || substr(regexp_replace(r.address, '\\D', '', 'g'), 2)
+                  ELSE regexp_replace(r.address, '\\D', '', 'g')
+                END AS number,
+                CASE
+                  WHEN r.address IS NULL OR regexp_replace(r.address, '\\D', '', 'g') = '' THEN 'missing_address'
+                  WHEN r.unsubscribed_sms_at IS NOT NULL THEN 'unsubscribed'
+                  WHEN $4 AND NOT r.sms_permission THEN 'no_permission'
+                  WHEN NOT $3 AND EXISTS (
+                    SELECT 1 FROM send s
+                     WHERE s.lead_id = r.lead_id AND s.template_id = $2 AND s.run_id IS DISTINCT FROM $1
+                       AND s.result IN ('delivered', 'sent')) THEN 'already_sent'
+                END AS reason
+           FROM raw r
+       ), ranked AS (
+         SELECT c.*, CASE WHEN c.reason IS NULL
+                          THEN row_number() OVER (PARTITION BY c.reason IS NULL, c.number ORDER BY c.lead_id)
+                     END AS dup_rank
+           FROM cand c
+       ), excl AS (
+         INSERT INTO run_exclusion (run_id, lead_id, address, reason)
+         SELECT $1, lead_id, address, coalesce(reason, 'duplicate') FROM ranked WHERE reason IS NOT NULL OR dup_rank > 1
+         RETURNING 1
+       ), tgt AS (
+         INSERT INTO run_target (run_id, seq, lead_id, address)
+         SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address FROM ranked WHERE reason IS NULL AND dup_rank = 1
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM tgt)::int AS targets, (SELECT count(*) FROM excl)::int AS excluded`,
+      params,
+    );
+    const counts = res.rows[0] ?? { targets: 0, excluded: 0 };
+    await client.query('UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1', [
+      runId,
+      counts.targets,
+      counts.excluded,
+    ]);
+    return counts;
+  });
+}
+
+export interface SmsSendRecord {
+  sendId: string;
+  attempt: number;
+  at: Date;
+  /** 'sent': submitted, awaiting the receipt. */
+  result: 'sent' | 'error' | 'pre_error';
+  /** SPEC §6 wording; null while a submitted message awaits its receipt. */
+  detail: string | null;
+  errorType: string | null;
+  errorReason: string | null;
+  body: string | null;
+  segments: number | null;
+  /** Accepted parts' SMSC ids by part number (1-based); empty when none was accepted. */
+  partIds: Array<{ seq: number; messageId: string }>;
+}
+
+export type SmsCounts = RecordedCounts & { parts: number };
+
+export const ZERO_SMS_COUNTS: SmsCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0, parts: 0 };
+
+/** One transaction: the sends, their attempt rows, their parts and the run's counters. */
+export async function recordSmsOutcomes(pool: Pool, runId: number | null, records: readonly SmsSendRecord[]): Promise<SmsCounts> {
+  if (records.length === 0) return { ...ZERO_SMS_COUNTS };
+  const sorted = [...records].sort((a, b) => Number(a.sendId) - Number(b.sendId));
+  const col = <T>(f: (r: SmsSendRecord) => T) => sorted.map(f);
+  const counts: SmsCounts = { ...ZERO_SMS_COUNTS };
+  for (const r of sorted) {
+    counts.parts += r.partIds.length;
+    if (r.result === 'pre_error') counts.preErrors++;
+    else {
+      counts.sent++;
+      if (r.result === 'error') counts.errors++;
+    }
+  }
+  return inTransaction(pool, async (client) => {
+    await client.query(
+      `WITH v AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[])
+                  AS v(id, result, detail, error_type, error_reason, body, segments, message_id, at)
+       )
+       UPDATE send s
+          SET result = v.result, code = NULL, detail = v.detail, error_type = v.error_type, error_reason = v.error_reason,
+              body = coalesce(v.body, s.body), sms_segments = coalesce(v.segments, s.sms_segments),
+              message_id = coalesce(v.message_id, s.message_id),
+              sent_at = CASE WHEN v.result = 'pre_error' THEN s.sent_at ELSE coalesce(s.sent_at, v.at) END,
+              delivered_at = NULL, next_attempt_at = NULL, updated_at = now()
+         FROM v WHERE s.id = v.id`,
+      [
+        col((r) => r.sendId),
+        col((r) => r.result),
+        col((r) => r.detail),
+        col((r) => r.errorType),
+        col((r) => r.errorReason),
+        col((r) => r.body),
+        col((r) => r.segments),
+        col((r) => r.partIds[0]?.messageId ?? null),
+        col((r) => r.at.toISOString()),
+      ],
+    );
+    await client.query(
+      `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
+       SELECT id, attempt, at, result, NULL, detail, error_type, error_reason, message_id
+         FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+              AS v(id, attempt, at, result, detail, error_type, error_reason, message_id)
+       ON CONFLICT (send_id, attempt) DO NOTHING`,
+      [
+        col((r) => r.sendId),
+        col((r) => r.attempt),
+        col((r) => r.at.toISOString()),
+        col((r) => r.result),
+        col((r) => r.detail),
+        col((r) => r.errorType),
+        col((r) => r.errorReason),
+        col((r) => r.partIds[0]?.messageId ?? null),
+      ],
+    );
+    const parts = sorted.flatMap((r) => r.partIds.map((p) => ({ sendId: r.sendId, at: r.at, ...p })));
+    if (parts.length > 0) {
+      await client.query(
+        `INSERT INTO sms_part (send_id, seq, message_id, submitted_at)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[])
+         ON CONFLICT (send_id, seq) DO UPDATE SET message_id = excluded.message_id, submitted_at = excluded.submitted_at,
+                                                  stat = NULL, err = NULL, receipt_at = NULL`,
+        [parts.map((p) => p.sendId), parts.map((p) => p.seq), parts.map((p) => p.messageId), parts.map((p) => p.at.toISOString())],
+      );
+    }
+    if (runId !== null) await addSmsRunCounters(client, runId, counts);
+    return counts;
+  });
+}
+
+async function addSmsRunCounters(client: PoolClient, runId: number, c: SmsCounts) {
+  await client.query(
+    `UPDATE wizard_run
+        SET sent_count = sent_count + $2, delivered_count = delivered_count + $3, error_count = error_count + $4,
+            pre_error_count = pre_error_count + $5, sms_parts_count = sms_parts_count + $6, updated_at = now()
+      WHERE id = $1`,
+    [runId, c.sent, c.delivered, c.errors, c.preErrors, c.parts],
+  );
+}
+
+export interface IncomingReceipt {
+  messageId: string;
+  stat: string;
+  err: string;
+  receivedAt: Date;
+}
+
+/**
+ * Store receipts on the parts they are for and settle the sends whose parts
+ * all have an answer. A receipt names its part by SMSC message id; ids can be
+ * reused over time, so it goes to the newest part still awaiting one under
+ * that id. Returns the receipts that matched no waiting part (their submit may
+ * not be recorded yet: the caller tries them again a little later).
+ */
+export async function applySmsReceipts(pool: Pool, receipts: readonly IncomingReceipt[]): Promise<IncomingReceipt[]> {
+  if (receipts.length === 0) return [];
+  return inTransaction(pool, async (client) => {
+    const res = await client.query<{ message_id: string; send_id: string }>(
+      `WITH v AS (
+         SELECT DISTINCT ON (message_id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+                AS v(message_id, stat, err, at)
+          ORDER BY message_id, at DESC
+       ), target AS (
+         SELECT DISTINCT ON (p.message_id) p.send_id, p.seq, v.message_id, v.stat, v.err, v.at
+           FROM v JOIN sms_part p ON p.message_id = v.message_id
+                 AND (p.stat IS NULL OR upper(p.stat) IN ('ENROUTE', 'ACCEPTD', 'ACCEPTED'))
+           JOIN send s ON s.id = p.send_id AND s.result = 'sent'
+          ORDER BY p.message_id, p.submitted_at DESC, p.send_id DESC
+       )
+       UPDATE sms_part p SET stat = t.stat, err = t.err, receipt_at = t.at
+         FROM target t WHERE p.send_id = t.send_id AND p.seq = t.seq
+       RETURNING t.message_id, p.send_id`,
+      [
+        receipts.map((r) => r.messageId),
+        receipts.map((r) => r.stat),
+        receipts.map((r) => r.err),
+        receipts.map((r) => r.receivedAt.toISOString()),
+      ],
+    );
+    const matched = new Set(res.rows.map((r) => r.message_id));
+    await settleSends(client, [...new Set(res.rows.map((r) => r.send_id))], false);
+    return receipts.filter((r) => !matched.has(r.messageId));
+  });
+}
+
+/**
+ * Close the receipt window of SMS sends submitted more than `timeoutSeconds`
+ * ago and still awaiting a receipt: a message with no answer at all is "the
+ * result could not be confirmed"; a split one with some parts answered is
+ * judged on them (domain combinePartOutcomes). Returns how many were settled.
+ */
+export async function expireSmsReceipts(pool: Pool, timeoutSeconds: number, limit = 500): Promise<number> {
+  return inTransaction(pool, async (client) => {
+    const due = await client.query<{ id: string }>(
+      `SELECT id FROM send
+        WHERE channel = 'sms' AND result = 'sent' AND sent_at < now() - $1 * interval '1 second'
+        ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [timeoutSeconds, limit],
+    );
+    return settleSends(client, due.rows.map((r) => r.id), true);
+  });
+}
+
+/** Settle sends awaiting receipts from their parts' receipts; moves the runs' counters with them. */
+async function settleSends(client: PoolClient, sendIds: readonly string[], windowClosed: boolean): Promise<number> {
+  if (sendIds.length === 0) return 0;
+  const rows = await client.query<{ id: string; segments: number | null; stats: Array<string | null>; errs: Array<string | null> }>(
+    `SELECT s.id, s.sms_segments AS segments,
+            coalesce(array_agg(p.stat ORDER BY p.seq) FILTER (WHERE p.seq IS NOT NULL), '{}') AS stats,
+            coalesce(array_agg(p.err ORDER BY p.seq) FILTER (WHERE p.seq IS NOT NULL), '{}') AS errs
+       FROM send s LEFT JOIN sms_part p ON p.send_id = s.id
+      WHERE s.id = ANY($1::bigint[]) AND s.result = 'sent'
+      GROUP BY s.id ORDER BY s.id`,
+    [sendIds],
+  );
+  const settled: Array<{ id: string; outcome: Exclude<ReceiptOutcome, { result: 'pending' }> }> = [];
+  for (const r of rows.rows) {
+    const parts: Array<ReceiptOutcome | null> = r.stats.map((stat, i) => {
+      if (stat === null) return null;
+      const outcome = classifyReceipt(stat, r.errs[i] ?? '');
+      return outcome.result === 'pending' ? null : outcome;
+    });
+    // Parts never accepted have no row; a send waiting on receipts has all its parts.
+    while (parts.length < (r.segments ?? 1)) parts.push(null);
+    const outcome = combinePartOutcomes(parts, windowClosed);
+    if (outcome.result !== 'pending') settled.push({ id: r.id, outcome });
+  }
+  if (settled.length === 0) return 0;
+  const col = <T>(f: (s: (typeof settled)[number]) => T) => settled.map(f);
+  // `result = 'sent'` is checked again under the row lock: of two settlers
+  // racing (a receipt and the timeout sweep), only one changes and counts it.
+  await client.query(
+    `WITH v AS (
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, result, detail, error_type, error_reason)
+     ), changed AS (
+       UPDATE send s
+          SET result = v.result, detail = v.detail, error_type = v.error_type, error_reason = v.error_reason,
+              delivered_at = CASE WHEN v.result = 'delivered' THEN now() END, updated_at = now()
+         FROM v WHERE s.id = v.id AND s.result = 'sent'
+       RETURNING s.run_id, s.result
+     ), per_run AS (
+       SELECT run_id, count(*) FILTER (WHERE result = 'delivered')::int AS delivered,
+              count(*) FILTER (WHERE result = 'error')::int AS errors
+         FROM changed WHERE run_id IS NOT NULL GROUP BY run_id
+     )
+     UPDATE wizard_run w SET delivered_count = w.delivered_count + r.delivered, error_count = w.error_count + r.errors, updated_at = now()
+       FROM per_run r WHERE w.id = r.run_id`,
+    [
+      col((s) => s.id),
+      col((s) => s.outcome.result),
+      col((s) => s.outcome.detail),
+      col((s) => (s.outcome.result === 'error' ? s.outcome.errorType : null)),
+      col((s) => (s.outcome.result === 'error' ? s.outcome.reason : null)),
+    ],
+  );
+  return settled.length;
+}

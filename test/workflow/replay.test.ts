@@ -1,0 +1,28 @@
+// Workflow code that runs for days must stay replayable: the sample histories
+// in test/fixtures/histories (recorded by `npm run capture-histories`) are
+// replayed against the current workflow code, so a change that would break
+// runs in flight fails the suite.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+const files = readdirSync(join(root, 'test', 'fixtures', 'histories')).filter((f) => f.endsWith('.json'));
+
+test('there are sample histories of completed, cancelled, retried and listening runs', () => {
+  expect(files.map((f) => f.replace('.json', '')).sort()).toEqual(['async-report-then-cancelled', 'cancelled-reserved', 'completed', 'retried']);
+});
+
+test('when every sample history is replayed with the current workflow code, then none hits nondeterminism', async () => {
+  const output = await new Promise<string>((resolve) => {
+    execFile(process.execPath, ['--require', 'tsx/cjs', join(root, 'scripts', 'replay-histories.ts')], { cwd: root }, (_err, stdout) =>
+      resolve(stdout),
+    );
+  });
+  const results = output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string });
+  expect(results.map((r) => r.file).sort()).toEqual([...files].sort());
+  for (const r of results) expect(r).toEqual({ file: r.file, ok: true });
+}, 120_000);
