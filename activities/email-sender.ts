@@ -5,13 +5,35 @@ import { planAfterAttempt } from '../domain/retry-plan';
 import { markAccepted, prepareEmailTargets, recordEmailOutcomes, type ClaimedSend, type SendRecord } from '../db/run-queries';
 import { classifyAcceptedMessage } from '../domain/smtp-classification';
 import { renderEmailBatch } from './render-email';
+import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../db/domain-queries';
+import { domainOf, holdUntil, ruleFor } from '../domain/domain-throttle';
 import type { ActivityDeps } from './wizard-run-activities';
 import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
 
 const FLUSH_EVERY = 50;
 
+/** Connections in use per receiving domain in this worker (SPEC 5 max connections). */
+class DomainSlots {
+  private readonly active = new Map<string, number>();
+  private readonly waiting = new Map<string, Array<() => void>>();
+
+  async acquire(domain: string, max: number): Promise<void> {
+    while ((this.active.get(domain) ?? 0) >= Math.max(1, max)) {
+      await new Promise<void>((resolve) => this.waiting.set(domain, [...(this.waiting.get(domain) ?? []), resolve]));
+    }
+    this.active.set(domain, (this.active.get(domain) ?? 0) + 1);
+  }
+
+  release(domain: string): void {
+    this.active.set(domain, (this.active.get(domain) ?? 1) - 1);
+    const next = this.waiting.get(domain)?.shift();
+    next?.();
+  }
+}
+
 export function createEmailSender(deps: ActivityDeps): ChannelSender {
   const { pool } = deps;
+  const slots = new DomainSlots();
 
   /**
    * Render, send and record claimed sends. Outcomes are recorded in chunks so
@@ -24,11 +46,28 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     const skew = clockMs - Date.now();
     const messages = await renderEmailBatch(pool, template, claimed, deps.settings);
     const total: BatchCounts = { ...ZERO, claimed: claimed.length };
+    // MX management: per-domain rules and breaker state, shared by all workers through the database.
+    const rules = await loadDomainRules(pool);
+    const states = await loadDomainStates(pool, [...new Set(claimed.map((c) => domainOf(c.address)))]);
+    const sentThisBatch = new Map<string, number>();
+    const held: Array<{ sendId: string; until: Date }> = [];
     let pending: SendRecord[] = [];
     const flush = async () => {
       const chunk = pending;
       pending = [];
+      const perDomain = new Map<string, { messages: number; errors: number }>();
+      for (const r of chunk) {
+        const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
+        d.messages++;
+        if (r.outcome.result === 'error') d.errors++;
+        perDomain.set(domainOf(r.address), d);
+      }
       const c = await recordEmailOutcomes(pool, runId, chunk, deps.settings.invalidAfterErrors);
+      const tripped = await countDomainOutcomes(pool, perDomain, rules);
+      if (tripped.length > 0) {
+        deps.logger.warn({ runId, domains: tripped }, 'receiving domains blocked by the error-rate breaker');
+        for (const [d, state] of await loadDomainStates(pool, tripped)) states.set(d, state);
+      }
       total.sent += c.sent;
       total.delivered += c.delivered;
       total.errors += c.errors;
@@ -40,10 +79,29 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     const worker = async () => {
       while (next < claimed.length && !ctx.cancellationSignal.aborted) {
         const target = claimed[next++]!;
-        // Accepted by the relay before an interruption: record it, never send it twice.
-        const res = target.message_id
-          ? { outcome: classifyAcceptedMessage('accepted before the worker was interrupted'), messageId: target.message_id }
-          : await deps.email.send(messages.get(target.send_id)!);
+        const domain = domainOf(target.address);
+        const rule = ruleFor(domain, rules);
+        if (!target.message_id) {
+          // Held back by the breaker or the hourly allowance: delayed, not failed (SPEC 5).
+          const until = holdUntil(states.get(domain), rule, sentThisBatch.get(domain) ?? 0, Date.now());
+          if (until) {
+            held.push({ sendId: target.send_id, until: new Date(until.getTime() + skew) });
+            continue;
+          }
+          sentThisBatch.set(domain, (sentThisBatch.get(domain) ?? 0) + 1);
+        }
+        let res;
+        if (target.message_id) {
+          // Accepted by the relay before an interruption: record it, never send it twice.
+          res = { outcome: classifyAcceptedMessage('accepted before the worker was interrupted'), messageId: target.message_id };
+        } else {
+          await slots.acquire(domain, rule.maxConnections);
+          try {
+            res = await deps.email.send(messages.get(target.send_id)!);
+          } finally {
+            slots.release(domain);
+          }
+        }
         if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
           await markAccepted(pool, target.send_id, res.messageId);
         }
@@ -66,6 +124,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     };
     await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker));
     await flush();
+    await holdSends(pool, held);
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
       // Claims never sent go back to the state they were claimed from.
       const rest = claimed.slice(next);

@@ -25,6 +25,7 @@ import { renderEmailBatch } from './render-email';
 import { createEmailSender } from './email-sender';
 import { ZERO, type BatchCounts, type ChannelSender } from './channel-sender';
 import { runEndMail, runFailureNotice, runStartMail } from './notification-mails';
+import { observeBatch, observeQueueLag, recordMessages } from '../observability/metrics';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -130,30 +131,68 @@ export function createActivities(deps: ActivityDeps) {
     return { run, template, schedules: parsed?.ok ? parsed.value : undefined };
   }
 
+  /**
+   * One send batch with its logs (a child logger carrying the run id: start and
+   * finish at debug, failure at warn) and metrics by the run's channel: queue lag
+   * (this attempt scheduled by the server → started here: the SDK's Info has no
+   * started timestamp, so the worker's clock at entry), batch seconds and counts.
+   * A run that is no longer running sends nothing and counts nothing.
+   */
+  async function measuredBatch(
+    kind: string,
+    runId: number,
+    detail: Record<string, unknown>,
+    work: (sending: NonNullable<Awaited<ReturnType<typeof loadSendingContext>>>) => Promise<BatchCounts>,
+  ): Promise<BatchCounts> {
+    const log = logger.child({ runId });
+    const info = Context.current().info;
+    const startedAtMs = Date.now();
+    const t0 = performance.now();
+    try {
+      const sending = await loadSendingContext(runId);
+      if (!sending) {
+        log.debug({ ...detail }, `${kind} batch skipped: the run is not running`);
+        return ZERO;
+      }
+      const channel = sending.run.channel;
+      observeQueueLag(channel, (startedAtMs - info.currentAttemptScheduledTimestampMs) / 1000);
+      log.debug({ channel, attempt: info.attempt, ...detail }, `${kind} batch started`);
+      const counts = await work(sending);
+      const seconds = (performance.now() - t0) / 1000;
+      observeBatch(channel, seconds);
+      recordMessages(channel, counts);
+      log.debug({ channel, ...counts, seconds }, `${kind} batch finished`);
+      return counts;
+    } catch (err) {
+      log.warn({ err, attempt: info.attempt, ...detail }, `${kind} batch failed`);
+      throw err;
+    }
+  }
+
   /** Send one range of a run's targets: the first attempt of each. Only counts go back to the workflow. */
   async function sendRunBatch(input: SendBatchInput): Promise<BatchCounts> {
-    const sending = await loadSendingContext(input.runId);
-    if (!sending) return ZERO;
-    const reclaim = Context.current().info.attempt > 1;
-    const claimed = await claimTargetBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
-    const total = await senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
-    const eta = expectedCompletion({
-      startedAtMs: input.startedAtMs,
-      nowMs: Date.now(),
-      done: input.doneBefore + total.sent + total.preErrors,
-      total: input.totalTargets,
+    return measuredBatch('send', input.runId, { fromSeq: input.fromSeq, toSeq: input.toSeq }, async (sending) => {
+      const reclaim = Context.current().info.attempt > 1;
+      const claimed = await claimTargetBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
+      const total = await senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
+      const eta = expectedCompletion({
+        startedAtMs: input.startedAtMs,
+        nowMs: Date.now(),
+        done: input.doneBefore + total.sent + total.preErrors,
+        total: input.totalTargets,
+      });
+      await setExpectedCompletion(pool, input.runId, eta ? new Date(eta.expectedAtMs) : null);
+      return total;
     });
-    await setExpectedCompletion(pool, input.runId, eta ? new Date(eta.expectedAtMs) : null);
-    return total;
   }
 
   /** One batch of a retry wave: up to `limit` sends whose retry is due. */
   async function sendRetryBatch(input: RetryWaveInput): Promise<BatchCounts> {
-    const sending = await loadSendingContext(input.runId);
-    if (!sending) return ZERO;
-    const reclaim = Context.current().info.attempt > 1;
-    const claimed = await claimRetryBatch(pool, input.runId, new Date(input.dueByMs), input.limit, reclaim);
-    return senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
+    return measuredBatch('retry', input.runId, { dueByMs: input.dueByMs, limit: input.limit }, async (sending) => {
+      const reclaim = Context.current().info.attempt > 1;
+      const claimed = await claimRetryBatch(pool, input.runId, new Date(input.dueByMs), input.limit, reclaim);
+      return senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
+    });
   }
 
   async function findNextRetry(runId: number): Promise<{ dueAtMs: number; count: number } | null> {

@@ -1,5 +1,6 @@
 // The Fastify app, built by a function tests can call. server.ts only listens
 // and closes. Schemas (TypeBox) give validation, types and the OpenAPI document.
+import { domainRuleRoutes } from './routes/domain-rules';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -27,6 +28,7 @@ import { sendSearchRoutes } from './routes/send-search';
 import { managementRoutes } from './routes/management';
 import { officialAccountRoutes } from './routes/official-accounts';
 import { lineWebhookRoutes } from './routes/line-webhook';
+import { metricsRoutes } from './routes/metrics';
 
 export interface AppDeps {
   pool: Pool;
@@ -108,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   await app.register(authPlugin);
+  await app.register(metricsRoutes);
   await app.register(rateLimit, {
     max: deps.config.apiRateLimitPerMinute,
     timeWindow: 60_000,
@@ -137,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(managementRoutes);
   await app.register(officialAccountRoutes);
   await app.register(lineWebhookRoutes);
+  await app.register(domainRuleRoutes);
   return app;
 }
 

@@ -2,18 +2,33 @@
 // individual sends): validation by TypeBox, semantics in domain/history-search.
 import { Type } from '@sinclair/typebox';
 import type { Queryable } from '../db/pool';
-import { buildHistoryWhere, buildKeyset, encodeCursor, SearchError, type SearchFields, type SortSpec } from '../domain/history-search';
+import {
+  buildHistoryWhere,
+  buildKeyset,
+  encodeCursor,
+  SearchError,
+  type SearchFields,
+  type SortSpec,
+} from '../domain/history-search';
 import { badRequest } from './errors';
 
 export const MAX_PAGE = 500;
 
 export const SearchText = (description: string) =>
-  Type.Optional(Type.String({ maxLength: 200, description: `${description}; partial, case-sensitive; blank is refused` }));
+  Type.Optional(
+    Type.String({ maxLength: 200, description: `${description}; partial, case-sensitive; blank is refused` }),
+  );
 export const TimeBound = (description: string) =>
-  Type.Optional(Type.String({ maxLength: 40, description: `${description} (ISO 8601 with zone, inclusive)` }));
-export const Order = Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' }));
+  Type.Optional(
+    Type.String({ maxLength: 40, description: `${description} (ISO 8601 with zone, inclusive)` }),
+  );
+export const Order = Type.Optional(
+  Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' }),
+);
 export const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 100 }));
-export const Cursor = Type.Optional(Type.String({ maxLength: 400, description: 'opaque: nextCursor of the previous page' }));
+export const Cursor = Type.Optional(
+  Type.String({ maxLength: 400, description: 'opaque: nextCursor of the previous page' }),
+);
 
 export function rangeParams(name: string, what: string) {
   return { [`${name}From`]: TimeBound(`${what} from`), [`${name}To`]: TimeBound(`${what} to`) };
@@ -53,7 +68,8 @@ export async function searchHistory<R extends Record<string, unknown>>(
     const last = rows[rows.length - 1];
     return {
       rows,
-      nextCursor: res.rows.length > opts.limit && last ? encodeCursor(opts.sort, last.__sort_value, last.__id) : null,
+      nextCursor:
+        res.rows.length > opts.limit && last ? encodeCursor(opts.sort, last.__sort_value, last.__id) : null,
     };
   } catch (err) {
     if (err instanceof SearchError) throw badRequest(`querystring.${err.field}`, err.message);

@@ -1,6 +1,7 @@
 // API process entry: builds the app, listens, closes gracefully.
 import { Client, Connection } from '@temporalio/client';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../observability/logger';
 import { describeConfig, loadConfig, type AppConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { buildApp } from './app';
@@ -39,7 +40,7 @@ export async function startApi(config: AppConfig, logger: Logger) {
 
 if (require.main === module) {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel, name: 'api' });
+  const logger = createLogger('api', config.logLevel);
   if (!config.databaseUrl || !config.temporalAddress) {
     console.error('the API needs DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start` for the embedded stack)');
     process.exit(1);

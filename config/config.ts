@@ -50,6 +50,8 @@ export interface AppConfig {
   lineTimeoutMs: number;
   /** Concurrent activity executions per worker. */
   workerMaxConcurrentActivities: number;
+  /** Port of a standalone worker's Prometheus /metrics endpoint; 0 turns it off. */
+  workerMetricsPort: number;
   logLevel: string;
   /** Where dev/start keeps embedded PostgreSQL and the Temporal dev server's database. */
   dataDir: string;
@@ -166,6 +168,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: 'int',
     default: '8',
     doc: 'activity executions per worker and task queue',
+  },
+  {
+    env: 'WORKER_METRICS_PORT',
+    key: 'workerMetricsPort',
+    kind: 'int',
+    default: '9464',
+    doc: "port of the standalone worker's Prometheus `/metrics` endpoint (`npm start`: the API's `/metrics` covers the worker); 0: off",
   },
   { env: 'LOG_LEVEL', key: 'logLevel', kind: 'string', default: 'info', doc: 'pino log level' },
   { env: 'DATA_DIR', key: 'dataDir', kind: 'string', default: '.data', doc: '`npm start`: embedded PostgreSQL and Temporal state' },

@@ -31,7 +31,11 @@ export function isApiScope(s: string): s is ApiScope {
 }
 
 /** Creates a key and returns it in clear once, with its row. */
-export async function createApiKey(db: Queryable, name: string, scopes: readonly ApiScope[]): Promise<{ key: string; row: ApiKeyRow }> {
+export async function createApiKey(
+  db: Queryable,
+  name: string,
+  scopes: readonly ApiScope[],
+): Promise<{ key: string; row: ApiKeyRow }> {
   const key = generateApiKey();
   const res = await db.query<ApiKeyRow>(
     'INSERT INTO api_key (name, prefix, hash, scopes, created_at) VALUES ($1, $2, $3, $4, now()) RETURNING *',

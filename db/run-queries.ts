@@ -234,9 +234,9 @@ export async function claimRetryBatch(
   const res = await pool.query<ClaimedSend>(
     `WITH due AS (
        SELECT s.id FROM send s
-        WHERE s.run_id = $1 AND s.result = 'error'
+        WHERE s.run_id = $1 AND s.result IN ('error', 'pending')
           AND (s.next_attempt_at <= $2
-               OR ($4 AND s.next_attempt_at IS NULL AND s.attempts > 1
+               OR ($4 AND s.result = 'error' AND s.next_attempt_at IS NULL AND s.attempts > 1
                    AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = s.attempts)))
         ORDER BY s.id LIMIT $3 FOR UPDATE SKIP LOCKED
      ), claimed AS (
@@ -280,11 +280,11 @@ export async function markAccepted(db: Queryable, sendId: string, messageId: str
   await db.query('UPDATE send SET message_id = $2 WHERE id = $1', [sendId, messageId]);
 }
 
-/** The earliest pending retry of a run, if any. */
+/** The earliest pending retry of a run (or send held back by MX management), if any. */
 export async function nextRetryDue(db: Queryable, runId: number): Promise<{ dueAt: Date; count: number } | null> {
   const res = await db.query<{ due_at: Date | null; count: number }>(
     `SELECT min(next_attempt_at) AS due_at, count(*)::int AS count
-       FROM send WHERE run_id = $1 AND result = 'error' AND next_attempt_at IS NOT NULL`,
+       FROM send WHERE run_id = $1 AND result IN ('error', 'pending') AND next_attempt_at IS NOT NULL`,
     [runId],
   );
   const row = res.rows[0];

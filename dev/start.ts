@@ -3,7 +3,7 @@
 // DATABASE_URL), the local SMTP sink (unless SMTP_URL), migrations, one worker
 // and the API on 3000. Ctrl-C stops everything, children included.
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import pino from 'pino';
+import { createLogger } from '../observability/logger';
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { describeConfig, loadConfig } from '../config/config';
@@ -23,7 +23,7 @@ import { LineSimulator } from './line-simulator';
 
 async function main() {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel, name: 'dev' });
+  const logger = createLogger('dev', config.logLevel);
   const stops: Array<[string, () => Promise<unknown>]> = [];
   let stopping = false;
   const shutdown = async (code: number) => {
@@ -121,6 +121,8 @@ async function main() {
       config,
       sms,
     });
+    // No worker metrics server here (WORKER_METRICS_PORT is for a standalone worker): the worker shares
+    // this process and its metrics registry with the API, whose GET /metrics shows both.
     const running = runWorkers(workers);
     stops.push([
       'worker',

@@ -43,7 +43,11 @@ export function containsCaseSensitive(haystack: string | null | undefined, needl
  * `query` holds validated values: text fields a string, choice fields an
  * array, eq fields a scalar, range fields `<name>From` / `<name>To` ISO times.
  */
-export function buildHistoryWhere(fields: SearchFields, query: Record<string, unknown>, paramOffset = 0): SqlFragment {
+export function buildHistoryWhere(
+  fields: SearchFields,
+  query: Record<string, unknown>,
+  paramOffset = 0,
+): SqlFragment {
   const params: unknown[] = [];
   const add = (v: unknown, cast?: string) => {
     params.push(v);
@@ -56,7 +60,10 @@ export function buildHistoryWhere(fields: SearchFields, query: Record<string, un
         const v = query[name];
         if (v === undefined) break;
         if (typeof v !== 'string' || v.trim() === '') {
-          throw new SearchError(name, 'blank values cannot be searched here; search leads with blank fields through GET /v1/leads');
+          throw new SearchError(
+            name,
+            'blank values cannot be searched here; search leads with blank fields through GET /v1/leads',
+          );
         }
         const ph = add(`%${escapeLike(v)}%`);
         // LIKE is case-sensitive in PostgreSQL; ILIKE would break SPEC 9.
@@ -86,7 +93,8 @@ export function buildHistoryWhere(fields: SearchFields, query: Record<string, un
           throw new SearchError(`${name}From`, `${name}From is after ${name}To; the range would be empty`);
         }
         // Both ends inclusive; rows without the time never match a range.
-        if (fromMs !== null) where.push(`${f.column} >= ${add(new Date(fromMs).toISOString(), 'timestamptz')}`);
+        if (fromMs !== null)
+          where.push(`${f.column} >= ${add(new Date(fromMs).toISOString(), 'timestamptz')}`);
         if (toMs !== null) where.push(`${f.column} <= ${add(new Date(toMs).toISOString(), 'timestamptz')}`);
         break;
       }
@@ -97,7 +105,10 @@ export function buildHistoryWhere(fields: SearchFields, query: Record<string, un
 
 function parseTime(field: string, v: unknown): number {
   // A zone is required: a bare local time would mean different instants per server.
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(v)) {
+  if (
+    typeof v !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/.test(v)
+  ) {
     throw new SearchError(field, 'must be an ISO 8601 time with zone, e.g. 2026-01-31T09:00:00+09:00');
   }
   const ms = Date.parse(v);
@@ -129,7 +140,8 @@ export function encodeCursor(sort: SortSpec, value: string | null, id: string | 
 }
 
 export function decodeCursor(cursor: string, sort: SortSpec): CursorBody {
-  const bad = (why: string) => new SearchError('cursor', `malformed cursor (${why}); pass nextCursor from the previous page unchanged`);
+  const bad = (why: string) =>
+    new SearchError('cursor', `malformed cursor (${why}); pass nextCursor from the previous page unchanged`);
   if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw bad('not base64url');
   let body: unknown;
   try {
@@ -141,11 +153,18 @@ export function decodeCursor(cursor: string, sort: SortSpec): CursorBody {
   const b = body as Record<string, unknown>;
   if (typeof b.i !== 'string' || !/^[1-9][0-9]{0,18}$/.test(b.i)) throw bad('bad id');
   // The value is PostgreSQL's own timestamptz text, e.g. 2026-01-31 09:00:00.123456+09.
-  if (b.v !== null && (typeof b.v !== 'string' || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/.test(b.v))) {
+  if (
+    b.v !== null &&
+    (typeof b.v !== 'string' ||
+      !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/.test(b.v))
+  ) {
     throw bad('bad value');
   }
   if (b.s !== sort.name || b.o !== sort.order) {
-    throw new SearchError('cursor', `the cursor belongs to sort=${String(b.s)}&order=${String(b.o)}; keep the sort while paging`);
+    throw new SearchError(
+      'cursor',
+      `the cursor belongs to sort=${String(b.s)}&order=${String(b.o)}; keep the sort while paging`,
+    );
   }
   return { s: sort.name, o: sort.order, v: b.v as string | null, i: b.i };
 }
@@ -154,17 +173,26 @@ export function decodeCursor(cursor: string, sort: SortSpec): CursorBody {
  * ORDER BY and the "after the cursor" predicate. Rows without the sort time
  * come last in both orders, so the order is total: (time IS NULL, time, id).
  */
-export function buildKeyset(sort: SortSpec, cursor: string | undefined, paramOffset: number): { after: SqlFragment; orderBy: string } {
+export function buildKeyset(
+  sort: SortSpec,
+  cursor: string | undefined,
+  paramOffset: number,
+): { after: SqlFragment; orderBy: string } {
   const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
   const cmp = sort.order === 'asc' ? '>' : '<';
   const id = sort.idColumn;
-  const orderBy = sort.column ? `(${sort.column} IS NULL), ${sort.column} ${dir}, ${id} ${dir}` : `${id} ${dir}`;
+  const orderBy = sort.column
+    ? `(${sort.column} IS NULL), ${sort.column} ${dir}, ${id} ${dir}`
+    : `${id} ${dir}`;
   if (cursor === undefined) return { after: { sql: 'TRUE', params: [] }, orderBy };
   const c = decodeCursor(cursor, sort);
   const p = (n: number) => `$${paramOffset + n}`;
   if (!sort.column) return { after: { sql: `${id} ${cmp} ${p(1)}::bigint`, params: [c.i] }, orderBy };
   if (c.v === null) {
-    return { after: { sql: `(${sort.column} IS NULL AND ${id} ${cmp} ${p(1)}::bigint)`, params: [c.i] }, orderBy };
+    return {
+      after: { sql: `(${sort.column} IS NULL AND ${id} ${cmp} ${p(1)}::bigint)`, params: [c.i] },
+      orderBy,
+    };
   }
   const col = sort.column;
   return {

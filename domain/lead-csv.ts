@@ -70,26 +70,49 @@ export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLea
   const rows = parseCsv(text);
   const header = rows[0];
   const errors: RowError[] = [];
-  if (!header) return { leads: [], errors: [{ row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' }] };
+  if (!header)
+    return {
+      leads: [],
+      errors: [{ row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' }],
+    };
   const names = header.map((h) => h.trim());
   const seen = new Set<string>();
   for (const n of names) {
-    if (!COLUMN.test(n)) errors.push({ row: 1, field: n || '(empty)', message: 'column names are letters, digits, _ and -' });
+    if (!COLUMN.test(n))
+      errors.push({ row: 1, field: n || '(empty)', message: 'column names are letters, digits, _ and -' });
     else if (seen.has(n)) errors.push({ row: 1, field: n, message: 'the column appears twice' });
     seen.add(n);
   }
   if (errors.length) return { leads: [], errors };
   if (rows.length - 1 > maxRows) {
-    return { leads: [], errors: [{ row: maxRows + 2, field: 'rows', message: `at most ${maxRows} rows per import; split the file` }] };
+    return {
+      leads: [],
+      errors: [
+        { row: maxRows + 2, field: 'rows', message: `at most ${maxRows} rows per import; split the file` },
+      ],
+    };
   }
   const leads: ImportedLead[] = [];
   rows.slice(1).forEach((cells, i) => {
     const rowNo = i + 2;
     if (cells.length !== names.length) {
-      errors.push({ row: rowNo, field: 'row', message: `has ${cells.length} cells, the header ${names.length}` });
+      errors.push({
+        row: rowNo,
+        field: 'row',
+        message: `has ${cells.length} cells, the header ${names.length}`,
+      });
       return;
     }
-    const lead: ImportedLead = { row: rowNo, name: '', email: null, phones: {}, lineUserId: null, smsPermission: true, dmPermission: true, attributes: {} };
+    const lead: ImportedLead = {
+      row: rowNo,
+      name: '',
+      email: null,
+      phones: {},
+      lineUserId: null,
+      smsPermission: true,
+      dmPermission: true,
+      attributes: {},
+    };
     let ok = true;
     const fail = (field: string, message: string) => {
       errors.push({ row: rowNo, field, message });
@@ -106,7 +129,8 @@ export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLea
         lead.email = e || null;
       } else if (col.startsWith('phone_')) {
         const p = v.trim();
-        if (p.length > 32 || (p !== '' && !/^[+0-9() -]+$/.test(p))) fail(col, `"${p}" is not a phone number`);
+        if (p.length > 32 || (p !== '' && !/^[+0-9() -]+$/.test(p)))
+          fail(col, `"${p}" is not a phone number`);
         else if (p !== '') lead.phones[col.slice('phone_'.length)] = p;
       } else if (col === 'line_user_id') {
         const u = v.trim();

@@ -1,6 +1,7 @@
 // Worker process entry: real dependencies in, task queues per channel.
 import { NativeConnection } from '@temporalio/worker';
-import pino from 'pino';
+import { createLogger } from '../observability/logger';
+import { startMetricsServer } from './metrics-server';
 import { createEmailTransport } from '../channels/email';
 import { describeConfig, loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
@@ -11,7 +12,7 @@ import { startSmsReceiptProcessing } from './sms-receipts';
 
 async function main() {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel, name: 'worker' });
+  const logger = createLogger('worker', config.logLevel);
   if (!config.databaseUrl || !config.temporalAddress || !config.smtpUrl) {
     throw new Error('the worker needs DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL (or use `npm start` for the embedded stack)');
   }
@@ -27,7 +28,10 @@ async function main() {
     ? startSmsReceiptProcessing({ pool, sms, logger, receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds })
     : undefined;
   const workers = await createWorkers({ connection, namespace: config.temporalNamespace, pool, email, logger, config, sms });
+  const metrics = config.workerMetricsPort > 0 ? await startMetricsServer(config.workerMetricsPort, config.host) : undefined;
+  if (metrics) logger.info({ port: metrics.port }, 'Prometheus metrics on /metrics');
   await runWorkers(workers);
+  await metrics?.close();
   await receipts?.stop();
   await sms?.close();
   email.close();

@@ -2,7 +2,14 @@
 // The key is printed once on create; only its hash and prefix are stored.
 import { loadConfig } from '../../config/config';
 import { createPool } from '../../db/pool';
-import { API_SCOPES, createApiKey, isApiScope, listApiKeys, revokeApiKey, type ApiScope } from '../../db/api-key-queries';
+import {
+  API_SCOPES,
+  createApiKey,
+  isApiScope,
+  listApiKeys,
+  revokeApiKey,
+  type ApiScope,
+} from '../../db/api-key-queries';
 
 const USAGE = `usage:
   npm run api-key -- create --name <name> --scopes read,write,admin
@@ -17,7 +24,11 @@ function option(args: string[], name: string): string | undefined {
 async function main(args: string[]): Promise<number> {
   const config = loadConfig();
   if (!config.databaseUrl) {
-    console.error('DATABASE_URL is needed (with `npm start`, the embedded one is postgres://postgres:postgres@localhost:' + config.embeddedPostgresPort + '/delivery)');
+    console.error(
+      'DATABASE_URL is needed (with `npm start`, the embedded one is postgres://postgres:postgres@localhost:' +
+        config.embeddedPostgresPort +
+        '/delivery)',
+    );
     return 2;
   }
   const [command, ...rest] = args;
@@ -25,18 +36,26 @@ async function main(args: string[]): Promise<number> {
   try {
     if (command === 'create') {
       const name = option(rest, 'name');
-      const scopes = (option(rest, 'scopes') ?? 'read').split(',').map((s) => s.trim()).filter(Boolean);
+      const scopes = (option(rest, 'scopes') ?? 'read')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (!name) throw new UsageError('--name is required');
       const bad = scopes.filter((s) => !isApiScope(s));
-      if (bad.length || scopes.length === 0) throw new UsageError(`scopes are any of ${API_SCOPES.join(', ')}; got "${bad.join(',')}"`);
+      if (bad.length || scopes.length === 0)
+        throw new UsageError(`scopes are any of ${API_SCOPES.join(', ')}; got "${bad.join(',')}"`);
       const { key, row } = await createApiKey(pool, name, scopes as ApiScope[]);
-      console.error(`created key ${row.id} "${row.name}" (${row.scopes.join(',')}); it is shown once, keep it now:`);
+      console.error(
+        `created key ${row.id} "${row.name}" (${row.scopes.join(',')}); it is shown once, keep it now:`,
+      );
       console.log(key);
       return 0;
     }
     if (command === 'list') {
       for (const k of await listApiKeys(pool)) {
-        console.log(`${k.id}\t${k.prefix}…\t${k.name}\t${k.scopes.join(',')}\t${k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active'}`);
+        console.log(
+          `${k.id}\t${k.prefix}…\t${k.name}\t${k.scopes.join(',')}\t${k.revoked_at ? `revoked ${k.revoked_at.toISOString()}` : 'active'}`,
+        );
       }
       return 0;
     }

@@ -38,7 +38,8 @@ export function presentedKey(req: FastifyRequest): string | null {
   return null;
 }
 
-const isPublicPath = (path: string) => !path.startsWith('/v1/') || PUBLIC_V1_PREFIXES.some((p) => path.startsWith(p));
+const isPublicPath = (path: string) =>
+  !path.startsWith('/v1/') || PUBLIC_V1_PREFIXES.some((p) => path.startsWith(p));
 
 const authPlugin: FastifyPluginAsync = async (app) => {
   app.decorateRequest('apiKey', undefined);
@@ -47,7 +48,8 @@ const authPlugin: FastifyPluginAsync = async (app) => {
   app.addHook('onRoute', (route) => {
     const schema = route.schema;
     if (!schema) return;
-    const isPublic = isPublicPath(route.url) || (route.config as { public?: boolean } | undefined)?.public === true;
+    const isPublic =
+      isPublicPath(route.url) || (route.config as { public?: boolean } | undefined)?.public === true;
     if (isPublic) {
       if (route.url.startsWith('/v1/')) (schema as Record<string, unknown>).security = [];
       return;
@@ -61,7 +63,11 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     const config = req.routeOptions.config ?? {};
     if (config.public) return;
     const key = presentedKey(req);
-    if (!key) throw new ApiError(401, 'an API key is required: send "Authorization: Bearer <key>" or "X-Api-Key: <key>"');
+    if (!key)
+      throw new ApiError(
+        401,
+        'an API key is required: send "Authorization: Bearer <key>" or "X-Api-Key: <key>"',
+      );
     if (key.length > 200) throw new ApiError(401, 'the API key is not valid');
     const row = await findApiKey(app.deps.pool, key);
     if (!row) throw new ApiError(401, 'the API key is not valid');
@@ -69,7 +75,11 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     req.apiKey = row;
     const scope = requiredScope(req.method, config.scope);
     // Scopes are independent: a key holds exactly what it was given.
-    if (!row.scopes.includes(scope)) throw new ApiError(403, `the API key ${row.prefix}… lacks the "${scope}" scope needed for ${req.method} ${path}`);
+    if (!row.scopes.includes(scope))
+      throw new ApiError(
+        403,
+        `the API key ${row.prefix}… lacks the "${scope}" scope needed for ${req.method} ${path}`,
+      );
   });
 };
 

@@ -18,14 +18,19 @@ import { compileOrReject, Segment, segmentJson, type SegmentRow } from './segmen
 const IMPORT_MAX_BYTES = 2 * 1024 * 1024;
 const IMPORT_MAX_ROWS = 10_000;
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 }));
-const IdCursor = Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,9}$', description: 'id to continue after' }));
-const Text = (d: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: `${d}; partial, case-sensitive` }));
+const IdCursor = Type.Optional(
+  Type.String({ pattern: '^[1-9][0-9]{0,9}$', description: 'id to continue after' }),
+);
+const Text = (d: string) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: `${d}; partial, case-sensitive` }));
 
 const LeadPatch = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 200 })),
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
-    phones: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 }))),
+    phones: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 })),
+    ),
     lineUserId: Type.Optional(Nullable(Type.String({ pattern: '^U[0-9a-f]{32}$' }))),
     smsPermission: Type.Optional(Type.Boolean()),
     dmPermission: Type.Optional(Type.Boolean()),
@@ -50,7 +55,11 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool } = app.deps;
 
-  app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: IMPORT_MAX_BYTES }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'text/csv',
+    { parseAs: 'string', bodyLimit: IMPORT_MAX_BYTES },
+    (_req, body, done) => done(null, body),
+  );
 
   // ---- leads
   app.get(
@@ -63,14 +72,24 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
           {
             name: Text('name'),
             email: Text('email'),
-            blank: Type.Optional(Type.Array(Type.Union([Type.Literal('name'), Type.Literal('email'), Type.Literal('line_user_id')]), { maxItems: 3, description: 'fields that must be blank' })),
-            includeRemoved: Type.Optional(Type.Boolean({ description: 'include deleted and merged-away leads' })),
+            blank: Type.Optional(
+              Type.Array(
+                Type.Union([Type.Literal('name'), Type.Literal('email'), Type.Literal('line_user_id')]),
+                { maxItems: 3, description: 'fields that must be blank' },
+              ),
+            ),
+            includeRemoved: Type.Optional(
+              Type.Boolean({ description: 'include deleted and merged-away leads' }),
+            ),
             limit: Limit,
             cursor: IdCursor,
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(Lead), nextCursor: Nullable(Type.String()) }), 400: ErrorBody },
+        response: {
+          200: Type.Object({ items: Type.Array(Lead), nextCursor: Nullable(Type.String()) }),
+          400: ErrorBody,
+        },
       },
     },
     async (req) => {
@@ -84,7 +103,10 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       for (const b of q.blank ?? []) where.push(`coalesce(${b}, '') = ''`);
       if (q.cursor) where.push(`id > ${add(Number(q.cursor))}`);
       const limit = q.limit ?? 100;
-      const res = await pool.query<LeadRow>(`SELECT * FROM lead WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${add(limit + 1)}`, params);
+      const res = await pool.query<LeadRow>(
+        `SELECT * FROM lead WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${add(limit + 1)}`,
+        params,
+      );
       const p = page(res.rows, limit);
       return { items: p.items.map(leadJson), nextCursor: p.nextCursor };
     },
@@ -92,11 +114,20 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.patch(
     '/v1/leads/:id',
-    { schema: { tags: ['leads'], summary: 'Change a live lead', params: IdParams, body: LeadPatch, response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } } },
+    {
+      schema: {
+        tags: ['leads'],
+        summary: 'Change a live lead',
+        params: IdParams,
+        body: LeadPatch,
+        response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
     async (req) => {
       const lead = await getLead(pool, req.params.id);
       if (!lead || lead.deleted_at) throw notFound(`lead ${req.params.id}`);
-      if (lead.merged_into_id) throw conflict(`lead ${lead.id} was merged into lead ${lead.merged_into_id}; change that one`);
+      if (lead.merged_into_id)
+        throw conflict(`lead ${lead.id} was merged into lead ${lead.merged_into_id}; change that one`);
       const b = req.body;
       const res = await pool.query<LeadRow>(
         `UPDATE lead SET name = coalesce($2, name), email = CASE WHEN $3 THEN $4 ELSE email END,
@@ -126,13 +157,17 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['leads'],
-        summary: 'Delete a lead (soft: its sends and the figures keep it, lists leave it); repeating is harmless',
+        summary:
+          'Delete a lead (soft: its sends and the figures keep it, lists leave it); repeating is harmless',
         params: IdParams,
         response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
       },
     },
     async (req, reply) => {
-      const res = await pool.query('UPDATE lead SET deleted_at = coalesce(deleted_at, now()), updated_at = now() WHERE id = $1', [req.params.id]);
+      const res = await pool.query(
+        'UPDATE lead SET deleted_at = coalesce(deleted_at, now()), updated_at = now() WHERE id = $1',
+        [req.params.id],
+      );
       if (res.rowCount === 0) throw notFound(`lead ${req.params.id}`);
       return reply.status(204).send(null);
     },
@@ -143,9 +178,13 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['leads'],
-        summary: 'Merge this lead into another: it leaves the lists, its sends stay under its id and keep counting',
+        summary:
+          'Merge this lead into another: it leaves the lists, its sends stay under its id and keep counting',
         params: IdParams,
-        body: Type.Object({ intoId: Type.Integer({ minimum: 1, maximum: 2147483647 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { intoId: Type.Integer({ minimum: 1, maximum: 2147483647 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
@@ -154,14 +193,24 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       const { intoId } = req.body;
       if (id === intoId) throw badRequest('body.intoId', 'a lead cannot be merged into itself');
       return inTransaction(pool, async (client) => {
-        const rows = await client.query<LeadRow>('SELECT * FROM lead WHERE id = ANY($1) ORDER BY id FOR UPDATE', [[id, intoId]]);
+        const rows = await client.query<LeadRow>(
+          'SELECT * FROM lead WHERE id = ANY($1) ORDER BY id FOR UPDATE',
+          [[id, intoId]],
+        );
         const from = rows.rows.find((r) => r.id === id);
         const into = rows.rows.find((r) => r.id === intoId);
         if (!from || from.deleted_at) throw notFound(`lead ${id}`);
         if (!into || into.deleted_at) throw notFound(`lead ${intoId}`);
-        if (from.merged_into_id) throw conflict(`lead ${id} was already merged into lead ${from.merged_into_id}`);
-        if (into.merged_into_id) throw conflict(`lead ${intoId} was itself merged into lead ${into.merged_into_id}; merge into that one`);
-        await client.query('UPDATE lead SET merged_into_id = $2, updated_at = now() WHERE id = $1', [id, intoId]);
+        if (from.merged_into_id)
+          throw conflict(`lead ${id} was already merged into lead ${from.merged_into_id}`);
+        if (into.merged_into_id)
+          throw conflict(
+            `lead ${intoId} was itself merged into lead ${into.merged_into_id}; merge into that one`,
+          );
+        await client.query('UPDATE lead SET merged_into_id = $2, updated_at = now() WHERE id = $1', [
+          id,
+          intoId,
+        ]);
         return leadJson(into);
       });
     },
@@ -174,7 +223,9 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['leads'],
         summary: `Import leads from CSV (text/csv, header row; at most ${IMPORT_MAX_ROWS} rows, 2 MiB): valid rows go in, invalid rows are reported`,
         consumes: ['text/csv'],
-        body: Type.String({ description: 'name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…' }),
+        body: Type.String({
+          description: 'name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…',
+        }),
         response: { 200: ImportResult, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody },
       },
     },
@@ -198,7 +249,11 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         summary: 'Templates, by id (deleted ones only when asked)',
         querystring: Type.Object(
           {
-            channel: Type.Optional(Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), { maxItems: 3 })),
+            channel: Type.Optional(
+              Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), {
+                maxItems: 3,
+              }),
+            ),
             title: Text('title'),
             includeDeleted: Type.Optional(Type.Boolean()),
             limit: Limit,
@@ -206,7 +261,10 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(Template), nextCursor: Nullable(Type.String()) }), 400: ErrorBody },
+        response: {
+          200: Type.Object({ items: Type.Array(Template), nextCursor: Nullable(Type.String()) }),
+          400: ErrorBody,
+        },
       },
     },
     async (req) => {
@@ -215,7 +273,13 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       const res = await pool.query<TemplateRow>(
         `SELECT * FROM template WHERE ($1::text[] IS NULL OR channel = ANY($1)) AND ($2::text IS NULL OR title LIKE $2)
             AND ($3 OR deleted_at IS NULL) AND ($4::int IS NULL OR id > $4) ORDER BY id LIMIT $5`,
-        [q.channel ?? null, q.title !== undefined ? `%${escapeLike(q.title)}%` : null, q.includeDeleted ?? false, q.cursor ? Number(q.cursor) : null, limit + 1],
+        [
+          q.channel ?? null,
+          q.title !== undefined ? `%${escapeLike(q.title)}%` : null,
+          q.includeDeleted ?? false,
+          q.cursor ? Number(q.cursor) : null,
+          limit + 1,
+        ],
       );
       const p = page(res.rows, limit);
       return { items: p.items.map(templateJson), nextCursor: p.nextCursor };
@@ -227,9 +291,13 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['templates'],
-        summary: 'Change a template (runs already reserved keep their title/memo snapshot); the channel cannot change',
+        summary:
+          'Change a template (runs already reserved keep their title/memo snapshot); the channel cannot change',
         params: IdParams,
-        body: Type.Partial(Type.Omit(TemplateBody, ['channel']), { additionalProperties: false, minProperties: 1 }),
+        body: Type.Partial(Type.Omit(TemplateBody, ['channel']), {
+          additionalProperties: false,
+          minProperties: 1,
+        }),
         response: { 200: Template, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
@@ -295,14 +363,21 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         summary: 'Segments, by id',
         querystring: Type.Object(
           {
-            channel: Type.Optional(Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), { maxItems: 3 })),
+            channel: Type.Optional(
+              Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), {
+                maxItems: 3,
+              }),
+            ),
             name: Text('name'),
             limit: Limit,
             cursor: IdCursor,
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ items: Type.Array(Segment), nextCursor: Nullable(Type.String()) }), 400: ErrorBody },
+        response: {
+          200: Type.Object({ items: Type.Array(Segment), nextCursor: Nullable(Type.String()) }),
+          400: ErrorBody,
+        },
       },
     },
     async (req) => {
@@ -311,7 +386,12 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       const res = await pool.query<SegmentRow>(
         `SELECT * FROM segment WHERE ($1::text[] IS NULL OR channel = ANY($1)) AND ($2::text IS NULL OR name LIKE $2)
             AND ($3::int IS NULL OR id > $3) ORDER BY id LIMIT $4`,
-        [q.channel ?? null, q.name !== undefined ? `%${escapeLike(q.name)}%` : null, q.cursor ? Number(q.cursor) : null, limit + 1],
+        [
+          q.channel ?? null,
+          q.name !== undefined ? `%${escapeLike(q.name)}%` : null,
+          q.cursor ? Number(q.cursor) : null,
+          limit + 1,
+        ],
       );
       const p = page(res.rows, limit);
       return { items: p.items.map(segmentJson), nextCursor: p.nextCursor };
@@ -326,7 +406,10 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         summary: 'Rename a segment or change its filter (runs already prepared keep their targets)',
         params: IdParams,
         body: Type.Object(
-          { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), filter: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            filter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: Segment, 400: ErrorBody, 404: ErrorBody },
@@ -336,7 +419,11 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       if (req.body.filter !== undefined) compileOrReject(req.body.filter);
       const res = await pool.query<SegmentRow>(
         'UPDATE segment SET name = coalesce($2, name), filter = coalesce($3::jsonb, filter), updated_at = now() WHERE id = $1 RETURNING *',
-        [req.params.id, req.body.name ?? null, req.body.filter !== undefined ? JSON.stringify(req.body.filter) : null],
+        [
+          req.params.id,
+          req.body.name ?? null,
+          req.body.filter !== undefined ? JSON.stringify(req.body.filter) : null,
+        ],
       );
       if (!res.rows[0]) throw notFound(`segment ${req.params.id}`);
       return segmentJson(res.rows[0]);
@@ -359,7 +446,10 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         [req.params.id],
       );
       if (busy.rows.length) {
-        throw new ApiError(409, `segment ${req.params.id} is the target of run(s) ${busy.rows.map((r) => r.id).join(', ')} still to send; cancel them first`);
+        throw new ApiError(
+          409,
+          `segment ${req.params.id} is the target of run(s) ${busy.rows.map((r) => r.id).join(', ')} still to send; cancel them first`,
+        );
       }
       const res = await pool.query('DELETE FROM segment WHERE id = $1', [req.params.id]);
       if (res.rowCount === 0) throw notFound(`segment ${req.params.id}`);

@@ -37,7 +37,9 @@ export const RunSearchQuery = Type.Object(
     q: SearchText('simple search over template title and memo'),
     title: SearchText('template title'),
     memo: SearchText('template memo'),
-    status: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 20 }), { maxItems: 10, description: 'any of' })),
+    status: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 20 }), { maxItems: 10, description: 'any of' }),
+    ),
     channel: Type.Optional(Type.Array(Channel, { maxItems: 3, description: 'any of' })),
     ...rangeParams('created', 'created'),
     ...rangeParams('scheduled', 'scheduled'),
@@ -46,7 +48,10 @@ export const RunSearchQuery = Type.Object(
     includeAlreadySent: Type.Optional(Type.Boolean()),
     permissionFilter: Type.Optional(Type.Boolean()),
     sort: Type.Optional(
-      Type.Union(Object.keys(RUN_SORTS).map((k) => Type.Literal(k)), { default: 'createdAt', description: 'rows without the time come last' }),
+      Type.Union(
+        Object.keys(RUN_SORTS).map((k) => Type.Literal(k)),
+        { default: 'createdAt', description: 'rows without the time come last' },
+      ),
     ),
     order: Order,
     limit: Limit,
@@ -76,7 +81,11 @@ export const runSearchRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['wizard runs'],
         summary: 'Search runs: AND across fields, OR within status and channel; sorted and cursor-paged',
         querystring: RunSearchQuery,
-        response: { 200: Type.Object({ items: Type.Array(RunListItem), nextCursor: Nullable(Type.String()) }), 400: ErrorBody, 503: ErrorBody },
+        response: {
+          200: Type.Object({ items: Type.Array(RunListItem), nextCursor: Nullable(Type.String()) }),
+          400: ErrorBody,
+          503: ErrorBody,
+        },
       },
     },
     async (req) => {
@@ -107,7 +116,13 @@ export const runSearchRoutes: FastifyPluginAsync = async (fastify) => {
           });
           return {
             ...run,
-            figures: { deliveryRate: f.deliveryRate, openRate: f.openRate, unopened: f.unopened, clickRate: f.clickRate, unsubscribeRate: f.unsubscribeRate },
+            figures: {
+              deliveryRate: f.deliveryRate,
+              openRate: f.openRate,
+              unopened: f.unopened,
+              clickRate: f.clickRate,
+              unsubscribeRate: f.unsubscribeRate,
+            },
           };
         }),
         nextCursor: page.nextCursor,

@@ -21,7 +21,12 @@ const SEND_FIELDS: SearchFields = {
   delivered: { kind: 'range', column: 's.delivered_at' },
 };
 
-const SEND_SORTS = { createdAt: 's.created_at', sentAt: 's.sent_at', deliveredAt: 's.delivered_at', id: null } as const;
+const SEND_SORTS = {
+  createdAt: 's.created_at',
+  sentAt: 's.sent_at',
+  deliveredAt: 's.delivered_at',
+  id: null,
+} as const;
 
 const Result = Type.Union(['delivered', 'sent', 'error', 'pre_error', 'pending'].map((r) => Type.Literal(r)));
 const IntId = Type.Integer({ minimum: 1, maximum: 2147483647 });
@@ -34,11 +39,18 @@ export const SendSearchQuery = Type.Object(
     leadId: Type.Optional(IntId),
     runId: Type.Optional(IntId),
     result: Type.Optional(Type.Array(Result, { maxItems: 5, description: 'any of' })),
-    code: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 99999 }), { maxItems: 50, description: 'any of' })),
+    code: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0, maximum: 99999 }), { maxItems: 50, description: 'any of' }),
+    ),
     ...rangeParams('created', 'created'),
     ...rangeParams('sent', 'sent'),
     ...rangeParams('delivered', 'delivered'),
-    sort: Type.Optional(Type.Union(Object.keys(SEND_SORTS).map((k) => Type.Literal(k)), { default: 'id' })),
+    sort: Type.Optional(
+      Type.Union(
+        Object.keys(SEND_SORTS).map((k) => Type.Literal(k)),
+        { default: 'id' },
+      ),
+    ),
     order: Order,
     limit: Limit,
     cursor: Cursor,
@@ -55,9 +67,14 @@ export const sendSearchRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['sends'],
-        summary: 'Search individual sends: AND across fields, OR within channel, result and code; cursor-paged',
+        summary:
+          'Search individual sends: AND across fields, OR within channel, result and code; cursor-paged',
         querystring: SendSearchQuery,
-        response: { 200: Type.Object({ items: Type.Array(SendDetail), nextCursor: Nullable(Type.String()) }), 400: ErrorBody, 503: ErrorBody },
+        response: {
+          200: Type.Object({ items: Type.Array(SendDetail), nextCursor: Nullable(Type.String()) }),
+          400: ErrorBody,
+          503: ErrorBody,
+        },
       },
     },
     async (req) => {

@@ -10,7 +10,7 @@ import { cancelWizardRun, startWizardRun } from '../../workflows/wizard-run-clie
 import type { WizardRunSettings } from '../../workflows/wizard-run';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { sendQueueFor } from '../../config/config';
-import { Channel, ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
+import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 

@@ -13,7 +13,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const newLead = async (name = `n-${uniqueSuffix()}`) => (await h.api('POST', '/v1/leads', { name, email: `${uniqueSuffix()}@x.jp` })).body;
+const newLead = async (name = `n-${uniqueSuffix()}`) =>
+  (await h.api('POST', '/v1/leads', { name, email: `${uniqueSuffix()}@x.jp` })).body;
 
 describe('auth', () => {
   test('when no key is sent, then a /v1 route answers 401 and says how to send one', async () => {
@@ -41,7 +42,10 @@ describe('auth', () => {
   });
 
   test('when the key comes as X-Api-Key, then it is accepted; an unknown key gets 401', async () => {
-    expect((await h.api('GET', '/v1/leads?limit=1', undefined, { key: null, headers: { 'x-api-key': h.apiKey } })).status).toBe(200);
+    expect(
+      (await h.api('GET', '/v1/leads?limit=1', undefined, { key: null, headers: { 'x-api-key': h.apiKey } }))
+        .status,
+    ).toBe(200);
     expect((await h.api('GET', '/v1/leads?limit=1', undefined, { key: 'dk_nope' })).status).toBe(401);
   });
 
@@ -102,8 +106,15 @@ describe('leads management', () => {
       { row: 3, field: 'email', message: expect.any(String) },
       { row: 5, field: 'sms_permission', message: expect.any(String) },
     ]);
-    const rows = await h.pool.query('SELECT name, phones, dm_permission, attributes FROM lead WHERE id = ANY($1) ORDER BY id', [res.body.ids]);
-    expect(rows.rows[0]).toMatchObject({ phones: { mobile: '090-1234-5678' }, dm_permission: false, attributes: { plan: 'gold' } });
+    const rows = await h.pool.query(
+      'SELECT name, phones, dm_permission, attributes FROM lead WHERE id = ANY($1) ORDER BY id',
+      [res.body.ids],
+    );
+    expect(rows.rows[0]).toMatchObject({
+      phones: { mobile: '090-1234-5678' },
+      dm_permission: false,
+      attributes: { plan: 'gold' },
+    });
     expect(rows.rows[1].name).toBe(`ok2, quoted-${tag}`);
   });
 
@@ -114,15 +125,25 @@ describe('leads management', () => {
     expect((await h.api('DELETE', '/v1/leads/abc')).status).toBe(400);
     expect((await h.api('GET', '/v1/leads?limit=501')).status).toBe(400);
     expect((await h.api('GET', '/v1/leads?cursor=-1')).status).toBe(400);
-    expect((await h.api('GET', `/v1/leads?name=${encodeURIComponent("'; DROP TABLE lead; --")}`)).status).toBe(200);
+    expect(
+      (await h.api('GET', `/v1/leads?name=${encodeURIComponent("'; DROP TABLE lead; --")}`)).status,
+    ).toBe(200);
     const big = 'name\n' + 'x\n'.repeat(1_100_000);
-    expect((await h.api('POST', '/v1/leads/import', big, { headers: { 'content-type': 'text/csv' } })).status).toBe(413);
+    expect(
+      (await h.api('POST', '/v1/leads/import', big, { headers: { 'content-type': 'text/csv' } })).status,
+    ).toBe(413);
   });
 });
 
 describe('templates and segments management', () => {
   test('when a template is patched, then it is checked as a whole and listed', async () => {
-    const t = await h.api('POST', '/v1/templates', { channel: 'email', title: `T-${uniqueSuffix()}`, subject: 's', from: 'a@x.jp', bodyText: 'hi' });
+    const t = await h.api('POST', '/v1/templates', {
+      channel: 'email',
+      title: `T-${uniqueSuffix()}`,
+      subject: 's',
+      from: 'a@x.jp',
+      bodyText: 'hi',
+    });
     expect(t.status).toBe(201);
     const p = await h.api('PATCH', `/v1/templates/${t.body.id}`, { memo: 'new memo' });
     expect(p.status).toBe(200);
@@ -134,9 +155,18 @@ describe('templates and segments management', () => {
   });
 
   test('when a segment is patched and deleted, then a bad filter is refused and the delete is final', async () => {
-    const s = await h.api('POST', '/v1/segments', { name: `S-${uniqueSuffix()}`, channel: 'email', filter: {} });
-    expect((await h.api('PATCH', `/v1/segments/${s.body.id}`, { filter: { field: 'nope', op: 'eq', value: 1 } })).status).toBe(400);
-    expect((await h.api('PATCH', `/v1/segments/${s.body.id}`, { name: 'renamed' })).body.name).toBe('renamed');
+    const s = await h.api('POST', '/v1/segments', {
+      name: `S-${uniqueSuffix()}`,
+      channel: 'email',
+      filter: {},
+    });
+    expect(
+      (await h.api('PATCH', `/v1/segments/${s.body.id}`, { filter: { field: 'nope', op: 'eq', value: 1 } }))
+        .status,
+    ).toBe(400);
+    expect((await h.api('PATCH', `/v1/segments/${s.body.id}`, { name: 'renamed' })).body.name).toBe(
+      'renamed',
+    );
     const list = await h.api('GET', `/v1/segments?name=renamed&limit=500`);
     expect(list.body.items.some((i: { id: number }) => i.id === s.body.id)).toBe(true);
     expect((await h.api('DELETE', `/v1/segments/${s.body.id}`)).status).toBe(204);
@@ -155,7 +185,8 @@ function registeredRoutes(tree: string): Array<{ method: string; path: string }>
     stack.length = depth;
     const full = (stack[depth - 1] ?? '') + m[2]!;
     stack[depth] = full;
-    for (const method of (m[3] ?? '').split(', ').filter((x) => x && x !== 'HEAD')) out.push({ method, path: full });
+    for (const method of (m[3] ?? '').split(', ').filter((x) => x && x !== 'HEAD'))
+      out.push({ method, path: full });
   }
   return out;
 }
@@ -164,14 +195,27 @@ describe('OpenAPI document', () => {
   test('when the document is read, then every /v1 route Fastify serves is in it with every method, its statuses and the bearer scheme', async () => {
     const doc = (await (await fetch(`${h.baseUrl}/openapi.json`)).json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { responses?: Record<string, unknown>; security?: unknown[]; parameters?: unknown[]; requestBody?: unknown }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            responses?: Record<string, unknown>;
+            security?: unknown[];
+            parameters?: unknown[];
+            requestBody?: unknown;
+          }
+        >
+      >;
       components: { securitySchemes: Record<string, { scheme?: string }> };
       security: unknown[];
     };
     expect(doc.openapi).toMatch(/^3\./);
     expect(doc.components.securitySchemes.bearer?.scheme).toBe('bearer');
     expect(doc.security).toEqual([{ bearer: [] }]);
-    const routes = registeredRoutes(h.app.printRoutes({ commonPrefix: false })).filter((r) => r.path.startsWith('/v1/'));
+    const routes = registeredRoutes(h.app.printRoutes({ commonPrefix: false })).filter((r) =>
+      r.path.startsWith('/v1/'),
+    );
     expect(routes.length).toBeGreaterThan(20);
     const missing: string[] = [];
     for (const r of routes) {
@@ -183,9 +227,11 @@ describe('OpenAPI document', () => {
       const statuses = Object.keys(op.responses ?? {});
       if (!statuses.some((st) => st.startsWith('2'))) missing.push(`${r.method} ${r.path}: no 2xx response`);
       const takesInput = (op.parameters?.length ?? 0) > 0 || op.requestBody !== undefined;
-      if (takesInput && !statuses.includes('400')) missing.push(`${r.method} ${r.path}: takes input but declares no 400`);
+      if (takesInput && !statuses.includes('400'))
+        missing.push(`${r.method} ${r.path}: takes input but declares no 400`);
       const isPublic = Array.isArray(op.security) && op.security.length === 0;
-      if (!isPublic && !['401', '403', '429'].every((st) => statuses.includes(st))) missing.push(`${r.method} ${r.path}: no 401/403/429`);
+      if (!isPublic && !['401', '403', '429'].every((st) => statuses.includes(st)))
+        missing.push(`${r.method} ${r.path}: no 401/403/429`);
     }
     expect(missing).toEqual([]);
   });
@@ -195,13 +241,19 @@ describe('rate limit and logs', () => {
   test('when one key exceeds the per-minute limit, then it gets 429 while another key goes on, and no key reaches the log', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
-    const app = await buildApp({ pool: h.pool, temporal: h.temporal, config: { ...h.config, apiRateLimitPerMinute: 3 }, logger });
+    const app = await buildApp({
+      pool: h.pool,
+      temporal: h.temporal,
+      config: { ...h.config, apiRateLimitPerMinute: 3 },
+      logger,
+    });
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const addr = app.server.address();
       const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
       const { key: other } = await createApiKey(h.pool, 'other', ['read']);
-      const get = (key: string) => fetch(`${base}/v1/leads?limit=1`, { headers: { authorization: `Bearer ${key}` } });
+      const get = (key: string) =>
+        fetch(`${base}/v1/leads?limit=1`, { headers: { authorization: `Bearer ${key}` } });
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await get(h.apiKey)).status);
       expect(statuses).toEqual([200, 200, 200, 429]);
@@ -231,7 +283,10 @@ describe('api-key CLI', () => {
     const key = created.stdout.trim();
     expect(key).toMatch(/^dk_[A-Za-z0-9_-]{43}$/);
     expect((await h.api('GET', '/v1/leads?limit=1', undefined, { key })).status).toBe(200);
-    const row = await h.pool.query<{ id: number; hash: string }>('SELECT id, hash FROM api_key WHERE name = $1', [name]);
+    const row = await h.pool.query<{ id: number; hash: string }>(
+      'SELECT id, hash FROM api_key WHERE name = $1',
+      [name],
+    );
     expect(row.rows[0]!.hash).toBe(hashApiKey(key));
     const listed = cli('list');
     expect(listed.stdout).toContain(name);

@@ -26,7 +26,12 @@ interface GenRun {
 async function insertRuns(base: Date, n: number, channel?: string): Promise<GenRun[]> {
   const out: GenRun[] = [];
   for (let i = 0; i < n; i++) {
-    const r = { title: word(1 + Math.floor(Math.random() * 6)), memo: word(3), status: pick(['completed', 'error', 'cancelled']), channel: channel ?? pick(['email', 'sms']) };
+    const r = {
+      title: word(1 + Math.floor(Math.random() * 6)),
+      memo: word(3),
+      status: pick(['completed', 'error', 'cancelled']),
+      channel: channel ?? pick(['email', 'sms']),
+    };
     const createdAt = new Date(base.getTime() + Math.floor(Math.random() * 5) * 1000);
     const res = await h.pool.query<{ id: number }>(
       `INSERT INTO wizard_run (channel, template_id, template_title, template_memo, target_kind, status, workflow_id, created_at, updated_at, sent_count, delivered_count)
@@ -42,7 +47,10 @@ async function allPages(path: string, limit: number): Promise<number[]> {
   const ids: number[] = [];
   let cursor: string | null = null;
   for (let guard = 0; guard < 100; guard++) {
-    const res: { status: number; body: any } = await h.api('GET', `${path}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+    const res: { status: number; body: any } = await h.api(
+      'GET',
+      `${path}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     expect([path, res.status, res.body.message]).toEqual([path, 200, undefined]);
     ids.push(...res.body.items.map((i: { id: number | string }) => Number(i.id)));
     cursor = res.body.nextCursor;
@@ -53,7 +61,9 @@ async function allPages(path: string, limit: number): Promise<number[]> {
 
 describe('run search', () => {
   test('when random runs are searched with random queries, then the API returns exactly what a plain filter returns, across pages', async () => {
-    const base = new Date(Date.UTC(1990 + Math.floor(Math.random() * 30), 0, 1) + Math.floor(Math.random() * 1e9));
+    const base = new Date(
+      Date.UTC(1990 + Math.floor(Math.random() * 30), 0, 1) + Math.floor(Math.random() * 1e9),
+    );
     const runs = await insertRuns(base, 40);
     const window = `createdFrom=${base.toISOString()}&createdTo=${new Date(base.getTime() + 10_000).toISOString()}`;
     for (let k = 0; k < 25; k++) {
@@ -70,8 +80,16 @@ describe('run search', () => {
         .filter((r) => channel === null || r.channel === channel)
         .sort((a, b) => (asc ? -1 : 1) * (b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id))
         .map((r) => r.id);
-      const qs = [`${simple ? 'q' : 'title'}=${encodeURIComponent(needle)}`, `order=${asc ? 'asc' : 'desc'}`, ...statuses.map((s) => `status=${s}`), ...(channel ? [`channel=${channel}`] : [])];
-      const got = await allPages(`/v1/wizard-runs?${window}&${qs.join('&')}`, 1 + Math.floor(Math.random() * 7));
+      const qs = [
+        `${simple ? 'q' : 'title'}=${encodeURIComponent(needle)}`,
+        `order=${asc ? 'asc' : 'desc'}`,
+        ...statuses.map((s) => `status=${s}`),
+        ...(channel ? [`channel=${channel}`] : []),
+      ];
+      const got = await allPages(
+        `/v1/wizard-runs?${window}&${qs.join('&')}`,
+        1 + Math.floor(Math.random() * 7),
+      );
       expect({ needle, ids: got }).toEqual({ needle, ids: expected });
     }
   }, 120_000);
@@ -91,7 +109,12 @@ describe('run search', () => {
   test.each([
     ['an empty title', 'title=', 'blank'],
     ['a malformed cursor', 'cursor=%%%', 'cursor'],
-    ['a cursor of another sort', 'sort=id&cursor=' + Buffer.from(JSON.stringify({ s: 'createdAt', o: 'desc', v: null, i: '5' })).toString('base64url'), 'sort'],
+    [
+      'a cursor of another sort',
+      'sort=id&cursor=' +
+        Buffer.from(JSON.stringify({ s: 'createdAt', o: 'desc', v: null, i: '5' })).toString('base64url'),
+      'sort',
+    ],
     ['a huge page', 'limit=100000', 'limit'],
     ['an unknown field', 'colour=red', 'unknown field'],
     ['a time without zone', 'createdFrom=2026-01-01T00:00:00', 'zone'],
@@ -115,11 +138,17 @@ describe('run search', () => {
 
 describe('send search', () => {
   test('when random sends are searched by address, result and code, then the API agrees with a plain filter', async () => {
-    const lead = await h.pool.query<{ id: number }>(`INSERT INTO lead (name, created_at, updated_at) VALUES ('s', now(), now()) RETURNING id`);
+    const lead = await h.pool.query<{ id: number }>(
+      `INSERT INTO lead (name, created_at, updated_at) VALUES ('s', now(), now()) RETURNING id`,
+    );
     const leadId = lead.rows[0]!.id;
     const sends: Array<{ id: number; address: string; result: string; code: number }> = [];
     for (let i = 0; i < 30; i++) {
-      const s = { address: `${word(3)}@${pick(['x.jp', 'X.jp'])}`, result: pick(['delivered', 'error', 'sent']), code: pick([200, 550, 421]) };
+      const s = {
+        address: `${word(3)}@${pick(['x.jp', 'X.jp'])}`,
+        result: pick(['delivered', 'error', 'sent']),
+        code: pick([200, 550, 421]),
+      };
       const res = await h.pool.query<{ id: string }>(
         `INSERT INTO send (channel, lead_id, address, template_title, token, result, code, created_at, updated_at)
          VALUES ('email', $1, $2, 't', $3, $4, $5, now(), now()) RETURNING id`,
@@ -132,10 +161,21 @@ describe('send search', () => {
       const results = ['delivered', 'error', 'sent'].filter(() => Math.random() < 0.5);
       const codes = [200, 550, 421].filter(() => Math.random() < 0.5);
       const expected = sends
-        .filter((s) => s.address.includes(needle) && (!results.length || results.includes(s.result)) && (!codes.length || codes.includes(s.code)))
+        .filter(
+          (s) =>
+            s.address.includes(needle) &&
+            (!results.length || results.includes(s.result)) &&
+            (!codes.length || codes.includes(s.code)),
+        )
         .map((s) => s.id)
         .sort((a, b) => b - a);
-      const qs = [`leadId=${leadId}`, 'channel=email', `address=${encodeURIComponent(needle)}`, ...results.map((r) => `result=${r}`), ...codes.map((c) => `code=${c}`)];
+      const qs = [
+        `leadId=${leadId}`,
+        'channel=email',
+        `address=${encodeURIComponent(needle)}`,
+        ...results.map((r) => `result=${r}`),
+        ...codes.map((c) => `code=${c}`),
+      ];
       expect(await allPages(`/v1/sends?${qs.join('&')}`, 4)).toEqual(expected);
     }
   }, 60_000);

@@ -80,7 +80,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   };
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const pool = createPool(databaseUrl, 10);
-  const email = createEmailTransport({ url: smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
+  const email = createEmailTransport({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
   const sms = createSmsTransport({ host: smscHost, port: smscPort, systemId: 'orchestrator', password: 'secret', reconnectMs: 200 });
   const receipts = startSmsReceiptProcessing({ pool, sms, logger, receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds });

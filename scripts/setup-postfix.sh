@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs Postfix from the Debian packages for test/e2e/postfix-bounces.test.ts
+# (a real MTA generating DSNs). Needs root and apt; the test configures and
+# starts Postfix itself and is skipped where Postfix is not installed.
+set -euo pipefail
+if command -v postfix >/dev/null 2>&1; then exit 0; fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup-postfix: not root or no apt-get; the Postfix test will be skipped" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends postfix
