@@ -188,31 +188,37 @@ export async function claimTargetBatch(
   toSeq: number,
   reclaimInterrupted: boolean,
 ): Promise<ClaimedSend[]> {
-  return inTransaction(pool, async (client) => {
-    await client.query(
-      `INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
+  // New sends are created already claimed (attempt 1): one write per send.
+  const fresh = await pool.query<ClaimedSend>(
+    `WITH claimed AS (
+       INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
        SELECT t.run_id, r.channel, t.lead_id, t.address, r.template_id, r.template_title,
-              replace(gen_random_uuid()::text, '-', ''), 'pending', 0
+              replace(gen_random_uuid()::text, '-', ''), 'pending', 1
          FROM run_target t JOIN wizard_run r ON r.id = t.run_id
         WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
-       ON CONFLICT (run_id, lead_id) DO NOTHING`,
-      [runId, fromSeq, toSeq],
-    );
-    const res = await client.query<ClaimedSend>(
-      `WITH claimed AS (
-         UPDATE send s SET attempts = CASE WHEN s.attempts = 0 THEN 1 ELSE s.attempts END, updated_at = now()
-           FROM run_target t
-          WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3 AND s.run_id = $1 AND s.lead_id = t.lead_id
-            AND s.result = 'pending'
-            AND (s.attempts = 0 OR ($4 AND s.attempts = 1
-                 AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = 1)))
-         RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id
-       )
-       ${withLead}`,
-      [runId, fromSeq, toSeq, reclaimInterrupted],
-    );
-    return res.rows;
-  });
+       ON CONFLICT (run_id, lead_id) DO NOTHING
+       RETURNING id AS send_id, lead_id, address, token, attempts AS attempt, message_id
+     )
+     ${withLead}`,
+    [runId, fromSeq, toSeq],
+  );
+  if (!reclaimInterrupted) return fresh.rows;
+  // A retried batch: also sends of this range claimed but never recorded,
+  // and claims a cancel handed back (attempts 0), except those held for later.
+  const again = await pool.query<ClaimedSend>(
+    `WITH claimed AS (
+       UPDATE send s SET attempts = 1, updated_at = now()
+         FROM run_target t
+        WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3 AND s.run_id = $1 AND s.lead_id = t.lead_id
+          AND s.result = 'pending' AND s.next_attempt_at IS NULL AND s.attempts <= 1
+          AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = 1)
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id
+     )
+     ${withLead}`,
+    [runId, fromSeq, toSeq],
+  );
+  const seen = new Set(fresh.rows.map((r) => r.send_id));
+  return [...fresh.rows, ...again.rows.filter((r) => !seen.has(r.send_id))];
 }
 
 const withLead = `SELECT c.*, coalesce(l.name, '') AS name, coalesce(l.attributes, '{}'::jsonb) AS attributes
@@ -445,7 +451,7 @@ export async function applyValidity(client: PoolClient, facts: readonly Validity
             email_valid = CASE WHEN v.delivered THEN l.email_valid
                                ELSE l.email_valid AND NOT v.invalid_now AND l.email_error_count + v.errs < $5 END,
             updated_at = now()
-       FROM v WHERE l.id = v.lead AND (v.delivered OR v.errs > 0 OR v.invalid_now)`,
+       FROM v WHERE l.id = v.lead AND ((v.delivered AND l.email_error_count <> 0) OR v.errs > 0 OR v.invalid_now)`,
     [col((r) => r.leadId), col((r) => r.delivered), col((r) => r.counts), col((r) => r.invalidNow), invalidAfterErrors],
   );
   await client.query(
