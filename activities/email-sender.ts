@@ -7,6 +7,7 @@ import { classifyAcceptedMessage } from '../domain/smtp-classification';
 import { renderEmailBatch } from './render-email';
 import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../db/domain-queries';
 import { domainOf, holdUntil, ruleFor } from '../domain/domain-throttle';
+import { setBreakerState } from '../observability/metrics';
 import type { ActivityDeps } from './wizard-run-activities';
 import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
 
@@ -49,12 +50,17 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     // MX management: per-domain rules and breaker state, shared by all workers through the database.
     const rules = await loadDomainRules(pool);
     const states = await loadDomainStates(pool, [...new Set(claimed.map((c) => domainOf(c.address)))]);
+    for (const st of states.values()) setBreakerState(st.domain, !!st.blockedUntil && st.blockedUntil.getTime() > Date.now());
     const sentThisBatch = new Map<string, number>();
     const held: Array<{ sendId: string; until: Date }> = [];
     let pending: SendRecord[] = [];
+    let acceptMarks: Promise<void>[] = [];
     const flush = async () => {
       const chunk = pending;
       pending = [];
+      const marks = acceptMarks;
+      acceptMarks = [];
+      await Promise.all(marks);
       const perDomain = new Map<string, { messages: number; errors: number }>();
       for (const r of chunk) {
         const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
@@ -66,7 +72,10 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
       const tripped = await countDomainOutcomes(pool, perDomain, rules);
       if (tripped.length > 0) {
         deps.logger.warn({ runId, domains: tripped }, 'receiving domains blocked by the error-rate breaker');
-        for (const [d, state] of await loadDomainStates(pool, tripped)) states.set(d, state);
+        for (const [d, state] of await loadDomainStates(pool, tripped)) {
+          states.set(d, state);
+          setBreakerState(d, true);
+        }
       }
       total.sent += c.sent;
       total.delivered += c.delivered;
@@ -103,7 +112,8 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
           }
         }
         if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
-          await markAccepted(pool, target.send_id, res.messageId);
+          // Not awaited here: the next message need not wait for this commit; a flush waits for all.
+          acceptMarks.push(markAccepted(pool, target.send_id, res.messageId));
         }
         const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
         const now = Date.now();

@@ -13,6 +13,7 @@ import nodemailer from 'nodemailer';
 import { loadConfig } from '../config/config';
 import { migrateUp, openOrm } from '../db/orm';
 import { createPool } from '../db/pool';
+import { createApiKey } from '../db/api-key-queries';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres';
 import { SmtpSink } from '../dev/smtp-sink';
 import { startTemporalServer, stopChild, waitForPort } from '../dev/temporal-server';
@@ -121,8 +122,8 @@ async function main() {
     const api = child('api/server.ts', env);
     stops.push(() => stopChild(api));
     await waitForPort('127.0.0.1', apiPort, 120_000);
-    const apiKey = process.env.BENCH_API_KEY;
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
+    const { key: apiKey } = await createApiKey(pool, 'bench', ['read', 'write']);
+    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
 
     const rowsBefore = await rowsWritten(pool);
     const recorder = arrivalRecorder(sink);

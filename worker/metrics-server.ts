@@ -25,7 +25,9 @@ export async function startMetricsServer(port: number, host = '0.0.0.0'): Promis
         res.end(req.method === 'HEAD' ? undefined : text);
       },
       (err: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}\n`);
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`metrics failed: ${(err as Error).message}\n`);
       },
     );
   });
