@@ -8,7 +8,18 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'coverage/', '**/*.js', '**/*.mjs', 'test/fixtures/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.tools/',
+      '.data/',
+      'coverage/',
+      '**/*.js',
+      '**/*.mjs',
+      'test/fixtures/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -35,10 +46,23 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code must not use Node built-ins' })),
           patterns: [
-            { group: ['pg', '@mikro-orm/*', 'nodemailer', 'smpp', 'fastify', 'pino'], message: 'workflow code must not touch I/O' },
-            { group: ['../db/*', '../channels/*', '../api/*', '../worker/*', '../dev/*'], message: 'workflows import domain/ and activity types only' },
-            { group: ['../activities/*'], allowTypeImports: true, message: 'import activity types only (import type)' },
-            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'workflows use @temporalio/workflow' },
+            {
+              group: ['pg', '@mikro-orm/*', 'nodemailer', 'smpp', 'fastify', 'pino'],
+              message: 'workflow code must not touch I/O',
+            },
+            {
+              group: ['../db/*', '../channels/*', '../api/*', '../worker/*', '../dev/*'],
+              message: 'workflows import domain/ and activity types only',
+            },
+            {
+              group: ['../activities/*'],
+              allowTypeImports: true,
+              message: 'import activity types only (import type)',
+            },
+            {
+              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'workflows use @temporalio/workflow',
+            },
           ],
         },
       ],
@@ -52,7 +76,12 @@ export default tseslint.config(
         'error',
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'domain/ holds pure rules' })),
-          patterns: [{ group: ['pg', '@mikro-orm/*', 'nodemailer', 'smpp', 'fastify', '@temporalio/*', '../*'], message: 'domain/ holds pure rules' }],
+          patterns: [
+            {
+              group: ['pg', '@mikro-orm/*', 'nodemailer', 'smpp', 'fastify', '@temporalio/*', '../*'],
+              message: 'domain/ holds pure rules',
+            },
+          ],
         },
       ],
     },

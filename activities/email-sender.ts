@@ -2,7 +2,13 @@
 // classified by domain/, retries planned by the reason's schedule.
 import { Context, heartbeat } from '@temporalio/activity';
 import { planAfterAttempt } from '../domain/retry-plan';
-import { markAccepted, prepareEmailTargets, recordEmailOutcomes, type ClaimedSend, type SendRecord } from '../db/run-queries';
+import {
+  markAccepted,
+  prepareEmailTargets,
+  recordEmailOutcomes,
+  type ClaimedSend,
+  type SendRecord,
+} from '../db/run-queries';
 import { classifyAcceptedMessage } from '../domain/smtp-classification';
 import { renderEmailBatch } from './render-email';
 import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../db/domain-queries';
@@ -20,7 +26,9 @@ class DomainSlots {
 
   async acquire(domain: string, max: number): Promise<void> {
     while ((this.active.get(domain) ?? 0) >= Math.max(1, max)) {
-      await new Promise<void>((resolve) => this.waiting.set(domain, [...(this.waiting.get(domain) ?? []), resolve]));
+      await new Promise<void>((resolve) =>
+        this.waiting.set(domain, [...(this.waiting.get(domain) ?? []), resolve]),
+      );
     }
     this.active.set(domain, (this.active.get(domain) ?? 0) + 1);
   }
@@ -50,7 +58,8 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     // MX management: per-domain rules and breaker state, shared by all workers through the database.
     const rules = await loadDomainRules(pool);
     const states = await loadDomainStates(pool, [...new Set(claimed.map((c) => domainOf(c.address)))]);
-    for (const st of states.values()) setBreakerState(st.domain, !!st.blockedUntil && st.blockedUntil.getTime() > Date.now());
+    for (const st of states.values())
+      setBreakerState(st.domain, !!st.blockedUntil && st.blockedUntil.getTime() > Date.now());
     const sentThisBatch = new Map<string, number>();
     const held: Array<{ sendId: string; until: Date }> = [];
     let pending: SendRecord[] = [];
@@ -102,7 +111,10 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
         let res;
         if (target.message_id) {
           // Accepted by the relay before an interruption: record it, never send it twice.
-          res = { outcome: classifyAcceptedMessage('accepted before the worker was interrupted'), messageId: target.message_id };
+          res = {
+            outcome: classifyAcceptedMessage('accepted before the worker was interrupted'),
+            messageId: target.message_id,
+          };
         } else {
           await slots.acquire(domain, rule.maxConnections);
           try {

@@ -81,7 +81,10 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
     if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
     const template = await getTemplate(pool, run.template_id);
     if (!template || template.deleted_at) {
-      throw ApplicationFailure.nonRetryable(`template ${run.template_id} no longer exists`, 'TemplateMissing');
+      throw ApplicationFailure.nonRetryable(
+        `template ${run.template_id} no longer exists`,
+        'TemplateMissing',
+      );
     }
     await accountOf(template);
     return prepareLineTargets(pool, runId);
@@ -108,8 +111,17 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
       total.preErrors += c.preErrors;
       heartbeat({ recorded: total.sent + total.preErrors });
     };
-    const record = async (c: ClaimedSend, r: Omit<LineSendRecord, 'sendId' | 'attempt' | 'at' | 'accountName'>) => {
-      pending.push({ sendId: c.send_id, attempt: c.attempt, at: new Date(), accountName: account.name, ...r });
+    const record = async (
+      c: ClaimedSend,
+      r: Omit<LineSendRecord, 'sendId' | 'attempt' | 'at' | 'accountName'>,
+    ) => {
+      pending.push({
+        sendId: c.send_id,
+        attempt: c.attempt,
+        at: new Date(),
+        accountName: account.name,
+        ...r,
+      });
       if (pending.length >= FLUSH_EVERY) await flush();
     };
 
@@ -120,11 +132,21 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
       while (next < claimed.length && stoppedBy === null && !ctx.cancellationSignal.aborted) {
         const c = claimed[next++]!;
         if (blocked.has(c.lead_id)) {
-          await record(c, { result: 'pre_error', reason: 'blocked', detail: BLOCKED_DETAIL, messageId: null });
+          await record(c, {
+            result: 'pre_error',
+            reason: 'blocked',
+            detail: BLOCKED_DETAIL,
+            messageId: null,
+          });
           continue;
         }
         if (exhausted) {
-          await record(c, { result: 'pre_error', reason: 'monthly_limit', detail: MONTHLY_LIMIT_DETAIL, messageId: null });
+          await record(c, {
+            result: 'pre_error',
+            reason: 'monthly_limit',
+            detail: MONTHLY_LIMIT_DETAIL,
+            messageId: null,
+          });
           continue;
         }
         const outcome = await deps.line.push({
@@ -138,7 +160,12 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
           // Every later push of the account meets it too: stop pushing, in this batch and in later ones.
           exhausted = true;
           await markLineQuotaExhausted(pool, runId);
-          await record(c, { result: 'pre_error', reason: 'monthly_limit', detail: MONTHLY_LIMIT_DETAIL, messageId: null });
+          await record(c, {
+            result: 'pre_error',
+            reason: 'monthly_limit',
+            detail: MONTHLY_LIMIT_DETAIL,
+            messageId: null,
+          });
           continue;
         }
         const giveUp = outcome.kind !== 'rate_limited' && ctx.info.attempt >= TRANSIENT_ATTEMPTS;
@@ -159,7 +186,10 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
 
     if (stoppedBy !== null) {
       const outcome: LinePushOutcome = stoppedBy;
-      deps.logger.warn({ runId, kind: outcome.kind, detail: outcome.detail }, 'LINE push failed; the batch is retried');
+      deps.logger.warn(
+        { runId, kind: outcome.kind, detail: outcome.detail },
+        'LINE push failed; the batch is retried',
+      );
       // The unrecorded claims stay claimed: the retried activity reclaims them and pushes with the same retry keys.
       throw ApplicationFailure.create({
         message: `LINE push failed transiently (${outcome.kind}): ${outcome.detail}`,

@@ -26,8 +26,14 @@ export function runEndMail(run: RunRow) {
   };
 }
 
-export function runFailureNotice(run: RunRow, failed: Array<{ address: string; code: number; detail: string; lead_id: number }>) {
-  const more = run.error_count > failed.length ? `\n… and ${run.error_count - failed.length} more (see the run's sent list).` : '';
+export function runFailureNotice(
+  run: RunRow,
+  failed: Array<{ address: string; code: number; detail: string; lead_id: number }>,
+) {
+  const more =
+    run.error_count > failed.length
+      ? `\n… and ${run.error_count - failed.length} more (see the run's sent list).`
+      : '';
   return {
     subject: `Delivery failures in wizard run ${run.id}: ${run.template_title}`,
     text:

@@ -68,10 +68,14 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
   async function shortUrls(bodies: ReadonlyMap<string, string>): Promise<Map<string, string> | null> {
     const wanted: WantedToken[] = [];
     for (const [sendId, body] of bodies) {
-      rewriteTextLinks(body, (url) => {
-        wanted.push({ sendId, part: 'sms', url });
-        return undefined;
-      }, { keepPrefixes: [...ownTrackingPrefixes(settings.publicBaseUrl), shortPrefix] });
+      rewriteTextLinks(
+        body,
+        (url) => {
+          wanted.push({ sendId, part: 'sms', url });
+          return undefined;
+        },
+        { keepPrefixes: [...ownTrackingPrefixes(settings.publicBaseUrl), shortPrefix] },
+      );
     }
     try {
       return await ensureTrackingTokens(pool, wanted);
@@ -101,7 +105,10 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
     const ctx = Context.current();
     const total: BatchCounts = { ...ZERO, claimed: claimed.length };
     const bodies = new Map(
-      claimed.map((c) => [c.send_id, personalize(template.sms_body ?? '', { id: c.lead_id, name: c.name, attributes: c.attributes })]),
+      claimed.map((c) => [
+        c.send_id,
+        personalize(template.sms_body ?? '', { id: c.lead_id, name: c.name, attributes: c.attributes }),
+      ]),
     );
     const tokens = template.click_tracking ? await shortUrls(bodies) : new Map<string, string>();
 
@@ -165,11 +172,23 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
 
       const res = await submitWithRetry(number.smppAddress, text, target.send_id);
       if (res.outcome === 'retryable') {
-        logger.warn({ sendId: target.send_id, reason: res.reason }, 'sms submit still refused for now; the activity will retry it');
+        logger.warn(
+          { sendId: target.send_id, reason: res.reason },
+          'sms submit still refused for now; the activity will retry it',
+        );
         return null;
       }
-      const partIds = res.parts.flatMap((p, i) => (p.messageId !== null ? [{ seq: i + 1, messageId: p.messageId }] : []));
-      const base = { sendId: target.send_id, attempt: target.attempt, at: new Date(), body: text, segments: segmentCount(text), partIds };
+      const partIds = res.parts.flatMap((p, i) =>
+        p.messageId !== null ? [{ seq: i + 1, messageId: p.messageId }] : [],
+      );
+      const base = {
+        sendId: target.send_id,
+        attempt: target.attempt,
+        at: new Date(),
+        body: text,
+        segments: segmentCount(text),
+        partIds,
+      };
       if (res.outcome === 'submitted') {
         return { ...base, result: 'sent', detail: null, errorType: null, errorReason: null };
       }
@@ -211,10 +230,17 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
     const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
     if (claimed) {
       const template = await getTemplate(pool, claimed.template_id);
-      if (!template) throw ApplicationFailure.nonRetryable(`template ${claimed.template_id} no longer exists`, 'TemplateMissing');
+      if (!template)
+        throw ApplicationFailure.nonRetryable(
+          `template ${claimed.template_id} no longer exists`,
+          'TemplateMissing',
+        );
       await deliverClaimed(null, template, true, [claimed]);
     }
-    const r = await pool.query<{ result: string; code: number | null }>('SELECT result, code FROM send WHERE id = $1', [sendId]);
+    const r = await pool.query<{ result: string; code: number | null }>(
+      'SELECT result, code FROM send WHERE id = $1',
+      [sendId],
+    );
     return r.rows[0] ?? { result: 'error', code: null };
   }
 

@@ -68,14 +68,16 @@ export interface RetryWaveInput {
   limit: number;
 }
 
-
-
 export function createActivities(deps: ActivityDeps) {
   const { pool, logger } = deps;
   const senders: Record<string, ChannelSender> = { email: createEmailSender(deps), ...deps.senders };
   const senderFor = (channel: string): ChannelSender => {
     const sender = senders[channel];
-    if (!sender) throw ApplicationFailure.nonRetryable(`no transport is configured for channel ${channel}`, 'ChannelUnavailable');
+    if (!sender)
+      throw ApplicationFailure.nonRetryable(
+        `no transport is configured for channel ${channel}`,
+        'ChannelUnavailable',
+      );
     return sender;
   };
 
@@ -94,11 +96,15 @@ export function createActivities(deps: ActivityDeps) {
     if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
     const template = await getTemplate(pool, run.template_id);
     if (!template || template.deleted_at) {
-      throw ApplicationFailure.nonRetryable(`template ${run.template_id} no longer exists`, 'TemplateMissing');
+      throw ApplicationFailure.nonRetryable(
+        `template ${run.template_id} no longer exists`,
+        'TemplateMissing',
+      );
     }
     if (run.target_kind === 'segment') {
       const seg = await pool.query('SELECT 1 FROM segment WHERE id = $1', [run.segment_id]);
-      if (seg.rowCount === 0) throw ApplicationFailure.nonRetryable(`segment ${run.segment_id} no longer exists`, 'SegmentMissing');
+      if (seg.rowCount === 0)
+        throw ApplicationFailure.nonRetryable(`segment ${run.segment_id} no longer exists`, 'SegmentMissing');
     }
     const counts = await senderFor(run.channel).prepare(runId);
     logger.info({ runId, ...counts }, 'run prepared');
@@ -114,19 +120,29 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   async function markCancelled(runId: number): Promise<boolean> {
-    return transitionRun(pool, runId, ['reserved', 'preparing', 'running'], 'cancelled', { completedAt: true });
+    return transitionRun(pool, runId, ['reserved', 'preparing', 'running'], 'cancelled', {
+      completedAt: true,
+    });
   }
 
   async function markError(runId: number, message: string): Promise<boolean> {
-    return transitionRun(pool, runId, ['reserved', 'preparing', 'running'], 'error', { errorMessage: message });
+    return transitionRun(pool, runId, ['reserved', 'preparing', 'running'], 'error', {
+      errorMessage: message,
+    });
   }
 
-  async function loadSendingContext(runId: number): Promise<{ run: RunRow; template: TemplateRow; schedules?: Record<string, RetrySchedule> } | null> {
+  async function loadSendingContext(
+    runId: number,
+  ): Promise<{ run: RunRow; template: TemplateRow; schedules?: Record<string, RetrySchedule> } | null> {
     const run = await getRun(pool, runId);
     if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
     if (run.status !== 'running') return null;
     const template = await getTemplate(pool, run.template_id);
-    if (!template) throw ApplicationFailure.nonRetryable(`template ${run.template_id} no longer exists`, 'TemplateMissing');
+    if (!template)
+      throw ApplicationFailure.nonRetryable(
+        `template ${run.template_id} no longer exists`,
+        'TemplateMissing',
+      );
     const parsed = run.retry_schedules ? parseRetrySchedules(run.retry_schedules) : null;
     return { run, template, schedules: parsed?.ok ? parsed.value : undefined };
   }
@@ -171,28 +187,60 @@ export function createActivities(deps: ActivityDeps) {
 
   /** Send one range of a run's targets: the first attempt of each. Only counts go back to the workflow. */
   async function sendRunBatch(input: SendBatchInput): Promise<BatchCounts> {
-    return measuredBatch('send', input.runId, { fromSeq: input.fromSeq, toSeq: input.toSeq }, async (sending) => {
-      const reclaim = Context.current().info.attempt > 1;
-      const claimed = await claimTargetBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
-      const total = await senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
-      const eta = expectedCompletion({
-        startedAtMs: input.startedAtMs,
-        nowMs: Date.now(),
-        done: input.doneBefore + total.sent + total.preErrors,
-        total: input.totalTargets,
-      });
-      await setExpectedCompletion(pool, input.runId, eta ? new Date(eta.expectedAtMs) : null);
-      return total;
-    });
+    return measuredBatch(
+      'send',
+      input.runId,
+      { fromSeq: input.fromSeq, toSeq: input.toSeq },
+      async (sending) => {
+        const reclaim = Context.current().info.attempt > 1;
+        const claimed = await claimTargetBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
+        const total = await senderFor(sending.run.channel).deliver(
+          {
+            runId: input.runId,
+            template: sending.template,
+            clockMs: input.clockMs,
+            schedules: sending.schedules,
+          },
+          claimed,
+        );
+        const eta = expectedCompletion({
+          startedAtMs: input.startedAtMs,
+          nowMs: Date.now(),
+          done: input.doneBefore + total.sent + total.preErrors,
+          total: input.totalTargets,
+        });
+        await setExpectedCompletion(pool, input.runId, eta ? new Date(eta.expectedAtMs) : null);
+        return total;
+      },
+    );
   }
 
   /** One batch of a retry wave: up to `limit` sends whose retry is due. */
   async function sendRetryBatch(input: RetryWaveInput): Promise<BatchCounts> {
-    return measuredBatch('retry', input.runId, { dueByMs: input.dueByMs, limit: input.limit }, async (sending) => {
-      const reclaim = Context.current().info.attempt > 1;
-      const claimed = await claimRetryBatch(pool, input.runId, new Date(input.dueByMs), input.limit, reclaim);
-      return senderFor(sending.run.channel).deliver({ runId: input.runId, template: sending.template, clockMs: input.clockMs, schedules: sending.schedules }, claimed);
-    });
+    return measuredBatch(
+      'retry',
+      input.runId,
+      { dueByMs: input.dueByMs, limit: input.limit },
+      async (sending) => {
+        const reclaim = Context.current().info.attempt > 1;
+        const claimed = await claimRetryBatch(
+          pool,
+          input.runId,
+          new Date(input.dueByMs),
+          input.limit,
+          reclaim,
+        );
+        return senderFor(sending.run.channel).deliver(
+          {
+            runId: input.runId,
+            template: sending.template,
+            clockMs: input.clockMs,
+            schedules: sending.schedules,
+          },
+          claimed,
+        );
+      },
+    );
   }
 
   async function findNextRetry(runId: number): Promise<{ dueAtMs: number; count: number } | null> {
@@ -237,7 +285,8 @@ export function createActivities(deps: ActivityDeps) {
       messageId: `<notice-${Date.now()}-${Math.random().toString(36).slice(2)}@${deps.settings.bounceDomain}>`,
     });
     // A notice that cannot be delivered is logged, not retried forever: the run's records already say it all.
-    if (res.outcome.result !== 'sent') logger.warn({ to: mail.to, detail: res.outcome.detail }, 'notification not delivered');
+    if (res.outcome.result !== 'sent')
+      logger.warn({ to: mail.to, detail: res.outcome.detail }, 'notification not delivered');
   }
 
   /**
@@ -248,17 +297,38 @@ export function createActivities(deps: ActivityDeps) {
   async function sendSingleEmail(sendId: string): Promise<{ result: string; code: number | null }> {
     const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
     const current = async () => {
-      const r = await pool.query<{ result: string; code: number | null }>('SELECT result, code FROM send WHERE id = $1', [sendId]);
+      const r = await pool.query<{ result: string; code: number | null }>(
+        'SELECT result, code FROM send WHERE id = $1',
+        [sendId],
+      );
       return r.rows[0] ?? { result: 'error', code: null };
     };
     if (!claimed) return current();
     const template = await getTemplate(pool, claimed.template_id);
-    if (!template) throw ApplicationFailure.nonRetryable(`template ${claimed.template_id} no longer exists`, 'TemplateMissing');
+    if (!template)
+      throw ApplicationFailure.nonRetryable(
+        `template ${claimed.template_id} no longer exists`,
+        'TemplateMissing',
+      );
     const now = new Date();
     if (!claimed.address) {
-      await recordEmailOutcomes(pool, null, [
-        { sendId, leadId: claimed.lead_id, address: '', attempt: 1, at: now, outcome: preErrorMissingAddress(), messageId: null, nextAttemptAt: null },
-      ], deps.settings.invalidAfterErrors);
+      await recordEmailOutcomes(
+        pool,
+        null,
+        [
+          {
+            sendId,
+            leadId: claimed.lead_id,
+            address: '',
+            attempt: 1,
+            at: now,
+            outcome: preErrorMissingAddress(),
+            messageId: null,
+            nextAttemptAt: null,
+          },
+        ],
+        deps.settings.invalidAfterErrors,
+      );
       return current();
     }
     const messages = await renderEmailBatch(pool, template, [claimed], deps.settings);
@@ -266,7 +336,18 @@ export function createActivities(deps: ActivityDeps) {
     await recordEmailOutcomes(
       pool,
       null,
-      [{ sendId, leadId: claimed.lead_id, address: claimed.address, attempt: 1, at: new Date(), outcome: res.outcome, messageId: res.messageId, nextAttemptAt: null }],
+      [
+        {
+          sendId,
+          leadId: claimed.lead_id,
+          address: claimed.address,
+          attempt: 1,
+          at: new Date(),
+          outcome: res.outcome,
+          messageId: res.messageId,
+          nextAttemptAt: null,
+        },
+      ],
       deps.settings.invalidAfterErrors,
     );
     return current();
@@ -284,7 +365,10 @@ export function createActivities(deps: ActivityDeps) {
       const run = await getRun(pool, runId);
       if (template?.error_reply_to && run) {
         await sendNotice({
-          ...runFailureNotice(run, applied.bouncedSends.map((b) => ({ ...b, code: 90000 }))),
+          ...runFailureNotice(
+            run,
+            applied.bouncedSends.map((b) => ({ ...b, code: 90000 })),
+          ),
           subject: `Bounces after delivery in wizard run ${runId}: ${run.template_title}`,
           from: deps.settings.notifyFrom,
           to: template.error_reply_to,

@@ -63,7 +63,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         version: '0.1.0',
         description: 'Bulk (wizard) and single sends over email, SMS and LINE, their histories and figures.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (`npm run api-key -- create`); X-Api-Key works too' } } },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'API key (`npm run api-key -- create`); X-Api-Key works too',
+          },
+        },
+      },
       security: [{ bearer: [] }],
     },
   });
@@ -102,11 +110,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           : `internal error (request ${request.id})`,
       });
     }
-    return reply.status(status).send({ statusCode: status, error: err.name || 'Error', message: err.message });
+    return reply
+      .status(status)
+      .send({ statusCode: status, error: err.name || 'Error', message: err.message });
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` }),
+    reply
+      .status(404)
+      .send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` }),
   );
 
   await app.register(authPlugin);
@@ -118,7 +130,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     allowList: (req) => req.apiKey === undefined,
     keyGenerator: (req) => `key:${req.apiKey?.id ?? req.ip}`,
     errorResponseBuilder: (_req, ctx) =>
-      new ApiError(429, `rate limit of ${ctx.max} requests per minute for this API key reached; retry in ${ctx.after}`),
+      new ApiError(
+        429,
+        `rate limit of ${ctx.max} requests per minute for this API key reached; retry in ${ctx.after}`,
+      ),
   });
 
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));

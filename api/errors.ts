@@ -29,6 +29,7 @@ const STATUS_NAMES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export const badRequest = (field: string, message: string) => new ApiError(400, `${field}: ${message}`, field);
+export const badRequest = (field: string, message: string) =>
+  new ApiError(400, `${field}: ${message}`, field);
 export const notFound = (what: string) => new ApiError(404, `${what} not found`);
 export const conflict = (message: string) => new ApiError(409, message);

@@ -12,8 +12,14 @@ export const ErrorBody = Type.Object(
   { $id: 'ErrorBody', description: 'Every error has this shape.' },
 );
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) }, { additionalProperties: false });
-export const BigIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) }, { additionalProperties: false });
+export const IdParams = Type.Object(
+  { id: Type.Integer({ minimum: 1, maximum: 2147483647 }) },
+  { additionalProperties: false },
+);
+export const BigIdParams = Type.Object(
+  { id: Type.String({ pattern: '^[1-9][0-9]{0,18}$' }) },
+  { additionalProperties: false },
+);
 
 export const Channel = Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]);
 

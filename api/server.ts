@@ -42,7 +42,9 @@ if (require.main === module) {
   const config = loadConfig();
   const logger = createLogger('api', config.logLevel);
   if (!config.databaseUrl || !config.temporalAddress) {
-    console.error('the API needs DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start` for the embedded stack)');
+    console.error(
+      'the API needs DATABASE_URL and TEMPORAL_ADDRESS (or use `npm start` for the embedded stack)',
+    );
     process.exit(1);
   }
   logger.info({ config: describeConfig(config) }, 'starting API');

@@ -85,7 +85,12 @@ async function main() {
   const stops: Array<() => Promise<unknown>> = [];
   try {
     console.log(`bench: ${LEADS} leads, ${CONNECTIONS} SMTP connections, ${cpus().length} cores`);
-    const pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), database: 'bench', persistent: false });
+    const pg = await startEmbeddedPostgres({
+      dataDir: dir,
+      port: await freePort(),
+      database: 'bench',
+      persistent: false,
+    });
     stops.push(() => pg.stop());
     const orm = await openOrm(pg.url, 2);
     await migrateUp(orm);
@@ -106,7 +111,9 @@ async function main() {
       `INSERT INTO template (channel, title, email_format, subject, from_address, body_text)
        VALUES ('email', 'Bench', 'text', 'Hello {{name}}', 'news@example.test', 'Hi {{name}}, this is the benchmark.') RETURNING id`,
     );
-    const seg = await pool.query(`INSERT INTO segment (name, channel, filter) VALUES ('all', 'email', '{}') RETURNING id`);
+    const seg = await pool.query(
+      `INSERT INTO segment (name, channel, filter) VALUES ('all', 'email', '{}') RETURNING id`,
+    );
 
     const apiPort = await freePort();
     const env = {
@@ -123,7 +130,10 @@ async function main() {
     stops.push(() => stopChild(api));
     await waitForPort('127.0.0.1', apiPort, 120_000);
     const { key: apiKey } = await createApiKey(pool, 'bench', ['read', 'write']);
-    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${apiKey}`,
+    };
 
     const rowsBefore = await rowsWritten(pool);
     const recorder = arrivalRecorder(sink);
@@ -136,9 +146,13 @@ async function main() {
     const run = (await res.json()) as { id: number; taskId: string; status: string; message?: string };
     if (res.status !== 201) throw new Error(`could not start the run: ${res.status} ${run.message}`);
     for (;;) {
-      const r = await pool.query<{ status: string; sent_count: number }>('SELECT status, sent_count FROM wizard_run WHERE id = $1', [run.id]);
+      const r = await pool.query<{ status: string; sent_count: number }>(
+        'SELECT status, sent_count FROM wizard_run WHERE id = $1',
+        [run.id],
+      );
       if (r.rows[0]?.status === 'completed') break;
-      if (r.rows[0]?.status === 'error' || r.rows[0]?.status === 'cancelled') throw new Error(`run ended ${r.rows[0].status}`);
+      if (r.rows[0]?.status === 'error' || r.rows[0]?.status === 'cancelled')
+        throw new Error(`run ended ${r.rows[0].status}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const wallMs = Date.now() - startMs;
@@ -162,7 +176,12 @@ async function main() {
 
     // The raw path: the same messages straight into the same sink.
     const rawBase = sink.receivedCount();
-    const raw = nodemailer.createTransport({ pool: true, url: smtpUrl, maxConnections: CONNECTIONS, maxMessages: 1000 } as never);
+    const raw = nodemailer.createTransport({
+      pool: true,
+      url: smtpUrl,
+      maxConnections: CONNECTIONS,
+      maxMessages: 1000,
+    } as never);
     const rawStart = Date.now();
     let next = 0;
     await Promise.all(

@@ -54,7 +54,9 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
     host: url.hostname,
     port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 25)),
     secure: url.protocol === 'smtps:',
-    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    auth: url.username
+      ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+      : undefined,
     maxConnections: opts.maxConnections,
     maxMessages: opts.maxMessages,
     connectionTimeout: opts.connectionTimeoutMs ?? 30_000,

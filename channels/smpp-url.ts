@@ -3,7 +3,9 @@ import type { SmsTransportOptions } from './sms';
 
 export const DEFAULT_SMPP_PORT = 2775;
 
-export function smppOptionsFromUrl(url: string): Pick<SmsTransportOptions, 'host' | 'port' | 'systemId' | 'password'> {
+export function smppOptionsFromUrl(
+  url: string,
+): Pick<SmsTransportOptions, 'host' | 'port' | 'systemId' | 'password'> {
   let u: URL;
   try {
     u = new URL(url);

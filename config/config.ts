@@ -89,7 +89,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '',
     doc: 'Temporal frontend host:port; empty: `npm start` runs the dev server (localhost:7233)',
   },
-  { env: 'TEMPORAL_NAMESPACE', key: 'temporalNamespace', kind: 'string', default: 'default', doc: 'Temporal namespace' },
+  {
+    env: 'TEMPORAL_NAMESPACE',
+    key: 'temporalNamespace',
+    kind: 'string',
+    default: 'default',
+    doc: 'Temporal namespace',
+  },
   {
     env: 'SMTP_URL',
     key: 'smtpUrl',
@@ -98,8 +104,20 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     secret: true,
     doc: 'SMTP relay (smtp:// or smtps://, credentials allowed); empty: `npm start` runs the local sink',
   },
-  { env: 'SMTP_MAX_CONNECTIONS', key: 'smtpMaxConnections', kind: 'int', default: '5', doc: 'pooled SMTP connections per worker' },
-  { env: 'SMTP_MAX_MESSAGES', key: 'smtpMaxMessages', kind: 'int', default: '1000', doc: 'messages per pooled connection before it is recycled' },
+  {
+    env: 'SMTP_MAX_CONNECTIONS',
+    key: 'smtpMaxConnections',
+    kind: 'int',
+    default: '5',
+    doc: 'pooled SMTP connections per worker',
+  },
+  {
+    env: 'SMTP_MAX_MESSAGES',
+    key: 'smtpMaxMessages',
+    kind: 'int',
+    default: '1000',
+    doc: 'messages per pooled connection before it is recycled',
+  },
   {
     env: 'SMPP_URL',
     key: 'smppUrl',
@@ -108,8 +126,20 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     secret: true,
     doc: 'SMSC account (smpp://systemId:password@host:port); empty: `npm start` runs the local SMSC simulator',
   },
-  { env: 'SMS_SENDER', key: 'smsSender', kind: 'string', default: 'DELIVERY', doc: 'SMS source address (digits or an alphanumeric sender id)' },
-  { env: 'SMS_DEFAULT_REGION', key: 'smsDefaultRegion', kind: 'string', default: 'JP', doc: 'region of phone numbers written without a country code' },
+  {
+    env: 'SMS_SENDER',
+    key: 'smsSender',
+    kind: 'string',
+    default: 'DELIVERY',
+    doc: 'SMS source address (digits or an alphanumeric sender id)',
+  },
+  {
+    env: 'SMS_DEFAULT_REGION',
+    key: 'smsDefaultRegion',
+    kind: 'string',
+    default: 'JP',
+    doc: 'region of phone numbers written without a country code',
+  },
   {
     env: 'SMS_RECEIPT_TIMEOUT_SECONDS',
     key: 'smsReceiptTimeoutSeconds',
@@ -124,7 +154,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 'http://localhost:3000',
     doc: 'base of tracking, unsubscribe and short URLs in messages',
   },
-  { env: 'BOUNCE_DOMAIN', key: 'bounceDomain', kind: 'string', default: 'bounce.localhost', doc: 'domain of the VERP return path' },
+  {
+    env: 'BOUNCE_DOMAIN',
+    key: 'bounceDomain',
+    kind: 'string',
+    default: 'bounce.localhost',
+    doc: 'domain of the VERP return path',
+  },
   {
     env: 'BOUNCE_SMTP_PORT',
     key: 'bounceSmtpPort',
@@ -132,9 +168,27 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '2526',
     doc: 'SMTP port of the bounce mailbox (DSNs and complaints for the bounce domain), served by the API process; 0: off',
   },
-  { env: 'NOTIFY_FROM', key: 'notifyFrom', kind: 'string', default: 'delivery-notices@localhost', doc: 'sender of status mails and failure notices' },
-  { env: 'SEND_BATCH_SIZE', key: 'sendBatchSize', kind: 'int', default: '500', doc: 'leads per send batch activity' },
-  { env: 'SEND_BATCHES_IN_FLIGHT', key: 'sendBatchesInFlight', kind: 'int', default: '4', doc: 'batch activities in flight per run' },
+  {
+    env: 'NOTIFY_FROM',
+    key: 'notifyFrom',
+    kind: 'string',
+    default: 'delivery-notices@localhost',
+    doc: 'sender of status mails and failure notices',
+  },
+  {
+    env: 'SEND_BATCH_SIZE',
+    key: 'sendBatchSize',
+    kind: 'int',
+    default: '500',
+    doc: 'leads per send batch activity',
+  },
+  {
+    env: 'SEND_BATCHES_IN_FLIGHT',
+    key: 'sendBatchesInFlight',
+    kind: 'int',
+    default: '4',
+    doc: 'batch activities in flight per run',
+  },
   {
     env: 'MAX_BATCHES_PER_EXECUTION',
     key: 'maxBatchesPerExecution',
@@ -142,7 +196,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '500',
     doc: 'batches after which a run workflow continues as new (history stays small)',
   },
-  { env: 'INVALID_AFTER_ERRORS', key: 'invalidAfterErrors', kind: 'int', default: '3', doc: 'consecutive errors that invalidate an email address' },
+  {
+    env: 'INVALID_AFTER_ERRORS',
+    key: 'invalidAfterErrors',
+    kind: 'int',
+    default: '3',
+    doc: 'consecutive errors that invalidate an email address',
+  },
   {
     env: 'ASYNC_BOUNCE_WINDOW_SECONDS',
     key: 'asyncBounceWindowSeconds',
@@ -150,10 +210,34 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: String(7 * 24 * 3600),
     doc: 'how long a completed run listens for asynchronous bounces',
   },
-  { env: 'TASK_QUEUE_WIZARD', key: 'taskQueueWizard', kind: 'string', default: 'wizard-runs', doc: 'task queue of run workflows and their bookkeeping activities' },
-  { env: 'TASK_QUEUE_EMAIL', key: 'taskQueueEmail', kind: 'string', default: 'send-email', doc: 'task queue of email send activities' },
-  { env: 'TASK_QUEUE_SMS', key: 'taskQueueSms', kind: 'string', default: 'send-sms', doc: 'task queue of SMS send activities' },
-  { env: 'TASK_QUEUE_LINE', key: 'taskQueueLine', kind: 'string', default: 'send-line', doc: 'task queue of LINE send activities' },
+  {
+    env: 'TASK_QUEUE_WIZARD',
+    key: 'taskQueueWizard',
+    kind: 'string',
+    default: 'wizard-runs',
+    doc: 'task queue of run workflows and their bookkeeping activities',
+  },
+  {
+    env: 'TASK_QUEUE_EMAIL',
+    key: 'taskQueueEmail',
+    kind: 'string',
+    default: 'send-email',
+    doc: 'task queue of email send activities',
+  },
+  {
+    env: 'TASK_QUEUE_SMS',
+    key: 'taskQueueSms',
+    kind: 'string',
+    default: 'send-sms',
+    doc: 'task queue of SMS send activities',
+  },
+  {
+    env: 'TASK_QUEUE_LINE',
+    key: 'taskQueueLine',
+    kind: 'string',
+    default: 'send-line',
+    doc: 'task queue of LINE send activities',
+  },
   {
     env: 'LINE_API_BASE_URL',
     key: 'lineApiBaseUrl',
@@ -161,7 +245,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '',
     doc: 'LINE Messaging API base URL; empty: `npm start` runs the local LINE simulator, a standalone worker uses `https://api.line.me`',
   },
-  { env: 'LINE_TIMEOUT_MS', key: 'lineTimeoutMs', kind: 'int', default: '10000', doc: 'timeout of one LINE API request, in milliseconds' },
+  {
+    env: 'LINE_TIMEOUT_MS',
+    key: 'lineTimeoutMs',
+    kind: 'int',
+    default: '10000',
+    doc: 'timeout of one LINE API request, in milliseconds',
+  },
   {
     env: 'WORKER_MAX_CONCURRENT_ACTIVITIES',
     key: 'workerMaxConcurrentActivities',
@@ -177,11 +267,41 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: "port of the standalone worker's Prometheus `/metrics` endpoint (`npm start`: the API's `/metrics` covers the worker); 0: off",
   },
   { env: 'LOG_LEVEL', key: 'logLevel', kind: 'string', default: 'info', doc: 'pino log level' },
-  { env: 'DATA_DIR', key: 'dataDir', kind: 'string', default: '.data', doc: '`npm start`: embedded PostgreSQL and Temporal state' },
-  { env: 'TEMPORAL_UI_PORT', key: 'temporalUiPort', kind: 'int', default: '8233', doc: '`npm start`: Temporal web UI port' },
-  { env: 'SMTP_SINK_PORT', key: 'smtpSinkPort', kind: 'int', default: '2525', doc: '`npm start`: local SMTP sink port' },
-  { env: 'EMBEDDED_PG_PORT', key: 'embeddedPostgresPort', kind: 'int', default: '54320', doc: '`npm start`: embedded PostgreSQL port' },
-  { env: 'API_RATE_LIMIT_PER_MINUTE', key: 'apiRateLimitPerMinute', kind: 'int', default: '6000', doc: 'API requests per minute and API key' },
+  {
+    env: 'DATA_DIR',
+    key: 'dataDir',
+    kind: 'string',
+    default: '.data',
+    doc: '`npm start`: embedded PostgreSQL and Temporal state',
+  },
+  {
+    env: 'TEMPORAL_UI_PORT',
+    key: 'temporalUiPort',
+    kind: 'int',
+    default: '8233',
+    doc: '`npm start`: Temporal web UI port',
+  },
+  {
+    env: 'SMTP_SINK_PORT',
+    key: 'smtpSinkPort',
+    kind: 'int',
+    default: '2525',
+    doc: '`npm start`: local SMTP sink port',
+  },
+  {
+    env: 'EMBEDDED_PG_PORT',
+    key: 'embeddedPostgresPort',
+    kind: 'int',
+    default: '54320',
+    doc: '`npm start`: embedded PostgreSQL port',
+  },
+  {
+    env: 'API_RATE_LIMIT_PER_MINUTE',
+    key: 'apiRateLimitPerMinute',
+    kind: 'int',
+    default: '6000',
+    doc: 'API requests per minute and API key',
+  },
 ];
 
 export class ConfigError extends Error {}
@@ -193,7 +313,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const raw = (env[spec.env] ?? spec.default).trim();
     if (spec.kind === 'int') {
       const n = Number(raw);
-      if (!Number.isInteger(n) || n < 0) problems.push(`${spec.env} must be a non-negative integer, got "${raw}"`);
+      if (!Number.isInteger(n) || n < 0)
+        problems.push(`${spec.env} must be a non-negative integer, got "${raw}"`);
       out[spec.key] = n;
     } else if (spec.kind === 'url') {
       try {
@@ -210,7 +331,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.maxBatchesPerExecution) < 1) problems.push('MAX_BATCHES_PER_EXECUTION must be at least 1');
   if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
-  if (Number(out.smsReceiptTimeoutSeconds) < 1) problems.push('SMS_RECEIPT_TIMEOUT_SECONDS must be at least 1');
+  if (Number(out.smsReceiptTimeoutSeconds) < 1)
+    problems.push('SMS_RECEIPT_TIMEOUT_SECONDS must be at least 1');
   if (Number(out.lineTimeoutMs) < 1) problems.push('LINE_TIMEOUT_MS must be at least 1');
   if (out.lineApiBaseUrl !== '' && !/^https?:\/\/[^\s]+$/.test(String(out.lineApiBaseUrl))) {
     problems.push(`LINE_API_BASE_URL must be an http(s) URL or empty, got "${String(out.lineApiBaseUrl)}"`);

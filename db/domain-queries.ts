@@ -5,7 +5,14 @@ import { DEFAULT_DOMAIN_RULE, type DomainRuleData, type DomainState } from '../d
 import type { Queryable } from './pool';
 
 export async function loadDomainRules(db: Queryable): Promise<DomainRuleData[]> {
-  const res = await db.query<{ domain: string; error_rate_threshold: number; min_messages: number; block_seconds: number; max_connections: number; max_per_hour: number | null }>(
+  const res = await db.query<{
+    domain: string;
+    error_rate_threshold: number;
+    min_messages: number;
+    block_seconds: number;
+    max_connections: number;
+    max_per_hour: number | null;
+  }>(
     'SELECT domain, error_rate_threshold, min_messages, block_seconds, max_connections, max_per_hour FROM domain_rule',
   );
   return res.rows.map((r) => ({
@@ -18,15 +25,29 @@ export async function loadDomainRules(db: Queryable): Promise<DomainRuleData[]> 
   }));
 }
 
-export async function loadDomainStates(db: Queryable, domains: readonly string[]): Promise<Map<string, DomainState>> {
-  const res = await db.query<{ domain: string; messages: number; errors: number; blocked_until: Date | null; hour_started_at: Date | null; hour_count: number }>(
-    'SELECT * FROM domain_state WHERE domain = ANY($1::text[])',
-    [domains],
-  );
+export async function loadDomainStates(
+  db: Queryable,
+  domains: readonly string[],
+): Promise<Map<string, DomainState>> {
+  const res = await db.query<{
+    domain: string;
+    messages: number;
+    errors: number;
+    blocked_until: Date | null;
+    hour_started_at: Date | null;
+    hour_count: number;
+  }>('SELECT * FROM domain_state WHERE domain = ANY($1::text[])', [domains]);
   return new Map(
     res.rows.map((r) => [
       r.domain,
-      { domain: r.domain, messages: r.messages, errors: r.errors, blockedUntil: r.blocked_until, hourStartedAt: r.hour_started_at, hourCount: r.hour_count },
+      {
+        domain: r.domain,
+        messages: r.messages,
+        errors: r.errors,
+        blockedUntil: r.blocked_until,
+        hourStartedAt: r.hour_started_at,
+        hourCount: r.hour_count,
+      },
     ]),
   );
 }
@@ -69,7 +90,10 @@ export async function countDomainOutcomes(
 }
 
 /** Put held sends back to wait: the attempt they were claimed for did not happen. */
-export async function holdSends(db: Queryable, held: ReadonlyArray<{ sendId: string; until: Date }>): Promise<void> {
+export async function holdSends(
+  db: Queryable,
+  held: ReadonlyArray<{ sendId: string; until: Date }>,
+): Promise<void> {
   if (held.length === 0) return;
   await db.query(
     `UPDATE send s SET attempts = s.attempts - 1, next_attempt_at = v.until, updated_at = now()

@@ -11,7 +11,12 @@ export type SendResult = 'delivered' | 'sent' | 'error' | 'pre_error' | 'pending
 
 const timestamps = {
   createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
-  updatedAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date(), onUpdate: () => new Date() },
+  updatedAt: {
+    type: 'Date',
+    columnType: 'timestamptz',
+    onCreate: () => new Date(),
+    onUpdate: () => new Date(),
+  },
 } as const;
 
 export interface Lead {
@@ -415,7 +420,8 @@ export const TrackedLinkSchema = new EntitySchema<TrackedLink>({
   uniques: [
     {
       name: 'tracked_link_send_part_url_unique',
-      expression: 'create unique index "tracked_link_send_part_url_unique" on "tracked_link" ("send_id", "part", md5("url"))',
+      expression:
+        'create unique index "tracked_link_send_part_url_unique" on "tracked_link" ("send_id", "part", md5("url"))',
     },
   ],
 });
@@ -518,7 +524,12 @@ export const BounceRuleSchema = new EntitySchema<BounceRuleRow>({
     code: { type: 'number' },
     origin: { type: 'string', columnType: 'text' },
     state: { type: 'string', columnType: 'text', default: 'qualified' },
-    normalizedText: { type: 'string', columnType: 'text', nullable: true, unique: 'bounce_rule_normalized_unique' },
+    normalizedText: {
+      type: 'string',
+      columnType: 'text',
+      nullable: true,
+      unique: 'bounce_rule_normalized_unique',
+    },
     occurrences: { type: 'number', default: 0 },
     ...timestamps,
   },

@@ -35,7 +35,15 @@ export async function insertLead(db: Queryable, l: NewLead): Promise<LeadRow> {
   const res = await db.query<LeadRow>(
     `INSERT INTO lead (name, email, phones, line_user_id, sms_permission, dm_permission, attributes)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [l.name, l.email, JSON.stringify(l.phones), l.lineUserId, l.smsPermission, l.dmPermission, JSON.stringify(l.attributes)],
+    [
+      l.name,
+      l.email,
+      JSON.stringify(l.phones),
+      l.lineUserId,
+      l.smsPermission,
+      l.dmPermission,
+      JSON.stringify(l.attributes),
+    ],
   );
   return res.rows[0]!;
 }

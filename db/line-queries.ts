@@ -25,7 +25,10 @@ export async function getOfficialAccount(db: Queryable, id: number): Promise<Off
 }
 
 /** The account a template names, or null when it is missing or deleted. */
-export async function liveOfficialAccount(db: Queryable, id: number | null): Promise<OfficialAccountRow | null> {
+export async function liveOfficialAccount(
+  db: Queryable,
+  id: number | null,
+): Promise<OfficialAccountRow | null> {
   if (id === null) return null;
   const account = await getOfficialAccount(db, id);
   return account && !account.deleted_at ? account : null;
@@ -38,7 +41,8 @@ export async function liveOfficialAccount(db: Queryable, id: number | null): Pro
  */
 export async function prepareLineTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
   return inTransaction(pool, async (client) => {
-    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId])).rows[0];
+    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId]))
+      .rows[0];
     if (!run) throw new Error(`wizard run ${runId} does not exist`);
     const already = await client.query<PreparedTargets>(
       `SELECT (SELECT count(*) FROM run_target WHERE run_id = $1)::int AS targets,
@@ -55,8 +59,9 @@ export async function prepareLineTargets(pool: Pool, runId: number): Promise<Pre
       params.push(run.lead_ids ?? []);
       targetPredicate = `l.id = ANY($4::int[])`;
     } else {
-      const seg = (await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id]))
-        .rows[0];
+      const seg = (
+        await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])
+      ).rows[0];
       if (!seg) throw new Error(`segment ${run.segment_id} of wizard run ${runId} no longer exists`);
       const compiled = compileSegmentFilter(seg.filter, params.length);
       params.push(...compiled.params);
@@ -94,11 +99,10 @@ export async function prepareLineTargets(pool: Pool, runId: number): Promise<Pre
       params,
     );
     const counts = res.rows[0] ?? { targets: 0, excluded: 0 };
-    await client.query('UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1', [
-      runId,
-      counts.targets,
-      counts.excluded,
-    ]);
+    await client.query(
+      'UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1',
+      [runId, counts.targets, counts.excluded],
+    );
     return counts;
   });
 }
@@ -114,7 +118,10 @@ export async function blockedLeads(db: Queryable, leadIds: readonly number[]): P
 }
 
 export async function lineQuotaExhausted(db: Queryable, runId: number): Promise<boolean> {
-  const res = await db.query('SELECT 1 FROM wizard_run WHERE id = $1 AND line_quota_exhausted_at IS NOT NULL', [runId]);
+  const res = await db.query(
+    'SELECT 1 FROM wizard_run WHERE id = $1 AND line_quota_exhausted_at IS NOT NULL',
+    [runId],
+  );
   return (res.rowCount ?? 0) > 0;
 }
 
@@ -200,7 +207,9 @@ export async function recordLineOutcomes(
         col((r) => r.messageId),
       ],
     );
-    const deltas = lineCountDeltas(updated.rows.map((r) => ({ result: r.result as LineSendRecord['result'] })));
+    const deltas = lineCountDeltas(
+      updated.rows.map((r) => ({ result: r.result as LineSendRecord['result'] })),
+    );
     await client.query(
       `UPDATE wizard_run
           SET sent_count = sent_count + $2, error_count = error_count + $3, pre_error_count = pre_error_count + $4,
@@ -218,7 +227,10 @@ export interface FriendshipChange {
 }
 
 /** Friend status of the leads with these LINE user ids; returns the number of leads changed. */
-export async function applyFriendshipChanges(db: Queryable, changes: readonly FriendshipChange[]): Promise<number> {
+export async function applyFriendshipChanges(
+  db: Queryable,
+  changes: readonly FriendshipChange[],
+): Promise<number> {
   if (changes.length === 0) return 0;
   const res = await db.query(
     `WITH v AS (SELECT * FROM unnest($1::text[], $2::text[]) AS v(user_id, status))

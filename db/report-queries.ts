@@ -15,11 +15,23 @@ export interface AppliedReports {
 }
 
 /** Apply the pending reports of one run (or of sends without a run when runId is null). */
-export async function applyPendingReports(pool: Pool, runId: number | null, invalidAfterErrors: number): Promise<AppliedReports> {
+export async function applyPendingReports(
+  pool: Pool,
+  runId: number | null,
+  invalidAfterErrors: number,
+): Promise<AppliedReports> {
   return inTransaction(pool, async (client) => {
     // Cleared first: a report stored while we apply signals the run again.
-    if (runId !== null) await client.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
-    const reports = await client.query<{ id: string; send_id: string; action: string; remote_text: string | null; error_type: string | null; error_reason: string | null }>(
+    if (runId !== null)
+      await client.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
+    const reports = await client.query<{
+      id: string;
+      send_id: string;
+      action: string;
+      remote_text: string | null;
+      error_type: string | null;
+      error_reason: string | null;
+    }>(
       `SELECT id, send_id, action, remote_text, error_type, error_reason FROM inbound_report
         WHERE run_id IS NOT DISTINCT FROM $1 AND status = 'pending' AND send_id IS NOT NULL
         ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED`,
@@ -27,7 +39,16 @@ export async function applyPendingReports(pool: Pool, runId: number | null, inva
     );
     const bounces = reports.rows.filter((r) => r.action === 'bounce');
     const complaints = reports.rows.filter((r) => r.action === 'complaint');
-    const bounced = await client.query<{ id: string; lead_id: number; address: string; detail: string; template_id: number | null; run_id: number | null; error_type: string | null; error_reason: string | null }>(
+    const bounced = await client.query<{
+      id: string;
+      lead_id: number;
+      address: string;
+      detail: string;
+      template_id: number | null;
+      run_id: number | null;
+      error_type: string | null;
+      error_reason: string | null;
+    }>(
       `WITH r AS (
          SELECT DISTINCT ON (send_id) send_id, remote_text, error_type, error_reason
            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS r(send_id, remote_text, error_type, error_reason)
@@ -39,7 +60,13 @@ export async function applyPendingReports(pool: Pool, runId: number | null, inva
               delivered_at = NULL, updated_at = now()
          FROM r WHERE s.id = r.send_id AND s.result = 'delivered'
        RETURNING s.id, s.lead_id, s.address, s.detail, s.template_id, s.run_id, s.error_type, s.error_reason`,
-      [bounces.map((b) => b.send_id), bounces.map((b) => b.remote_text), bounces.map((b) => b.error_type), bounces.map((b) => b.error_reason), ASYNC_BOUNCE_CODE],
+      [
+        bounces.map((b) => b.send_id),
+        bounces.map((b) => b.remote_text),
+        bounces.map((b) => b.error_type),
+        bounces.map((b) => b.error_reason),
+        ASYNC_BOUNCE_CODE,
+      ],
     );
     const now = new Date();
     await applyValidity(
@@ -77,13 +104,19 @@ export async function applyPendingReports(pool: Pool, runId: number | null, inva
         [complaints.map((c) => c.send_id)],
       );
     }
-    await client.query(`UPDATE inbound_report SET status = 'applied', applied_at = now() WHERE id = ANY($1::bigint[])`, [
-      reports.rows.map((r) => r.id),
-    ]);
+    await client.query(
+      `UPDATE inbound_report SET status = 'applied', applied_at = now() WHERE id = ANY($1::bigint[])`,
+      [reports.rows.map((r) => r.id)],
+    );
     return {
       bounced: runId !== null ? bounced.rows.length : 0,
       complaints: complaints.length,
-      bouncedSends: bounced.rows.map((b) => ({ address: b.address, detail: b.detail, lead_id: b.lead_id, template_id: b.template_id })),
+      bouncedSends: bounced.rows.map((b) => ({
+        address: b.address,
+        detail: b.detail,
+        lead_id: b.lead_id,
+        template_id: b.template_id,
+      })),
     };
   });
 }

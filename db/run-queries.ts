@@ -91,7 +91,8 @@ export interface PreparedTargets {
  */
 export async function prepareEmailTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
   return inTransaction(pool, async (client) => {
-    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId])).rows[0];
+    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId]))
+      .rows[0];
     if (!run) throw new Error(`wizard run ${runId} does not exist`);
     const already = await countPrepared(client, runId);
     if (already.targets + already.excluded > 0) return already;
@@ -103,7 +104,9 @@ export async function prepareEmailTargets(pool: Pool, runId: number): Promise<Pr
       params.push(run.lead_ids ?? []);
       targetPredicate = `l.id = ANY($5::int[])`;
     } else {
-      const seg = (await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])).rows[0];
+      const seg = (
+        await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])
+      ).rows[0];
       if (!seg) throw new Error(`segment ${run.segment_id} of wizard run ${runId} no longer exists`);
       const compiled = compileSegmentFilter(seg.filter, params.length);
       params.push(...compiled.params);
@@ -287,7 +290,10 @@ export async function markAccepted(db: Queryable, sendId: string, messageId: str
 }
 
 /** The earliest pending retry of a run (or send held back by MX management), if any. */
-export async function nextRetryDue(db: Queryable, runId: number): Promise<{ dueAt: Date; count: number } | null> {
+export async function nextRetryDue(
+  db: Queryable,
+  runId: number,
+): Promise<{ dueAt: Date; count: number } | null> {
   const res = await db.query<{ due_at: Date | null; count: number }>(
     `SELECT min(next_attempt_at) AS due_at, count(*)::int AS count
        FROM send WHERE run_id = $1 AND result IN ('error', 'pending') AND next_attempt_at IS NOT NULL`,
@@ -435,7 +441,11 @@ export interface ValidityFact {
  * invalid and quarantines the address. Blocklisted and allowlisted addresses
  * are a user's decision and stay. Rows are locked in a stable order.
  */
-export async function applyValidity(client: PoolClient, facts: readonly ValidityFact[], invalidAfterErrors: number) {
+export async function applyValidity(
+  client: PoolClient,
+  facts: readonly ValidityFact[],
+  invalidAfterErrors: number,
+) {
   if (facts.length === 0) return;
   const sorted = [...facts].sort((a, b) => a.leadId - b.leadId);
   const col = <T>(f: (r: ValidityFact) => T) => sorted.map(f);
@@ -452,7 +462,13 @@ export async function applyValidity(client: PoolClient, facts: readonly Validity
                                ELSE l.email_valid AND NOT v.invalid_now AND l.email_error_count + v.errs < $5 END,
             updated_at = now()
        FROM v WHERE l.id = v.lead AND ((v.delivered AND l.email_error_count <> 0) OR v.errs > 0 OR v.invalid_now)`,
-    [col((r) => r.leadId), col((r) => r.delivered), col((r) => r.counts), col((r) => r.invalidNow), invalidAfterErrors],
+    [
+      col((r) => r.leadId),
+      col((r) => r.delivered),
+      col((r) => r.counts),
+      col((r) => r.invalidNow),
+      invalidAfterErrors,
+    ],
   );
   await client.query(
     `WITH v AS (
@@ -506,5 +522,9 @@ async function addRunCounters(client: PoolClient, runId: number, c: RecordedCoun
 }
 
 export async function setExpectedCompletion(db: Queryable, runId: number, at: Date | null) {
-  await db.query('UPDATE wizard_run SET expected_completion_at = $2 WHERE id = $1 AND status = $3', [runId, at, 'running']);
+  await db.query('UPDATE wizard_run SET expected_completion_at = $2 WHERE id = $1 AND status = $3', [
+    runId,
+    at,
+    'running',
+  ]);
 }

@@ -21,9 +21,14 @@ export const DEFAULT_PHONE_FIELD = 'mobile';
  * the same number once normalized: digits only, a national number (leading 0)
  * read in `countryCallingCode`, "+" and "00" prefixes taken as international.
  */
-export async function prepareSmsTargets(pool: Pool, runId: number, countryCallingCode: string): Promise<PreparedTargets> {
+export async function prepareSmsTargets(
+  pool: Pool,
+  runId: number,
+  countryCallingCode: string,
+): Promise<PreparedTargets> {
   return inTransaction(pool, async (client) => {
-    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId])).rows[0];
+    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId]))
+      .rows[0];
     if (!run) throw new Error(`wizard run ${runId} does not exist`);
     const already = await client.query<PreparedTargets>(
       `SELECT (SELECT count(*) FROM run_target WHERE run_id = $1)::int AS targets,
@@ -47,7 +52,9 @@ export async function prepareSmsTargets(pool: Pool, runId: number, countryCallin
       params.push(run.lead_ids ?? []);
       targetPredicate = `l.id = ANY($7::int[])`;
     } else {
-      const seg = (await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])).rows[0];
+      const seg = (
+        await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])
+      ).rows[0];
       if (!seg) throw new Error(`segment ${run.segment_id} of wizard run ${runId} no longer exists`);
       const compiled = compileSegmentFilter(seg.filter, params.length);
       params.push(...compiled.params);
@@ -95,11 +102,10 @@ export async function prepareSmsTargets(pool: Pool, runId: number, countryCallin
       params,
     );
     const counts = res.rows[0] ?? { targets: 0, excluded: 0 };
-    await client.query('UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1', [
-      runId,
-      counts.targets,
-      counts.excluded,
-    ]);
+    await client.query(
+      'UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1',
+      [runId, counts.targets, counts.excluded],
+    );
     return counts;
   });
 }
@@ -125,7 +131,11 @@ export type SmsCounts = RecordedCounts & { parts: number };
 export const ZERO_SMS_COUNTS: SmsCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0, parts: 0 };
 
 /** One transaction: the sends, their attempt rows, their parts and the run's counters. */
-export async function recordSmsOutcomes(pool: Pool, runId: number | null, records: readonly SmsSendRecord[]): Promise<SmsCounts> {
+export async function recordSmsOutcomes(
+  pool: Pool,
+  runId: number | null,
+  records: readonly SmsSendRecord[],
+): Promise<SmsCounts> {
   if (records.length === 0) return { ...ZERO_SMS_COUNTS };
   const sorted = [...records].sort((a, b) => Number(a.sendId) - Number(b.sendId));
   const col = <T>(f: (r: SmsSendRecord) => T) => sorted.map(f);
@@ -187,7 +197,12 @@ export async function recordSmsOutcomes(pool: Pool, runId: number | null, record
          SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[])
          ON CONFLICT (send_id, seq) DO UPDATE SET message_id = excluded.message_id, submitted_at = excluded.submitted_at,
                                                   stat = NULL, err = NULL, receipt_at = NULL`,
-        [parts.map((p) => p.sendId), parts.map((p) => p.seq), parts.map((p) => p.messageId), parts.map((p) => p.at.toISOString())],
+        [
+          parts.map((p) => p.sendId),
+          parts.map((p) => p.seq),
+          parts.map((p) => p.messageId),
+          parts.map((p) => p.at.toISOString()),
+        ],
       );
     }
     if (runId !== null) await addSmsRunCounters(client, runId, counts);
@@ -219,7 +234,10 @@ export interface IncomingReceipt {
  * that id. Returns the receipts that matched no waiting part (their submit may
  * not be recorded yet: the caller tries them again a little later).
  */
-export async function applySmsReceipts(pool: Pool, receipts: readonly IncomingReceipt[]): Promise<IncomingReceipt[]> {
+export async function applySmsReceipts(
+  pool: Pool,
+  receipts: readonly IncomingReceipt[],
+): Promise<IncomingReceipt[]> {
   if (receipts.length === 0) return [];
   return inTransaction(pool, async (client) => {
     const res = await client.query<{ message_id: string; send_id: string }>(
@@ -264,14 +282,27 @@ export async function expireSmsReceipts(pool: Pool, timeoutSeconds: number, limi
         ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [timeoutSeconds, limit],
     );
-    return settleSends(client, due.rows.map((r) => r.id), true);
+    return settleSends(
+      client,
+      due.rows.map((r) => r.id),
+      true,
+    );
   });
 }
 
 /** Settle sends awaiting receipts from their parts' receipts; moves the runs' counters with them. */
-async function settleSends(client: PoolClient, sendIds: readonly string[], windowClosed: boolean): Promise<number> {
+async function settleSends(
+  client: PoolClient,
+  sendIds: readonly string[],
+  windowClosed: boolean,
+): Promise<number> {
   if (sendIds.length === 0) return 0;
-  const rows = await client.query<{ id: string; segments: number | null; stats: Array<string | null>; errs: Array<string | null> }>(
+  const rows = await client.query<{
+    id: string;
+    segments: number | null;
+    stats: Array<string | null>;
+    errs: Array<string | null>;
+  }>(
     `SELECT s.id, s.sms_segments AS segments,
             coalesce(array_agg(p.stat ORDER BY p.seq) FILTER (WHERE p.seq IS NOT NULL), '{}') AS stats,
             coalesce(array_agg(p.err ORDER BY p.seq) FILTER (WHERE p.seq IS NOT NULL), '{}') AS errs

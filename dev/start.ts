@@ -82,21 +82,37 @@ async function main() {
     if (!config.lineApiBaseUrl) {
       // One dev channel: register it with POST /v1/official-accounts using these (dev-only) credentials.
       const line = new LineSimulator({ logger: (l) => logger.debug({ component: 'line' }, l) });
-      const dev = line.addChannel({ accessToken: 'dev-line-access-token', channelSecret: 'dev-line-channel-secret' });
+      const dev = line.addChannel({
+        accessToken: 'dev-line-access-token',
+        channelSecret: 'dev-line-channel-secret',
+      });
       const { baseUrl } = await line.start();
       stops.push(['LINE simulator', () => line.stop()]);
       config.lineApiBaseUrl = baseUrl;
       logger.info(
-        { baseUrl, accessToken: 'dev-line-access-token', channelSecret: 'dev-line-channel-secret', destination: dev.destination },
+        {
+          baseUrl,
+          accessToken: 'dev-line-access-token',
+          channelSecret: 'dev-line-channel-secret',
+          destination: dev.destination,
+        },
         'local LINE simulator ready (dev channel credentials shown; they are not secrets)',
       );
     }
 
     if (!config.smppUrl) {
       // Port 0: a free one; the log shows it. Numbers ending 0001, 0002, … fail on purpose (dev/smsc-simulator).
-      const smsc = new SmscSimulator({ keepSubmits: 1000, logger: (l) => logger.debug({ component: 'smsc' }, l) });
+      const smsc = new SmscSimulator({
+        keepSubmits: 1000,
+        logger: (l) => logger.debug({ component: 'smsc' }, l),
+      });
       const { host, port } = await smsc.start();
-      smsc.onSubmit((m) => logger.info({ to: m.destination, text: m.text, messageId: m.messageId }, 'SMSC simulator received an SMS'));
+      smsc.onSubmit((m) =>
+        logger.info(
+          { to: m.destination, text: m.text, messageId: m.messageId },
+          'SMSC simulator received an SMS',
+        ),
+      );
       stops.push(['SMSC simulator', () => smsc.stop()]);
       config.smppUrl = `smpp://orchestrator:secret@${host}:${port}`;
       logger.info({ host, port }, 'local SMSC simulator ready');
@@ -108,10 +124,22 @@ async function main() {
     logger.info({ applied }, 'schema migrated');
 
     const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
-    const email = createEmailTransport({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
+    const email = createEmailTransport({
+      url: config.smtpUrl,
+      maxConnections: config.smtpMaxConnections,
+      maxMessages: config.smtpMaxMessages,
+    });
     const connection = await NativeConnection.connect({ address: config.temporalAddress });
-    const sms = createSmsTransport({ ...smppOptionsFromUrl(config.smppUrl), logger: (l) => logger.info({ component: 'smpp' }, l) });
-    const receipts = startSmsReceiptProcessing({ pool, sms, logger: logger.child({ component: 'sms-receipts' }), receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds });
+    const sms = createSmsTransport({
+      ...smppOptionsFromUrl(config.smppUrl),
+      logger: (l) => logger.info({ component: 'smpp' }, l),
+    });
+    const receipts = startSmsReceiptProcessing({
+      pool,
+      sms,
+      logger: logger.child({ component: 'sms-receipts' }),
+      receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds,
+    });
     const workers: Worker[] = await createWorkers({
       connection,
       namespace: config.temporalNamespace,
@@ -143,7 +171,10 @@ async function main() {
 
     const app = await startApi(config, logger.child({ component: 'api' }));
     stops.push(['api', () => app.close()]);
-    logger.info({ config: describeConfig(config) }, `ready: API on http://localhost:${config.port}, Temporal UI on http://localhost:${config.temporalUiPort}`);
+    logger.info(
+      { config: describeConfig(config) },
+      `ready: API on http://localhost:${config.port}, Temporal UI on http://localhost:${config.temporalUiPort}`,
+    );
   } catch (err) {
     logger.fatal({ err }, 'start failed');
     await shutdown(1);

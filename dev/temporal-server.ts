@@ -87,7 +87,12 @@ export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> 
   });
 }
 
-export async function waitForPort(host: string, port: number, timeoutMs: number, gaveUp: () => boolean = () => false) {
+export async function waitForPort(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  gaveUp: () => boolean = () => false,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (gaveUp()) throw new Error(`process listening on ${host}:${port} exited before it was ready`);

@@ -42,7 +42,11 @@ export function ruleFor(domain: string, rules: readonly DomainRuleData[]): Domai
 
 /** The breaker trips when the error rate over at least the minimum number of messages reaches the threshold. */
 export function shouldTrip(state: Pick<DomainState, 'messages' | 'errors'>, rule: DomainRuleData): boolean {
-  return state.messages >= rule.minMessages && state.messages > 0 && state.errors / state.messages >= rule.errorRateThreshold;
+  return (
+    state.messages >= rule.minMessages &&
+    state.messages > 0 &&
+    state.errors / state.messages >= rule.errorRateThreshold
+  );
 }
 
 const HOUR_MS = 3600_000;
@@ -51,7 +55,12 @@ const HOUR_MS = 3600_000;
  * When a send to this domain may go: null = now; otherwise the time it is
  * held until (the breaker's end, or the start of the next hourly window).
  */
-export function holdUntil(state: DomainState | undefined, rule: DomainRuleData, alreadyThisBatch: number, nowMs: number): Date | null {
+export function holdUntil(
+  state: DomainState | undefined,
+  rule: DomainRuleData,
+  alreadyThisBatch: number,
+  nowMs: number,
+): Date | null {
   if (state?.blockedUntil && state.blockedUntil.getTime() > nowMs) return state.blockedUntil;
   if (rule.maxPerHour !== null) {
     const windowStart = state?.hourStartedAt?.getTime();
@@ -62,16 +71,26 @@ export function holdUntil(state: DomainState | undefined, rule: DomainRuleData, 
   return null;
 }
 
-const DOMAIN = /^(\*|(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)$/;
+const DOMAIN =
+  /^(\*|(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)$/;
 
 /** Problems with a rule a user submits, each naming its field. */
 export function validateDomainRule(rule: Partial<DomainRuleData>): Array<{ field: string; message: string }> {
   const problems: Array<{ field: string; message: string }> = [];
   if (rule.domain !== undefined && !DOMAIN.test(rule.domain)) {
-    problems.push({ field: 'domain', message: 'must be a lower-case domain name like example.jp, or * for the default' });
+    problems.push({
+      field: 'domain',
+      message: 'must be a lower-case domain name like example.jp, or * for the default',
+    });
   }
-  if (rule.errorRateThreshold !== undefined && !(rule.errorRateThreshold > 0 && rule.errorRateThreshold <= 1)) {
-    problems.push({ field: 'errorRateThreshold', message: 'must be a fraction above 0 and at most 1 (0.9 = 90%)' });
+  if (
+    rule.errorRateThreshold !== undefined &&
+    !(rule.errorRateThreshold > 0 && rule.errorRateThreshold <= 1)
+  ) {
+    problems.push({
+      field: 'errorRateThreshold',
+      message: 'must be a fraction above 0 and at most 1 (0.9 = 90%)',
+    });
   }
   return problems;
 }

@@ -9,7 +9,8 @@
 //
 // An empty filter ({} or { "all": [] }) selects every live lead.
 
-export type FilterOp = 'eq' | 'neq' | 'contains' | 'starts_with' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'is_blank' | 'not_blank';
+export type FilterOp =
+  'eq' | 'neq' | 'contains' | 'starts_with' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'is_blank' | 'not_blank';
 
 export type FilterNode =
   | { all: FilterNode[] }
@@ -34,7 +35,19 @@ const FIELDS: Record<string, { column: string; kind: FieldKind }> = {
   updated_at: { column: 'l.updated_at', kind: 'time' },
 };
 
-const OPS: readonly FilterOp[] = ['eq', 'neq', 'contains', 'starts_with', 'in', 'gt', 'gte', 'lt', 'lte', 'is_blank', 'not_blank'];
+const OPS: readonly FilterOp[] = [
+  'eq',
+  'neq',
+  'contains',
+  'starts_with',
+  'in',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'is_blank',
+  'not_blank',
+];
 const MAX_DEPTH = 8;
 const MAX_CONDITIONS = 100;
 const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
@@ -89,11 +102,16 @@ function condition(node: Record<string, unknown>, path: string, params: Params):
   let kind: FieldKind;
   if (typeof node.field === 'string') {
     const f = FIELDS[node.field];
-    if (!f) throw new FilterError(`unknown field "${node.field}"; known: ${Object.keys(FIELDS).join(', ')}`, `${path}.field`);
+    if (!f)
+      throw new FilterError(
+        `unknown field "${node.field}"; known: ${Object.keys(FIELDS).join(', ')}`,
+        `${path}.field`,
+      );
     column = f.column;
     kind = f.kind;
   } else if (typeof node.attribute === 'string') {
-    if (!ATTRIBUTE_NAME.test(node.attribute)) throw new FilterError('attribute names are letters, digits, _ and -', `${path}.attribute`);
+    if (!ATTRIBUTE_NAME.test(node.attribute))
+      throw new FilterError('attribute names are letters, digits, _ and -', `${path}.attribute`);
     column = `(l.attributes ->> ${params.add(node.attribute)})`;
     kind = 'text';
   } else {
@@ -116,7 +134,8 @@ function condition(node: Record<string, unknown>, path: string, params: Params):
     case 'contains':
     case 'starts_with': {
       if (kind !== 'text') throw new FilterError(`"${op}" applies to text fields only`, `${path}.op`);
-      if (typeof value !== 'string' || value === '') throw new FilterError('must be a non-empty string', `${path}.value`);
+      if (typeof value !== 'string' || value === '')
+        throw new FilterError('must be a non-empty string', `${path}.value`);
       // Case-sensitive partial match (SPEC 9); LIKE wildcards in the value are literal.
       const escaped = value.replace(/[\\%_]/g, (c) => `\\${c}`);
       return `${column} LIKE ${params.add(op === 'contains' ? `%${escaped}%` : `${escaped}%`)}`;
@@ -147,7 +166,8 @@ function coerce(v: unknown, kind: FieldKind, path: string): unknown {
       if (typeof v !== 'number' || !Number.isInteger(v)) throw new FilterError('must be an integer', path);
       return v;
     case 'time':
-      if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw new FilterError('must be an ISO 8601 time', path);
+      if (typeof v !== 'string' || Number.isNaN(Date.parse(v)))
+        throw new FilterError('must be an ISO 8601 time', path);
       return new Date(v).toISOString();
     case 'text':
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {

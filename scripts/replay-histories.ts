@@ -8,13 +8,28 @@ import { Runtime, Worker } from '@temporalio/worker';
 import { workflowBundle } from '../worker/create-workers';
 
 async function main() {
-  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  Runtime.install({
+    logger: {
+      log: () => undefined,
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    },
+  });
   const dir = join(__dirname, '..', 'test', 'fixtures', 'histories');
   const bundle = await workflowBundle();
   let failed = 0;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     try {
-      await Worker.runReplayHistory({ workflowBundle: bundle }, JSON.parse(readFileSync(join(dir, file), 'utf8')), file);
+      await Worker.runReplayHistory(
+        { workflowBundle: bundle },
+        JSON.parse(readFileSync(join(dir, file), 'utf8')),
+        file,
+      );
       console.log(JSON.stringify({ file, ok: true }));
     } catch (err) {
       failed++;

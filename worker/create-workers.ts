@@ -1,7 +1,12 @@
 // Builds the workers of one process: the wizard queue (workflows and their
 // bookkeeping activities) and one queue per channel for sending, so send
 // capacity scales and is rate-limited per channel independently.
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/wizard-run-activities';
@@ -30,7 +35,10 @@ let cachedBundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 
 /** Bundle the workflow code once per process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  cachedBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundlerLogger });
+  cachedBundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: quietBundlerLogger,
+  });
   return cachedBundle;
 }
 
@@ -73,7 +81,10 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       line: createLineSender({
         pool: deps.pool,
         logger: deps.logger,
-        line: createLineClient({ baseUrl: config.lineApiBaseUrl || LINE_API_BASE_URL, timeoutMs: config.lineTimeoutMs }),
+        line: createLineClient({
+          baseUrl: config.lineApiBaseUrl || LINE_API_BASE_URL,
+          timeoutMs: config.lineTimeoutMs,
+        }),
       }),
       ...(smsSender ? { sms: smsSender } : {}),
     },

@@ -14,21 +14,41 @@ async function main() {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
   if (!config.databaseUrl || !config.temporalAddress || !config.smtpUrl) {
-    throw new Error('the worker needs DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL (or use `npm start` for the embedded stack)');
+    throw new Error(
+      'the worker needs DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL (or use `npm start` for the embedded stack)',
+    );
   }
   logger.info({ config: describeConfig(config) }, 'starting worker');
   const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
-  const email = createEmailTransport({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
+  const email = createEmailTransport({
+    url: config.smtpUrl,
+    maxConnections: config.smtpMaxConnections,
+    maxMessages: config.smtpMaxMessages,
+  });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   // Without SMPP_URL this worker takes no SMS work (no SMS queue is polled).
   const sms = config.smppUrl
-    ? createSmsTransport({ ...smppOptionsFromUrl(config.smppUrl), logger: (l) => logger.info({ component: 'smpp' }, l) })
+    ? createSmsTransport({
+        ...smppOptionsFromUrl(config.smppUrl),
+        logger: (l) => logger.info({ component: 'smpp' }, l),
+      })
     : undefined;
   const receipts = sms
     ? startSmsReceiptProcessing({ pool, sms, logger, receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds })
     : undefined;
-  const workers = await createWorkers({ connection, namespace: config.temporalNamespace, pool, email, logger, config, sms });
-  const metrics = config.workerMetricsPort > 0 ? await startMetricsServer(config.workerMetricsPort, config.host) : undefined;
+  const workers = await createWorkers({
+    connection,
+    namespace: config.temporalNamespace,
+    pool,
+    email,
+    logger,
+    config,
+    sms,
+  });
+  const metrics =
+    config.workerMetricsPort > 0
+      ? await startMetricsServer(config.workerMetricsPort, config.host)
+      : undefined;
   if (metrics) logger.info({ port: metrics.port }, 'Prometheus metrics on /metrics');
   await runWorkers(workers);
   await metrics?.close();

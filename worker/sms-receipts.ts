@@ -46,7 +46,14 @@ export function startSmsReceiptProcessing(opts: SmsReceiptProcessingOptions): { 
     // ENROUTE / ACCEPTD say nothing final; the final receipt follows.
     if (r.outcome.result === 'pending') return;
     const now = Date.now();
-    queue.push({ messageId: r.messageId, stat: r.stat, err: r.err, receivedAt: new Date(now), firstSeenMs: now, notBeforeMs: now });
+    queue.push({
+      messageId: r.messageId,
+      stat: r.stat,
+      err: r.err,
+      receivedAt: new Date(now),
+      firstSeenMs: now,
+      notBeforeMs: now,
+    });
   });
 
   async function applyDue(): Promise<void> {
@@ -59,7 +66,11 @@ export function startSmsReceiptProcessing(opts: SmsReceiptProcessingOptions): { 
       for (const q of due) {
         if (!unmatched.has(q)) continue;
         if (now - q.firstSeenMs < retentionMs) queue.push({ ...q, notBeforeMs: now + UNMATCHED_RETRY_MS });
-        else logger.warn({ messageId: q.messageId, stat: q.stat }, 'sms receipt matches no submitted message; dropped');
+        else
+          logger.warn(
+            { messageId: q.messageId, stat: q.stat },
+            'sms receipt matches no submitted message; dropped',
+          );
       }
     } catch (err) {
       logger.error({ err, receipts: due.length }, 'sms receipts could not be applied; trying again');

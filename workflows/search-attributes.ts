@@ -7,7 +7,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const WIZARD_RUN_ID = defineSearchAttributeKey('WizardRunId', SearchAttributeType.KEYWORD);
 export const WIZARD_CHANNEL = defineSearchAttributeKey('WizardChannel', SearchAttributeType.KEYWORD);
 export const WIZARD_STATUS = defineSearchAttributeKey('WizardStatus', SearchAttributeType.KEYWORD);
-export const WIZARD_SCHEDULED_AT = defineSearchAttributeKey('WizardScheduledAt', SearchAttributeType.DATETIME);
+export const WIZARD_SCHEDULED_AT = defineSearchAttributeKey(
+  'WizardScheduledAt',
+  SearchAttributeType.DATETIME,
+);
 
 /** name=Type pairs as the Temporal CLI takes them. */
 export const SEARCH_ATTRIBUTE_DEFINITIONS: ReadonlyArray<[string, string]> = [

@@ -12,7 +12,9 @@ export interface SingleSendInput {
   channel?: string;
 }
 
-export async function singleSendWorkflow(input: SingleSendInput): Promise<{ result: string; code: number | null }> {
+export async function singleSendWorkflow(
+  input: SingleSendInput,
+): Promise<{ result: string; code: number | null }> {
   const sender = proxyActivities<WizardRunActivities & SmsActivities>({
     taskQueue: input.taskQueueSend,
     startToCloseTimeout: '5 minutes',

@@ -7,7 +7,12 @@ import type { Pool } from 'pg';
 import { applyPendingReports } from '../db/report-queries';
 import { asyncReportsSignal, type WizardRunInput, type WizardRunProgress } from './wizard-run';
 
-export async function startWizardRun(client: Client, taskQueue: string, input: WizardRunInput, initialStatus: string) {
+export async function startWizardRun(
+  client: Client,
+  taskQueue: string,
+  input: WizardRunInput,
+  initialStatus: string,
+) {
   const workflowId = wizardRunWorkflowId(input.runId);
   try {
     await client.workflow.start('wizardRunWorkflow', {
@@ -29,7 +34,10 @@ export async function startWizardRun(client: Client, taskQueue: string, input: W
 }
 
 /** Request cancellation; a run whose workflow is already closed is not an error. */
-export async function cancelWizardRun(client: Client, runId: number): Promise<'requested' | 'already-closed'> {
+export async function cancelWizardRun(
+  client: Client,
+  runId: number,
+): Promise<'requested' | 'already-closed'> {
   try {
     await client.workflow.getHandle(wizardRunWorkflowId(runId)).cancel();
     return 'requested';
@@ -39,7 +47,10 @@ export async function cancelWizardRun(client: Client, runId: number): Promise<'r
   }
 }
 
-export async function queryWizardRunProgress(client: Client, runId: number): Promise<WizardRunProgress | null> {
+export async function queryWizardRunProgress(
+  client: Client,
+  runId: number,
+): Promise<WizardRunProgress | null> {
   try {
     return await client.workflow.getHandle(wizardRunWorkflowId(runId)).query<WizardRunProgress>('progress');
   } catch {

@@ -8,8 +8,16 @@ import { badRequest, conflict, notFound } from '../errors';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, iso } from '../schemas';
 
 const RuleFields = {
-  errorRateThreshold: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'fraction of errors that blocks the domain (0.9 = 90%)' }),
-  minMessages: Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'messages counted before the rate applies' }),
+  errorRateThreshold: Type.Number({
+    exclusiveMinimum: 0,
+    maximum: 1,
+    description: 'fraction of errors that blocks the domain (0.9 = 90%)',
+  }),
+  minMessages: Type.Integer({
+    minimum: 1,
+    maximum: 10_000_000,
+    description: 'messages counted before the rate applies',
+  }),
   blockSeconds: Type.Integer({ minimum: 1, maximum: 30 * 86400 }),
   maxConnections: Type.Integer({ minimum: 1, maximum: 1000 }),
   maxPerHour: Nullable(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
@@ -17,7 +25,11 @@ const RuleFields = {
 
 const CreateRule = Type.Object(
   {
-    domain: Type.String({ minLength: 1, maxLength: 253, description: 'receiving domain, or * for the default' }),
+    domain: Type.String({
+      minLength: 1,
+      maxLength: 253,
+      description: 'receiving domain, or * for the default',
+    }),
     errorRateThreshold: Type.Optional(RuleFields.errorRateThreshold),
     minMessages: Type.Optional(RuleFields.minMessages),
     blockSeconds: Type.Optional(RuleFields.blockSeconds),
@@ -71,7 +83,8 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['mx management'],
-        summary: 'Per-domain rules with their breaker state; domains without a rule follow "*" or the built-in default',
+        summary:
+          'Per-domain rules with their breaker state; domains without a rule follow "*" or the built-in default',
         response: {
           200: Type.Object({ items: Type.Array(DomainRule), builtInDefault: Type.Object(RuleFields) }),
         },
@@ -90,11 +103,20 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
       schema: {
         tags: ['mx management'],
         summary: 'Breaker state of every receiving domain seen',
-        querystring: Type.Object({ blockedOnly: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { blockedOnly: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             items: Type.Array(
-              Type.Object({ domain: Type.String(), messages: Type.Integer(), errors: Type.Integer(), blockedUntil: NullableTimestamp, hourCount: Type.Integer() }),
+              Type.Object({
+                domain: Type.String(),
+                messages: Type.Integer(),
+                errors: Type.Integer(),
+                blockedUntil: NullableTimestamp,
+                hourCount: Type.Integer(),
+              }),
             ),
           }),
           400: ErrorBody,
@@ -107,7 +129,13 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
         [req.query.blockedOnly ?? false],
       );
       return {
-        items: res.rows.map((s) => ({ domain: s.domain, messages: s.messages, errors: s.errors, blockedUntil: iso(s.blocked_until), hourCount: s.hour_count })),
+        items: res.rows.map((s) => ({
+          domain: s.domain,
+          messages: s.messages,
+          errors: s.errors,
+          blockedUntil: iso(s.blocked_until),
+          hourCount: s.hour_count,
+        })),
       };
     },
   );
@@ -116,7 +144,12 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
     '/v1/domain-rules',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['mx management'], summary: 'Add a rule for a domain (or *)', body: CreateRule, response: { 201: DomainRule, 400: ErrorBody, 409: ErrorBody } },
+      schema: {
+        tags: ['mx management'],
+        summary: 'Add a rule for a domain (or *)',
+        body: CreateRule,
+        response: { 201: DomainRule, 400: ErrorBody, 409: ErrorBody },
+      },
     },
     async (req, reply) => {
       const b = req.body;
@@ -138,7 +171,13 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
     '/v1/domain-rules/:id',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['mx management'], summary: 'Change a rule', params: IdParams, body: PatchRule, response: { 200: DomainRule, 400: ErrorBody, 404: ErrorBody } },
+      schema: {
+        tags: ['mx management'],
+        summary: 'Change a rule',
+        params: IdParams,
+        body: PatchRule,
+        response: { 200: DomainRule, 400: ErrorBody, 404: ErrorBody },
+      },
     },
     async (req) => {
       const b = req.body;
@@ -147,7 +186,15 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
                 block_seconds = coalesce($4, block_seconds), max_connections = coalesce($5, max_connections),
                 max_per_hour = CASE WHEN $7 THEN $6 ELSE max_per_hour END, updated_at = now()
           WHERE id = $1 RETURNING id`,
-        [req.params.id, b.errorRateThreshold ?? null, b.minMessages ?? null, b.blockSeconds ?? null, b.maxConnections ?? null, b.maxPerHour ?? null, 'maxPerHour' in b],
+        [
+          req.params.id,
+          b.errorRateThreshold ?? null,
+          b.minMessages ?? null,
+          b.blockSeconds ?? null,
+          b.maxConnections ?? null,
+          b.maxPerHour ?? null,
+          'maxPerHour' in b,
+        ],
       );
       if (!res.rows[0]) throw notFound(`domain rule ${req.params.id}`);
       return ruleJson((await pool.query(`${SELECT} WHERE d.id = $1`, [req.params.id])).rows[0]);
@@ -158,7 +205,12 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
     '/v1/domain-rules/:id',
     {
       config: { scope: 'admin' },
-      schema: { tags: ['mx management'], summary: 'Remove a rule (the domain follows * again)', params: IdParams, response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody } },
+      schema: {
+        tags: ['mx management'],
+        summary: 'Remove a rule (the domain follows * again)',
+        params: IdParams,
+        response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+      },
     },
     async (req, reply) => {
       const res = await pool.query('DELETE FROM domain_rule WHERE id = $1', [req.params.id]);
@@ -174,7 +226,10 @@ export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
       schema: {
         tags: ['mx management'],
         summary: 'Lift a breaker by hand; held sends go with their next wave',
-        params: Type.Object({ domain: Type.String({ minLength: 1, maxLength: 253 }) }, { additionalProperties: false }),
+        params: Type.Object(
+          { domain: Type.String({ minLength: 1, maxLength: 253 }) },
+          { additionalProperties: false },
+        ),
         response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
       },
     },

@@ -56,7 +56,11 @@ export function leadJson(l: LeadRow): Static<typeof Lead> {
     emailErrorCount: l.email_error_count,
     smsPermission: l.sms_permission,
     dmPermission: l.dm_permission,
-    unsubscribed: { email: iso(l.unsubscribed_email_at), sms: iso(l.unsubscribed_sms_at), line: iso(l.unsubscribed_line_at) },
+    unsubscribed: {
+      email: iso(l.unsubscribed_email_at),
+      sms: iso(l.unsubscribed_sms_at),
+      line: iso(l.unsubscribed_line_at),
+    },
     attributes: l.attributes ?? {},
     deletedAt: iso(l.deleted_at),
     mergedIntoId: l.merged_into_id,
@@ -71,7 +75,14 @@ export const leadRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.post(
     '/v1/leads',
-    { schema: { tags: ['leads'], summary: 'Create a lead', body: LeadBody, response: { 201: Lead, 400: ErrorBody } } },
+    {
+      schema: {
+        tags: ['leads'],
+        summary: 'Create a lead',
+        body: LeadBody,
+        response: { 201: Lead, 400: ErrorBody },
+      },
+    },
     async (req, reply) => {
       const b = req.body;
       const row = await insertLead(pool, {
@@ -89,7 +100,14 @@ export const leadRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.get(
     '/v1/leads/:id',
-    { schema: { tags: ['leads'], summary: 'A lead', params: IdParams, response: { 200: Lead, 400: ErrorBody, 404: ErrorBody } } },
+    {
+      schema: {
+        tags: ['leads'],
+        summary: 'A lead',
+        params: IdParams,
+        response: { 200: Lead, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
     async (req) => {
       const row = await getLead(pool, req.params.id);
       if (!row) throw notFound(`lead ${req.params.id}`);
@@ -111,7 +129,8 @@ export const leadRoutes: FastifyPluginAsync = async (fastify) => {
     async (req) => {
       const lead = await getLead(pool, req.params.id);
       if (!lead || lead.deleted_at) throw notFound(`lead ${req.params.id}`);
-      if (lead.email_valid) throw new ApiError(409, `lead ${lead.id}'s email is already valid; nothing to reset`);
+      if (lead.email_valid)
+        throw new ApiError(409, `lead ${lead.id}'s email is already valid; nothing to reset`);
       return leadJson((await resetEmailValidity(pool, lead.id))!);
     },
   );

@@ -29,8 +29,12 @@ export const lineWebhookRoutes: FastifyPluginAsync = async (fastify) => {
       bodyLimit: WEBHOOK_BODY_LIMIT,
       schema: {
         tags: ['LINE'],
-        summary: "Webhook of a LINE official account (set in the LINE Developers console); signed with the account's channel secret",
-        params: Type.Object({ accountId: Type.Integer({ minimum: 1, maximum: 2147483647 }) }, { additionalProperties: false }),
+        summary:
+          "Webhook of a LINE official account (set in the LINE Developers console); signed with the account's channel secret",
+        params: Type.Object(
+          { accountId: Type.Integer({ minimum: 1, maximum: 2147483647 }) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ ok: Type.Boolean(), leadsUpdated: Type.Integer() }),
           400: ErrorBody,
@@ -44,7 +48,11 @@ export const lineWebhookRoutes: FastifyPluginAsync = async (fastify) => {
       if (!account) throw notFound(`official account ${req.params.accountId}`);
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       if (!verifySignature(account.channel_secret, raw, req.headers['x-line-signature'])) {
-        throw new ApiError(401, 'x-line-signature is missing or does not match the body', 'headers.x-line-signature');
+        throw new ApiError(
+          401,
+          'x-line-signature is missing or does not match the body',
+          'headers.x-line-signature',
+        );
       }
       const parsed = parseLineWebhook(raw.toString('utf8'));
       if (!parsed.ok) throw new ApiError(400, `body: ${parsed.error}`, 'body');
@@ -64,7 +72,12 @@ export const lineWebhookRoutes: FastifyPluginAsync = async (fastify) => {
         [...latest.values()].map((v) => v.change),
       );
       req.log.info(
-        { accountId: account.id, events: parsed.webhook.events.length, ignored: parsed.webhook.ignoredEvents, leadsUpdated },
+        {
+          accountId: account.id,
+          events: parsed.webhook.events.length,
+          ignored: parsed.webhook.ignoredEvents,
+          leadsUpdated,
+        },
         'LINE webhook applied',
       );
       return { ok: true, leadsUpdated };

@@ -23,7 +23,8 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['sends'],
-        summary: 'Send one email or SMS (to the mobile phone field) to one lead now, whatever its validity flag says (201 with the result; 202 while still pending)',
+        summary:
+          'Send one email or SMS (to the mobile phone field) to one lead now, whatever its validity flag says (201 with the result; 202 while still pending)',
         body: Type.Object(
           {
             leadId: Type.Integer({ minimum: 1, maximum: 2147483647 }),
@@ -39,12 +40,17 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
       const lead = await getLead(pool, leadId);
       if (!lead || lead.deleted_at) throw badRequest('body.leadId', `lead ${leadId} does not exist`);
       const template = await getTemplate(pool, templateId);
-      if (!template || template.deleted_at) throw badRequest('body.templateId', `template ${templateId} does not exist`);
+      if (!template || template.deleted_at)
+        throw badRequest('body.templateId', `template ${templateId} does not exist`);
       if (template.channel !== 'email' && template.channel !== 'sms') {
-        throw badRequest('body.templateId', `template ${templateId} is a ${template.channel} template; single sends are email or SMS so far`);
+        throw badRequest(
+          'body.templateId',
+          `template ${templateId} is a ${template.channel} template; single sends are email or SMS so far`,
+        );
       }
       // An SMS goes to the lead's mobile phone field; a missing one is the pre-error "not a mobile phone number".
-      const address = template.channel === 'sms' ? (lead.phones[DEFAULT_PHONE_FIELD] ?? '') : (lead.email ?? '');
+      const address =
+        template.channel === 'sms' ? (lead.phones[DEFAULT_PHONE_FIELD] ?? '') : (lead.email ?? '');
       const ins = await pool.query<{ id: string }>(
         `INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
          VALUES (NULL, $5, $1, $2, $3, $4, replace(gen_random_uuid()::text, '-', ''), 'pending', 0) RETURNING id`,
@@ -56,7 +62,9 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
         handle = await temporal.workflow.start('singleSendWorkflow', {
           taskQueue: config.taskQueueWizard,
           workflowId: singleSendWorkflowId(sendId),
-          args: [{ sendId, taskQueueSend: sendQueueFor(config, template.channel), channel: template.channel }],
+          args: [
+            { sendId, taskQueueSend: sendQueueFor(config, template.channel), channel: template.channel },
+          ],
         });
       } catch (err) {
         req.log.error({ err, sendId }, 'could not start the single send');

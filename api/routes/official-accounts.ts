@@ -69,7 +69,14 @@ export const officialAccountRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.post(
     '/v1/official-accounts',
-    { schema: { tags, summary: 'Register a LINE official account', body: CreateBody, response: { 201: OfficialAccount, 400: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        summary: 'Register a LINE official account',
+        body: CreateBody,
+        response: { 201: OfficialAccount, 400: ErrorBody },
+      },
+    },
     async (req, reply) => {
       const b = req.body;
       const res = await pool.query<OfficialAccountRow>(
@@ -87,7 +94,10 @@ export const officialAccountRoutes: FastifyPluginAsync = async (fastify) => {
       schema: {
         tags,
         summary: 'Official accounts (deleted ones only when asked)',
-        querystring: Type.Object({ includeDeleted: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { includeDeleted: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ items: Type.Array(OfficialAccount) }), 400: ErrorBody },
       },
     },
@@ -102,9 +112,18 @@ export const officialAccountRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.get(
     '/v1/official-accounts/:id',
-    { schema: { tags, summary: 'An official account', params: IdParams, response: { 200: OfficialAccount, 400: ErrorBody, 404: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        summary: 'An official account',
+        params: IdParams,
+        response: { 200: OfficialAccount, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
     async (req) => {
-      const res = await pool.query<OfficialAccountRow>('SELECT * FROM official_account WHERE id = $1', [req.params.id]);
+      const res = await pool.query<OfficialAccountRow>('SELECT * FROM official_account WHERE id = $1', [
+        req.params.id,
+      ]);
       if (!res.rows[0]) throw notFound(`official account ${req.params.id}`);
       return accountJson(res.rows[0]);
     },

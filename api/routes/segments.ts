@@ -61,7 +61,14 @@ export const segmentRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.post(
     '/v1/segments',
-    { schema: { tags: ['segments'], summary: 'Save a segment (search condition)', body: SegmentBody, response: { 201: Segment, 400: ErrorBody } } },
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'Save a segment (search condition)',
+        body: SegmentBody,
+        response: { 201: Segment, 400: ErrorBody },
+      },
+    },
     async (req, reply) => {
       compileOrReject(req.body.filter);
       const res = await pool.query<SegmentRow>(
@@ -74,7 +81,14 @@ export const segmentRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.get(
     '/v1/segments/:id',
-    { schema: { tags: ['segments'], summary: 'A segment', params: IdParams, response: { 200: Segment, 400: ErrorBody, 404: ErrorBody } } },
+    {
+      schema: {
+        tags: ['segments'],
+        summary: 'A segment',
+        params: IdParams,
+        response: { 200: Segment, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
     async (req) => {
       const res = await pool.query<SegmentRow>('SELECT * FROM segment WHERE id = $1', [req.params.id]);
       if (!res.rows[0]) throw notFound(`segment ${req.params.id}`);

@@ -3,7 +3,17 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { notFound } from '../errors';
-import { BigIdParams, Channel, ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
+import {
+  BigIdParams,
+  Channel,
+  ErrorBody,
+  IdParams,
+  Nullable,
+  NullableTimestamp,
+  PageQuery,
+  Timestamp,
+  iso,
+} from '../schemas';
 
 const Attempt = Type.Object({
   attempt: Type.Integer(),
@@ -93,7 +103,9 @@ export const sendRoutes: FastifyPluginAsync = async (fastify) => {
     async (req) => {
       const res = await pool.query('SELECT * FROM send WHERE id = $1', [req.params.id]);
       if (!res.rows[0]) throw notFound(`send ${req.params.id}`);
-      const attempts = await pool.query('SELECT * FROM send_attempt WHERE send_id = $1 ORDER BY attempt', [req.params.id]);
+      const attempts = await pool.query('SELECT * FROM send_attempt WHERE send_id = $1 ORDER BY attempt', [
+        req.params.id,
+      ]);
       return {
         ...sendJson(res.rows[0]),
         attemptHistory: attempts.rows.map((a) => ({
@@ -117,8 +129,15 @@ export const sendRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['sends'],
         summary: "A lead's whole send history across channels, newest first",
         params: IdParams,
-        querystring: Type.Object({ channel: Type.Optional(Channel), ...PageQuery }, { additionalProperties: false }),
-        response: { 200: Type.Object({ items: Type.Array(SendDetail), nextCursor: Nullable(Type.String()) }), 400: ErrorBody, 404: ErrorBody },
+        querystring: Type.Object(
+          { channel: Type.Optional(Channel), ...PageQuery },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ items: Type.Array(SendDetail), nextCursor: Nullable(Type.String()) }),
+          400: ErrorBody,
+          404: ErrorBody,
+        },
       },
     },
     async (req) => {
@@ -142,7 +161,10 @@ export const sendRoutes: FastifyPluginAsync = async (fastify) => {
       schema: {
         tags: ['sends'],
         summary: 'Status of an address (valid, erroneous, quarantined, blocklisted, allowlisted)',
-        querystring: Type.Object({ channel: Channel, address: Type.String({ minLength: 1, maxLength: 254 }) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { channel: Channel, address: Type.String({ minLength: 1, maxLength: 254 }) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             channel: Type.String(),
@@ -161,10 +183,10 @@ export const sendRoutes: FastifyPluginAsync = async (fastify) => {
       },
     },
     async (req) => {
-      const res = await pool.query('SELECT * FROM address_status WHERE channel = $1 AND address = lower($2)', [
-        req.query.channel,
-        req.query.address,
-      ]);
+      const res = await pool.query(
+        'SELECT * FROM address_status WHERE channel = $1 AND address = lower($2)',
+        [req.query.channel, req.query.address],
+      );
       const a = res.rows[0];
       if (!a) throw notFound(`no status recorded for ${req.query.channel} address ${req.query.address}`);
       return {

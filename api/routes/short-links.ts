@@ -14,11 +14,21 @@ const NO_STORE = 'no-store, no-cache, must-revalidate, private';
 const MAX_USER_AGENT = 512;
 
 const notFound = (reply: FastifyReply) =>
-  reply.code(404).header('content-type', 'text/html; charset=utf-8').header('cache-control', NO_STORE)
-    .send('<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Not found</title></head><body><h1>This link is not valid</h1><p>このリンクは無効です。</p></body></html>');
+  reply
+    .code(404)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', NO_STORE)
+    .send(
+      '<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>Not found</title></head><body><h1>This link is not valid</h1><p>このリンクは無効です。</p></body></html>',
+    );
 
 const redirect = (reply: FastifyReply, url: string) =>
-  reply.code(302).header('location', locationHeaderValue(url)).header('cache-control', NO_STORE).header('referrer-policy', 'no-referrer').send();
+  reply
+    .code(302)
+    .header('location', locationHeaderValue(url))
+    .header('cache-control', NO_STORE)
+    .header('referrer-policy', 'no-referrer')
+    .send();
 
 const CodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 
@@ -31,13 +41,21 @@ export const shortLinkRoutes: FastifyPluginAsync = async (fastify) => {
     '/s/:code',
     {
       exposeHeadRoute: false,
-      schema: { tags: ['tracking'], summary: 'SMS short URL: count a click and redirect to the original URL', params: CodeParams },
+      schema: {
+        tags: ['tracking'],
+        summary: 'SMS short URL: count a click and redirect to the original URL',
+        params: CodeParams,
+      },
     },
     async (req, reply) => {
       const { code } = req.params;
       if (!TRACKING_TOKEN.test(code)) return notFound(reply);
       const ua = req.headers['user-agent'];
-      const visit = { at: new Date(), ip: req.ip || null, userAgent: ua ? ua.slice(0, MAX_USER_AGENT) : null };
+      const visit = {
+        at: new Date(),
+        ip: req.ip || null,
+        userAgent: ua ? ua.slice(0, MAX_USER_AGENT) : null,
+      };
       const ctx = await loadClickContext(pool, code, visit.at, thresholds.burstWindowMs);
       if (!ctx || ctx.part !== 'sms') return notFound(reply);
       const judgement = judgeClick(
@@ -70,7 +88,9 @@ export const shortLinkRoutes: FastifyPluginAsync = async (fastify) => {
   );
 
   app.head('/s/:code', { schema: { hide: true, params: CodeParams } }, async (req, reply) => {
-    const link = TRACKING_TOKEN.test(req.params.code) ? await findToken(pool, req.params.code, 'click') : null;
+    const link = TRACKING_TOKEN.test(req.params.code)
+      ? await findToken(pool, req.params.code, 'click')
+      : null;
     if (!link || link.part !== 'sms') return notFound(reply);
     return redirect(reply, link.url);
   });

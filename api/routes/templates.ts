@@ -14,7 +14,9 @@ export const TemplateBody = Type.Object(
     channel: Channel,
     title: Type.String({ minLength: 1, maxLength: 200 }),
     memo: Type.Optional(Type.String({ maxLength: 2000 })),
-    format: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('html'), Type.Literal('multipart')])),
+    format: Type.Optional(
+      Type.Union([Type.Literal('text'), Type.Literal('html'), Type.Literal('multipart')]),
+    ),
     subject: Type.Optional(Type.String({ maxLength: 500 })),
     from: Type.Optional(Email),
     replyTo: Type.Optional(Email),
@@ -26,7 +28,9 @@ export const TemplateBody = Type.Object(
     smsBody: Type.Optional(Type.String({ maxLength: 2000 })),
     smsErrorAddress: Type.Optional(Email),
     lineAccountId: Type.Optional(Type.Integer({ minimum: 1 })),
-    lineMessages: Type.Optional(Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1, maxItems: 5 })),
+    lineMessages: Type.Optional(
+      Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1, maxItems: 5 }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -86,20 +90,27 @@ export function checkTemplate(b: Body) {
     const format = b.format ?? 'text';
     if (!b.subject) throw badRequest('body.subject', 'an email template needs a subject');
     if (!b.from) throw badRequest('body.from', 'an email template needs a from address');
-    if (format !== 'html' && !b.bodyText) throw badRequest('body.bodyText', `a ${format} template needs a text body`);
-    if (format !== 'text' && !b.bodyHtml) throw badRequest('body.bodyHtml', `a ${format} template needs an HTML body`);
+    if (format !== 'html' && !b.bodyText)
+      throw badRequest('body.bodyText', `a ${format} template needs a text body`);
+    if (format !== 'text' && !b.bodyHtml)
+      throw badRequest('body.bodyHtml', `a ${format} template needs an HTML body`);
     for (const f of ['smsBody', 'lineAccountId', 'lineMessages'] as const) {
       if (b[f] !== undefined) throw badRequest(`body.${f}`, 'not a field of an email template');
     }
   } else if (b.channel === 'sms') {
     if (!b.smsBody) throw badRequest('body.smsBody', 'an SMS template needs a body');
   } else {
-    if (!b.lineAccountId) throw badRequest('body.lineAccountId', 'a LINE template names its official account');
-    if (!b.lineMessages) throw badRequest('body.lineMessages', 'a LINE template needs 1 to 5 message objects');
+    if (!b.lineAccountId)
+      throw badRequest('body.lineAccountId', 'a LINE template names its official account');
+    if (!b.lineMessages)
+      throw badRequest('body.lineMessages', 'a LINE template needs 1 to 5 message objects');
     const check = validateLineMessages(b.lineMessages, 'body.lineMessages');
     if (!check.ok) {
       const [first, ...rest] = check.errors;
-      throw badRequest(first!.path, [first!.message, ...rest.map((e) => `${e.path}: ${e.message}`)].join('; '));
+      throw badRequest(
+        first!.path,
+        [first!.message, ...rest.map((e) => `${e.path}: ${e.message}`)].join('; '),
+      );
     }
   }
 }
@@ -110,7 +121,14 @@ export const templateRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.post(
     '/v1/templates',
-    { schema: { tags: ['templates'], summary: 'Create a template', body: TemplateBody, response: { 201: Template, 400: ErrorBody } } },
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'Create a template',
+        body: TemplateBody,
+        response: { 201: Template, 400: ErrorBody },
+      },
+    },
     async (req, reply) => {
       const b = req.body;
       checkTemplate(b);
@@ -147,7 +165,14 @@ export const templateRoutes: FastifyPluginAsync = async (fastify) => {
 
   app.get(
     '/v1/templates/:id',
-    { schema: { tags: ['templates'], summary: 'A template', params: IdParams, response: { 200: Template, 400: ErrorBody, 404: ErrorBody } } },
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'A template',
+        params: IdParams,
+        response: { 200: Template, 400: ErrorBody, 404: ErrorBody },
+      },
+    },
     async (req) => {
       const t = await getTemplate(pool, req.params.id);
       if (!t) throw notFound(`template ${req.params.id}`);
@@ -166,10 +191,12 @@ export const templateRoutes: FastifyPluginAsync = async (fastify) => {
       },
     },
     async (req, reply) => {
-      const res = await pool.query('UPDATE template SET deleted_at = coalesce(deleted_at, now()) WHERE id = $1', [req.params.id]);
+      const res = await pool.query(
+        'UPDATE template SET deleted_at = coalesce(deleted_at, now()) WHERE id = $1',
+        [req.params.id],
+      );
       if (res.rowCount === 0) throw notFound(`template ${req.params.id}`);
       return reply.status(204).send(null);
     },
   );
 };
-

@@ -22,11 +22,19 @@ const CreateRunBody = Type.Object(
     templateId: Type.Integer({ minimum: 1, maximum: 2147483647 }),
     segmentId: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
     leadIds: Type.Optional(
-      Type.Array(Type.Integer({ minimum: 1, maximum: 2147483647 }), { minItems: 1, maxItems: 10_000, uniqueItems: true }),
+      Type.Array(Type.Integer({ minimum: 1, maximum: 2147483647 }), {
+        minItems: 1,
+        maxItems: 10_000,
+        uniqueItems: true,
+      }),
     ),
-    scheduledAt: Type.Optional(Nullable(Type.String({ format: 'date-time', description: 'empty = immediate' }))),
+    scheduledAt: Type.Optional(
+      Nullable(Type.String({ format: 'date-time', description: 'empty = immediate' })),
+    ),
     includeAlreadySent: Type.Optional(Type.Boolean()),
-    permissionFilter: Type.Optional(Type.Boolean({ description: 'only leads with DM (email) / SMS permission' })),
+    permissionFilter: Type.Optional(
+      Type.Boolean({ description: 'only leads with DM (email) / SMS permission' }),
+    ),
     allowLongSms: Type.Optional(Type.Boolean()),
     phoneField: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' })),
     statusMail: Type.Optional(Email),
@@ -115,7 +123,11 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
     status: r.status,
     errorMessage: r.error_message,
     template: { id: r.template_id, title: r.template_title, memo: r.template_memo },
-    target: { method: r.target_kind, segmentId: r.segment_id, leadCount: r.lead_ids ? r.lead_ids.length : null },
+    target: {
+      method: r.target_kind,
+      segmentId: r.segment_id,
+      leadCount: r.lead_ids ? r.lead_ids.length : null,
+    },
     options: {
       includeAlreadySent: r.include_already_sent,
       permissionFilter: r.permission_filter,
@@ -167,7 +179,9 @@ const SendSummary = Type.Object({
 const UnsentEntry = Type.Object({
   leadId: Type.Integer(),
   address: Nullable(Type.String()),
-  reason: Type.String({ description: 'why the lead was excluded, or "pending" while the run is in progress' }),
+  reason: Type.String({
+    description: 'why the lead was excluded, or "pending" while the run is in progress',
+  }),
 });
 
 export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
@@ -194,18 +208,27 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
     async (req, reply) => {
       const b = req.body;
       const template = await getTemplate(pool, b.templateId);
-      if (!template || template.deleted_at) throw badRequest('body.templateId', `template ${b.templateId} does not exist`);
+      if (!template || template.deleted_at)
+        throw badRequest('body.templateId', `template ${b.templateId} does not exist`);
       if (!RUN_CHANNELS.includes(template.channel)) {
-        throw badRequest('body.templateId', `template ${b.templateId} is a ${template.channel} template; runs support ${RUN_CHANNELS.join(', ')}`);
+        throw badRequest(
+          'body.templateId',
+          `template ${b.templateId} is a ${template.channel} template; runs support ${RUN_CHANNELS.join(', ')}`,
+        );
       }
       if ((b.segmentId === undefined) === (b.leadIds === undefined)) {
         throw badRequest('body.segmentId', 'give exactly one of segmentId or leadIds as the target');
       }
       if (b.segmentId !== undefined) {
-        const seg = await pool.query<{ channel: string }>('SELECT channel FROM segment WHERE id = $1', [b.segmentId]);
+        const seg = await pool.query<{ channel: string }>('SELECT channel FROM segment WHERE id = $1', [
+          b.segmentId,
+        ]);
         if (!seg.rows[0]) throw badRequest('body.segmentId', `segment ${b.segmentId} does not exist`);
         if (seg.rows[0].channel !== template.channel) {
-          throw badRequest('body.segmentId', `segment ${b.segmentId} is for ${seg.rows[0].channel}, the template for ${template.channel}`);
+          throw badRequest(
+            'body.segmentId',
+            `segment ${b.segmentId} is for ${seg.rows[0].channel}, the template for ${template.channel}`,
+          );
         }
       }
       if (b.retrySchedules !== undefined) {
@@ -248,20 +271,28 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
           ],
         );
         const id = ins.rows[0]!.id;
-        const upd = await client.query<RunRow>('UPDATE wizard_run SET workflow_id = $2 WHERE id = $1 RETURNING *', [
-          id,
-          wizardRunWorkflowId(id),
-        ]);
+        const upd = await client.query<RunRow>(
+          'UPDATE wizard_run SET workflow_id = $2 WHERE id = $1 RETURNING *',
+          [id, wizardRunWorkflowId(id)],
+        );
         try {
           await startWizardRun(
             temporal,
             config.taskQueueWizard,
-            { runId: id, channel: template.channel, scheduledAt: scheduledAt ? scheduledAt.toISOString() : null, settings: settingsFor(template.channel) },
+            {
+              runId: id,
+              channel: template.channel,
+              scheduledAt: scheduledAt ? scheduledAt.toISOString() : null,
+              settings: settingsFor(template.channel),
+            },
             'reserved',
           );
         } catch (err) {
           req.log.error({ err, runId: id }, 'could not start the run workflow');
-          throw new ApiError(503, 'the workflow service is not reachable; nothing was reserved, retry shortly');
+          throw new ApiError(
+            503,
+            'the workflow service is not reachable; nothing was reserved, retry shortly',
+          );
         }
         return upd.rows[0]!;
       });
@@ -295,15 +326,26 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['wizard runs'],
         summary: 'Cancel a reserved, preparing or running run (repeating it is harmless)',
         params: IdParams,
-        response: { 202: WizardRun, 200: WizardRun, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+        response: {
+          202: WizardRun,
+          200: WizardRun,
+          400: ErrorBody,
+          404: ErrorBody,
+          409: ErrorBody,
+          503: ErrorBody,
+        },
       },
     },
     async (req, reply) => {
       const run = await getRun(pool, req.params.id);
       if (!run) throw notFound(`wizard run ${req.params.id}`);
       if (run.status === 'cancelled') return reply.status(200).send(runJson(run));
-      if (!isCancellable(run.status)) throw conflict(`wizard run ${run.id} is ${run.status} and can no longer be cancelled`);
-      await pool.query('UPDATE wizard_run SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1', [run.id]);
+      if (!isCancellable(run.status))
+        throw conflict(`wizard run ${run.id} is ${run.status} and can no longer be cancelled`);
+      await pool.query(
+        'UPDATE wizard_run SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1',
+        [run.id],
+      );
       const outcome = await cancelWizardRun(temporal, run.id);
       if (outcome === 'already-closed') {
         // The workflow ended on its own meanwhile; the row says how.
@@ -324,7 +366,11 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
         summary: "The run's individual sends (sent list)",
         params: IdParams,
         querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
-        response: { 200: Type.Object({ items: Type.Array(SendSummary), nextCursor: Nullable(Type.String()) }), 400: ErrorBody, 404: ErrorBody },
+        response: {
+          200: Type.Object({ items: Type.Array(SendSummary), nextCursor: Nullable(Type.String()) }),
+          400: ErrorBody,
+          404: ErrorBody,
+        },
       },
     },
     async (req) => {
@@ -361,17 +407,33 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
     {
       schema: {
         tags: ['wizard runs'],
-        summary: 'Leads not sent to: excluded at preparation with the reason, and those still pending while the run is in progress',
+        summary:
+          'Leads not sent to: excluded at preparation with the reason, and those still pending while the run is in progress',
         params: IdParams,
-        querystring: Type.Object({ limit: PageQuery.limit, offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ items: Type.Array(UnsentEntry), total: Type.Integer() }), 400: ErrorBody, 404: ErrorBody },
+        querystring: Type.Object(
+          {
+            limit: PageQuery.limit,
+            offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ items: Type.Array(UnsentEntry), total: Type.Integer() }),
+          400: ErrorBody,
+          404: ErrorBody,
+        },
       },
     },
     async (req) => {
       const run = await getRun(pool, req.params.id);
       if (!run) throw notFound(`wizard run ${req.params.id}`);
       const limit = req.query.limit ?? 100;
-      const res = await pool.query<{ lead_id: number; address: string | null; reason: string; total: number }>(
+      const res = await pool.query<{
+        lead_id: number;
+        address: string | null;
+        reason: string;
+        total: number;
+      }>(
         `WITH u AS (
            SELECT e.lead_id, e.address, e.reason FROM run_exclusion e WHERE e.run_id = $1
            UNION ALL

@@ -7,6 +7,8 @@ export class Migration20261123110000 extends Migration {
     this.addSql(`alter table "wizard_run" add column "retry_schedules" jsonb null;`);
     this.addSql(`create index "address_status_address_idx" on "address_status" ("address");`);
     // Status mails go out at most once per run and event, whatever activity retries do.
-    this.addSql(`alter table "wizard_run" add column "start_notified_at" timestamptz null, add column "end_notified_at" timestamptz null;`);
+    this.addSql(
+      `alter table "wizard_run" add column "start_notified_at" timestamptz null, add column "end_notified_at" timestamptz null;`,
+    );
   }
 }

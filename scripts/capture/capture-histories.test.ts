@@ -22,8 +22,15 @@ afterAll(async () => h?.stop());
 async function setup(emails: string[]) {
   const tag = uniqueSuffix();
   const ids: number[] = [];
-  for (const e of emails) ids.push((await h.api('POST', '/v1/leads', { name: 'H', email: e.replace('TAG', tag) })).body.id);
-  const tpl = await h.api('POST', '/v1/templates', { channel: 'email', title: `H ${tag}`, subject: 'Hi', from: 'n@example.test', bodyText: 'x' });
+  for (const e of emails)
+    ids.push((await h.api('POST', '/v1/leads', { name: 'H', email: e.replace('TAG', tag) })).body.id);
+  const tpl = await h.api('POST', '/v1/templates', {
+    channel: 'email',
+    title: `H ${tag}`,
+    subject: 'Hi',
+    from: 'n@example.test',
+    bodyText: 'x',
+  });
   return { ids, templateId: tpl.body.id as number };
 }
 
@@ -32,7 +39,14 @@ async function save(name: string, workflowId: string) {
   await handle.result().catch(() => undefined);
   // The CLI writes the history in the proto-JSON form the replayer reads.
   const json = execFileSync(resolveTemporalCli() ?? 'temporal', [
-    'workflow', 'show', '--workflow-id', workflowId, '--address', h.config.temporalAddress, '--output', 'json',
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    '--address',
+    h.config.temporalAddress,
+    '--output',
+    'json',
   ]);
   writeFileSync(join(out, `${name}.json`), json);
 }
@@ -63,7 +77,10 @@ test('capture: completed, cancelled, retried and async-report runs', async () =>
   h = await startHarness({ asyncBounceWindowSeconds: 30 });
   const d = await setup(['r.TAG@example.test']);
   const listening = await h.api('POST', '/v1/wizard-runs', { templateId: d.templateId, leadIds: d.ids });
-  await waitFor('completion', async () => (await h.api('GET', `/v1/wizard-runs/${listening.body.id}`)).body.status === 'completed');
+  await waitFor(
+    'completion',
+    async () => (await h.api('GET', `/v1/wizard-runs/${listening.body.id}`)).body.status === 'completed',
+  );
   const send = (await h.pool.query('SELECT id FROM send WHERE run_id = $1', [listening.body.id])).rows[0];
   await h.pool.query(
     `INSERT INTO inbound_report (received_at, fingerprint, kind, status, send_id, run_id, action, remote_text, raw)
@@ -71,7 +88,10 @@ test('capture: completed, cancelled, retried and async-report runs', async () =>
     [uniqueSuffix(), send.id, listening.body.id],
   );
   await notifyRunOfReports(h.temporal, h.pool, listening.body.id, 3);
-  await waitFor('the bounce', async () => (await h.api('GET', `/v1/wizard-runs/${listening.body.id}`)).body.counters.errors === 1);
+  await waitFor(
+    'the bounce',
+    async () => (await h.api('GET', `/v1/wizard-runs/${listening.body.id}`)).body.counters.errors === 1,
+  );
   await h.temporal.workflow.getHandle(listening.body.taskId).cancel();
   await save('async-report-then-cancelled', listening.body.taskId);
 }, 300_000);

@@ -17,7 +17,10 @@ afterAll(async () => {
 async function deliveredRun(count: number) {
   const tag = uniqueSuffix();
   const ids: number[] = [];
-  for (let i = 0; i < count; i++) ids.push((await h.api('POST', '/v1/leads', { name: `L${i}`, email: `r${i}.${tag}@example.test` })).body.id);
+  for (let i = 0; i < count; i++)
+    ids.push(
+      (await h.api('POST', '/v1/leads', { name: `L${i}`, email: `r${i}.${tag}@example.test` })).body.id,
+    );
   const tpl = await h.api('POST', '/v1/templates', {
     channel: 'email',
     title: `Async ${tag}`,
@@ -39,7 +42,14 @@ async function storeReport(send: any, action: 'bounce' | 'complaint', fingerprin
   await h.pool.query(
     `INSERT INTO inbound_report (received_at, fingerprint, kind, status, send_id, run_id, action, remote_text, error_type, error_reason, raw)
      VALUES (now(), $1, $2, 'pending', $3, $4, $5, $6, 'hard', 'unknown_user', 'raw report')`,
-    [fingerprint, action === 'bounce' ? 'dsn' : 'arf', send.id, send.run_id, action, '550 5.1.1 <x>: user unknown'],
+    [
+      fingerprint,
+      action === 'bounce' ? 'dsn' : 'arf',
+      send.id,
+      send.run_id,
+      action,
+      '550 5.1.1 <x>: user unknown',
+    ],
   );
 }
 
@@ -57,7 +67,12 @@ test('when a bounce arrives during the window, then the workflow applies it: 900
   expect(after.status).toBe('completed');
   expect(after.counters).toMatchObject({ sent: 3, delivered: 2, errors: 1 });
   const send = (await h.api('GET', `/v1/sends/${sends[0].id}`)).body;
-  expect(send).toMatchObject({ result: 'error', code: 90000, detail: '550 5.1.1 <x>: user unknown', errorType: 'hard' });
+  expect(send).toMatchObject({
+    result: 'error',
+    code: 90000,
+    detail: '550 5.1.1 <x>: user unknown',
+    errorType: 'hard',
+  });
   expect((await h.api('GET', `/v1/leads/${sends[0].lead_id}`)).body.emailErrorCount).toBe(1);
   await waitFor('the notice', async () => h.sink.messagesTo(`errors.${tag}@example.test`).length === 1);
   expect(h.sink.messagesTo(`errors.${tag}@example.test`)[0]!.raw.toString()).toContain(sends[0].address);
@@ -67,10 +82,16 @@ test('when a bounce arrives during the window, then the workflow applies it: 900
   await expect(storeReport(sends[0], 'bounce', 'dup')).rejects.toThrow(/duplicate key/);
   await notifyRunOfReports(h.temporal, h.pool, run.id, 3);
   await waitFor('the duplicate to be applied', async () => {
-    const r = await h.pool.query(`SELECT count(*)::int AS n FROM inbound_report WHERE run_id = $1 AND status = 'pending'`, [run.id]);
+    const r = await h.pool.query(
+      `SELECT count(*)::int AS n FROM inbound_report WHERE run_id = $1 AND status = 'pending'`,
+      [run.id],
+    );
     return r.rows[0].n === 0;
   });
-  expect((await h.api('GET', `/v1/wizard-runs/${run.id}`)).body.counters).toMatchObject({ delivered: 2, errors: 1 });
+  expect((await h.api('GET', `/v1/wizard-runs/${run.id}`)).body.counters).toMatchObject({
+    delivered: 2,
+    errors: 1,
+  });
   expect((await h.api('GET', `/v1/leads/${sends[0].lead_id}`)).body.emailErrorCount).toBe(1);
   await handle.cancel();
 });
@@ -80,7 +101,10 @@ test('when a complaint arrives, then the address is blocklisted and the lead uns
   await storeReport(sends[0], 'complaint');
   await notifyRunOfReports(h.temporal, h.pool, run.id, 3);
   const st = await waitFor('blocklisting', async () => {
-    const r = await h.api('GET', `/v1/address-statuses?channel=email&address=${encodeURIComponent(sends[0].address)}`);
+    const r = await h.api(
+      'GET',
+      `/v1/address-statuses?channel=email&address=${encodeURIComponent(sends[0].address)}`,
+    );
     return r.status === 200 && r.body.status === 'blocklisted' ? r.body : null;
   });
   expect(st.source).toBe('complaint');
@@ -97,7 +121,10 @@ test('when many reports arrive at once, then the run gets one signal per apply c
   }
   expect(outcomes.filter((o) => o === 'signalled').length).toBeLessThan(sends.length);
   // Whatever is pending gets applied: the last report always finds a signal outstanding or sends one.
-  await waitFor('all applied', async () => (await h.api('GET', `/v1/wizard-runs/${run.id}`)).body.counters.errors === 5);
+  await waitFor(
+    'all applied',
+    async () => (await h.api('GET', `/v1/wizard-runs/${run.id}`)).body.counters.errors === 5,
+  );
   const history = await h.temporal.workflow.getHandle(run.taskId).fetchHistory();
   const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
   expect(signals).toBe(outcomes.filter((o) => o === 'signalled').length);
@@ -110,6 +137,12 @@ test('when the window has closed, then a report is still applied, without the si
   await handle.terminate('window over (test)');
   await storeReport(sends[0], 'bounce');
   expect(await notifyRunOfReports(h.temporal, h.pool, run.id, 3)).toBe('applied-directly');
-  expect((await h.api('GET', `/v1/sends/${sends[0].id}`)).body).toMatchObject({ result: 'error', code: 90000 });
-  expect((await h.api('GET', `/v1/wizard-runs/${run.id}`)).body.counters).toMatchObject({ delivered: 0, errors: 1 });
+  expect((await h.api('GET', `/v1/sends/${sends[0].id}`)).body).toMatchObject({
+    result: 'error',
+    code: 90000,
+  });
+  expect((await h.api('GET', `/v1/wizard-runs/${run.id}`)).body.counters).toMatchObject({
+    delivered: 0,
+    errors: 1,
+  });
 });

@@ -41,10 +41,14 @@ async function template(extra: Record<string, unknown> = {}): Promise<number> {
 async function run(body: Record<string, unknown>, until: string[] = ['completed']) {
   const created = await h.api('POST', '/v1/wizard-runs', body);
   expect(created.status).toBe(201);
-  return waitFor(`run ${created.body.id} to reach ${until.join('/')}`, async () => {
-    const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
-    return until.includes(r.status) ? r : null;
-  }, 90_000);
+  return waitFor(
+    `run ${created.body.id} to reach ${until.join('/')}`,
+    async () => {
+      const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
+      return until.includes(r.status) ? r : null;
+    },
+    90_000,
+  );
 }
 
 async function sendsOf(runId: number) {
@@ -69,7 +73,12 @@ async function expectCountersMatchRecords(runId: number) {
       [runId],
     )
   ).rows[0];
-  expect(r.counters).toMatchObject({ sent: rec.sent, delivered: rec.delivered, errors: rec.errors, preErrors: rec.pre_errors });
+  expect(r.counters).toMatchObject({
+    sent: rec.sent,
+    delivered: rec.delivered,
+    errors: rec.errors,
+    preErrors: rec.pre_errors,
+  });
 }
 
 describe('a run to a mix of recipients', () => {
@@ -83,7 +92,12 @@ describe('a run to a mix of recipients', () => {
       block: `block+${tag}@example.test`,
       notLocal: `moved.${tag}@example.test`,
     };
-    h.sink.script(addr.notLocal, { kind: 'reject-rcpt', code: 551, enhanced: '5.1.6', text: 'user not local; please try <x@elsewhere.test>' });
+    h.sink.script(addr.notLocal, {
+      kind: 'reject-rcpt',
+      code: 551,
+      enhanced: '5.1.6',
+      text: 'user not local; please try <x@elsewhere.test>',
+    });
     const ids: Record<string, number> = {};
     for (const [k, a] of Object.entries(addr)) ids[k] = await lead(a);
     const tpl = await template({ errorReplyTo: `errors.${tag}@example.test` });
@@ -96,15 +110,32 @@ describe('a run to a mix of recipients', () => {
 
     const sends = Object.fromEntries((await sendsOf(final.id)).map((s) => [s.address, s]));
     expect(sends[addr.ok]).toMatchObject({ result: 'delivered', code: 40000, attempts: 1 });
-    expect(sends[addr.hard]).toMatchObject({ result: 'error', code: 42550, error_type: 'hard', error_reason: 'unknown_user', attempts: 1 });
+    expect(sends[addr.hard]).toMatchObject({
+      result: 'error',
+      code: 42550,
+      error_type: 'hard',
+      error_reason: 'unknown_user',
+      attempts: 1,
+    });
     expect(sends[addr.notLocal]).toMatchObject({ result: 'error', code: 42551, attempts: 1 });
     // Soft: retried twice (FAST_RETRIES), then the schedule runs out → 41606 keeping the last reply.
-    expect(sends[addr.full]).toMatchObject({ result: 'error', code: 41606, error_type: 'soft', error_reason: 'mailbox_full', attempts: 3 });
+    expect(sends[addr.full]).toMatchObject({
+      result: 'error',
+      code: 41606,
+      error_type: 'soft',
+      error_reason: 'mailbox_full',
+      attempts: 3,
+    });
     expect(sends[addr.full].detail).toContain('452 4.2.2');
     // Greylisted once, delivered by the first retry wave.
     expect(sends[addr.grey]).toMatchObject({ result: 'delivered', code: 40000, attempts: 2 });
     // A policy block after DATA is a block of the stream, not a bad recipient: soft, retried, never invalidating.
-    expect(sends[addr.block]).toMatchObject({ result: 'error', code: 41606, error_reason: 'refused', attempts: 3 });
+    expect(sends[addr.block]).toMatchObject({
+      result: 'error',
+      code: 41606,
+      error_reason: 'refused',
+      attempts: 3,
+    });
     expect((await attemptsOf(sends[addr.block].id)).map((a) => a.code)).toEqual([42530, 42530, 41606]);
 
     const fullAttempts = await attemptsOf(sends[addr.full].id);
@@ -129,7 +160,10 @@ describe('a run to a mix of recipients', () => {
     expect(await leadOf(ids.full!)).toMatchObject({ emailValid: true, emailErrorCount: 1 });
     expect(await leadOf(ids.notLocal!)).toMatchObject({ emailValid: false });
     expect(await leadOf(ids.block!)).toMatchObject({ emailValid: true, emailErrorCount: 0 });
-    const status = await h.api('GET', `/v1/address-statuses?channel=email&address=${encodeURIComponent(addr.notLocal)}`);
+    const status = await h.api(
+      'GET',
+      `/v1/address-statuses?channel=email&address=${encodeURIComponent(addr.notLocal)}`,
+    );
     expect(status.body).toMatchObject({ status: 'quarantined', errorCount: 1, source: 'bounce' });
 
     // Status mail on start and end, and one batched failure notice.
@@ -156,13 +190,23 @@ describe('validity flags', () => {
       expect(l.emailErrorCount).toBe(i);
       expect(l.emailValid).toBe(i < 3);
     }
-    const st = await h.api('GET', `/v1/address-statuses?channel=email&address=bounce550%2B${tag}@example.test`);
-    expect(st.body).toMatchObject({ status: 'quarantined', errorCount: 3, errorType: 'hard', reason: 'unknown_user' });
+    const st = await h.api(
+      'GET',
+      `/v1/address-statuses?channel=email&address=bounce550%2B${tag}@example.test`,
+    );
+    expect(st.body).toMatchObject({
+      status: 'quarantined',
+      errorCount: 3,
+      errorType: 'hard',
+      reason: 'unknown_user',
+    });
 
     const fourth = await run({ templateId: await template(), leadIds: [id] });
     expect(fourth.counters).toMatchObject({ targets: 0, excluded: 1, sent: 0 });
     const unsent = await h.api('GET', `/v1/wizard-runs/${fourth.id}/unsent`);
-    expect(unsent.body.items).toEqual([{ leadId: id, address: `bounce550+${tag}@example.test`, reason: 'invalid_address' }]);
+    expect(unsent.body.items).toEqual([
+      { leadId: id, address: `bounce550+${tag}@example.test`, reason: 'invalid_address' },
+    ]);
     expect(await sendsOf(fourth.id)).toHaveLength(0);
 
     const reset = await h.api('POST', `/v1/leads/${id}/email-validity`, { valid: true });
@@ -170,7 +214,10 @@ describe('validity flags', () => {
     expect(reset.body).toMatchObject({ emailValid: true, emailErrorCount: 0 });
     const again = await h.api('POST', `/v1/leads/${id}/email-validity`, { valid: true });
     expect(again.status).toBe(409);
-    const after = await h.api('GET', `/v1/address-statuses?channel=email&address=bounce550%2B${tag}@example.test`);
+    const after = await h.api(
+      'GET',
+      `/v1/address-statuses?channel=email&address=bounce550%2B${tag}@example.test`,
+    );
     expect(after.body.status).toBe('valid');
   });
 
@@ -183,17 +230,23 @@ describe('validity flags', () => {
     expect((await h.api('GET', `/v1/leads/${id}`)).body.emailErrorCount).toBe(1);
     h.sink.script(address, { kind: 'accept' });
     await run({ templateId: await template(), leadIds: [id] });
-    expect((await h.api('GET', `/v1/leads/${id}`)).body).toMatchObject({ emailErrorCount: 0, emailValid: true });
+    expect((await h.api('GET', `/v1/leads/${id}`)).body).toMatchObject({
+      emailErrorCount: 0,
+      emailValid: true,
+    });
   });
 
   test.each([
     ['an unknown lead', '/v1/leads/999999/email-validity', { valid: true }, 404],
     ['a body that is not {valid: true}', '/v1/leads/1/email-validity', { valid: false }, 400],
-  ])('when a validity reset names %s, then a clear 4xx and nothing changes', async (_what, path, body, status) => {
-    const res = await h.api('POST', path, body);
-    expect(res.status).toBe(status);
-    expect(typeof res.body.message).toBe('string');
-  });
+  ])(
+    'when a validity reset names %s, then a clear 4xx and nothing changes',
+    async (_what, path, body, status) => {
+      const res = await h.api('POST', path, body);
+      expect(res.status).toBe(status);
+      expect(typeof res.body.message).toBe('string');
+    },
+  );
 });
 
 describe('exclusions at preparation', () => {
@@ -210,7 +263,11 @@ describe('exclusions at preparation', () => {
       [`blocked.${tag}@example.test`],
     );
     const tpl = await template();
-    const first = await run({ templateId: tpl, leadIds: [ok, noDm, noAddress, unsub, blocked], permissionFilter: true });
+    const first = await run({
+      templateId: tpl,
+      leadIds: [ok, noDm, noAddress, unsub, blocked],
+      permissionFilter: true,
+    });
     expect(first.counters).toMatchObject({ targets: 1, excluded: 4, sent: 1, delivered: 1 });
     const unsent = (await h.api('GET', `/v1/wizard-runs/${first.id}/unsent`)).body.items;
     expect(Object.fromEntries(unsent.map((u: any) => [u.leadId, u.reason]))).toEqual({
@@ -223,7 +280,9 @@ describe('exclusions at preparation', () => {
 
     const second = await run({ templateId: tpl, leadIds: [ok] });
     expect(second.counters).toMatchObject({ targets: 0, excluded: 1 });
-    expect((await h.api('GET', `/v1/wizard-runs/${second.id}/unsent`)).body.items[0].reason).toBe('already_sent');
+    expect((await h.api('GET', `/v1/wizard-runs/${second.id}/unsent`)).body.items[0].reason).toBe(
+      'already_sent',
+    );
 
     const third = await run({ templateId: tpl, leadIds: [ok], includeAlreadySent: true });
     expect(third.counters).toMatchObject({ targets: 1, sent: 1 });
@@ -241,7 +300,10 @@ describe('cancelling', () => {
     }
     const created = await h.api('POST', '/v1/wizard-runs', { templateId: await template(), leadIds: ids });
     const runId = created.body.id;
-    await waitFor('some sends', async () => (await h.api('GET', `/v1/wizard-runs/${runId}`)).body.counters.sent >= 5);
+    await waitFor(
+      'some sends',
+      async () => (await h.api('GET', `/v1/wizard-runs/${runId}`)).body.counters.sent >= 5,
+    );
 
     const progress = await h.temporal.workflow.getHandle(created.body.taskId).query<any>('progress');
     expect(progress).toMatchObject({ runId, status: 'running', targets: 60 });
@@ -258,7 +320,10 @@ describe('cancelling', () => {
     // Nothing arrives after the run says cancelled, and the sink got exactly what was recorded.
     await new Promise((r) => setTimeout(r, 1500));
     const delivered = (await sendsOf(runId)).filter((s) => s.result === 'delivered');
-    const received = ids.reduce((n, _id, i) => n + h.sink.messagesTo(`slowpoke${i}.${tag}@example.test`).length, 0);
+    const received = ids.reduce(
+      (n, _id, i) => n + h.sink.messagesTo(`slowpoke${i}.${tag}@example.test`).length,
+      0,
+    );
     expect(received).toBe(delivered.length);
     expect((await h.api('GET', `/v1/wizard-runs/${runId}`)).body.counters.sent).toBe(final.counters.sent);
     expect((await h.api('DELETE', `/v1/wizard-runs/${runId}`)).status).toBe(200);
@@ -280,7 +345,10 @@ describe('cancelling', () => {
     expect(waiting.summary).toMatch(/waiting for retry wave 1/);
     expect((await h.api('GET', `/v1/wizard-runs/${runId}`)).body.status).toBe('running');
     expect((await h.api('DELETE', `/v1/wizard-runs/${runId}`)).status).toBe(202);
-    await waitFor('cancellation', async () => (await h.api('GET', `/v1/wizard-runs/${runId}`)).body.status === 'cancelled');
+    await waitFor(
+      'cancellation',
+      async () => (await h.api('GET', `/v1/wizard-runs/${runId}`)).body.status === 'cancelled',
+    );
     const [send] = await sendsOf(runId);
     expect(send).toMatchObject({ attempts: 1, result: 'error', code: 42552 });
   });
@@ -294,7 +362,14 @@ describe('single sends', () => {
     await h.pool.query('UPDATE lead SET email_valid = false WHERE id = $1', [id]);
     const res = await h.api('POST', '/v1/messages', { leadId: id, templateId: await template() });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ runId: null, leadId: id, address, result: 'delivered', code: 40000, attempts: 1 });
+    expect(res.body).toMatchObject({
+      runId: null,
+      leadId: id,
+      address,
+      result: 'delivered',
+      code: 40000,
+      attempts: 1,
+    });
     expect(h.sink.messagesTo(address)).toHaveLength(1);
     const history = await h.api('GET', `/v1/leads/${id}/sends`);
     expect(history.body.items.map((s: any) => s.id)).toContain(res.body.id);
@@ -304,7 +379,12 @@ describe('single sends', () => {
     const id = await lead(`bounce550+${uniqueSuffix()}@example.test`);
     const res = await h.api('POST', '/v1/messages', { leadId: id, templateId: await template() });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ result: 'error', code: 42550, errorType: 'hard', errorReason: 'unknown_user' });
+    expect(res.body).toMatchObject({
+      result: 'error',
+      code: 42550,
+      errorType: 'hard',
+      errorReason: 'unknown_user',
+    });
   });
 
   test('when a single send names an unknown lead, then 400 names the field and nothing is recorded', async () => {
@@ -321,12 +401,19 @@ describe('bad schedule data', () => {
     [{ mailbox_full: { delaysMs: [-5] } }, /mailbox_full\.delaysMs\[0\]/],
     [{ no_such_reason: { delaysMs: [1000] } }, /no_such_reason/],
     [{ '*': { delaysMs: 'soon' } }, /delaysMs/],
-  ])('when a run carries malformed retry schedules %j, then 400 names the entry and nothing is stored', async (schedules, message) => {
-    const before = (await h.pool.query('SELECT count(*)::int AS n FROM wizard_run')).rows[0].n;
-    const res = await h.api('POST', '/v1/wizard-runs', { templateId: await template(), leadIds: [1], retrySchedules: schedules });
-    expect(res.status).toBe(400);
-    expect(res.body.field).toBe('body.retrySchedules');
-    expect(res.body.message).toMatch(message);
-    expect((await h.pool.query('SELECT count(*)::int AS n FROM wizard_run')).rows[0].n).toBe(before);
-  });
+  ])(
+    'when a run carries malformed retry schedules %j, then 400 names the entry and nothing is stored',
+    async (schedules, message) => {
+      const before = (await h.pool.query('SELECT count(*)::int AS n FROM wizard_run')).rows[0].n;
+      const res = await h.api('POST', '/v1/wizard-runs', {
+        templateId: await template(),
+        leadIds: [1],
+        retrySchedules: schedules,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.field).toBe('body.retrySchedules');
+      expect(res.body.message).toMatch(message);
+      expect((await h.pool.query('SELECT count(*)::int AS n FROM wizard_run')).rows[0].n).toBe(before);
+    },
+  );
 });

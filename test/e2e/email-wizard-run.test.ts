@@ -18,7 +18,11 @@ async function createAudience(count: number) {
   const tag = uniqueSuffix();
   const leadIds: number[] = [];
   for (let i = 0; i < count; i++) {
-    const res = await h.api('POST', '/v1/leads', { name: `Lead ${i}`, email: `lead${i}.${tag}@example.test`, attributes: { tag } });
+    const res = await h.api('POST', '/v1/leads', {
+      name: `Lead ${i}`,
+      email: `lead${i}.${tag}@example.test`,
+      attributes: { tag },
+    });
     expect(res.status).toBe(201);
     leadIds.push(res.body.id);
   }
@@ -55,17 +59,31 @@ describe('an immediate email wizard run', () => {
     const runId: number = created.body.id;
 
     const seen: string[] = ['reserved'];
-    const final = await waitFor('the run to complete', async () => {
-      const r = await runStatus(runId);
-      if (seen[seen.length - 1] !== r.status) seen.push(r.status);
-      return r.status === 'completed' ? r : null;
-    }, 90_000, 50);
+    const final = await waitFor(
+      'the run to complete',
+      async () => {
+        const r = await runStatus(runId);
+        if (seen[seen.length - 1] !== r.status) seen.push(r.status);
+        return r.status === 'completed' ? r : null;
+      },
+      90_000,
+      50,
+    );
     // Whatever we caught while polling follows the lifecycle order.
     const order = ['reserved', 'preparing', 'running', 'completed'];
-    expect(seen.map((s) => order.indexOf(s))).toEqual([...seen.map((s) => order.indexOf(s))].sort((a, b) => a - b));
+    expect(seen.map((s) => order.indexOf(s))).toEqual(
+      [...seen.map((s) => order.indexOf(s))].sort((a, b) => a - b),
+    );
     expect(seen).not.toContain(-1);
 
-    expect(final.counters).toMatchObject({ targets: 45, excluded: 0, sent: 45, delivered: 45, errors: 0, preErrors: 0 });
+    expect(final.counters).toMatchObject({
+      targets: 45,
+      excluded: 0,
+      sent: 45,
+      delivered: 45,
+      errors: 0,
+      preErrors: 0,
+    });
     expect(final.startedAt).not.toBeNull();
     expect(final.completedAt).not.toBeNull();
     expect(Date.parse(final.completedAt)).toBeGreaterThanOrEqual(Date.parse(final.startedAt));
@@ -80,7 +98,10 @@ describe('an immediate email wizard run', () => {
     }
 
     // The sink really received one mail per lead, counted by the per-send token.
-    const tokens = await h.pool.query<{ token: string; address: string }>('SELECT token, address FROM send WHERE run_id = $1', [runId]);
+    const tokens = await h.pool.query<{ token: string; address: string }>(
+      'SELECT token, address FROM send WHERE run_id = $1',
+      [runId],
+    );
     for (const { token, address } of tokens.rows) {
       const got = h.sink.messages.filter((m) => m.headers.get('x-send-token') === token);
       expect(got).toHaveLength(1);
@@ -103,7 +124,10 @@ describe('an immediate email wizard run', () => {
     const a = await h.api('POST', '/v1/leads', { name: 'A', email: `dup.${tag}@example.test` });
     const b = await h.api('POST', '/v1/leads', { name: 'B', email: `DUP.${tag}@example.test` });
     const c = await h.api('POST', '/v1/leads', { name: 'C' });
-    const created = await h.api('POST', '/v1/wizard-runs', { templateId, leadIds: [a.body.id, b.body.id, c.body.id] });
+    const created = await h.api('POST', '/v1/wizard-runs', {
+      templateId,
+      leadIds: [a.body.id, b.body.id, c.body.id],
+    });
     expect(created.status).toBe(201);
     const final = await waitFor('completion', async () => {
       const r = await runStatus(created.body.id);
@@ -200,20 +224,43 @@ describe('bad input', () => {
   }
 
   test.each([
-    ['an unknown template', () => ({ templateId: 999999, leadIds: [1] }), 'body.templateId', /does not exist/],
+    [
+      'an unknown template',
+      () => ({ templateId: 999999, leadIds: [1] }),
+      'body.templateId',
+      /does not exist/,
+    ],
     ['no target', (t: number) => ({ templateId: t }), 'body.segmentId', /exactly one/],
-    ['a time in the past', (t: number) => ({ templateId: t, leadIds: [1], scheduledAt: '2020-01-01T00:00:00Z' }), 'body.scheduledAt', /past/],
-    ['a malformed time', (t: number) => ({ templateId: t, leadIds: [1], scheduledAt: 'tomorrow' }), 'body.scheduledAt', /date-time/],
-    ['an unknown field', (t: number) => ({ templateId: t, leadIds: [1], colour: 'red' }), 'body', /unknown field "colour"/],
-  ])('when a run is reserved with %s, then 400 names the field and nothing is stored', async (_what, body, field, message) => {
-    const { templateId } = await createAudience(0);
-    const before = await runCount();
-    const res = await h.api('POST', '/v1/wizard-runs', body(templateId));
-    expect(res.status).toBe(400);
-    expect(res.body.field ?? res.body.message).toContain(field);
-    expect(res.body.message).toMatch(message);
-    expect(await runCount()).toBe(before);
-  });
+    [
+      'a time in the past',
+      (t: number) => ({ templateId: t, leadIds: [1], scheduledAt: '2020-01-01T00:00:00Z' }),
+      'body.scheduledAt',
+      /past/,
+    ],
+    [
+      'a malformed time',
+      (t: number) => ({ templateId: t, leadIds: [1], scheduledAt: 'tomorrow' }),
+      'body.scheduledAt',
+      /date-time/,
+    ],
+    [
+      'an unknown field',
+      (t: number) => ({ templateId: t, leadIds: [1], colour: 'red' }),
+      'body',
+      /unknown field "colour"/,
+    ],
+  ])(
+    'when a run is reserved with %s, then 400 names the field and nothing is stored',
+    async (_what, body, field, message) => {
+      const { templateId } = await createAudience(0);
+      const before = await runCount();
+      const res = await h.api('POST', '/v1/wizard-runs', body(templateId));
+      expect(res.status).toBe(400);
+      expect(res.body.field ?? res.body.message).toContain(field);
+      expect(res.body.message).toMatch(message);
+      expect(await runCount()).toBe(before);
+    },
+  );
 
   test('when the segment belongs to another channel, then 400 says so and nothing is stored', async () => {
     const { templateId } = await createAudience(0);
@@ -235,7 +282,11 @@ describe('bad input', () => {
   });
 
   test('when a segment filter names an unknown field, then 400 names the place in the filter', async () => {
-    const res = await h.api('POST', '/v1/segments', { name: 'x', channel: 'email', filter: { all: [{ field: 'shoe_size', op: 'eq', value: 1 }] } });
+    const res = await h.api('POST', '/v1/segments', {
+      name: 'x',
+      channel: 'email',
+      filter: { all: [{ field: 'shoe_size', op: 'eq', value: 1 }] },
+    });
     expect(res.status).toBe(400);
     expect(res.body.field).toBe('body.filter.all[0].field');
   });

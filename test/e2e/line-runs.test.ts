@@ -39,7 +39,10 @@ async function account(opts: { monthlyQuota?: number | null } = {}): Promise<Acc
   return { id: res.body.id, token, secret };
 }
 
-async function lineTemplate(accountId: number, messages: unknown[] = [{ type: 'text', text: 'Hello {{name}}' }]) {
+async function lineTemplate(
+  accountId: number,
+  messages: unknown[] = [{ type: 'text', text: 'Hello {{name}}' }],
+) {
   const res = await h.api('POST', '/v1/templates', {
     channel: 'line',
     title: `L ${uniqueSuffix()}`,
@@ -94,7 +97,12 @@ describe('official accounts', () => {
       const text = JSON.stringify(r.body);
       for (const secret of [a.token, a.secret, newToken]) expect(text).not.toContain(secret);
     }
-    expect(responses[0]!.body).toMatchObject({ id: a.id, hasAccessToken: true, hasChannelSecret: true, deleted: false });
+    expect(responses[0]!.body).toMatchObject({
+      id: a.id,
+      hasAccessToken: true,
+      hasChannelSecret: true,
+      deleted: false,
+    });
     expect(responses[2]!.body.accessTokenTail).toBe(`••••${newToken.slice(-4)}`);
     const stored = await h.pool.query('SELECT access_token FROM official_account WHERE id = $1', [a.id]);
     expect(stored.rows[0].access_token).toBe(newToken);
@@ -131,7 +139,10 @@ describe('LINE templates', () => {
       channel: 'line',
       title: 'x',
       lineAccountId: a.id,
-      lineMessages: [{ type: 'text', text: 'ok' }, { type: 'image', originalContentUrl: 'http://insecure.example/a.jpg' }],
+      lineMessages: [
+        { type: 'text', text: 'ok' },
+        { type: 'image', originalContentUrl: 'http://insecure.example/a.jpg' },
+      ],
     });
     expect(res.status).toBe(400);
     expect(res.body.field).toMatch(/^body\.lineMessages\[1\]\./);
@@ -162,7 +173,9 @@ describe('the LINE webhook', () => {
     expect(unfollow.status).toBe(200);
     expect(await friendStatus(id)).toBe('blocked');
 
-    const follow = await h.line.sendWebhook(webhookUrl(a.id), a.secret, [lineFollowEvent(user, { isUnblocked: true })]);
+    const follow = await h.line.sendWebhook(webhookUrl(a.id), a.secret, [
+      lineFollowEvent(user, { isUnblocked: true }),
+    ]);
     expect(follow.status).toBe(200);
     expect(await friendStatus(id)).toBe('friend');
   });
@@ -171,7 +184,12 @@ describe('the LINE webhook', () => {
     const a = await account();
     const user = randomUserId();
     const id = await lead('Forged', user);
-    const forged = await sendLineWebhook(webhookUrl(a.id), 'not-the-secret', [lineUnfollowEvent(user)], randomUserId());
+    const forged = await sendLineWebhook(
+      webhookUrl(a.id),
+      'not-the-secret',
+      [lineUnfollowEvent(user)],
+      randomUserId(),
+    );
     expect(forged.status).toBe(401);
     const unsigned = await fetch(webhookUrl(a.id), {
       method: 'POST',
@@ -186,7 +204,10 @@ describe('the LINE webhook', () => {
     const a = await account();
     const user = randomUserId();
     const id = await lead('Malformed', user);
-    for (const raw of [`{"destination":"x","events":[{"type":"unfollow","source":{"userId":"${user}"`, '{"events":[]}']) {
+    for (const raw of [
+      `{"destination":"x","events":[{"type":"unfollow","source":{"userId":"${user}"`,
+      '{"events":[]}',
+    ]) {
       const res = await fetch(webhookUrl(a.id), {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-line-signature': signBody(a.secret, raw) },
@@ -198,7 +219,12 @@ describe('the LINE webhook', () => {
   });
 
   test('when the account is unknown, then 404', async () => {
-    const res = await sendLineWebhook(webhookUrl(2_000_000_000), 'whatever', [lineUnfollowEvent(randomUserId())], randomUserId());
+    const res = await sendLineWebhook(
+      webhookUrl(2_000_000_000),
+      'whatever',
+      [lineUnfollowEvent(randomUserId())],
+      randomUserId(),
+    );
     expect(res.status).toBe(404);
   });
 });
@@ -217,7 +243,9 @@ describe('LINE runs', () => {
       none: await lead('No LINE', null),
       dup: await lead('Aiko again', ok),
     };
-    expect((await h.line.sendWebhook(webhookUrl(a.id), a.secret, [lineUnfollowEvent(blocked)])).status).toBe(200);
+    expect((await h.line.sendWebhook(webhookUrl(a.id), a.secret, [lineUnfollowEvent(blocked)])).status).toBe(
+      200,
+    );
     const sticker = { type: 'sticker', packageId: '446', stickerId: '1988' };
     const tpl = await lineTemplate(a.id, [{ type: 'text', text: 'Hello {{name}}' }, sticker]);
 
@@ -241,7 +269,10 @@ describe('LINE runs', () => {
     expect(sends[ids.ok]).toMatchObject({ result: 'sent', line_account_name: accountName, address: ok });
     expect(sends[ids.flaky]).toMatchObject({ result: 'sent', attempts: 1 });
     expect(sends[ids.blocked]).toMatchObject({ result: 'pre_error', detail: BLOCKED_DETAIL, sent_at: null });
-    const unsent = (await h.api('GET', `/v1/wizard-runs/${run.id}/unsent`)).body.items as Array<{ leadId: number; reason: string }>;
+    const unsent = (await h.api('GET', `/v1/wizard-runs/${run.id}/unsent`)).body.items as Array<{
+      leadId: number;
+      reason: string;
+    }>;
     expect(Object.fromEntries(unsent.map((u) => [u.leadId, u.reason]))).toEqual({
       [ids.none]: 'missing_address',
       [ids.dup]: 'duplicate',
@@ -254,7 +285,10 @@ describe('LINE runs', () => {
     h.line.script(user, { kind: 'rate-limit', times: 1, retryAfterSeconds: 1 });
     const tpl = await lineTemplate(a.id);
 
-    const run = await runUntil({ templateId: tpl, leadIds: [await lead('Busy', user)] }, ['completed', 'error']);
+    const run = await runUntil({ templateId: tpl, leadIds: [await lead('Busy', user)] }, [
+      'completed',
+      'error',
+    ]);
 
     expect(run.counters).toMatchObject({ targets: 1, sent: 1, preErrors: 0, errors: 0 });
     const requests = h.line.requests(user);
@@ -276,7 +310,9 @@ describe('LINE runs', () => {
     expect(run.counters).toMatchObject({ targets: 6, sent: 2, preErrors: 4, errors: 0 });
     expect(users.flatMap((u) => h.line.pushes(u))).toHaveLength(2);
     const sends = await sendsOf(run.id);
-    expect(sends.filter((s) => s.result === 'pre_error').map((s) => s.detail)).toEqual(Array(4).fill(MONTHLY_LIMIT_DETAIL));
+    expect(sends.filter((s) => s.result === 'pre_error').map((s) => s.detail)).toEqual(
+      Array(4).fill(MONTHLY_LIMIT_DETAIL),
+    );
     // Batches of two: the third batch starts with the limit known and asks LINE nothing.
     for (const u of users.slice(4)) expect(h.line.requests(u)).toHaveLength(0);
   });

@@ -14,15 +14,29 @@ afterAll(async () => {
 });
 
 async function template() {
-  return (await h.api('POST', '/v1/templates', { channel: 'email', title: `MX ${uniqueSuffix()}`, subject: 'Hi', from: 'n@example.test', bodyText: 'x' })).body.id;
+  return (
+    await h.api('POST', '/v1/templates', {
+      channel: 'email',
+      title: `MX ${uniqueSuffix()}`,
+      subject: 'Hi',
+      from: 'n@example.test',
+      bodyText: 'x',
+    })
+  ).body.id;
 }
 
 test('when a domain fails past its error rate, then it is blocked, held sends wait, and they go out once the block ends', async () => {
   const domain = `flaky-${uniqueSuffix()}.test`;
-  const rule = await h.api('POST', '/v1/domain-rules', { domain, errorRateThreshold: 0.8, minMessages: 5, blockSeconds: 3 });
+  const rule = await h.api('POST', '/v1/domain-rules', {
+    domain,
+    errorRateThreshold: 0.8,
+    minMessages: 5,
+    blockSeconds: 3,
+  });
   expect(rule.status).toBe(201);
   const addresses = Array.from({ length: 15 }, (_, i) => `u${i}@${domain}`);
-  for (const a of addresses) h.sink.script(a, { kind: 'reject-rcpt', code: 550, enhanced: '5.1.1', text: 'no such user' });
+  for (const a of addresses)
+    h.sink.script(a, { kind: 'reject-rcpt', code: 550, enhanced: '5.1.1', text: 'no such user' });
   const ids: number[] = [];
   for (const a of addresses) ids.push((await h.api('POST', '/v1/leads', { name: 'M', email: a })).body.id);
 
@@ -37,17 +51,24 @@ test('when a domain fails past its error rate, then it is blocked, held sends wa
   const during = (await h.api('GET', `/v1/wizard-runs/${runId}`)).body;
   expect(during.status).toBe('running');
   expect(during.counters.errors).toBe(5);
-  const held = await h.pool.query(`SELECT count(*)::int AS n FROM send WHERE run_id = $1 AND result = 'pending' AND next_attempt_at IS NOT NULL`, [runId]);
+  const held = await h.pool.query(
+    `SELECT count(*)::int AS n FROM send WHERE run_id = $1 AND result = 'pending' AND next_attempt_at IS NOT NULL`,
+    [runId],
+  );
   expect(held.rows[0].n).toBeGreaterThan(0);
   const unsent = (await h.api('GET', `/v1/wizard-runs/${runId}/unsent`)).body.items;
   expect(unsent.every((u: any) => u.reason === 'pending')).toBe(true);
 
   // The domain recovers; the held sends go out by themselves after the block.
   for (const a of addresses) h.sink.script(a, { kind: 'accept' });
-  const final = await waitFor('completion', async () => {
-    const r = (await h.api('GET', `/v1/wizard-runs/${runId}`)).body;
-    return r.status === 'completed' ? r : null;
-  }, 60_000);
+  const final = await waitFor(
+    'completion',
+    async () => {
+      const r = (await h.api('GET', `/v1/wizard-runs/${runId}`)).body;
+      return r.status === 'completed' ? r : null;
+    },
+    60_000,
+  );
   expect(final.counters).toMatchObject({ targets: 15, sent: 15, errors: 5, delivered: 10 });
   const firstAfter = await h.pool.query(
     `SELECT min(a.at) AS at FROM send_attempt a JOIN send s ON s.id = a.send_id WHERE s.run_id = $1 AND a.result = 'delivered'`,
@@ -61,11 +82,18 @@ test('when a domain has an hourly allowance, then sends beyond it wait for the n
   const domain = `capped-${uniqueSuffix()}.test`;
   expect((await h.api('POST', '/v1/domain-rules', { domain, maxPerHour: 3 })).status).toBe(201);
   const ids: number[] = [];
-  for (let i = 0; i < 5; i++) ids.push((await h.api('POST', '/v1/leads', { name: 'C', email: `c${i}@${domain}` })).body.id);
+  for (let i = 0; i < 5; i++)
+    ids.push((await h.api('POST', '/v1/leads', { name: 'C', email: `c${i}@${domain}` })).body.id);
   const created = await h.api('POST', '/v1/wizard-runs', { templateId: await template(), leadIds: ids });
-  await waitFor('the allowance to be used', async () => (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body.counters.sent === 3);
+  await waitFor(
+    'the allowance to be used',
+    async () => (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body.counters.sent === 3,
+  );
   const held = await waitFor('two held sends', async () => {
-    const r = await h.pool.query(`SELECT next_attempt_at FROM send WHERE run_id = $1 AND result = 'pending' AND next_attempt_at IS NOT NULL`, [created.body.id]);
+    const r = await h.pool.query(
+      `SELECT next_attempt_at FROM send WHERE run_id = $1 AND result = 'pending' AND next_attempt_at IS NOT NULL`,
+      [created.body.id],
+    );
     return r.rows.length === 2 ? r.rows : null;
   });
   for (const r of held) expect(r.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);

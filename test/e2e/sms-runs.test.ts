@@ -30,7 +30,12 @@ async function lead(phones: Record<string, string>, extra: Record<string, unknow
 }
 
 async function smsTemplate(smsBody: string, extra: Record<string, unknown> = {}): Promise<number> {
-  const res = await h.api('POST', '/v1/templates', { channel: 'sms', title: `SMS ${uniqueSuffix()}`, smsBody, ...extra });
+  const res = await h.api('POST', '/v1/templates', {
+    channel: 'sms',
+    title: `SMS ${uniqueSuffix()}`,
+    smsBody,
+    ...extra,
+  });
   expect(res.status).toBe(201);
   return res.body.id;
 }
@@ -38,10 +43,14 @@ async function smsTemplate(smsBody: string, extra: Record<string, unknown> = {})
 async function run(body: Record<string, unknown>) {
   const created = await h.api('POST', '/v1/wizard-runs', body);
   expect(created.status).toBe(201);
-  return waitFor(`run ${created.body.id} to complete`, async () => {
-    const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
-    return r.status === 'completed' ? r : null;
-  }, 90_000);
+  return waitFor(
+    `run ${created.body.id} to complete`,
+    async () => {
+      const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
+      return r.status === 'completed' ? r : null;
+    },
+    90_000,
+  );
 }
 
 async function sendsByLead(runId: number): Promise<Map<number, any>> {
@@ -78,8 +87,14 @@ describe('an SMS run to a mix of numbers and bodies', () => {
     };
     const longText = 'Sale! '.repeat(40).trim(); // 239 GSM characters: 2 parts
     const ids = {
-      gsm: await lead({ mobile: n.gsm.local }, { attributes: { msg: 'Hello Taro, your order has shipped.' } }),
-      kana: await lead({ mobile: n.kana.local }, { attributes: { msg: 'こんにちは、ご注文の商品を発送しました。' } }),
+      gsm: await lead(
+        { mobile: n.gsm.local },
+        { attributes: { msg: 'Hello Taro, your order has shipped.' } },
+      ),
+      kana: await lead(
+        { mobile: n.kana.local },
+        { attributes: { msg: 'こんにちは、ご注文の商品を発送しました。' } },
+      ),
       long: await lead({ mobile: n.long.local }, { attributes: { msg: longText } }),
       absent: await lead({ mobile: n.absent.local }, { attributes: { msg: 'Are you there?' } }),
       partFails: await lead({ mobile: n.partFails.local }, { attributes: { msg: longText } }),
@@ -97,16 +112,31 @@ describe('an SMS run to a mix of numbers and bodies', () => {
 
     const sends = await sendsByLead(final.id);
     const send = (id: number) => sends.get(id)!;
-    expect(send(ids.gsm)).toMatchObject({ result: 'delivered', detail: 'delivered', sms_segments: 1, body: 'Hello Taro, your order has shipped.' });
+    expect(send(ids.gsm)).toMatchObject({
+      result: 'delivered',
+      detail: 'delivered',
+      sms_segments: 1,
+      body: 'Hello Taro, your order has shipped.',
+    });
     expect(send(ids.gsm).delivered_at).not.toBeNull();
     expect(send(ids.kana)).toMatchObject({ result: 'delivered', sms_segments: 1 });
     expect(send(ids.long)).toMatchObject({ result: 'delivered', sms_segments: 2 });
     expect(send(ids.emoji)).toMatchObject({ result: 'delivered', sms_segments: 1 });
     expect(send(ids.throttled)).toMatchObject({ result: 'delivered', sms_segments: 1 });
-    expect(send(ids.absent)).toMatchObject({ result: 'error', detail: 'handset out of range or switched off' });
-    expect(send(ids.partFails)).toMatchObject({ result: 'error', detail: 'some of the split messages failed', sms_segments: 2 });
+    expect(send(ids.absent)).toMatchObject({
+      result: 'error',
+      detail: 'handset out of range or switched off',
+    });
+    expect(send(ids.partFails)).toMatchObject({
+      result: 'error',
+      detail: 'some of the split messages failed',
+      sms_segments: 2,
+    });
     expect(send(ids.invalid)).toMatchObject({ result: 'error', detail: 'sending failed' });
-    expect(send(ids.tooLong)).toMatchObject({ result: 'pre_error', detail: 'over the maximum of 660 characters' });
+    expect(send(ids.tooLong)).toMatchObject({
+      result: 'pre_error',
+      detail: 'over the maximum of 660 characters',
+    });
     expect(send(ids.empty)).toMatchObject({ result: 'pre_error', detail: 'the message body is empty' });
     expect(send(ids.landline)).toMatchObject({ result: 'pre_error', detail: 'not a mobile phone number' });
     expect(send(ids.malformed)).toMatchObject({ result: 'pre_error', detail: 'not a mobile phone number' });
@@ -120,7 +150,9 @@ describe('an SMS run to a mix of numbers and bodies', () => {
     expect(h.smsc.reassembled(n.throttled.smpp)).toEqual(['Slowly please']);
     expect(h.smsc.messagesTo(n.tooLong.smpp)).toHaveLength(0);
     // Every part's id is kept, the first is the send's message id.
-    const parts = await h.pool.query('SELECT seq, message_id FROM sms_part WHERE send_id = $1 ORDER BY seq', [send(ids.long).id]);
+    const parts = await h.pool.query('SELECT seq, message_id FROM sms_part WHERE send_id = $1 ORDER BY seq', [
+      send(ids.long).id,
+    ]);
     expect(parts.rows.map((p) => p.seq)).toEqual([1, 2]);
     expect(parts.rows[0].message_id).toBe(send(ids.long).message_id);
 
@@ -155,11 +187,19 @@ describe('an SMS run to a mix of numbers and bodies', () => {
     const id = await lead({ mobile: silent.local });
     const final = await run({ templateId: await smsTemplate('No receipt for this one'), leadIds: [id] });
     expect((await sendsByLead(final.id)).get(id)).toMatchObject({ result: 'sent' });
-    const settled = await waitFor('the receipt timeout', async () => {
-      const s = (await sendsByLead(final.id)).get(id);
-      return s.result !== 'sent' ? s : null;
-    }, 20_000);
-    expect(settled).toMatchObject({ result: 'error', detail: 'the result could not be confirmed', delivered_at: null });
+    const settled = await waitFor(
+      'the receipt timeout',
+      async () => {
+        const s = (await sendsByLead(final.id)).get(id);
+        return s.result !== 'sent' ? s : null;
+      },
+      20_000,
+    );
+    expect(settled).toMatchObject({
+      result: 'error',
+      detail: 'the result could not be confirmed',
+      delivered_at: null,
+    });
     expect((await runOf(final.id)).counters).toMatchObject({ sent: 1, delivered: 0, errors: 1 });
   });
 
@@ -224,7 +264,9 @@ describe('SMS click counting', () => {
     const final = await run({ templateId: tpl, leadIds: [id], allowLongSms: true });
     const [text] = h.smsc.reassembled(n.smpp);
     const prefix = `${h.config.publicBaseUrl}/s/`;
-    const match = new RegExp(`${prefix.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}([A-Za-z0-9_-]{22})`).exec(text ?? '');
+    const match = new RegExp(`${prefix.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}([A-Za-z0-9_-]{22})`).exec(
+      text ?? '',
+    );
     expect(match).not.toBeNull();
     expect(text).not.toContain('shop.example.test');
     const send = (await sendsByLead(final.id)).get(id);
@@ -249,13 +291,18 @@ describe('SMS click counting', () => {
       `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN IF NEW.url LIKE '%${marker}%' THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$`,
     );
-    await h.pool.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON tracked_link FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    await h.pool.query(
+      `CREATE TRIGGER ${fn} BEFORE INSERT ON tracked_link FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+    );
     try {
       const n = mobile('5402');
       const id = await lead({ mobile: n.local });
       const tpl = await smsTemplate(`See https://shop.example.test/${marker}`, { clickTracking: true });
       const final = await run({ templateId: tpl, leadIds: [id], allowLongSms: true });
-      expect((await sendsByLead(final.id)).get(id)).toMatchObject({ result: 'pre_error', detail: 'short URL generation failed' });
+      expect((await sendsByLead(final.id)).get(id)).toMatchObject({
+        result: 'pre_error',
+        detail: 'short URL generation failed',
+      });
       expect(h.smsc.messagesTo(n.smpp)).toHaveLength(0);
       expect(final.counters).toMatchObject({ preErrors: 1, sent: 0 });
     } finally {
@@ -266,13 +313,18 @@ describe('SMS click counting', () => {
 });
 
 describe('single SMS sends', () => {
-  test('when a single send uses an SMS template, then the lead\'s mobile gets it and the send history shows body, segments and delivery', async () => {
+  test("when a single send uses an SMS template, then the lead's mobile gets it and the send history shows body, segments and delivery", async () => {
     const n = mobile('5501');
     const id = await lead({ mobile: n.local });
     const tpl = await smsTemplate('Your code is 1234, {{name}}');
     const res = await h.api('POST', '/v1/messages', { leadId: id, templateId: tpl });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ channel: 'sms', runId: null, body: 'Your code is 1234, Taro', smsSegments: 1 });
+    expect(res.body).toMatchObject({
+      channel: 'sms',
+      runId: null,
+      body: 'Your code is 1234, Taro',
+      smsSegments: 1,
+    });
     const delivered = await waitFor('the receipt', async () => {
       const s = (await h.api('GET', `/v1/sends/${res.body.id}`)).body;
       return s.result === 'delivered' ? s : null;

@@ -36,7 +36,10 @@ test('when the worker is killed with SIGKILL mid-run and another starts, then no
     const emails = Array.from({ length: LEADS }, (_, i) => `crash${i}.${tag}@example.test`);
     for (const e of emails) sink.script(e, { kind: 'slow', delayMs: 25 });
     const ids = (
-      await pool.query<{ id: number }>(`INSERT INTO lead (name, email) SELECT 'L', unnest($1::text[]) RETURNING id`, [emails])
+      await pool.query<{ id: number }>(
+        `INSERT INTO lead (name, email) SELECT 'L', unnest($1::text[]) RETURNING id`,
+        [emails],
+      )
     ).rows.map((r) => r.id);
     const tpl = (
       await pool.query(
@@ -89,7 +92,8 @@ test('when the worker is killed with SIGKILL mid-run and another starts, then no
     const result = await client.workflow.getHandle(`wizard-run-${runId}`).result();
     expect(result).toMatchObject({ status: 'completed' });
 
-    const sends = (await pool.query('SELECT token, address, result FROM send WHERE run_id = $1', [runId])).rows;
+    const sends = (await pool.query('SELECT token, address, result FROM send WHERE run_id = $1', [runId]))
+      .rows;
     expect(sends).toHaveLength(LEADS);
     let repeated = 0;
     for (const s of sends) {
@@ -107,7 +111,12 @@ test('when the worker is killed with SIGKILL mid-run and another starts, then no
     // Messages in flight at most: the send concurrency (2 × 5 connections) per batch × 3 batches.
     expect(repeated).toBeLessThanOrEqual(30);
     const run = (await pool.query('SELECT * FROM wizard_run WHERE id = $1', [runId])).rows[0];
-    expect(run).toMatchObject({ status: 'completed', sent_count: LEADS, delivered_count: LEADS, error_count: 0 });
+    expect(run).toMatchObject({
+      status: 'completed',
+      sent_count: LEADS,
+      delivered_count: LEADS,
+      error_count: 0,
+    });
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
     await connection.close();

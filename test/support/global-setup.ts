@@ -4,10 +4,14 @@ import { createInterface } from 'node:readline';
 
 export default async function globalSetup() {
   const root = join(__dirname, '..', '..');
-  const child = spawn(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, 'stack-main.ts')], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, 'stack-main.ts')],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   (globalThis as { __testStack?: typeof child }).__testStack = child;
   const ready = await new Promise<{ databaseUrl: string; temporalAddress: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('test stack did not start within 180 s')), 180_000);

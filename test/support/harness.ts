@@ -53,7 +53,8 @@ export function uniqueSuffix(): string {
 export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
   const databaseUrl = process.env.TEST_DATABASE_URL_READY;
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!databaseUrl || !temporalAddress) throw new Error('run through jest: global setup provides the servers');
+  if (!databaseUrl || !temporalAddress)
+    throw new Error('run through jest: global setup provides the servers');
   const suffix = uniqueSuffix();
   const sink = new SmtpSink({ port: 0 });
   const { url: smtpUrl } = await sink.start();
@@ -80,11 +81,34 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   };
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const pool = createPool(databaseUrl, 10);
-  const email = createEmailTransport({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections, maxMessages: config.smtpMaxMessages });
+  const email = createEmailTransport({
+    url: config.smtpUrl,
+    maxConnections: config.smtpMaxConnections,
+    maxMessages: config.smtpMaxMessages,
+  });
   const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
-  const sms = createSmsTransport({ host: smscHost, port: smscPort, systemId: 'orchestrator', password: 'secret', reconnectMs: 200 });
-  const receipts = startSmsReceiptProcessing({ pool, sms, logger, receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds });
-  const workers = await createWorkers({ connection: nativeConnection, namespace: 'default', pool, email, logger, config, sms });
+  const sms = createSmsTransport({
+    host: smscHost,
+    port: smscPort,
+    systemId: 'orchestrator',
+    password: 'secret',
+    reconnectMs: 200,
+  });
+  const receipts = startSmsReceiptProcessing({
+    pool,
+    sms,
+    logger,
+    receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds,
+  });
+  const workers = await createWorkers({
+    connection: nativeConnection,
+    namespace: 'default',
+    pool,
+    email,
+    logger,
+    config,
+    sms,
+  });
   const running = Promise.all(workers.map((w) => w.run()));
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection });
@@ -155,7 +179,8 @@ export async function waitFor<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

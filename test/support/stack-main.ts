@@ -39,7 +39,12 @@ async function main() {
 
   let databaseUrl = process.env.TEST_DATABASE_URL ?? '';
   if (!databaseUrl) {
-    pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), database: 'delivery_test', persistent: false });
+    pg = await startEmbeddedPostgres({
+      dataDir: dir,
+      port: await freePort(),
+      database: 'delivery_test',
+      persistent: false,
+    });
     databaseUrl = pg.url;
   }
   const orm = await openOrm(databaseUrl, 2);

@@ -1,4 +1,11 @@
-import { DEFAULT_DOMAIN_RULE, domainOf, holdUntil, ruleFor, shouldTrip, validateDomainRule } from '../../domain/domain-throttle';
+import {
+  DEFAULT_DOMAIN_RULE,
+  domainOf,
+  holdUntil,
+  ruleFor,
+  shouldTrip,
+  validateDomainRule,
+} from '../../domain/domain-throttle';
 
 const rule = { ...DEFAULT_DOMAIN_RULE, domain: 'example.jp', minMessages: 10, errorRateThreshold: 0.9 };
 
@@ -13,7 +20,11 @@ describe('MX management rules', () => {
     expect(ruleFor('example.jp', [rule, star])).toBe(rule);
     expect(ruleFor('other.jp', [rule, star])).toBe(star);
     expect(ruleFor('other.jp', [rule])).toEqual(DEFAULT_DOMAIN_RULE);
-    expect(DEFAULT_DOMAIN_RULE).toMatchObject({ errorRateThreshold: 0.9, minMessages: 300, blockSeconds: 10800 });
+    expect(DEFAULT_DOMAIN_RULE).toMatchObject({
+      errorRateThreshold: 0.9,
+      minMessages: 300,
+      blockSeconds: 10800,
+    });
   });
 
   test.each([
@@ -27,20 +38,57 @@ describe('MX management rules', () => {
 
   test('when the breaker is open, then sends are held until it closes', () => {
     const until = new Date(10_000);
-    expect(holdUntil({ domain: 'example.jp', messages: 0, errors: 0, blockedUntil: until, hourStartedAt: null, hourCount: 0 }, rule, 0, 5_000)).toBe(until);
-    expect(holdUntil({ domain: 'example.jp', messages: 0, errors: 0, blockedUntil: until, hourStartedAt: null, hourCount: 0 }, rule, 0, 11_000)).toBeNull();
+    expect(
+      holdUntil(
+        {
+          domain: 'example.jp',
+          messages: 0,
+          errors: 0,
+          blockedUntil: until,
+          hourStartedAt: null,
+          hourCount: 0,
+        },
+        rule,
+        0,
+        5_000,
+      ),
+    ).toBe(until);
+    expect(
+      holdUntil(
+        {
+          domain: 'example.jp',
+          messages: 0,
+          errors: 0,
+          blockedUntil: until,
+          hourStartedAt: null,
+          hourCount: 0,
+        },
+        rule,
+        0,
+        11_000,
+      ),
+    ).toBeNull();
   });
 
   test('when the hourly allowance is used up, then sends wait for the next hourly window', () => {
     const capped = { ...rule, maxPerHour: 3 };
-    const state = { domain: 'example.jp', messages: 0, errors: 0, blockedUntil: null, hourStartedAt: new Date(0), hourCount: 2 };
+    const state = {
+      domain: 'example.jp',
+      messages: 0,
+      errors: 0,
+      blockedUntil: null,
+      hourStartedAt: new Date(0),
+      hourCount: 2,
+    };
     expect(holdUntil(state, capped, 0, 1000)).toBeNull();
     expect(holdUntil(state, capped, 1, 1000)).toEqual(new Date(3600_000));
     expect(holdUntil(state, capped, 1, 3600_001)).toBeNull(); // a new window
   });
 
   test('when a rule names a malformed domain or rate, then each problem names its field', () => {
-    expect(validateDomainRule({ domain: 'Not A Domain', errorRateThreshold: 90 }).map((p) => p.field)).toEqual(['domain', 'errorRateThreshold']);
+    expect(
+      validateDomainRule({ domain: 'Not A Domain', errorRateThreshold: 90 }).map((p) => p.field),
+    ).toEqual(['domain', 'errorRateThreshold']);
     expect(validateDomainRule({ domain: '*', errorRateThreshold: 0.5 })).toEqual([]);
   });
 });

@@ -5,24 +5,36 @@ import { CONFIG_KEYS, loadConfig } from '../../config/config';
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 
 describe('the README stays true', () => {
-  test.each(CONFIG_KEYS.map((k) => [k.env, k.default]))('when %s is a setting, then the configuration table lists it with its default', (env, def) => {
-    const row = readme.split('\n').find((l) => l.startsWith(`| \`${env}\` |`));
-    expect(row).toBeDefined();
-    expect(row).toContain(def === '' ? '(empty)' : `\`${def}\``);
-  });
+  test.each(CONFIG_KEYS.map((k) => [k.env, k.default]))(
+    'when %s is a setting, then the configuration table lists it with its default',
+    (env, def) => {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${env}\` |`));
+      expect(row).toBeDefined();
+      expect(row).toContain(def === '' ? '(empty)' : `\`${def}\``);
+    },
+  );
 });
 
 describe('configuration', () => {
   test('when a number setting is not a number, then start-up fails naming it', () => {
-    expect(() => loadConfig({ SEND_BATCH_SIZE: 'lots' })).toThrow(/SEND_BATCH_SIZE must be a non-negative integer/);
+    expect(() => loadConfig({ SEND_BATCH_SIZE: 'lots' })).toThrow(
+      /SEND_BATCH_SIZE must be a non-negative integer/,
+    );
   });
 
   test('when the public base URL is not absolute, then start-up fails naming it', () => {
-    expect(() => loadConfig({ PUBLIC_BASE_URL: 'example.com/x' })).toThrow(/PUBLIC_BASE_URL must be an absolute URL/);
+    expect(() => loadConfig({ PUBLIC_BASE_URL: 'example.com/x' })).toThrow(
+      /PUBLIC_BASE_URL must be an absolute URL/,
+    );
   });
 
   test('when nothing is set, then the documented defaults apply', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, sendBatchSize: 500, invalidAfterErrors: 3, taskQueueEmail: 'send-email' });
+    expect(c).toMatchObject({
+      port: 3000,
+      sendBatchSize: 500,
+      invalidAfterErrors: 3,
+      taskQueueEmail: 'send-email',
+    });
   });
 });

@@ -1,8 +1,18 @@
 import { planAfterAttempt } from '../../domain/retry-plan';
 import { classifyTransportError } from '../../domain/smtp-classification';
 
-const mailboxFull = classifyTransportError({ code: 'EENVELOPE', responseCode: 452, response: '452 4.2.2 mailbox full', command: 'RCPT TO' });
-const unknownUser = classifyTransportError({ code: 'EENVELOPE', responseCode: 550, response: '550 5.1.1 user unknown', command: 'RCPT TO' });
+const mailboxFull = classifyTransportError({
+  code: 'EENVELOPE',
+  responseCode: 452,
+  response: '452 4.2.2 mailbox full',
+  command: 'RCPT TO',
+});
+const unknownUser = classifyTransportError({
+  code: 'EENVELOPE',
+  responseCode: 550,
+  response: '550 5.1.1 user unknown',
+  command: 'RCPT TO',
+});
 
 describe('after an attempt', () => {
   test('when a hard error happens, then there is no retry and the code stays', () => {
@@ -16,9 +26,12 @@ describe('after an attempt', () => {
     [5, 3600_000],
     [6, 86_400_000],
     [9, 86_400_000],
-  ])('when a mailbox-full error follows attempt %i, then the next wave is %i ms later (default schedule)', (attempt, delay) => {
-    expect(planAfterAttempt(mailboxFull, attempt).retryInMs).toBe(delay);
-  });
+  ])(
+    'when a mailbox-full error follows attempt %i, then the next wave is %i ms later (default schedule)',
+    (attempt, delay) => {
+      expect(planAfterAttempt(mailboxFull, attempt).retryInMs).toBe(delay);
+    },
+  );
 
   test('when the default schedule is exhausted, then the send ends with 41606 keeping the last reply', () => {
     const plan = planAfterAttempt(mailboxFull, 10);

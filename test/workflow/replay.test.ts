@@ -10,13 +10,21 @@ const root = join(__dirname, '..', '..');
 const files = readdirSync(join(root, 'test', 'fixtures', 'histories')).filter((f) => f.endsWith('.json'));
 
 test('there are sample histories of completed, cancelled, retried and listening runs', () => {
-  expect(files.map((f) => f.replace('.json', '')).sort()).toEqual(['async-report-then-cancelled', 'cancelled-reserved', 'completed', 'retried']);
+  expect(files.map((f) => f.replace('.json', '')).sort()).toEqual([
+    'async-report-then-cancelled',
+    'cancelled-reserved',
+    'completed',
+    'retried',
+  ]);
 });
 
 test('when every sample history is replayed with the current workflow code, then none hits nondeterminism', async () => {
   const output = await new Promise<string>((resolve) => {
-    execFile(process.execPath, ['--require', 'tsx/cjs', join(root, 'scripts', 'replay-histories.ts')], { cwd: root }, (_err, stdout) =>
-      resolve(stdout),
+    execFile(
+      process.execPath,
+      ['--require', 'tsx/cjs', join(root, 'scripts', 'replay-histories.ts')],
+      { cwd: root },
+      (_err, stdout) => resolve(stdout),
     );
   });
   const results = output

@@ -28,8 +28,14 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
   try {
     const tag = uniqueSuffix();
     const address = `full+${tag}@example.test`;
-    const leadId = (await pool.query(`INSERT INTO lead (name, email) VALUES ('Full', $1) RETURNING id`, [address])).rows[0].id;
-    const okId = (await pool.query(`INSERT INTO lead (name, email) VALUES ('Ok', $1) RETURNING id`, [`ok.${tag}@example.test`])).rows[0].id;
+    const leadId = (
+      await pool.query(`INSERT INTO lead (name, email) VALUES ('Full', $1) RETURNING id`, [address])
+    ).rows[0].id;
+    const okId = (
+      await pool.query(`INSERT INTO lead (name, email) VALUES ('Ok', $1) RETURNING id`, [
+        `ok.${tag}@example.test`,
+      ])
+    ).rows[0].id;
     const tpl = (
       await pool.query(
         `INSERT INTO template (channel, title, email_format, subject, from_address, body_text)
@@ -49,7 +55,13 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
       pool,
       email,
       logger: pino({ level: 'silent' }),
-      settings: { bounceDomain: 'bounce.test', publicBaseUrl: 'http://localhost', notifyFrom: 'n@test', invalidAfterErrors: 3, sendConcurrency: 2 },
+      settings: {
+        bounceDomain: 'bounce.test',
+        publicBaseUrl: 'http://localhost',
+        notifyFrom: 'n@test',
+        invalidAfterErrors: 3,
+        sendConcurrency: 2,
+      },
     });
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -61,11 +73,25 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
       runId,
       channel: 'email',
       scheduledAt: null,
-      settings: { taskQueueSend: taskQueue, batchSize: 10, batchesInFlight: 1, maxBatchesPerExecution: 500, asyncBounceWindowMs: 0 },
+      settings: {
+        taskQueueSend: taskQueue,
+        batchSize: 10,
+        batchesInFlight: 1,
+        maxBatchesPerExecution: 500,
+        asyncBounceWindowMs: 0,
+      },
     };
-    const handle = await env.client.workflow.start('wizardRunWorkflow', { taskQueue, workflowId: `time-skipping-${tag}`, args: [input] });
+    const handle = await env.client.workflow.start('wizardRunWorkflow', {
+      taskQueue,
+      workflowId: `time-skipping-${tag}`,
+      args: [input],
+    });
     const result = await worker.runUntil(handle.result());
-    expect(result).toMatchObject({ status: 'completed', counts: { sent: 2, delivered: 1, errors: 1 }, waves: 9 });
+    expect(result).toMatchObject({
+      status: 'completed',
+      counts: { sent: 2, delivered: 1, errors: 1 },
+      waves: 9,
+    });
 
     // The waves' timers, as the workflow history records them.
     const history = await handle.fetchHistory();
@@ -77,9 +103,12 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
     timers.slice(0, 5).forEach((t) => expect(Math.abs(t - HOUR)).toBeLessThan(60_000));
     timers.slice(5).forEach((t) => expect(Math.abs(t - DAY)).toBeLessThan(60_000));
 
-    const send = (await pool.query('SELECT * FROM send WHERE run_id = $1 AND lead_id = $2', [runId, leadId])).rows[0];
+    const send = (await pool.query('SELECT * FROM send WHERE run_id = $1 AND lead_id = $2', [runId, leadId]))
+      .rows[0];
     expect(send).toMatchObject({ result: 'error', code: 41606, attempts: 10, error_reason: 'mailbox_full' });
-    const attempts = (await pool.query('SELECT code FROM send_attempt WHERE send_id = $1 ORDER BY attempt', [send.id])).rows;
+    const attempts = (
+      await pool.query('SELECT code FROM send_attempt WHERE send_id = $1 ORDER BY attempt', [send.id])
+    ).rows;
     expect(attempts.map((a) => a.code)).toEqual([...Array(9).fill(42552), 41606]);
     expect(sink.messagesTo(`ok.${tag}@example.test`)).toHaveLength(1);
     expect(sink.messagesTo(address)).toHaveLength(0);
