@@ -8,7 +8,7 @@ describe('the README stays true', () => {
   test.each(CONFIG_KEYS.map((k) => [k.env, k.default]))(
     'when %s is a setting, then the configuration table lists it with its default',
     (env, def) => {
-      const row = readme.split('\n').find((l) => l.startsWith(`| \`${env}\` |`));
+      const row = readme.split('\n').find((l) => new RegExp(`^\\|\\s*\`${env}\`\\s*\\|`).test(l));
       expect(row).toBeDefined();
       expect(row).toContain(def === '' ? '(empty)' : `\`${def}\``);
     },
