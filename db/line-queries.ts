@@ -2,9 +2,8 @@
 // Set-based like db/run-queries.ts. LINE outcomes never touch email validity or address status: a LINE user id is
 // not an address whose deliverability we track.
 import type { Pool } from 'pg';
-import { compileSegmentFilter } from '../domain/segment-filter';
 import { inTransaction, type Queryable } from './pool';
-import type { PreparedTargets, RecordedCounts, RunRow } from './run-queries';
+import { alreadySentSql, prepareTargets, type PreparedTargets, type RecordedCounts } from './run-queries';
 
 export interface OfficialAccountRow {
   id: number;
@@ -39,71 +38,19 @@ export async function liveOfficialAccount(
  * unsubscribed LINE, already sent this template by another run, or a second lead with the same user id are
  * excluded with the reason. Blocked friends are targets: SPEC §7 reports them as pre-errors of the run.
  */
-export async function prepareLineTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
-  return inTransaction(pool, async (client) => {
-    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId]))
-      .rows[0];
-    if (!run) throw new Error(`wizard run ${runId} does not exist`);
-    const already = await client.query<PreparedTargets>(
-      `SELECT (SELECT count(*) FROM run_target WHERE run_id = $1)::int AS targets,
-              (SELECT count(*) FROM run_exclusion WHERE run_id = $1)::int AS excluded`,
-      [runId],
-    );
-    const prepared = already.rows[0] ?? { targets: 0, excluded: 0 };
-    if (prepared.targets + prepared.excluded > 0) return prepared;
-
-    // $1 run, $2 template, $3 include already sent, then the target predicate's own.
-    const params: unknown[] = [runId, run.template_id, run.include_already_sent];
-    let targetPredicate: string;
-    if (run.target_kind === 'list') {
-      params.push(run.lead_ids ?? []);
-      targetPredicate = `l.id = ANY($4::int[])`;
-    } else {
-      const seg = (
-        await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])
-      ).rows[0];
-      if (!seg) throw new Error(`segment ${run.segment_id} of wizard run ${runId} no longer exists`);
-      const compiled = compileSegmentFilter(seg.filter, params.length);
-      params.push(...compiled.params);
-      targetPredicate = compiled.sql;
-    }
-    const res = await client.query<PreparedTargets>(
-      `WITH cand AS (
-         SELECT l.id AS lead_id, nullif(l.line_user_id, '') AS address,
+export function prepareLineTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
+  return prepareTargets(pool, runId, {
+    candidates: (leads) => `cand AS (
+         SELECT l.id AS lead_id, nullif(l.line_user_id, '') AS address, nullif(l.line_user_id, '') AS dedupe_key,
                 CASE
                   WHEN nullif(l.line_user_id, '') IS NULL THEN 'missing_address'
                   WHEN l.line_user_id !~ '^U[0-9a-f]{32}$' THEN 'invalid_address'
                   WHEN l.unsubscribed_line_at IS NOT NULL THEN 'unsubscribed'
-                  WHEN NOT $3 AND EXISTS (
-                    SELECT 1 FROM send s
-                     WHERE s.lead_id = l.id AND s.template_id = $2 AND s.run_id IS DISTINCT FROM $1
-                       AND s.result IN ('delivered', 'sent')) THEN 'already_sent'
+                  WHEN ${alreadySentSql('l.id')} THEN 'already_sent'
                 END AS reason
            FROM lead l
-          WHERE l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${targetPredicate})
-       ), ranked AS (
-         SELECT c.*, CASE WHEN c.reason IS NULL
-                          THEN row_number() OVER (PARTITION BY c.reason IS NULL, c.address ORDER BY c.lead_id)
-                     END AS dup_rank
-           FROM cand c
-       ), excl AS (
-         INSERT INTO run_exclusion (run_id, lead_id, address, reason)
-         SELECT $1, lead_id, address, coalesce(reason, 'duplicate') FROM ranked WHERE reason IS NOT NULL OR dup_rank > 1
-         RETURNING 1
-       ), tgt AS (
-         INSERT INTO run_target (run_id, seq, lead_id, address)
-         SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address FROM ranked WHERE reason IS NULL AND dup_rank = 1
-         RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM tgt)::int AS targets, (SELECT count(*) FROM excl)::int AS excluded`,
-      params,
-    );
-    const counts = res.rows[0] ?? { targets: 0, excluded: 0 };
-    await client.query(
-      'UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1',
-      [runId, counts.targets, counts.excluded],
-    );
-    return counts;
+          WHERE ${leads}
+       )`,
   });
 }
 

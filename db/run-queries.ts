@@ -83,13 +83,36 @@ export interface PreparedTargets {
   excluded: number;
 }
 
+/** The common exclusion "already sent this template" (SPEC 2), for a lead id column. */
+export function alreadySentSql(leadColumn: string): string {
+  return `NOT $3 AND EXISTS (
+            SELECT 1 FROM send s
+             WHERE s.lead_id = ${leadColumn} AND s.template_id = $2 AND s.run_id IS DISTINCT FROM $1
+               AND s.result IN ('delivered', 'sent'))`;
+}
+
+export interface CandidateSpec {
+  /** Channel parameters, numbered from $5 after the common $1 run, $2 template, $3 include already sent, $4 permission filter. */
+  extraParams?: (run: RunRow) => unknown[];
+  /**
+   * CTEs ending in `cand(lead_id, address, reason, dedupe_key)` over the live
+   * leads `l` matching `targetPredicate`; reason null = a target.
+   */
+  candidates: (targetPredicate: string) => string;
+}
+
 /**
  * Resolve a run's targets in one statement (SPEC 2): every candidate lead is
  * either numbered into run_target or recorded in run_exclusion with the first
- * reason that applies. Excluded leads get no send record. Idempotent: a run
- * already prepared returns what was recorded.
+ * reason that applies (duplicates of one dedupe key after the first). Excluded
+ * leads get no send record. Idempotent: a run already prepared returns what
+ * was recorded. Each channel supplies only its candidates.
  */
-export async function prepareEmailTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
+export async function prepareTargets(
+  pool: Pool,
+  runId: number,
+  spec: CandidateSpec,
+): Promise<PreparedTargets> {
   return inTransaction(pool, async (client) => {
     const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId]))
       .rows[0];
@@ -97,12 +120,17 @@ export async function prepareEmailTargets(pool: Pool, runId: number): Promise<Pr
     const already = await countPrepared(client, runId);
     if (already.targets + already.excluded > 0) return already;
 
-    // $1 run, $2 template, $3 include already sent, $4 permission filter, then the target predicate's own.
-    const params: unknown[] = [runId, run.template_id, run.include_already_sent, run.permission_filter];
+    const params: unknown[] = [
+      runId,
+      run.template_id,
+      run.include_already_sent,
+      run.permission_filter,
+      ...(spec.extraParams?.(run) ?? []),
+    ];
     let targetPredicate: string;
     if (run.target_kind === 'list') {
       params.push(run.lead_ids ?? []);
-      targetPredicate = `l.id = ANY($5::int[])`;
+      targetPredicate = `l.id = ANY($${params.length}::int[])`;
     } else {
       const seg = (
         await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])
@@ -113,26 +141,10 @@ export async function prepareEmailTargets(pool: Pool, runId: number): Promise<Pr
       targetPredicate = compiled.sql;
     }
     const res = await client.query<PreparedTargets>(
-      `WITH cand AS (
-         SELECT l.id AS lead_id, l.email AS address,
-                CASE
-                  WHEN l.email IS NULL OR l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$' THEN 'missing_address'
-                  WHEN NOT l.email_valid THEN 'invalid_address'
-                  WHEN l.unsubscribed_email_at IS NOT NULL THEN 'unsubscribed'
-                  WHEN $4 AND NOT l.dm_permission THEN 'no_permission'
-                  WHEN a.status = 'blocklisted' THEN 'blocklisted'
-                  WHEN a.status = 'quarantined' THEN 'quarantined'
-                  WHEN NOT $3 AND EXISTS (
-                    SELECT 1 FROM send s
-                     WHERE s.lead_id = l.id AND s.template_id = $2 AND s.run_id IS DISTINCT FROM $1
-                       AND s.result IN ('delivered', 'sent')) THEN 'already_sent'
-                END AS reason
-           FROM lead l
-           LEFT JOIN address_status a ON a.channel = 'email' AND a.address = lower(l.email)
-          WHERE l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${targetPredicate})
-       ), ranked AS (
+      `WITH ${spec.candidates(`l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${targetPredicate})`)},
+       ranked AS (
          SELECT c.*, CASE WHEN c.reason IS NULL
-                          THEN row_number() OVER (PARTITION BY c.reason IS NULL, lower(c.address) ORDER BY c.lead_id)
+                          THEN row_number() OVER (PARTITION BY c.reason IS NULL, c.dedupe_key ORDER BY c.lead_id)
                      END AS dup_rank
            FROM cand c
        ), excl AS (
@@ -144,15 +156,39 @@ export async function prepareEmailTargets(pool: Pool, runId: number): Promise<Pr
          SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address FROM ranked WHERE reason IS NULL AND dup_rank = 1
          RETURNING 1
        )
-       SELECT (SELECT count(*) FROM tgt)::int AS targets, (SELECT count(*) FROM excl)::int AS excluded`,
+       -- $4 is typed here too: a channel without a permission filter leaves it unused.
+       SELECT (SELECT count(*) FROM tgt)::int AS targets, (SELECT count(*) FROM excl)::int AS excluded,
+              $4::boolean AS permission_filter`,
       params,
     );
-    const counts = res.rows[0] ?? { targets: 0, excluded: 0 };
+    const row = res.rows[0];
+    const counts = { targets: row?.targets ?? 0, excluded: row?.excluded ?? 0 };
     await client.query(
       'UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1',
       [runId, counts.targets, counts.excluded],
     );
     return counts;
+  });
+}
+
+/** Email targets: validity flag, unsubscribe, DM permission, quarantine and blocklist, already sent; duplicates by address. */
+export function prepareEmailTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
+  return prepareTargets(pool, runId, {
+    candidates: (leads) => `cand AS (
+         SELECT l.id AS lead_id, l.email AS address, lower(l.email) AS dedupe_key,
+                CASE
+                  WHEN l.email IS NULL OR l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$' THEN 'missing_address'
+                  WHEN NOT l.email_valid THEN 'invalid_address'
+                  WHEN l.unsubscribed_email_at IS NOT NULL THEN 'unsubscribed'
+                  WHEN $4 AND NOT l.dm_permission THEN 'no_permission'
+                  WHEN a.status = 'blocklisted' THEN 'blocklisted'
+                  WHEN a.status = 'quarantined' THEN 'quarantined'
+                  WHEN ${alreadySentSql('l.id')} THEN 'already_sent'
+                END AS reason
+           FROM lead l
+           LEFT JOIN address_status a ON a.channel = 'email' AND a.address = lower(l.email)
+          WHERE ${leads}
+       )`,
   });
 }
 

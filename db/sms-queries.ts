@@ -8,10 +8,9 @@
 // figure for SMS (SPEC §6 "sent = messages after splitting"). delivered and
 // error counts are per message.
 import type { Pool, PoolClient } from 'pg';
-import { compileSegmentFilter } from '../domain/segment-filter';
 import { classifyReceipt, combinePartOutcomes, type ReceiptOutcome } from '../domain/smpp-status';
 import { inTransaction } from './pool';
-import type { PreparedTargets, RecordedCounts, RunRow } from './run-queries';
+import { alreadySentSql, prepareTargets, type PreparedTargets, type RecordedCounts } from './run-queries';
 
 export const DEFAULT_PHONE_FIELD = 'mobile';
 
@@ -21,50 +20,18 @@ export const DEFAULT_PHONE_FIELD = 'mobile';
  * the same number once normalized: digits only, a national number (leading 0)
  * read in `countryCallingCode`, "+" and "00" prefixes taken as international.
  */
-export async function prepareSmsTargets(
+export function prepareSmsTargets(
   pool: Pool,
   runId: number,
   countryCallingCode: string,
 ): Promise<PreparedTargets> {
-  return inTransaction(pool, async (client) => {
-    const run = (await client.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1 FOR UPDATE', [runId]))
-      .rows[0];
-    if (!run) throw new Error(`wizard run ${runId} does not exist`);
-    const already = await client.query<PreparedTargets>(
-      `SELECT (SELECT count(*) FROM run_target WHERE run_id = $1)::int AS targets,
-              (SELECT count(*) FROM run_exclusion WHERE run_id = $1)::int AS excluded`,
-      [runId],
-    );
-    const prepared = already.rows[0] ?? { targets: 0, excluded: 0 };
-    if (prepared.targets + prepared.excluded > 0) return prepared;
-
-    // $1 run, $2 template, $3 include already sent, $4 permission filter, $5 phone field, $6 calling code.
-    const params: unknown[] = [
-      runId,
-      run.template_id,
-      run.include_already_sent,
-      run.permission_filter,
-      run.phone_field ?? DEFAULT_PHONE_FIELD,
-      countryCallingCode,
-    ];
-    let targetPredicate: string;
-    if (run.target_kind === 'list') {
-      params.push(run.lead_ids ?? []);
-      targetPredicate = `l.id = ANY($7::int[])`;
-    } else {
-      const seg = (
-        await client.query<{ filter: unknown }>('SELECT filter FROM segment WHERE id = $1', [run.segment_id])
-      ).rows[0];
-      if (!seg) throw new Error(`segment ${run.segment_id} of wizard run ${runId} no longer exists`);
-      const compiled = compileSegmentFilter(seg.filter, params.length);
-      params.push(...compiled.params);
-      targetPredicate = compiled.sql;
-    }
-    const res = await client.query<PreparedTargets>(
-      `WITH raw AS (
+  // $5 phone field, $6 calling code.
+  return prepareTargets(pool, runId, {
+    extraParams: (run) => [run.phone_field ?? DEFAULT_PHONE_FIELD, countryCallingCode],
+    candidates: (leads) => `raw AS (
          SELECT l.id AS lead_id, nullif(btrim(l.phones ->> $5::text), '') AS address, l.sms_permission, l.unsubscribed_sms_at
            FROM lead l
-          WHERE l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${targetPredicate})
+          WHERE ${leads}
        ), cand AS (
          SELECT r.lead_id, r.address,
                 CASE
@@ -73,40 +40,15 @@ export async function prepareSmsTargets(
                   WHEN regexp_replace(r.address, '\\D', '', 'g') ~ '^00' THEN substr(regexp_replace(r.address, '\\D', '', 'g'), 3)
                   WHEN regexp_replace(r.address, '\\D', '', 'g') ~ '^0' THEN $6::text || substr(regexp_replace(r.address, '\\D', '', 'g'), 2)
                   ELSE regexp_replace(r.address, '\\D', '', 'g')
-                END AS number,
+                END AS dedupe_key,
                 CASE
                   WHEN r.address IS NULL OR regexp_replace(r.address, '\\D', '', 'g') = '' THEN 'missing_address'
                   WHEN r.unsubscribed_sms_at IS NOT NULL THEN 'unsubscribed'
                   WHEN $4 AND NOT r.sms_permission THEN 'no_permission'
-                  WHEN NOT $3 AND EXISTS (
-                    SELECT 1 FROM send s
-                     WHERE s.lead_id = r.lead_id AND s.template_id = $2 AND s.run_id IS DISTINCT FROM $1
-                       AND s.result IN ('delivered', 'sent')) THEN 'already_sent'
+                  WHEN ${alreadySentSql('r.lead_id')} THEN 'already_sent'
                 END AS reason
            FROM raw r
-       ), ranked AS (
-         SELECT c.*, CASE WHEN c.reason IS NULL
-                          THEN row_number() OVER (PARTITION BY c.reason IS NULL, c.number ORDER BY c.lead_id)
-                     END AS dup_rank
-           FROM cand c
-       ), excl AS (
-         INSERT INTO run_exclusion (run_id, lead_id, address, reason)
-         SELECT $1, lead_id, address, coalesce(reason, 'duplicate') FROM ranked WHERE reason IS NOT NULL OR dup_rank > 1
-         RETURNING 1
-       ), tgt AS (
-         INSERT INTO run_target (run_id, seq, lead_id, address)
-         SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address FROM ranked WHERE reason IS NULL AND dup_rank = 1
-         RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM tgt)::int AS targets, (SELECT count(*) FROM excl)::int AS excluded`,
-      params,
-    );
-    const counts = res.rows[0] ?? { targets: 0, excluded: 0 };
-    await client.query(
-      'UPDATE wizard_run SET target_count = $2, excluded_count = $3, updated_at = now() WHERE id = $1',
-      [runId, counts.targets, counts.excluded],
-    );
-    return counts;
+       )`,
   });
 }
 
