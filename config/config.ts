@@ -44,6 +44,10 @@ export interface AppConfig {
   taskQueueEmail: string;
   taskQueueSms: string;
   taskQueueLine: string;
+  /** Server-enforced cap on send batches started per second on each channel's queue, across all workers (0 = none). */
+  emailBatchesPerSecond: number;
+  smsBatchesPerSecond: number;
+  lineBatchesPerSecond: number;
   /** LINE Messaging API base URL; empty means the local LINE simulator under `npm start`, https://api.line.me elsewhere. */
   lineApiBaseUrl: string;
   /** Per LINE API request, body included. */
@@ -237,6 +241,27 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: 'string',
     default: 'send-line',
     doc: 'task queue of LINE send activities',
+  },
+  {
+    env: 'EMAIL_BATCHES_PER_SECOND',
+    key: 'emailBatchesPerSecond',
+    kind: 'int',
+    default: '0',
+    doc: 'email send batches started per second across all workers (Temporal maxTaskQueueActivitiesPerSecond; set the same on every worker); 0: no cap',
+  },
+  {
+    env: 'SMS_BATCHES_PER_SECOND',
+    key: 'smsBatchesPerSecond',
+    kind: 'int',
+    default: '0',
+    doc: 'the same for SMS (provider rate limits)',
+  },
+  {
+    env: 'LINE_BATCHES_PER_SECOND',
+    key: 'lineBatchesPerSecond',
+    kind: 'int',
+    default: '0',
+    doc: 'the same for LINE (API rate limits)',
   },
   {
     env: 'LINE_API_BASE_URL',

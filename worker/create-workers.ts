@@ -108,6 +108,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       sendSingleEmail: activities.sendSingleEmail,
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+    ...queueRate(config.emailBatchesPerSecond),
   });
   const line = await Worker.create({
     connection: deps.connection,
@@ -115,6 +116,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     taskQueue: config.taskQueueLine,
     activities: { sendRunBatch: activities.sendRunBatch, sendRetryBatch: activities.sendRetryBatch },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+    ...queueRate(config.lineBatchesPerSecond),
   });
   const sms = smsSender
     ? [
@@ -128,6 +130,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
             sendSingleSms: smsSender.sendSingleSms,
           },
           maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+          ...queueRate(config.smsBatchesPerSecond),
         }),
       ]
     : [];
@@ -137,4 +140,9 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
 /** Run workers until they are shut down (SIGINT/SIGTERM are handled by the SDK's Runtime). */
 export async function runWorkers(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.run()));
+}
+
+/** Provider rate limits: enforced by the Temporal server across every worker of the queue. */
+function queueRate(perSecond: number): { maxTaskQueueActivitiesPerSecond?: number } {
+  return perSecond > 0 ? { maxTaskQueueActivitiesPerSecond: perSecond } : {};
 }
