@@ -79,8 +79,62 @@ function pageHeaders(reply: FastifyReply): FastifyReply {
     .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
 }
 
-function notFoundPage(reply: FastifyReply, head = false) {
+export function notFoundPage(reply: FastifyReply, head = false) {
   return pageHeaders(reply.code(404)).send(head ? undefined : NOT_FOUND_PAGE);
+}
+
+export const redirect = (reply: FastifyReply, url: string) =>
+  reply
+    .code(302)
+    .header('location', locationHeaderValue(url))
+    // A cached redirect would hide repeat clicks, and the token must not leak as a Referer.
+    .header('cache-control', NO_STORE)
+    .header('referrer-policy', 'no-referrer')
+    .send();
+
+/**
+ * Judge and record one click on a tracking token (email /c and SMS /s alike).
+ * Returns the URL to redirect to, or null when the token is unknown, malformed
+ * or of a part `acceptPart` refuses: then nothing is recorded.
+ */
+export async function countClick(
+  db: Pool,
+  token: string,
+  req: FastifyRequest,
+  acceptPart: (part: string) => boolean = () => true,
+): Promise<string | null> {
+  if (!TRACKING_TOKEN.test(token)) return null;
+  const thresholds = DEFAULT_BOT_THRESHOLDS;
+  const visit = visitOf(req);
+  const ctx = await loadClickContext(db, token, visit.at, thresholds.burstWindowMs);
+  if (!ctx || !acceptPart(ctx.part)) return null;
+  const judgement = judgeClick(
+    {
+      at: visit.at,
+      userAgent: visit.userAgent,
+      linkId: ctx.linkId,
+      deliveredAt: ctx.deliveredAt,
+      sameLinkClicksBefore: ctx.sameLinkClicksBefore,
+      distinctLinksClickedIncludingThis: ctx.otherLinksClicked + 1,
+      linksInMessage: ctx.linksInMessage,
+      distinctLinksClickedWithinBurstWindow: ctx.otherLinksInBurstWindow + 1,
+    },
+    thresholds,
+  );
+  try {
+    await recordClick(db, {
+      sendId: ctx.sendId,
+      linkId: ctx.linkId,
+      visit,
+      suspected: judgement.suspected,
+      reasons: judgement.reasons,
+      burstWindowMs: thresholds.burstWindowMs,
+    });
+  } catch (err) {
+    // The reader still gets the page they asked for; the lost click is logged.
+    req.log.error({ err, sendId: ctx.sendId, linkId: ctx.linkId }, 'click could not be recorded');
+  }
+  return ctx.url;
 }
 
 /** Anything else under a tracking prefix (a token too long to route, an extra segment) is a 404 page too. */
@@ -97,17 +151,7 @@ interface Pools {
 
 const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const thresholds = DEFAULT_BOT_THRESHOLDS;
   htmlNotFound(app);
-
-  const redirect = (reply: FastifyReply, url: string) =>
-    reply
-      .code(302)
-      .header('location', locationHeaderValue(url))
-      // A cached redirect would hide repeat clicks, and the token must not leak as a Referer.
-      .header('cache-control', NO_STORE)
-      .header('referrer-policy', 'no-referrer')
-      .send();
 
   app.get(
     '/:token',
@@ -124,38 +168,8 @@ const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder 
       },
     },
     async (req, reply) => {
-      const { token } = req.params;
-      if (!TRACKING_TOKEN.test(token)) return notFoundPage(reply);
-      const visit = visitOf(req);
-      const ctx = await loadClickContext(recorder, token, visit.at, thresholds.burstWindowMs);
-      if (!ctx) return notFoundPage(reply);
-      const judgement = judgeClick(
-        {
-          at: visit.at,
-          userAgent: visit.userAgent,
-          linkId: ctx.linkId,
-          deliveredAt: ctx.deliveredAt,
-          sameLinkClicksBefore: ctx.sameLinkClicksBefore,
-          distinctLinksClickedIncludingThis: ctx.otherLinksClicked + 1,
-          linksInMessage: ctx.linksInMessage,
-          distinctLinksClickedWithinBurstWindow: ctx.otherLinksInBurstWindow + 1,
-        },
-        thresholds,
-      );
-      try {
-        await recordClick(recorder, {
-          sendId: ctx.sendId,
-          linkId: ctx.linkId,
-          visit,
-          suspected: judgement.suspected,
-          reasons: judgement.reasons,
-          burstWindowMs: thresholds.burstWindowMs,
-        });
-      } catch (err) {
-        // The reader still gets the page they asked for; the lost click is logged.
-        req.log.error({ err, sendId: ctx.sendId, linkId: ctx.linkId }, 'click could not be recorded');
-      }
-      return redirect(reply, ctx.url);
+      const url = await countClick(recorder, req.params.token, req);
+      return url ? redirect(reply, url) : notFoundPage(reply);
     },
   );
 
