@@ -64,12 +64,14 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     const held: Array<{ sendId: string; until: Date }> = [];
     let pending: SendRecord[] = [];
     let acceptMarks: Promise<void>[] = [];
+    let markFailure: unknown = null;
     const flush = async () => {
       const chunk = pending;
       pending = [];
       const marks = acceptMarks;
       acceptMarks = [];
       await Promise.all(marks);
+      if (markFailure) throw markFailure;
       const perDomain = new Map<string, { messages: number; errors: number }>();
       for (const r of chunk) {
         const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
@@ -95,7 +97,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
 
     let next = 0;
     const worker = async () => {
-      while (next < claimed.length && !ctx.cancellationSignal.aborted) {
+      while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
         const target = claimed[next++]!;
         const domain = domainOf(target.address);
         const rule = ruleFor(domain, rules);
@@ -125,7 +127,12 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
         }
         if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
           // Not awaited here: the next message need not wait for this commit; a flush waits for all.
-          acceptMarks.push(markAccepted(pool, target.send_id, res.messageId));
+          acceptMarks.push(
+            markAccepted(pool, target.send_id, res.messageId).catch((err: unknown) => {
+              // The database is away: stop sending, so a retried batch resends as little as possible.
+              markFailure ??= err;
+            }),
+          );
         }
         const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
         const now = Date.now();

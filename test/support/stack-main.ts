@@ -55,7 +55,10 @@ async function main() {
   process.stdout.write(`READY ${JSON.stringify({ databaseUrl, temporalAddress: temporal.address })}\n`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// Run only as a script: tests import freePort from here.
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
