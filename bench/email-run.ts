@@ -24,6 +24,8 @@ const leadsArg = args.indexOf('--leads');
 const LEADS = leadsArg >= 0 ? Number(args[leadsArg + 1]) : Number(process.env.BENCH_LEADS ?? 100_000);
 if (!Number.isInteger(LEADS) || LEADS < 1) throw new Error('--leads must be a positive integer');
 const CONNECTIONS = Number(process.env.SMTP_MAX_CONNECTIONS ?? 5);
+/** Fault scenario 5: load the API from a second process while the run sends. */
+const OVERLOAD = args.includes('--overload');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -123,6 +125,9 @@ async function main() {
       PORT: String(apiPort),
       HOST: '127.0.0.1',
       ASYNC_BOUNCE_WINDOW_SECONDS: '0',
+      // The load process must measure the service, not the per-key rate limit.
+      API_RATE_LIMIT_PER_MINUTE: '10000000',
+      WORKER_METRICS_PORT: '0',
     };
     const worker = child('worker/main.ts', env);
     stops.push(() => stopChild(worker));
@@ -130,6 +135,8 @@ async function main() {
     stops.push(() => stopChild(api));
     await waitForPort('127.0.0.1', apiPort, 120_000);
     const { key: apiKey } = await createApiKey(pool, 'bench', ['read', 'write']);
+    let load: Promise<{ code: number | null; figures: Record<string, unknown> | null }> | null = null;
+    let loader: ChildProcess | null = null;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       authorization: `Bearer ${apiKey}`,
@@ -145,6 +152,35 @@ async function main() {
     });
     const run = (await res.json()) as { id: number; taskId: string; status: string; message?: string };
     if (res.status !== 201) throw new Error(`could not start the run: ${res.status} ${run.message}`);
+    if (OVERLOAD) {
+      loader = spawn(
+        process.execPath,
+        [
+          '--require',
+          'tsx/cjs',
+          join(root, 'bench/load.ts'),
+          `http://127.0.0.1:${apiPort}`,
+          apiKey,
+          String(run.id),
+          '200000',
+          '600',
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const child = loader;
+      stops.push(() => stopChild(child));
+      load = new Promise((resolve) => {
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        child.once('exit', (code) => {
+          const line = out.trim().split('\n').pop() ?? '';
+          resolve({
+            code,
+            figures: line.startsWith('{') ? (JSON.parse(line) as Record<string, unknown>) : null,
+          });
+        });
+      });
+    }
     for (;;) {
       const r = await pool.query<{ status: string; sent_count: number }>(
         'SELECT status, sent_count FROM wizard_run WHERE id = $1',
@@ -157,6 +193,9 @@ async function main() {
     }
     const wallMs = Date.now() - startMs;
     recorder.stop();
+    // The load stops with the run: it is bounded by the run's own duration.
+    loader?.kill('SIGTERM');
+    const loaded = load ? await load : null;
     const received = sink.receivedCount();
     const latencies = recorder.latencies(startMs, 0, received).sort((a, b) => a - b);
     const rowsAfter = await rowsWritten(pool);
@@ -218,12 +257,23 @@ async function main() {
       rawMessagesPerSecond: Math.round(rawRate),
       ratioToRaw: +(ours / rawRate).toFixed(2),
     };
-    console.table(figures);
-    writeResults(figures);
+    const all = loaded ? { ...figures, ...prefixed('load', loaded.figures ?? {}) } : figures;
+    console.table(all);
+    if (!OVERLOAD) writeResults(figures);
+    if (loaded && (loaded.code !== 0 || received !== LEADS)) {
+      console.error(`overload: ${loaded.code !== 0 ? 'API requests failed under load' : 'messages missing'}`);
+      process.exitCode = 1;
+    }
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function prefixed(prefix: string, o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(o).map(([k, v]) => [`${prefix}.${k}`, Array.isArray(v) ? v.join('; ') : v]),
+  );
 }
 
 /** Rows inserted and updated in our tables so far (pg_stat counters, flushed first). */
