@@ -17,6 +17,12 @@ import { createPool } from '../../db/pool';
 import { createInterface } from 'node:readline';
 import { SmtpSink } from '../../dev/smtp-sink';
 import { freePort } from '../support/stack-main';
+import {
+  repeatedDeliveries,
+  seedSlowRun,
+  startSeededRun,
+  startWorkerProcess,
+} from '../support/fault-fixtures';
 import { uniqueSuffix, waitFor } from '../support/harness';
 
 const root = join(__dirname, '..', '..');
@@ -82,62 +88,14 @@ test('when PostgreSQL restarts mid-run, then the API says 503 meanwhile, the run
   let worker: ChildProcess | null = null;
   try {
     const { key } = await createApiKey(pool, 'restart', ['read']);
-    const emails = Array.from({ length: LEADS }, (_, i) => `pg${i}.${tag}@example.test`);
-    for (const e of emails) sink.script(e, { kind: 'slow', delayMs: 20 });
-    const ids = (
-      await pool.query<{ id: number }>(
-        `INSERT INTO lead (name, email) SELECT 'L', unnest($1::text[]) RETURNING id`,
-        [emails],
-      )
-    ).rows.map((r) => r.id);
-    const tpl = (
-      await pool.query(
-        `INSERT INTO template (channel, title, email_format, subject, from_address, body_text)
-         VALUES ('email', 'Restart', 'text', 'Hi', 'news@example.test', 'Hello') RETURNING id`,
-      )
-    ).rows[0].id;
-    const runId: number = (
-      await pool.query(
-        `INSERT INTO wizard_run (channel, template_id, template_title, target_kind, lead_ids, status, workflow_id)
-         VALUES ('email', $1, 'Restart', 'list', $2, 'reserved', 'pending') RETURNING id`,
-        [tpl, ids],
-      )
-    ).rows[0].id;
-    const workflowId = `pg-restart-${tag}`;
-    await pool.query('UPDATE wizard_run SET workflow_id = $2 WHERE id = $1', [runId, workflowId]);
-    const queues = { TASK_QUEUE_WIZARD: `pgr-wizard-${tag}`, TASK_QUEUE_EMAIL: `pgr-email-${tag}` };
-    worker = spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'worker/main.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        DATABASE_URL: first.url,
-        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-        SMTP_URL: smtpUrl,
-        ...queues,
-        LOG_LEVEL: 'fatal',
-        WORKER_METRICS_PORT: '0',
-      },
-      stdio: ['ignore', 'ignore', 'ignore'],
+    const run = await seedSlowRun(pool, sink, tag, LEADS, 20);
+    const runId = run.runId;
+    worker = startWorkerProcess(run, {
+      DATABASE_URL: first.url,
+      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,
+      SMTP_URL: smtpUrl,
     });
-    const handle = await temporal.workflow.start('wizardRunWorkflow', {
-      taskQueue: queues.TASK_QUEUE_WIZARD,
-      workflowId,
-      args: [
-        {
-          runId,
-          channel: 'email',
-          scheduledAt: null,
-          settings: {
-            taskQueueSend: queues.TASK_QUEUE_EMAIL,
-            batchSize: 20,
-            batchesInFlight: 2,
-            maxBatchesPerExecution: 500,
-            asyncBounceWindowMs: 0,
-            heartbeatTimeoutMs: 5000,
-          },
-        },
-      ],
-    });
+    const handle = await startSeededRun(temporal, run);
 
     await waitFor('the run to be under way', async () => sink.receivedCount() >= 40, 90_000, 20);
     await pg.stop();
@@ -163,16 +121,7 @@ test('when PostgreSQL restarts mid-run, then the API says 503 meanwhile, the run
       return r.statusCode === 200 ? r.json() : null;
     });
     expect(after.counters).toMatchObject({ sent: LEADS, delivered: LEADS, errors: 0 });
-    const tokens = (await pool.query('SELECT token FROM send WHERE run_id = $1', [runId])).rows.map(
-      (r) => r.token,
-    );
-    expect(tokens).toHaveLength(LEADS);
-    let repeated = 0;
-    for (const t of tokens) {
-      const copies = sink.messages.filter((m) => m.headers.get('x-send-token') === t);
-      expect(copies.length).toBeGreaterThanOrEqual(1);
-      if (copies.length > 1) repeated++;
-    }
+    const repeated = await repeatedDeliveries(pool, sink, runId, LEADS);
     // At most the messages on the wire when the database went away: send concurrency (10) × batches in flight (2).
     expect(repeated).toBeLessThanOrEqual(20);
   } finally {
