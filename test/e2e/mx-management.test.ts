@@ -51,11 +51,14 @@ test('when a domain fails past its error rate, then it is blocked, held sends wa
   const during = (await h.api('GET', `/v1/wizard-runs/${runId}`)).body;
   expect(during.status).toBe('running');
   expect(during.counters.errors).toBe(5);
-  const held = await h.pool.query(
-    `SELECT count(*)::int AS n FROM send WHERE run_id = $1 AND result = 'pending' AND next_attempt_at IS NOT NULL`,
-    [runId],
-  );
-  expect(held.rows[0].n).toBeGreaterThan(0);
+  // The next batch finds the domain blocked and holds its sends.
+  await waitFor('held sends', async () => {
+    const held = await h.pool.query(
+      `SELECT count(*)::int AS n FROM send WHERE run_id = $1 AND result = 'pending' AND next_attempt_at IS NOT NULL`,
+      [runId],
+    );
+    return held.rows[0].n > 0;
+  });
   const unsent = (await h.api('GET', `/v1/wizard-runs/${runId}/unsent`)).body.items;
   expect(unsent.every((u: any) => u.reason === 'pending')).toBe(true);
 
