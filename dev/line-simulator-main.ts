@@ -4,6 +4,7 @@
 // LINE_SIM_MONTHLY_QUOTA sets a monthly message quota. See dev/line-simulator.ts for the user-id prefixes that make
 // it fail on purpose. Logs one line per request, never a token.
 import { LineSimulator } from './line-simulator';
+import { stopOnSignal } from './stop-on-signal';
 
 const DEV_CHANNELS = 'dev-line-access-token:dev-line-channel-secret';
 
@@ -52,21 +53,7 @@ async function main(): Promise<void> {
   const { baseUrl } = await sim.start();
   log(`LINE simulator ready at ${baseUrl}`);
 
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal} received, stopping`);
-    sim.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignal(() => sim.stop(), log);
 }
 
 main().catch((err: unknown) => {

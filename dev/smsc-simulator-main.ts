@@ -3,6 +3,7 @@
 // Logs one line per submit_sm; see dev/smsc-simulator.ts for the number conventions that
 // make it fail on purpose.
 import { SmscSimulator } from './smsc-simulator';
+import { stopOnSignal } from './stop-on-signal';
 
 async function main(): Promise<void> {
   const raw = process.env.SMSC_PORT ?? '2775';
@@ -28,21 +29,7 @@ async function main(): Promise<void> {
   const { host, port: bound } = await smsc.start();
   log(`smsc simulator ready at smpp://${host}:${bound}`);
 
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal} received, stopping`);
-    smsc.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignal(() => smsc.stop(), log);
 }
 
 main().catch((err: unknown) => {

@@ -2,6 +2,7 @@
 // default 2525). Logs one line per accepted message; see dev/smtp-sink.ts for the
 // local-part conventions that make it fail on purpose.
 import { SmtpSink } from './smtp-sink';
+import { stopOnSignal } from './stop-on-signal';
 
 async function main(): Promise<void> {
   const raw = process.env.SMTP_SINK_PORT ?? '2525';
@@ -18,21 +19,7 @@ async function main(): Promise<void> {
   const { url } = await sink.start();
   log(`smtp sink ready at ${url}`);
 
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal} received, stopping`);
-    sink.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  stopOnSignal(() => sink.stop(), log);
 }
 
 main().catch((err: unknown) => {
