@@ -3,7 +3,6 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { planAfterAttempt } from '../domain/retry-plan';
 import {
-  markAccepted,
   prepareEmailTargets,
   recordEmailOutcomes,
   type ClaimedSend,
@@ -15,6 +14,7 @@ import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } fro
 import { domainOf, holdUntil, ruleFor } from '../domain/domain-throttle';
 import { setBreakerState } from '../observability/metrics';
 import type { ActivityDeps } from './wizard-run-activities';
+import { AcceptMarks } from './accept-marks';
 import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
 
 const FLUSH_EVERY = 50;
@@ -63,15 +63,11 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     const sentThisBatch = new Map<string, number>();
     const held: Array<{ sendId: string; until: Date }> = [];
     let pending: SendRecord[] = [];
-    let acceptMarks: Promise<void>[] = [];
-    let markFailure: unknown = null;
+    const accepted = new AcceptMarks(pool);
     const flush = async () => {
       const chunk = pending;
       pending = [];
-      const marks = acceptMarks;
-      acceptMarks = [];
-      await Promise.all(marks);
-      if (markFailure) throw markFailure;
+      await accepted.settled();
       const perDomain = new Map<string, { messages: number; errors: number }>();
       for (const r of chunk) {
         const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
@@ -97,7 +93,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
 
     let next = 0;
     const worker = async () => {
-      while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
+      while (next < claimed.length && !ctx.cancellationSignal.aborted && !accepted.failure) {
         const target = claimed[next++]!;
         const domain = domainOf(target.address);
         const rule = ruleFor(domain, rules);
@@ -127,12 +123,8 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
         }
         if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
           // Not awaited here: the next message need not wait for this commit; a flush waits for all.
-          acceptMarks.push(
-            markAccepted(pool, target.send_id, res.messageId).catch((err: unknown) => {
-              // The database is away: stop sending, so a retried batch resends as little as possible.
-              markFailure ??= err;
-            }),
-          );
+          // A failed write (the database is away) stops sending, so a retried batch resends little.
+          accepted.add({ sendId: target.send_id, messageId: res.messageId });
         }
         const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
         const now = Date.now();

@@ -317,12 +317,22 @@ export async function claimSingleSend(
 }
 
 /**
- * Make a relay's acceptance durable at once, before the chunk is recorded:
- * if the worker dies now, a retried batch finds the message id and records
- * the send instead of sending it again.
+ * Make relays' acceptances durable at once, before their chunk is recorded:
+ * if the worker dies now, a retried batch finds the message ids and records
+ * those sends instead of sending them again. One statement for many marks
+ * (see activities/accept-marks.ts).
  */
-export async function markAccepted(db: Queryable, sendId: string, messageId: string): Promise<void> {
-  await db.query('UPDATE send SET message_id = $2 WHERE id = $1', [sendId, messageId]);
+export async function markAccepted(
+  db: Queryable,
+  marks: ReadonlyArray<{ sendId: string; messageId: string }>,
+): Promise<void> {
+  if (marks.length === 0) return;
+  await db.query(
+    `UPDATE send s SET message_id = m.message_id
+       FROM unnest($1::bigint[], $2::text[]) AS m(id, message_id)
+      WHERE s.id = m.id`,
+    [marks.map((m) => m.sendId), marks.map((m) => m.messageId)],
+  );
 }
 
 /** The earliest pending retry of a run (or send held back by MX management), if any. */
