@@ -3,12 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Restarting PostgreSQL under a live worker still hangs now and then when run
-  // with the rest of the suite; it runs on its own with `npm run test:faults:db`.
-  testPathIgnorePatterns: [
-    '/node_modules/',
-    ...(process.env.FAULTS_DB === '1' ? [] : ['/test/faults/postgres-restart']),
-  ],
+  testPathIgnorePatterns: ['/node_modules/'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
     // A few dependencies ship ESM only; Jest's CommonJS runtime needs them transpiled.

@@ -19,6 +19,7 @@ import { SmtpSink } from '../../dev/smtp-sink';
 import { freePort } from '../support/stack-main';
 import {
   repeatedDeliveries,
+  resultWithin,
   seedSlowRun,
   startSeededRun,
   startWorkerProcess,
@@ -43,9 +44,19 @@ async function startPostgres(dir: string, port: number): Promise<RunningPostgres
     },
   );
   const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`PostgreSQL exited with ${code} before it was ready`)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('PostgreSQL did not say it was ready within 60 s'));
+    }, 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`PostgreSQL exited with ${code} before it was ready`));
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('READY ')) resolve(line.slice(6));
+      if (line.startsWith('READY ')) {
+        clearTimeout(timer);
+        resolve(line.slice(6));
+      }
     });
   });
   return {
@@ -69,6 +80,7 @@ test('when PostgreSQL restarts mid-run, then the API says 503 meanwhile, the run
   const dir = mkdtempSync(join(tmpdir(), 'pg-restart-'));
   const port = await freePort();
   const tag = uniqueSuffix();
+  const workerLog = join(dir, 'worker.log');
   const first = await startPostgres(dir, port);
   let pg: RunningPostgres | null = first;
   const orm = await openOrm(first.url, 2);
@@ -90,11 +102,15 @@ test('when PostgreSQL restarts mid-run, then the API says 503 meanwhile, the run
     const { key } = await createApiKey(pool, 'restart', ['read']);
     const run = await seedSlowRun(pool, sink, tag, LEADS, 20);
     const runId = run.runId;
-    worker = startWorkerProcess(run, {
-      DATABASE_URL: first.url,
-      TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,
-      SMTP_URL: smtpUrl,
-    });
+    worker = startWorkerProcess(
+      run,
+      {
+        DATABASE_URL: first.url,
+        TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,
+        SMTP_URL: smtpUrl,
+      },
+      workerLog,
+    );
     const handle = await startSeededRun(temporal, run);
 
     await waitFor('the run to be under way', async () => sink.receivedCount() >= 40, 90_000, 20);
@@ -110,7 +126,7 @@ test('when PostgreSQL restarts mid-run, then the API says 503 meanwhile, the run
     await new Promise((r) => setTimeout(r, 3000));
     pg = await startPostgres(dir, port);
 
-    const result = await handle.result();
+    const result = await resultWithin(handle, 120_000, workerLog);
     expect(result).toMatchObject({ status: 'completed' });
     const after = await waitFor<any>('the API to recover', async () => {
       const r = await app.inject({

@@ -2,8 +2,9 @@
 // straight into the database, a worker in its own process (so it can be
 // killed), and the run's workflow started on that worker's queues.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { SmtpSink } from '../../dev/smtp-sink';
 import type { WizardRunInput } from '../../workflows/wizard-run';
@@ -54,16 +55,29 @@ export async function seedSlowRun(
   };
 }
 
-/** `worker/main.ts` in its own process, on the seeded run's queues. */
+/**
+ * `worker/main.ts` in its own process, on the seeded run's queues. With
+ * `logFile`, its logs (level `info`) go there, for a failing test to show.
+ */
 export function startWorkerProcess(
   run: SeededRun,
   env: { DATABASE_URL: string; TEMPORAL_ADDRESS: string; SMTP_URL: string },
+  logFile?: string,
 ): ChildProcess {
-  return spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'worker/main.ts')], {
+  const out = logFile ? openSync(logFile, 'a') : 'ignore';
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'worker/main.ts')], {
     cwd: root,
-    env: { ...process.env, ...env, ...run.queues, LOG_LEVEL: 'fatal', WORKER_METRICS_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'ignore'],
+    env: {
+      ...process.env,
+      ...env,
+      ...run.queues,
+      LOG_LEVEL: logFile ? 'info' : 'fatal',
+      WORKER_METRICS_PORT: '0',
+    },
+    stdio: ['ignore', out, out],
   });
+  if (typeof out === 'number') closeSync(out);
+  return child;
 }
 
 /** Start the seeded run's workflow: small batches, a short heartbeat timeout so a dead worker's batch moves on fast. */
@@ -114,4 +128,43 @@ export async function repeatedDeliveries(
     if (copies.length > 1) repeated++;
   }
   return repeated;
+}
+
+/**
+ * The workflow's result, or — past `timeoutMs` — an error that says what the
+ * run was waiting on (pending activities with their attempts and last
+ * failures, and the tail of the worker's log), so a hang explains itself.
+ */
+export async function resultWithin<T>(
+  handle: WorkflowHandle,
+  timeoutMs: number,
+  workerLog?: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([handle.result() as Promise<T>, timeout]);
+    if (outcome !== 'timeout') return outcome;
+  } finally {
+    clearTimeout(timer);
+  }
+  const d = await handle.describe();
+  const pending = (d.raw.pendingActivities ?? []).map((a) => ({
+    type: a.activityType?.name,
+    state: a.state,
+    attempt: a.attempt,
+    lastFailure: a.lastFailure?.message,
+    lastWorker: a.lastWorkerIdentity,
+  }));
+  const log =
+    workerLog && existsSync(workerLog)
+      ? readFileSync(workerLog, 'utf8').split('\n').slice(-40).join('\n')
+      : '';
+  throw new Error(
+    `workflow ${handle.workflowId} still ${d.status.name} after ${timeoutMs} ms; ` +
+      `pending activities: ${JSON.stringify(pending)}; history events: ${d.historyLength}\n` +
+      `worker log tail:\n${log}`,
+  );
 }
