@@ -412,7 +412,8 @@ export const TrackedLinkSchema = new EntitySchema<TrackedLink>({
   tableName: 'tracked_link',
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
-    sendId: { type: 'bigint', index: 'tracked_link_send_idx' },
+    // Lookups by send use tracked_link_send_part_url_unique, which leads with send_id.
+    sendId: { type: 'bigint' },
     token: { type: 'string', columnType: 'text', unique: 'tracked_link_token_unique' },
     url: { type: 'string', columnType: 'text' },
     part: { type: 'string', columnType: 'text' },

@@ -53,9 +53,10 @@ export function tokenKey(sendId: string, part: string, url: string): string {
 }
 
 /**
- * Store the tokens of a batch of sends in one statement and return every
- * token by tokenKey. A (send, part, URL) that already has a token (the send
- * is rendered again for a retry) keeps it: the mail sent first stays valid.
+ * Store the tokens of a batch of sends and return every token by tokenKey. A
+ * (send, part, URL) that already has a token (the send is rendered again for
+ * a retry) keeps it: the mail sent first stays valid. The common case, a
+ * first attempt, is one INSERT; only keys it did not insert are looked up.
  */
 export async function ensureTrackingTokens(
   db: Queryable,
@@ -66,19 +67,11 @@ export async function ensureTrackingTokens(
   const unique = new Map<string, WantedToken>();
   for (const w of wanted) unique.set(tokenKey(w.sendId, w.part, w.url), w);
   const rows = [...unique.values()];
-  const res = await db.query<{ send_id: string; part: string; url: string; token: string }>(
-    `WITH v AS (
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v(send_id, part, url, token, n)
-     ), ins AS (
-       INSERT INTO tracked_link (send_id, token, url, part)
-       SELECT send_id, token, url, part FROM v ORDER BY n
-       ON CONFLICT (send_id, part, md5(url)) DO NOTHING
-       RETURNING send_id, part, url, token
-     )
-     SELECT v.send_id, v.part, v.url, coalesce(ins.token, old.token) AS token
-       FROM v
-       LEFT JOIN ins ON ins.send_id = v.send_id AND ins.part = v.part AND ins.url = v.url
-       LEFT JOIN tracked_link old ON old.send_id = v.send_id AND old.part = v.part AND md5(old.url) = md5(v.url) AND old.url = v.url`,
+  const inserted = await db.query<{ send_id: string; part: string; url: string; token: string }>(
+    `INSERT INTO tracked_link (send_id, part, url, token)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+     ON CONFLICT (send_id, part, md5(url)) DO NOTHING
+     RETURNING send_id, part, url, token`,
     [
       rows.map((r) => r.sendId),
       rows.map((r) => r.part),
@@ -86,7 +79,17 @@ export async function ensureTrackingTokens(
       rows.map(() => newTrackingToken()),
     ],
   );
-  for (const r of res.rows) out.set(tokenKey(r.send_id, r.part, r.url), r.token);
+  for (const r of inserted.rows) out.set(tokenKey(r.send_id, r.part, r.url), r.token);
+  const existing = rows.filter((r) => !out.has(tokenKey(r.sendId, r.part, r.url)));
+  if (existing.length > 0) {
+    const found = await db.query<{ send_id: string; part: string; url: string; token: string }>(
+      `SELECT t.send_id, t.part, t.url, t.token
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(send_id, part, url)
+         JOIN tracked_link t ON t.send_id = v.send_id AND t.part = v.part AND md5(t.url) = md5(v.url) AND t.url = v.url`,
+      [existing.map((r) => r.sendId), existing.map((r) => r.part), existing.map((r) => r.url)],
+    );
+    for (const r of found.rows) out.set(tokenKey(r.send_id, r.part, r.url), r.token);
+  }
   return out;
 }
 
