@@ -26,6 +26,8 @@ if (!Number.isInteger(LEADS) || LEADS < 1) throw new Error('--leads must be a po
 const CONNECTIONS = Number(process.env.SMTP_MAX_CONNECTIONS ?? 5);
 /** Fault scenario 5: load the API from a second process while the run sends. */
 const OVERLOAD = args.includes('--overload');
+/** `--pg-stats`: also print the statements PostgreSQL spent most time on (pg_stat_statements). */
+const PG_STATS = args.includes('--pg-stats');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,6 +94,7 @@ async function main() {
       port: await freePort(),
       database: 'bench',
       persistent: false,
+      postgresFlags: PG_STATS ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : [],
     });
     stops.push(() => pg.stop());
     const orm = await openOrm(pg.url, 2);
@@ -142,6 +145,7 @@ async function main() {
       authorization: `Bearer ${apiKey}`,
     };
 
+    if (PG_STATS) await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const rowsBefore = await rowsWritten(pool);
     const recorder = arrivalRecorder(sink);
     const startMs = Date.now();
@@ -199,6 +203,13 @@ async function main() {
     const received = sink.receivedCount();
     const latencies = recorder.latencies(startMs, 0, received).sort((a, b) => a - b);
     const rowsAfter = await rowsWritten(pool);
+    if (PG_STATS) {
+      const top = await pool.query(
+        `SELECT calls, round(total_exec_time)::int AS total_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+           FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,
+      );
+      console.table(top.rows);
+    }
 
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });

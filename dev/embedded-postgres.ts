@@ -10,6 +10,8 @@ export interface EmbeddedPostgresOptions {
   database: string;
   persistent: boolean;
   log?: (line: string) => void;
+  /** Extra server flags, e.g. ['-c', 'shared_preload_libraries=pg_stat_statements']. */
+  postgresFlags?: string[];
 }
 
 export interface RunningPostgres {
@@ -37,6 +39,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     persistent: opts.persistent,
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: opts.postgresFlags ?? [],
     onLog: (m: unknown) => log(String(m).trimEnd()),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
