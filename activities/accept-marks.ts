@@ -1,9 +1,10 @@
-// Group commit of relay acceptances (db/run-queries.ts markAccepted). A mark
-// is written as soon as no write is in flight; marks that arrive while one is
-// in flight ride the next statement together. At low rates every mark is its
-// own statement, as fast as before; under load one statement carries many,
-// so the database sees one round trip per group instead of one per message,
-// and no mark waits longer than the write before it.
+// Group commit of relay acceptances (db/run-queries.ts markAccepted), shared
+// by every batch a worker runs. A mark is written as soon as no write is in
+// flight; marks that arrive while one is in flight ride the next statement
+// together. At low rates each mark is its own statement, as fast as before;
+// under load one statement carries many, so the database sees one round trip
+// and one commit per group instead of one per message, and no mark waits
+// longer than the write before it.
 import type { Queryable } from '../db/pool';
 import { markAccepted } from '../db/run-queries';
 
@@ -12,41 +13,52 @@ export interface AcceptMark {
   messageId: string;
 }
 
+interface Group {
+  marks: AcceptMark[];
+  done: Promise<void>;
+  settle: (err?: unknown) => void;
+}
+
+function newGroup(): Group {
+  let settle!: (err?: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err === undefined ? resolve() : reject(err));
+  });
+  // A group whose callers all stopped listening must not become an unhandled rejection.
+  done.catch(() => undefined);
+  return { marks: [], done, settle };
+}
+
 export class AcceptMarks {
-  private queued: AcceptMark[] = [];
-  private writing: Promise<void> | null = null;
-  /** The first write that failed: the database is away, so sending should stop. */
-  failure: unknown = null;
+  private next: Group | null = null;
+  private writing = false;
 
   constructor(
     private readonly db: Queryable,
     private readonly write: (db: Queryable, marks: AcceptMark[]) => Promise<void> = markAccepted,
   ) {}
 
-  add(mark: AcceptMark): void {
-    // After a failure nothing more is written (sending stops; see failure).
-    if (this.failure) return;
-    this.queued.push(mark);
-    // drain() cannot finish synchronously here: the queue is not empty, so it awaits a write.
-    if (!this.writing) this.writing = this.drain();
-  }
-
-  /** Resolves when every mark added so far is written; throws the first failure. */
-  async settled(): Promise<void> {
-    while (this.writing) await this.writing;
-    if (this.failure) throw this.failure;
+  /** Queue a mark; resolves when the statement carrying it committed, rejects if it failed. */
+  add(mark: AcceptMark): Promise<void> {
+    this.next ??= newGroup();
+    this.next.marks.push(mark);
+    const done = this.next.done;
+    if (!this.writing) void this.drain();
+    return done;
   }
 
   private async drain(): Promise<void> {
-    while (this.queued.length > 0 && !this.failure) {
-      const group = this.queued;
-      this.queued = [];
+    this.writing = true;
+    while (this.next) {
+      const group = this.next;
+      this.next = null;
       try {
-        await this.write(this.db, group);
+        await this.write(this.db, group.marks);
+        group.settle();
       } catch (err) {
-        this.failure = err;
+        group.settle(err ?? new Error('accept mark write failed'));
       }
     }
-    this.writing = null;
+    this.writing = false;
   }
 }

@@ -43,6 +43,8 @@ class DomainSlots {
 export function createEmailSender(deps: ActivityDeps): ChannelSender {
   const { pool } = deps;
   const slots = new DomainSlots();
+  // One group writer for every batch of this worker, so concurrent batches share statements.
+  const acceptMarks = new AcceptMarks(pool);
 
   /**
    * Render, send and record claimed sends. Outcomes are recorded in chunks so
@@ -63,11 +65,15 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     const sentThisBatch = new Map<string, number>();
     const held: Array<{ sendId: string; until: Date }> = [];
     let pending: SendRecord[] = [];
-    const accepted = new AcceptMarks(pool);
+    let marks: Promise<void>[] = [];
+    let markFailure: unknown = null;
     const flush = async () => {
       const chunk = pending;
       pending = [];
-      await accepted.settled();
+      const written = marks;
+      marks = [];
+      await Promise.all(written);
+      if (markFailure) throw markFailure;
       const perDomain = new Map<string, { messages: number; errors: number }>();
       for (const r of chunk) {
         const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
@@ -93,7 +99,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
 
     let next = 0;
     const worker = async () => {
-      while (next < claimed.length && !ctx.cancellationSignal.aborted && !accepted.failure) {
+      while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
         const target = claimed[next++]!;
         const domain = domainOf(target.address);
         const rule = ruleFor(domain, rules);
@@ -124,7 +130,11 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
         if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
           // Not awaited here: the next message need not wait for this commit; a flush waits for all.
           // A failed write (the database is away) stops sending, so a retried batch resends little.
-          accepted.add({ sendId: target.send_id, messageId: res.messageId });
+          marks.push(
+            acceptMarks.add({ sendId: target.send_id, messageId: res.messageId }).catch((err: unknown) => {
+              markFailure ??= err;
+            }),
+          );
         }
         const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
         const now = Date.now();
