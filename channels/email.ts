@@ -1,7 +1,9 @@
-// The email transport: nodemailer over a pooled SMTP connection set. It sends
+// The email transport: nodemailer's pooled SMTP connections carry messages
+// composed by channels/mime.ts. It sends
 // one message and returns a classified outcome; it decides no policy (retries,
 // validity) — that is domain/ and the workflow's business.
 import nodemailer from 'nodemailer';
+import { composeMessage } from './mime';
 import {
   classifyAcceptedMessage,
   classifyTransportError,
@@ -72,22 +74,16 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
   return {
     async send(message) {
       try {
+        // The source is composed here (channels/mime.ts); nodemailer only speaks SMTP.
         const info = await transporter.sendMail({
-          from: message.from,
-          to: message.to,
-          replyTo: message.replyTo,
-          subject: message.subject,
-          text: message.text,
-          html: message.html,
-          messageId: message.messageId,
-          headers: message.headers,
           envelope: { from: message.envelopeFrom, to: [message.to] },
+          raw: composeMessage(message),
         });
         // One recipient per message: a rejection of it arrives as EENVELOPE, so
         // reaching here means the receiving server accepted the message.
         return {
           outcome: classifyAcceptedMessage(),
-          messageId: info.messageId ?? message.messageId,
+          messageId: message.messageId,
           response: typeof info.response === 'string' ? info.response : null,
         };
       } catch (err) {

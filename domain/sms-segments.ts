@@ -1,5 +1,6 @@
 // SMS encoding, segmentation and body rules (SPEC §6, REFERENCE "SMS").
 // Pure: imported by workflow code to decide pre-errors before any send.
+import { splitByCost } from './split-by-cost';
 
 export type SmsEncoding = 'gsm7' | 'ucs2';
 
@@ -62,21 +63,7 @@ export function splitSegments(text: string): string[] {
   if (units <= single) return [text];
 
   const perPart = encoding === 'gsm7' ? GSM7_PART_UNITS : UCS2_PART_UNITS;
-  const parts: string[] = [];
-  let current = '';
-  let used = 0;
-  for (const ch of text) {
-    const cost = unitsOf(ch, encoding);
-    if (used + cost > perPart) {
-      parts.push(current);
-      current = '';
-      used = 0;
-    }
-    current += ch;
-    used += cost;
-  }
-  parts.push(current);
-  return parts;
+  return splitByCost(text, perPart, (ch) => unitsOf(ch, encoding));
 }
 
 export function segmentCount(text: string): number {
