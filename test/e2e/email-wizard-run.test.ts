@@ -163,8 +163,12 @@ describe('a scheduled run', () => {
       return r.status === 'cancelled' ? r : null;
     });
     expect(final.counters.sent).toBe(0);
-    const desc = await h.temporal.workflow.getHandle(`wizard-run-${runId}`).describe();
-    expect(desc.status.name).toBe('CANCELLED');
+    // The record says cancelled one step before the workflow closes (it still sends the end notice).
+    const status = await waitFor('the workflow to close', async () => {
+      const d = await h.temporal.workflow.getHandle(`wizard-run-${runId}`).describe();
+      return d.status.name === 'RUNNING' ? null : d.status.name;
+    });
+    expect(status).toBe('CANCELLED');
     const sends = await h.pool.query('SELECT count(*)::int AS n FROM send WHERE run_id = $1', [runId]);
     expect(sends.rows[0].n).toBe(0);
     expect(h.sink.receivedCount()).toBe(before);
