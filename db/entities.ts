@@ -319,7 +319,8 @@ export const SendSchema = new EntitySchema<Send>({
     templateTitle: { type: 'string', columnType: 'text', default: '' },
     body: { type: 'string', columnType: 'text', nullable: true },
     token: { type: 'string', columnType: 'text', unique: 'send_token_unique' },
-    messageId: { type: 'string', columnType: 'text', nullable: true, index: 'send_message_id_idx' },
+    // Not indexed: reports find a send by the token inside our Message-ID.
+    messageId: { type: 'string', columnType: 'text', nullable: true },
     result: { type: 'string', columnType: 'text' },
     code: { type: 'number', nullable: true },
     detail: { type: 'string', columnType: 'text', nullable: true },
