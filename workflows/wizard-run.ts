@@ -10,6 +10,7 @@ import {
   defineSignal,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -82,6 +83,8 @@ export const progressQuery = defineQuery<WizardRunProgress>('progress');
  * large run stays far from Temporal's per-execution signal limit.
  */
 export const asyncReportsSignal = defineSignal('asyncReports');
+/** Patch id of the apply step at the close of the asynchronous-bounce window. */
+export const FINAL_REPORT_SWEEP = 'final-report-sweep';
 
 const bookkeeping = proxyActivities<WizardRunActivities>({
   startToCloseTimeout: '2 minutes',
@@ -263,12 +266,20 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     // The asynchronous-bounce window: reports that arrive later reach the run
     // by signal and are applied through an activity, keeping counters current.
     const listenUntilMs = input.resume?.listenUntilMs ?? Date.now() + settings.asyncBounceWindowMs;
+    let swept = false;
     for (;;) {
       const remaining = listenUntilMs - Date.now();
       if (!reportsPending) {
-        if (remaining <= 0) break;
-        await condition(() => reportsPending, remaining);
-        if (!reportsPending) continue;
+        if (remaining <= 0) {
+          // A report whose signal never arrived (the API could not reach Temporal)
+          // is still pending in the database: one last apply as the window closes
+          // picks it up. Histories recorded before this step replay without it.
+          if (swept || settings.asyncBounceWindowMs <= 0 || !patched(FINAL_REPORT_SWEEP)) break;
+          swept = true;
+        } else {
+          await condition(() => reportsPending, remaining);
+          if (!reportsPending) continue;
+        }
       }
       reportsPending = false;
       const applied = await bookkeeping.applyAsyncReports(runId);
