@@ -18,6 +18,7 @@ import { AcceptMarks } from './accept-marks';
 import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
 
 const FLUSH_EVERY = 50;
+const HEARTBEAT_EVERY_MS = 1000;
 
 /** Connections in use per receiving domain in this worker (SPEC 5 max connections). */
 class DomainSlots {
@@ -98,6 +99,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     };
 
     let next = 0;
+    let lastBeat = 0;
     const worker = async () => {
       while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
         const target = claimed[next++]!;
@@ -148,8 +150,12 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
           messageId: res.messageId,
           nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
         });
-        // The SDK throttles heartbeats; each one also brings a pending cancellation.
-        heartbeat();
+        // Each heartbeat also brings a pending cancellation. The SDK throttles what
+        // reaches the server but still encodes every call, so beat at most every second.
+        if (now - lastBeat >= HEARTBEAT_EVERY_MS) {
+          lastBeat = now;
+          heartbeat();
+        }
         if (pending.length >= FLUSH_EVERY) await flush();
       }
     };

@@ -78,6 +78,8 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
         const info = await transporter.sendMail({
           envelope: { from: message.envelopeFrom, to: [message.to] },
           raw: composeMessage(message),
+          // Already in the source; given here too so nodemailer does not mint one of its own.
+          messageId: message.messageId,
         });
         // One recipient per message: a rejection of it arrives as EENVELOPE, so
         // reaching here means the receiving server accepted the message.
