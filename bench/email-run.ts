@@ -1,8 +1,9 @@
 // `npm run bench [-- --leads N]`: one email wizard run of N leads (default
 // 100,000) through the whole product (API, Temporal, worker, PostgreSQL) into
-// the local SMTP sink, then the same number of messages pushed straight into
-// the same sink by a plain pooled nodemailer client (the raw path). Prints
-// figures and writes bench/RESULTS.md; asserts nothing about time.
+// the local SMTP sink, and, before it on the idle stack, the same number of
+// messages pushed straight into the same sink by a plain pooled nodemailer
+// client (the raw path). Prints figures and writes bench/RESULTS.md; asserts
+// nothing about time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -149,6 +150,12 @@ async function main() {
 
     if (PG_STATS) await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const rowsBefore = await rowsWritten(pool);
+    // The raw path first, on the idle stack: the same number of messages straight
+    // into the same sink. Measured after the run it once came out at 2,912/s
+    // against about 4,000/s idle (the database still vacuuming and checkpointing
+    // the run's writes), which flattered our ratio. The overload run skips it.
+    const rawRate = NO_RAW || OVERLOAD ? null : await rawPath(smtpUrl, sink);
+    const base = sink.receivedCount();
     const recorder = arrivalRecorder(sink);
     const startMs = Date.now();
     const res = await fetch(`http://127.0.0.1:${apiPort}/v1/wizard-runs`, {
@@ -202,8 +209,8 @@ async function main() {
     // The load stops with the run: it is bounded by the run's own duration.
     loader?.kill('SIGTERM');
     const loaded = load ? await load : null;
-    const received = sink.receivedCount();
-    const latencies = recorder.latencies(startMs, 0, received).sort((a, b) => a - b);
+    const received = sink.receivedCount() - base;
+    const latencies = recorder.latencies(startMs, base, received).sort((a, b) => a - b);
     const rowsAfter = await rowsWritten(pool);
     if (PG_STATS) {
       const top = await pool.query(
@@ -227,7 +234,6 @@ async function main() {
     const apiRss = peakRssMiB(api.pid);
 
     // The raw path: the same messages straight into the same sink.
-    const rawRate = NO_RAW ? null : await rawPath(smtpUrl, sink);
     const ours = (received / wallMs) * 1000;
     const figures = {
       leads: LEADS,
