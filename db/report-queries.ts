@@ -20,10 +20,16 @@ export async function applyPendingReports(
   runId: number | null,
   invalidAfterErrors: number,
 ): Promise<AppliedReports> {
+  // The run's signal flag is cleared and committed before the reports are read,
+  // so a report stored from here on signals the run again. Cleared inside the
+  // reading transaction instead, a report's notify could still see the old flag
+  // (its UPDATE … WHERE flag IS NULL skips a row whose committed version is set,
+  // without waiting for our uncommitted clear) and send no signal, while our
+  // read had already missed that report: a lost wake-up, seen in
+  // test/e2e/bounces.test.ts.
+  if (runId !== null)
+    await pool.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
   return inTransaction(pool, async (client) => {
-    // Cleared first: a report stored while we apply signals the run again.
-    if (runId !== null)
-      await client.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
     const reports = await client.query<{
       id: string;
       send_id: string;

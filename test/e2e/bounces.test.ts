@@ -162,6 +162,21 @@ test('when DSNs come back over SMTP and over the API and a complaint follows, th
       `/v1/address-statuses?channel=email&address=${encodeURIComponent(s2.address)}`,
     );
     return r.status === 200 && r.body.status === 'blocklisted' ? r.body : null;
+  }).catch(async (err: Error) => {
+    // Say where the complaint stopped: its record, the run's signal flag, the workflow's last events.
+    const reports = await h.pool.query(
+      'SELECT id, action, status, run_id, send_id, received_at, applied_at FROM inbound_report WHERE run_id = $1 ORDER BY id',
+      [run.id],
+    );
+    const flag = await h.pool.query(
+      'SELECT reports_signalled_at, now() AS now FROM wizard_run WHERE id = $1',
+      [run.id],
+    );
+    const history = await h.temporal.workflow.getHandle(run.taskId).fetchHistory();
+    const last = (history.events ?? []).slice(-12).map((e) => `${e.eventId} ${e.eventType}`);
+    throw new Error(
+      `${err.message}\nreports: ${JSON.stringify(reports.rows)}\nflag: ${JSON.stringify(flag.rows)}\nlast events: ${last.join(', ')}`,
+    );
   });
   expect(st.source).toBe('complaint');
   expect((await call('GET', `/v1/leads/${s2.lead_id}`)).body.unsubscribed.email).not.toBeNull();
