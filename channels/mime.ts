@@ -82,22 +82,18 @@ function formatDate(date: Date): string {
 function encodePart(contentType: string, body: string): string {
   const normalized = body.replace(/\r\n|\r|\n/g, CRLF);
   const sevenBit = isAscii(normalized) && normalized.split(CRLF).every((l) => l.length <= 998);
-  if (sevenBit) {
-    return [
-      `Content-Type: ${contentType}; charset=utf-8`,
-      'Content-Transfer-Encoding: 7bit',
-      '',
-      normalized,
-    ].join(CRLF);
-  }
-  const b64 = Buffer.from(normalized, 'utf8').toString('base64');
-  const lines: string[] = [];
-  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  const encoded = sevenBit
+    ? normalized
+    : (
+        Buffer.from(normalized, 'utf8')
+          .toString('base64')
+          .match(/.{1,76}/g) ?? []
+      ).join(CRLF);
   return [
     `Content-Type: ${contentType}; charset=utf-8`,
-    'Content-Transfer-Encoding: base64',
+    `Content-Transfer-Encoding: ${sevenBit ? '7bit' : 'base64'}`,
     '',
-    ...lines,
+    encoded,
   ].join(CRLF);
 }
 
@@ -116,7 +112,8 @@ export function composeMessage(m: MimeMessage): Buffer {
   }
   head.push('MIME-Version: 1.0');
 
-  let body: string;
+  // A single part's Content-Type and transfer encoding are the message's own headers.
+  let body = m.html !== undefined ? encodePart('text/html', m.html) : encodePart('text/plain', m.text ?? '');
   if (m.text !== undefined && m.html !== undefined) {
     const boundary = `=_part_${randomBytes(12).toString('hex')}`;
     head.push(`Content-Type: multipart/alternative; boundary="${boundary}"`);
@@ -125,15 +122,9 @@ export function composeMessage(m: MimeMessage): Buffer {
       `--${boundary}`,
       encodePart('text/plain', m.text),
       `--${boundary}`,
-      encodePart('text/html', m.html),
+      body,
       `--${boundary}--`,
-      '',
     ].join(CRLF);
-  } else {
-    const part =
-      m.html !== undefined ? encodePart('text/html', m.html) : encodePart('text/plain', m.text ?? '');
-    // A single part: its Content-Type and transfer encoding are the message's own headers.
-    return Buffer.from(`${head.join(CRLF)}${CRLF}${part}${CRLF}`, 'utf8');
   }
-  return Buffer.from(`${head.join(CRLF)}${CRLF}${body}`, 'utf8');
+  return Buffer.from(`${head.join(CRLF)}${CRLF}${body}${CRLF}`, 'utf8');
 }
