@@ -2,6 +2,7 @@
 // reach the run's workflow by signal during its asynchronous-bounce window,
 // and are applied directly once the window has closed.
 import { notifyRunOfReports } from '../../workflows/wizard-run-client';
+import { seedSlowRun, startSeededRun } from '../support/fault-fixtures';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -148,52 +149,23 @@ test('when the window has closed, then a report is still applied, without the si
 });
 
 test('when a report was stored but its signal never came, then the run applies it as its window closes', async () => {
-  const tag = uniqueSuffix();
-  const lead = (await h.api('POST', '/v1/leads', { name: 'Lost', email: `lost.${tag}@example.test` })).body;
-  const tpl = (
-    await h.api('POST', '/v1/templates', {
-      channel: 'email',
-      title: `Lost signal ${tag}`,
-      subject: 'Hi',
-      from: 'news@example.test',
-      bodyText: 'Hello',
-    })
-  ).body;
   // A run of its own with a 4-second window, started straight on the harness's worker.
-  const workflowId = `lost-signal-${tag}`;
-  const runId: number = (
-    await h.pool.query(
-      `INSERT INTO wizard_run (channel, template_id, template_title, target_kind, lead_ids, status, workflow_id)
-       VALUES ('email', $1, $2, 'list', $3, 'reserved', $4) RETURNING id`,
-      [tpl.id, tpl.title, [lead.id], workflowId],
-    )
-  ).rows[0].id;
-  const handle = await h.temporal.workflow.start('wizardRunWorkflow', {
-    taskQueue: h.config.taskQueueWizard,
-    workflowId,
-    args: [
-      {
-        runId,
-        channel: 'email',
-        scheduledAt: null,
-        settings: {
-          taskQueueSend: h.config.taskQueueEmail,
-          batchSize: 10,
-          batchesInFlight: 1,
-          maxBatchesPerExecution: 500,
-          asyncBounceWindowMs: 4000,
-        },
-      },
-    ],
-  });
+  const seeded = await seedSlowRun(h.pool, h.sink, uniqueSuffix(), 1, 0);
+  const run = {
+    ...seeded,
+    queues: { TASK_QUEUE_WIZARD: h.config.taskQueueWizard, TASK_QUEUE_EMAIL: h.config.taskQueueEmail },
+  };
+  const handle = await startSeededRun(h.temporal, run, { asyncBounceWindowMs: 4000 });
   const send = await waitFor('the delivery', async () => {
-    const r = await h.pool.query(`SELECT * FROM send WHERE run_id = $1 AND result = 'delivered'`, [runId]);
+    const r = await h.pool.query(`SELECT * FROM send WHERE run_id = $1 AND result = 'delivered'`, [
+      run.runId,
+    ]);
     return r.rows[0];
   });
   // Stored pending, and no signal: as if the API had not reached Temporal.
   await storeReport(send, 'bounce');
   await handle.result();
-  const after = (await h.api('GET', `/v1/wizard-runs/${runId}`)).body;
+  const after = (await h.api('GET', `/v1/wizard-runs/${run.runId}`)).body;
   expect(after.counters).toMatchObject({ sent: 1, delivered: 0, errors: 1 });
   expect((await h.api('GET', `/v1/sends/${send.id}`)).body).toMatchObject({ result: 'error', code: 90000 });
   const report = await h.pool.query('SELECT status FROM inbound_report WHERE send_id = $1', [send.id]);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { SmtpSink } from '../../dev/smtp-sink';
-import type { WizardRunInput } from '../../workflows/wizard-run';
+import type { WizardRunInput, WizardRunSettings } from '../../workflows/wizard-run';
 
 const root = join(__dirname, '..', '..');
 
@@ -80,8 +80,15 @@ export function startWorkerProcess(
   return child;
 }
 
-/** Start the seeded run's workflow: small batches, a short heartbeat timeout so a dead worker's batch moves on fast. */
-export async function startSeededRun(client: Client, run: SeededRun) {
+/**
+ * Start the seeded run's workflow: small batches, a short heartbeat timeout so
+ * a dead worker's batch moves on fast, no bounce window unless `settings` says.
+ */
+export async function startSeededRun(
+  client: Client,
+  run: SeededRun,
+  settings: Partial<WizardRunSettings> = {},
+) {
   const input: WizardRunInput = {
     runId: run.runId,
     channel: 'email',
@@ -93,6 +100,7 @@ export async function startSeededRun(client: Client, run: SeededRun) {
       maxBatchesPerExecution: 500,
       asyncBounceWindowMs: 0,
       heartbeatTimeoutMs: 5000,
+      ...settings,
     },
   };
   return client.workflow.start('wizardRunWorkflow', {
