@@ -233,7 +233,6 @@ async function main() {
     const workerRss = peakRssMiB(worker.pid);
     const apiRss = peakRssMiB(api.pid);
 
-    // The raw path: the same messages straight into the same sink.
     const ours = (received / wallMs) * 1000;
     const figures = {
       leads: LEADS,
