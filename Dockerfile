@@ -1,9 +1,17 @@
-# One image for the API and the worker (the command picks which). Untested
-# here: these machines have no Docker engine.
+# One image for the API and the worker (the command picks which). These
+# machines have no Docker engine: CI runs this file's COPY, ENV and RUN steps
+# outside Docker in a fresh directory (scripts/check-image-steps.sh), so keep
+# to the instructions that script knows.
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV SKIP_TEMPORAL_TOOLS=1 NODE_ENV=production
 COPY package.json package-lock.json ./
+# `npm ci` runs the project's postinstall step, so its script must be here
+# already (SKIP_TEMPORAL_TOOLS makes it a no-op: the image uses a real Temporal).
+COPY scripts/install-tools.mjs scripts/
 RUN npm ci --no-audit --no-fund
 COPY . .
+# Production dependencies only: fail the build if a command's modules do not
+# load or the worker's workflow bundle cannot be built.
+RUN npx tsx scripts/check-image-load.ts
 CMD ["npx", "tsx", "api/server.ts"]

@@ -25,7 +25,15 @@ export async function startApi(config: AppConfig, logger: Logger) {
             invalidAfterErrors: config.invalidAfterErrors,
             logger,
           },
-          { port: config.bounceSmtpPort, host: config.host },
+          {
+            port: config.bounceSmtpPort,
+            host: config.host,
+            maxMessageBytes: config.bounceSmtpMaxMessageBytes,
+            maxClients: config.bounceSmtpMaxClients,
+            maxClientsPerAddress: config.bounceSmtpMaxClientsPerAddress,
+            connectionsPerMinutePerAddress: config.bounceSmtpConnectionsPerMinute,
+            idleTimeoutMs: config.bounceSmtpIdleTimeoutSeconds * 1000,
+          },
         )
       : null;
   await mailbox?.start();

@@ -2,6 +2,13 @@
 // MTAs (or our relay) deliver DSNs and feedback reports to b+TOKEN@domain;
 // each message goes through the inbound report pipeline. Mail for any other
 // domain is refused (550), so this is never an open relay.
+//
+// It faces the internet, so hostile clients are bounded: a message is held
+// only up to the size limit (past it the rest is read and dropped, and the
+// answer is 552), connections are capped in all and per client address, each
+// address gets so many new connections a minute, and an idle session is
+// closed. The memory the listener can hold is about maxClients x
+// maxMessageBytes.
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { processInboundReport, type InboundDeps } from '../inbound/process-report';
@@ -11,7 +18,27 @@ export interface BounceMailboxOptions {
   host?: string;
   /** Largest accepted message; DSNs that return the whole original can be big. */
   maxMessageBytes?: number;
+  /** Concurrent sessions in all; more are answered 421 and closed. 0: no cap. */
+  maxClients?: number;
+  /** Concurrent sessions from one client address; more are answered 421 and closed. 0: no cap. */
+  maxClientsPerAddress?: number;
+  /** New sessions a client address may open per minute; more are answered 421 and closed. 0: no cap. */
+  connectionsPerMinutePerAddress?: number;
+  /** A session that sends nothing for this long is answered 421 and closed. */
+  idleTimeoutMs?: number;
+  /** Clock of the per-minute window (tests inject one). */
+  now?: () => number;
 }
+
+export const BOUNCE_MAILBOX_DEFAULTS = {
+  maxMessageBytes: 10 * 1024 * 1024,
+  maxClients: 50,
+  maxClientsPerAddress: 10,
+  connectionsPerMinutePerAddress: 300,
+  idleTimeoutMs: 60_000,
+} as const;
+
+const RATE_WINDOW_MS = 60_000;
 
 type SmtpError = Error & { responseCode?: number };
 
@@ -25,6 +52,12 @@ export class BounceMailbox {
   private server: SMTPServer | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly domain: string;
+  /** Sessions let in (by session id), so a close gives back the address's slot once. */
+  private readonly admitted = new Map<string, string>();
+  private readonly openPerAddress = new Map<string, number>();
+  /** Fixed one-minute windows of new sessions per address. */
+  private readonly recentPerAddress = new Map<string, { start: number; count: number; logged: boolean }>();
+  private lastSweep = 0;
 
   constructor(
     private readonly deps: InboundDeps,
@@ -35,7 +68,7 @@ export class BounceMailbox {
 
   async start(): Promise<{ port: number }> {
     if (this.server) throw new Error('BounceMailbox already started');
-    const maxBytes = this.opts.maxMessageBytes ?? 10 * 1024 * 1024;
+    const maxBytes = this.opts.maxMessageBytes || BOUNCE_MAILBOX_DEFAULTS.maxMessageBytes;
     const server = new SMTPServer({
       name: this.domain,
       banner: 'bounce mailbox',
@@ -43,7 +76,12 @@ export class BounceMailbox {
       disableReverseLookup: true,
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],
+      // Advertised in EHLO: a client that declares a larger SIZE is refused at MAIL FROM.
       size: maxBytes,
+      maxClients: this.opts.maxClients ?? BOUNCE_MAILBOX_DEFAULTS.maxClients,
+      socketTimeout: this.opts.idleTimeoutMs || BOUNCE_MAILBOX_DEFAULTS.idleTimeoutMs,
+      onConnect: (session, cb) => cb(this.admit(session)),
+      onClose: (session) => this.release(session),
       onRcptTo: (address, _session, cb) => {
         const at = address.address.lastIndexOf('@');
         const domain =
@@ -62,7 +100,7 @@ export class BounceMailbox {
           );
         cb();
       },
-      onData: (stream, session, cb) => void this.receive(stream, session, cb),
+      onData: (stream, session, cb) => void this.receive(stream, session, maxBytes, cb),
     });
     server.on('error', (err: Error) => this.deps.logger?.debug({ err }, 'bounce mailbox client error'));
     server.server.on('connection', (socket: Socket) => {
@@ -83,18 +121,83 @@ export class BounceMailbox {
     return { port };
   }
 
+  /** Lets a new session in, or says why not (421: the client may come back later). */
+  private admit(session: SMTPServerSession): SmtpError | null {
+    const address = session.remoteAddress;
+    const perMinute =
+      this.opts.connectionsPerMinutePerAddress ?? BOUNCE_MAILBOX_DEFAULTS.connectionsPerMinutePerAddress;
+    if (perMinute > 0) {
+      const now = (this.opts.now ?? Date.now)();
+      let window = this.recentPerAddress.get(address);
+      if (!window || now - window.start >= RATE_WINDOW_MS) {
+        this.forgetOldWindows(now);
+        window = { start: now, count: 0, logged: false };
+        this.recentPerAddress.set(address, window);
+      }
+      window.count++;
+      if (window.count > perMinute) {
+        if (!window.logged)
+          this.deps.logger?.warn(
+            { remoteAddress: address, perMinute },
+            'bounce mailbox: connection rate limit reached, refusing this address for the rest of the minute',
+          );
+        window.logged = true;
+        return smtpError(421, `4.7.0 too many connections from ${address}, try again later`);
+      }
+    }
+    const perAddress = this.opts.maxClientsPerAddress ?? BOUNCE_MAILBOX_DEFAULTS.maxClientsPerAddress;
+    const open = this.openPerAddress.get(address) ?? 0;
+    if (perAddress > 0 && open >= perAddress)
+      return smtpError(421, `4.7.0 too many open sessions from ${address}, try again later`);
+    this.openPerAddress.set(address, open + 1);
+    this.admitted.set(session.id, address);
+    return null;
+  }
+
+  private release(session: SMTPServerSession): void {
+    const address = this.admitted.get(session.id);
+    if (address === undefined) return;
+    this.admitted.delete(session.id);
+    const open = (this.openPerAddress.get(address) ?? 1) - 1;
+    if (open > 0) this.openPerAddress.set(address, open);
+    else this.openPerAddress.delete(address);
+  }
+
+  /** Keeps the rate table to the addresses seen in the last two minutes (one sweep a minute). */
+  private forgetOldWindows(now: number): void {
+    if (now - this.lastSweep < RATE_WINDOW_MS) return;
+    this.lastSweep = now;
+    for (const [address, window] of this.recentPerAddress)
+      if (now - window.start >= RATE_WINDOW_MS) this.recentPerAddress.delete(address);
+  }
+
   private async receive(
     stream: SMTPServerDataStream,
     session: SMTPServerSession,
+    maxBytes: number,
     cb: (err?: Error | null) => void,
   ): Promise<void> {
     const chunks: Buffer[] = [];
+    let held = 0;
+    let tooBig = false;
     try {
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        // Past the limit the rest is still read (the client hears our answer only
+        // after its final dot) but dropped: a message is never held beyond the limit.
+        if (tooBig) continue;
+        held += chunk.length;
+        if (held > maxBytes || stream.sizeExceeded) {
+          tooBig = true;
+          chunks.length = 0;
+          continue;
+        }
+        chunks.push(chunk);
+      }
     } catch (err) {
       return cb(smtpError(451, `4.3.0 could not read the message: ${(err as Error).message}`));
     }
-    if (stream.sizeExceeded) return cb(smtpError(552, '5.3.4 message too big for the bounce mailbox'));
+    if (tooBig || stream.sizeExceeded)
+      return cb(smtpError(552, `5.3.4 message too big for the bounce mailbox (limit ${maxBytes} bytes)`));
     try {
       const rcptTo = session.envelope.rcptTo.map((r) => r.address);
       const result = await processInboundReport(this.deps, Buffer.concat(chunks), { rcptTo });

@@ -28,6 +28,12 @@ export interface AppConfig {
   bounceDomain: string;
   /** Port of the bounce mailbox SMTP listener in the API process; 0 turns it off. */
   bounceSmtpPort: number;
+  /** Bounce mailbox limits against hostile clients (channels/bounce-mailbox.ts). */
+  bounceSmtpMaxMessageBytes: number;
+  bounceSmtpMaxClients: number;
+  bounceSmtpMaxClientsPerAddress: number;
+  bounceSmtpConnectionsPerMinute: number;
+  bounceSmtpIdleTimeoutSeconds: number;
   /** Sender of status mails and failure notices. */
   notifyFrom: string;
   /** Leads per send batch activity. */
@@ -171,6 +177,41 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: 'int',
     default: '2526',
     doc: 'SMTP port of the bounce mailbox (DSNs and complaints for the bounce domain), served by the API process; 0: off',
+  },
+  {
+    env: 'BOUNCE_SMTP_MAX_MESSAGE_BYTES',
+    key: 'bounceSmtpMaxMessageBytes',
+    kind: 'int',
+    default: '10485760',
+    doc: 'largest message the bounce mailbox takes; 552 above it, never held past it (memory: about this x `BOUNCE_SMTP_MAX_CLIENTS`)',
+  },
+  {
+    env: 'BOUNCE_SMTP_MAX_CLIENTS',
+    key: 'bounceSmtpMaxClients',
+    kind: 'int',
+    default: '50',
+    doc: 'concurrent bounce mailbox sessions; more are answered 421 and closed; 0: no cap',
+  },
+  {
+    env: 'BOUNCE_SMTP_CLIENTS_PER_ADDRESS',
+    key: 'bounceSmtpMaxClientsPerAddress',
+    kind: 'int',
+    default: '10',
+    doc: 'concurrent bounce mailbox sessions from one client address; more are answered 421 and closed; 0: no cap',
+  },
+  {
+    env: 'BOUNCE_SMTP_CONNECTS_PER_MINUTE',
+    key: 'bounceSmtpConnectionsPerMinute',
+    kind: 'int',
+    default: '300',
+    doc: 'new bounce mailbox sessions one client address may open a minute; more are answered 421 and closed; 0: no cap',
+  },
+  {
+    env: 'BOUNCE_SMTP_IDLE_TIMEOUT_SECONDS',
+    key: 'bounceSmtpIdleTimeoutSeconds',
+    kind: 'int',
+    default: '60',
+    doc: 'a bounce mailbox session that sends nothing for this long is answered 421 and closed',
   },
   {
     env: 'NOTIFY_FROM',
@@ -359,6 +400,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.smsReceiptTimeoutSeconds) < 1)
     problems.push('SMS_RECEIPT_TIMEOUT_SECONDS must be at least 1');
   if (Number(out.lineTimeoutMs) < 1) problems.push('LINE_TIMEOUT_MS must be at least 1');
+  if (Number(out.bounceSmtpMaxMessageBytes) < 1)
+    problems.push('BOUNCE_SMTP_MAX_MESSAGE_BYTES must be at least 1');
+  if (Number(out.bounceSmtpIdleTimeoutSeconds) < 1)
+    problems.push('BOUNCE_SMTP_IDLE_TIMEOUT_SECONDS must be at least 1');
   if (out.lineApiBaseUrl !== '' && !/^https?:\/\/[^\s]+$/.test(String(out.lineApiBaseUrl))) {
     problems.push(`LINE_API_BASE_URL must be an http(s) URL or empty, got "${String(out.lineApiBaseUrl)}"`);
   }

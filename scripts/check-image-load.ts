@@ -1,0 +1,25 @@
+// The image's build check (a Dockerfile RUN step; CI runs it outside Docker
+// through scripts/check-image-steps.sh). With production dependencies only
+// (NODE_ENV=production: `npm ci` leaves the devDependencies out), the module
+// graphs of the image's three commands load, and the workflow bundle builds
+// (webpack with this platform's @swc/core binary, which the worker needs at
+// start). An incomplete install then fails the image build, not its first start.
+import '../api/server';
+import '../db/orm';
+import '../worker/metrics-server';
+import '../worker/sms-receipts';
+import '../channels/email';
+import '../channels/sms';
+import '../channels/smpp-url';
+import { workflowBundle } from '../worker/create-workers';
+
+workflowBundle().then(
+  (bundle) => {
+    console.log(`image check: modules load, workflow bundle built (${bundle.code.length} bytes)`);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error('image check: the workflow bundle could not be built', err);
+    process.exit(1);
+  },
+);
