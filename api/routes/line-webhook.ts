@@ -26,6 +26,7 @@ export const lineWebhookRoutes: FastifyPluginAsync = async (fastify) => {
   app.post(
     '/v1/line/webhook/:accountId',
     {
+      config: { public: true },
       bodyLimit: WEBHOOK_BODY_LIMIT,
       schema: {
         tags: ['LINE'],
