@@ -54,6 +54,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
+  // First, before any route: authentication and the per-key rate limit apply to every route registered after them
+  // (deny by default), and both follow the route's declared `config.public`.
+  await app.register(authPlugin);
+  await app.register(rateLimit, {
+    max: deps.config.apiRateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per API key, on exactly the routes that needed one; public routes (tracking, health) are not limited here.
+    allowList: (req) => req.apiKey === undefined,
+    keyGenerator: (req) => `key:${req.apiKey?.id ?? req.ip}`,
+    errorResponseBuilder: (_req, ctx) =>
+      new ApiError(
+        429,
+        `rate limit of ${ctx.max} requests per minute for this API key reached; retry in ${ctx.after}`,
+      ),
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -75,7 +90,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The documentation UI and its assets are public: every route the UI plugin declares says so.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     if (err instanceof ApiError) {
@@ -121,23 +142,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` }),
   );
 
-  await app.register(authPlugin);
   await app.register(metricsRoutes);
-  await app.register(rateLimit, {
-    max: deps.config.apiRateLimitPerMinute,
-    timeWindow: 60_000,
-    // Per API key; public routes (tracking, health) are not limited here.
-    allowList: (req) => req.apiKey === undefined,
-    keyGenerator: (req) => `key:${req.apiKey?.id ?? req.ip}`,
-    errorResponseBuilder: (_req, ctx) =>
-      new ApiError(
-        429,
-        `rate limit of ${ctx.max} requests per minute for this API key reached; retry in ${ctx.after}`,
-      ),
-  });
-
-  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(leadRoutes);
   await app.register(templateRoutes);

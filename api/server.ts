@@ -7,6 +7,14 @@ import { createPool } from '../db/pool';
 import { buildApp } from './app';
 import { BounceMailbox } from '../channels/bounce-mailbox';
 import { ensureMailboxCleanupSchedule } from '../workflows/mailbox-cleanup-client';
+import { startMetricsServer, type MetricsServer } from '../worker/metrics-server';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The process's Prometheus listener (METRICS_HOST:METRICS_PORT), when METRICS_PORT is not 0. */
+    metricsServer: MetricsServer | null;
+  }
+}
 
 export async function startApi(config: AppConfig, logger: Logger) {
   const pool = createPool(config.databaseUrl, 20);
@@ -37,7 +45,13 @@ export async function startApi(config: AppConfig, logger: Logger) {
         )
       : null;
   await mailbox?.start();
+  // GET /metrics has no API key, so it is never on the API's port: a listener of its own, loopback by default.
+  const metrics =
+    config.metricsPort > 0 ? await startMetricsServer(config.metricsPort, config.metricsHost) : null;
+  if (metrics) logger.info({ host: metrics.host, port: metrics.port }, 'Prometheus metrics on /metrics');
+  app.decorate('metricsServer', metrics);
   app.addHook('onClose', async () => {
+    await metrics?.close();
     await mailbox?.stop();
     await connection.close();
     await pool.end();

@@ -62,6 +62,10 @@ export interface AppConfig {
   workerMaxConcurrentActivities: number;
   /** Port of a standalone worker's Prometheus /metrics endpoint; 0 turns it off. */
   workerMetricsPort: number;
+  /** Port of the API process's Prometheus /metrics listener (its own listener, not the API's port); 0 turns it off. */
+  metricsPort: number;
+  /** Listen address of the /metrics listeners (API and standalone worker); loopback unless opened on purpose. */
+  metricsHost: string;
   logLevel: string;
   /** Where dev/start keeps embedded PostgreSQL and the Temporal dev server's database. */
   dataDir: string;
@@ -330,7 +334,21 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: 'workerMetricsPort',
     kind: 'int',
     default: '9464',
-    doc: "port of the standalone worker's Prometheus `/metrics` endpoint (`npm start`: the API's `/metrics` covers the worker); 0: off",
+    doc: "port of the standalone worker's Prometheus `/metrics` listener (`npm start`: the API's metrics listener covers the worker); 0: off",
+  },
+  {
+    env: 'METRICS_PORT',
+    key: 'metricsPort',
+    kind: 'int',
+    default: '9465',
+    doc: "port of the API process's Prometheus `/metrics` listener, separate from the API's port (no API key; keep it private); 0: off",
+  },
+  {
+    env: 'METRICS_HOST',
+    key: 'metricsHost',
+    kind: 'string',
+    default: '127.0.0.1',
+    doc: 'listen address of both `/metrics` listeners (API process and standalone worker); loopback by default, widen it only for a private network',
   },
   { env: 'LOG_LEVEL', key: 'logLevel', kind: 'string', default: 'info', doc: 'pino log level' },
   {

@@ -663,6 +663,33 @@ export const InboundReportSchema = new EntitySchema<InboundReport>({
   },
 });
 
+/** A LINE webhook event (follow or unfollow) applied once, by its webhookEventId. */
+export interface LineWebhookEvent {
+  webhookEventId: string;
+  accountId: number;
+  userId: string;
+  type: 'follow' | 'unfollow';
+  /** The friend status the event means (domain/line-webhook.ts). */
+  status: FriendStatus;
+  /** LINE's event timestamp: the latest event of a user decides its leads' friend status. */
+  occurredAt: Date;
+  receivedAt: Date;
+}
+
+export const LineWebhookEventSchema = new EntitySchema<LineWebhookEvent>({
+  name: 'LineWebhookEvent',
+  tableName: 'line_webhook_event',
+  properties: {
+    webhookEventId: { type: 'string', columnType: 'text', primary: true },
+    accountId: { type: 'number' },
+    userId: { type: 'string', columnType: 'text' },
+    type: { type: 'string', columnType: 'text' },
+    status: { type: 'string', columnType: 'text' },
+    occurredAt: { type: 'Date', columnType: 'timestamptz' },
+    receivedAt: { type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' },
+  },
+});
+
 export const ALL_ENTITIES = [
   LeadSchema,
   TemplateSchema,
@@ -681,4 +708,5 @@ export const ALL_ENTITIES = [
   OfficialAccountSchema,
   ApiKeySchema,
   InboundReportSchema,
+  LineWebhookEventSchema,
 ];

@@ -168,22 +168,4 @@ export async function recordLineOutcomes(
   });
 }
 
-export interface FriendshipChange {
-  userId: string;
-  status: 'friend' | 'blocked';
-}
-
-/** Friend status of the leads with these LINE user ids; returns the number of leads changed. */
-export async function applyFriendshipChanges(
-  db: Queryable,
-  changes: readonly FriendshipChange[],
-): Promise<number> {
-  if (changes.length === 0) return 0;
-  const res = await db.query(
-    `WITH v AS (SELECT * FROM unnest($1::text[], $2::text[]) AS v(user_id, status))
-     UPDATE lead l SET line_friend_status = v.status, updated_at = now()
-       FROM v WHERE l.line_user_id = v.user_id AND l.line_friend_status IS DISTINCT FROM v.status`,
-    [changes.map((c) => c.userId), changes.map((c) => c.status)],
-  );
-  return res.rowCount ?? 0;
-}
+// Friend status changes from the LINE webhook: db/line-webhook-queries.ts (each event applied once).

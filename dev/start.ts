@@ -150,7 +150,7 @@ async function main() {
       sms,
     });
     // No worker metrics server here (WORKER_METRICS_PORT is for a standalone worker): the worker shares
-    // this process and its metrics registry with the API, whose GET /metrics shows both.
+    // this process and its metrics registry with the API, whose metrics listener (METRICS_PORT) shows both.
     const running = runWorkers(workers);
     stops.push([
       'worker',

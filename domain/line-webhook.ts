@@ -38,6 +38,19 @@ export interface LineWebhook {
 export type LineWebhookParse = { ok: true; webhook: LineWebhook } | { ok: false; error: string };
 
 const USER_ID = /^U[0-9a-f]{32}$/;
+/** LINE sends ULIDs; anything printable and short is kept (it is a database key), nothing else. */
+const WEBHOOK_EVENT_ID = /^[\x21-\x7e]{1,128}$/;
+/** The latest instant a JavaScript Date (and PostgreSQL's timestamptz) holds, in ms since epoch. */
+const MAX_TIMESTAMP_MS = 8.64e15;
+
+/**
+ * The friend status a friendship event means. Each event is applied once (by its webhookEventId) and a user's
+ * status is the one of its latest event by `timestamp` (ties: the greater webhookEventId, a ULID), so a replayed or
+ * late redelivered unfollow never outweighs a later follow (db/line-webhook-queries.ts).
+ */
+export function friendStatusAfter(event: Pick<LineFriendshipEvent, 'type'>): 'friend' | 'blocked' {
+  return event.type === 'follow' ? 'friend' : 'blocked';
+}
 
 export function parseLineWebhook(rawBody: string): LineWebhookParse {
   let body: unknown;
@@ -86,11 +99,22 @@ function readFriendshipEvent(
   if (typeof source.userId !== 'string' || !USER_ID.test(source.userId)) {
     return fail(`${path}.source.userId`, 'must be a LINE user id (U followed by 32 lower-case hex digits)');
   }
-  if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) {
-    return fail(`${path}.timestamp`, 'is required and must be a number (ms since epoch)');
+  if (
+    typeof e.timestamp !== 'number' ||
+    !Number.isSafeInteger(e.timestamp) ||
+    e.timestamp < 0 ||
+    e.timestamp > MAX_TIMESTAMP_MS
+  ) {
+    return fail(
+      `${path}.timestamp`,
+      'is required and must be a number: whole ms since epoch, from 0 to 8.64e15',
+    );
   }
-  if (typeof e.webhookEventId !== 'string' || e.webhookEventId.length === 0) {
-    return fail(`${path}.webhookEventId`, 'is required and must be a non-empty string');
+  if (typeof e.webhookEventId !== 'string' || !WEBHOOK_EVENT_ID.test(e.webhookEventId)) {
+    return fail(
+      `${path}.webhookEventId`,
+      'is required and must be 1 to 128 printable ASCII characters (LINE sends a ULID)',
+    );
   }
   let isRedelivery = false;
   if (e.deliveryContext !== undefined) {

@@ -1,7 +1,8 @@
-// Prometheus metrics: one registry per process. The API serves it at GET
-// /metrics (api/routes/metrics.ts), a standalone worker on WORKER_METRICS_PORT
-// (worker/metrics-server.ts); under `npm start` API and worker share a process,
-// so the API's /metrics shows both.
+// Prometheus metrics: one registry per process, served at GET /metrics by
+// worker/metrics-server.ts on a listener of its own (METRICS_HOST, loopback by
+// default): the API process on METRICS_PORT, a standalone worker on
+// WORKER_METRICS_PORT; under `npm start` API and worker share a process, so
+// the API's listener shows both.
 //
 // Labels stay bounded: channel (email|sms|line), result, receiving domain (only
 // the blocked ones are set to 1; they go back to 0 when the breaker closes),

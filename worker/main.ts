@@ -47,9 +47,9 @@ async function main() {
   });
   const metrics =
     config.workerMetricsPort > 0
-      ? await startMetricsServer(config.workerMetricsPort, config.host)
+      ? await startMetricsServer(config.workerMetricsPort, config.metricsHost)
       : undefined;
-  if (metrics) logger.info({ port: metrics.port }, 'Prometheus metrics on /metrics');
+  if (metrics) logger.info({ host: metrics.host, port: metrics.port }, 'Prometheus metrics on /metrics');
   await runWorkers(workers);
   await metrics?.close();
   await receipts?.stop();

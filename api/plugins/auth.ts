@@ -1,8 +1,10 @@
-// Every /v1 route needs an API key (Authorization: Bearer <key> or X-Api-Key).
+// Every route needs an API key (Authorization: Bearer <key> or X-Api-Key)
+// unless its declaration says `config: { public: true }`: deny by default.
 // The scope comes from the method (GET/HEAD read, anything else write) unless
-// the route raises it with `config: { scope: 'admin' }`; a route with its own
-// protection opts out with `config: { public: true }`. Tracking, unsubscribe,
-// health and the documentation live outside /v1 and stay public.
+// the route raises it with `config: { scope: 'admin' }`. Public routes:
+// tracking and unsubscribe (/c /o /u /s, the token is the authority), /health,
+// /openapi.json, the documentation UI and the LINE webhook (signed).
+// Register this plugin before any route so its hooks see every route.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { findApiKey, type ApiKeyRow, type ApiScope } from '../../db/api-key-queries';
 import { ApiError } from '../errors';
@@ -17,9 +19,6 @@ declare module 'fastify' {
     public?: boolean;
   }
 }
-
-// The LINE webhook checks its own signature (X-Line-Signature).
-const PUBLIC_V1_PREFIXES = ['/v1/line/webhook/'];
 
 export function requiredScope(method: string, configured: ApiScope | undefined): ApiScope {
   if (configured) return configured;
@@ -38,30 +37,31 @@ export function presentedKey(req: FastifyRequest): string | null {
   return null;
 }
 
-const isPublicPath = (path: string) =>
-  !path.startsWith('/v1/') || PUBLIC_V1_PREFIXES.some((p) => path.startsWith(p));
+/** A route is public only when its own declaration says so; anything else needs a key. */
+export const isPublicRoute = (config: { public?: boolean } | undefined): boolean => config?.public === true;
 
 const authPlugin: FastifyPluginAsync = async (app) => {
   app.decorateRequest('apiKey', undefined);
-  // The contract shows what the hook below can answer on every protected route,
-  // and marks public /v1 routes as needing no key.
+  // The contract is generated from the same declaration the hook below reads: public operations need no key
+  // (`security: []`); every other one names the bearer scheme and the answers of the hook.
   app.addHook('onRoute', (route) => {
     const schema = route.schema;
     if (!schema) return;
-    const isPublic =
-      isPublicPath(route.url) || (route.config as { public?: boolean } | undefined)?.public === true;
-    if (isPublic) {
-      if (route.url.startsWith('/v1/')) (schema as Record<string, unknown>).security = [];
+    if (isPublicRoute(route.config)) {
+      (schema as Record<string, unknown>).security = [];
       return;
     }
+    (schema as Record<string, unknown>).security = [{ bearer: [] }];
     const response = (schema.response ?? {}) as Record<string, unknown>;
     schema.response = { ...response, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody };
   });
+  // Decided by the route the router matched (its declared config), never by the raw request target: the router
+  // decodes percent escapes and reads absolute-form targets, so a prefix test on req.url can be spelled around.
   app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0] ?? '';
-    if (isPublicPath(path) && path !== '/v1') return;
+    // Nothing matched: the not-found handler answers, and it serves nothing.
+    if (req.is404) return;
     const config = req.routeOptions.config ?? {};
-    if (config.public) return;
+    if (isPublicRoute(config)) return;
     const key = presentedKey(req);
     if (!key)
       throw new ApiError(
@@ -78,7 +78,7 @@ const authPlugin: FastifyPluginAsync = async (app) => {
     if (!row.scopes.includes(scope))
       throw new ApiError(
         403,
-        `the API key ${row.prefix}… lacks the "${scope}" scope needed for ${req.method} ${path}`,
+        `the API key ${row.prefix}… lacks the "${scope}" scope needed for ${req.method} ${req.routeOptions.url}`,
       );
   });
 };

@@ -1,17 +1,27 @@
 // LINE webhooks (SPEC §7): follow and unfollow events set the friend status of the leads with that LINE user id, so a
 // later run reports pushes to users who blocked the account as pre-errors. Public (LINE calls it), authenticated by
 // the X-Line-Signature over the exact bytes received: this plugin's own content-type parser keeps the raw body, and
-// nothing is parsed or changed before the signature holds.
+// nothing is parsed or changed before the signature holds. An unknown account and a bad signature get the same
+// answer (and the same work: a signature check), so account ids cannot be enumerated. Each event is applied once,
+// by its webhookEventId, and the latest event of a user decides (db/line-webhook-queries.ts): LINE redelivers.
+import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { verifySignature } from '../../channels/line-signature';
-import { applyFriendshipChanges, liveOfficialAccount, type FriendshipChange } from '../../db/line-queries';
+import { liveOfficialAccount } from '../../db/line-queries';
+import { applyLineWebhookEvents } from '../../db/line-webhook-queries';
 import { parseLineWebhook } from '../../domain/line-webhook';
-import { ApiError, notFound } from '../errors';
+import { ApiError } from '../errors';
 import { ErrorBody } from '../schemas';
 
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+/** The one refusal for an unknown account and a bad or missing signature alike. */
+const refused = () =>
+  new ApiError(401, 'x-line-signature is missing or does not match the body', 'headers.x-line-signature');
+/** Checked against when the account is unknown, so that answer costs what a wrong signature costs. */
+const NO_ACCOUNT_SECRET = randomBytes(32).toString('hex');
 
 export const lineWebhookRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -26,61 +36,61 @@ export const lineWebhookRoutes: FastifyPluginAsync = async (fastify) => {
   app.post(
     '/v1/line/webhook/:accountId',
     {
+      config: { public: true },
       bodyLimit: WEBHOOK_BODY_LIMIT,
       schema: {
         tags: ['LINE'],
         summary:
           "Webhook of a LINE official account (set in the LINE Developers console); signed with the account's channel secret",
+        description:
+          'A bad or missing signature and an unknown account get the same 401. Each event is applied once (by its webhookEventId) and the latest event of a user decides its friend status, so redeliveries are harmless.',
         params: Type.Object(
           { accountId: Type.Integer({ minimum: 1, maximum: 2147483647 }) },
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ ok: Type.Boolean(), leadsUpdated: Type.Integer() }),
+          200: Type.Object({
+            ok: Type.Boolean(),
+            leadsUpdated: Type.Integer({ description: 'leads whose friend status changed' }),
+            eventsApplied: Type.Integer({ description: 'follow/unfollow events applied now' }),
+            eventsRepeated: Type.Integer({
+              description: 'events applied before (same webhookEventId): ignored, a redelivery is harmless',
+            }),
+          }),
           400: ErrorBody,
+          // A bad or missing signature and an unknown account alike.
           401: ErrorBody,
-          404: ErrorBody,
         },
       },
     },
     async (req) => {
       const account = await liveOfficialAccount(pool, req.params.accountId);
-      if (!account) throw notFound(`official account ${req.params.accountId}`);
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      if (!verifySignature(account.channel_secret, raw, req.headers['x-line-signature'])) {
-        throw new ApiError(
-          401,
-          'x-line-signature is missing or does not match the body',
-          'headers.x-line-signature',
-        );
-      }
+      const signed = verifySignature(
+        account?.channel_secret ?? NO_ACCOUNT_SECRET,
+        raw,
+        req.headers['x-line-signature'],
+      );
+      if (!account || !signed) throw refused();
       const parsed = parseLineWebhook(raw.toString('utf8'));
       if (!parsed.ok) throw new ApiError(400, `body: ${parsed.error}`, 'body');
 
-      // The latest event per user wins; LINE may batch a follow and an unfollow of the same user.
-      const latest = new Map<string, { at: number; change: FriendshipChange }>();
-      for (const e of parsed.webhook.events) {
-        const prev = latest.get(e.userId);
-        if (prev && prev.at > e.timestamp) continue;
-        latest.set(e.userId, {
-          at: e.timestamp,
-          change: { userId: e.userId, status: e.type === 'follow' ? 'friend' : 'blocked' },
-        });
-      }
-      const leadsUpdated = await applyFriendshipChanges(
-        pool,
-        [...latest.values()].map((v) => v.change),
-      );
+      const result = await applyLineWebhookEvents(pool, account.id, parsed.webhook.events);
       req.log.info(
         {
           accountId: account.id,
           events: parsed.webhook.events.length,
           ignored: parsed.webhook.ignoredEvents,
-          leadsUpdated,
+          ...result,
         },
         'LINE webhook applied',
       );
-      return { ok: true, leadsUpdated };
+      return {
+        ok: true,
+        leadsUpdated: result.leadsUpdated,
+        eventsApplied: result.applied,
+        eventsRepeated: result.repeated,
+      };
     },
   );
 };

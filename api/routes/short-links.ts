@@ -19,6 +19,7 @@ export const shortLinkRoutes: FastifyPluginAsync = async (fastify) => {
   app.get(
     '/s/:code',
     {
+      config: { public: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['tracking'],
@@ -32,11 +33,15 @@ export const shortLinkRoutes: FastifyPluginAsync = async (fastify) => {
     },
   );
 
-  app.head('/s/:code', { schema: { hide: true, params: CodeParams } }, async (req, reply) => {
-    const link = TRACKING_TOKEN.test(req.params.code)
-      ? await findToken(pool, req.params.code, 'click')
-      : null;
-    if (!link || link.part !== 'sms') return notFoundPage(reply, true);
-    return redirect(reply, link.url);
-  });
+  app.head(
+    '/s/:code',
+    { config: { public: true }, schema: { hide: true, params: CodeParams } },
+    async (req, reply) => {
+      const link = TRACKING_TOKEN.test(req.params.code)
+        ? await findToken(pool, req.params.code, 'click')
+        : null;
+      if (!link || link.part !== 'sms') return notFoundPage(reply, true);
+      return redirect(reply, link.url);
+    },
+  );
 };

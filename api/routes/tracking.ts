@@ -156,6 +156,7 @@ const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder 
   app.get(
     '/:token',
     {
+      config: { public: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['tracking'],
@@ -176,6 +177,7 @@ const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder 
   app.head(
     '/:token',
     {
+      config: { public: true },
       schema: {
         tags: ['tracking'],
         summary: 'What GET would answer, without counting a click (scanners and prefetchers send HEAD)',
@@ -214,6 +216,7 @@ const openRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }
   app.get(
     '/:token',
     {
+      config: { public: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['tracking'],
@@ -235,6 +238,7 @@ const openRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }
   app.head(
     '/:token',
     {
+      config: { public: true },
       schema: {
         tags: ['tracking'],
         summary: 'What GET would answer, without recording an open',
@@ -271,6 +275,7 @@ const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) =
   app.get(
     '/:token',
     {
+      config: { public: true },
       exposeHeadRoute: false,
       schema: {
         tags: ['tracking'],
@@ -301,6 +306,7 @@ const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) =
   app.post(
     '/:token',
     {
+      config: { public: true },
       schema: {
         tags: ['tracking'],
         summary:
@@ -320,6 +326,7 @@ const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) =
   app.head(
     '/:token',
     {
+      config: { public: true },
       schema: {
         tags: ['tracking'],
         summary: 'What GET would answer; changes nothing',

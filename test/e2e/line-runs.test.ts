@@ -218,14 +218,15 @@ describe('the LINE webhook', () => {
     expect(await friendStatus(id)).toBe('unknown');
   });
 
-  test('when the account is unknown, then 404', async () => {
+  // The same answer as a bad signature, so account ids cannot be enumerated (test/e2e/line-webhook.test.ts).
+  test('when the account is unknown, then 401', async () => {
     const res = await sendLineWebhook(
       webhookUrl(2_000_000_000),
       'whatever',
       [lineUnfollowEvent(randomUserId())],
       randomUserId(),
     );
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(401);
   });
 });
 

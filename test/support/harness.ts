@@ -77,6 +77,9 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     sendBatchesInFlight: 3,
     // Runs close when sending ends unless a test listens for asynchronous reports.
     asyncBounceWindowSeconds: 0,
+    // No fixed ports: a test that wants the metrics listener asks for one.
+    metricsPort: 0,
+    workerMetricsPort: 0,
     ...overrides,
   };
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

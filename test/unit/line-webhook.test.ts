@@ -137,6 +137,21 @@ describe('parseLineWebhook: malformed bodies give an error naming the place', ()
       /^events\[0\]\.timestamp: is required and must be a number/,
     ],
     [
+      'when a timestamp is beyond what a date can hold, then it is refused',
+      body([event('unfollow', { timestamp: 1e20 })]),
+      /^events\[0\]\.timestamp: is required and must be a number/,
+    ],
+    [
+      'when a timestamp has a fraction, then whole ms are required',
+      body([event('unfollow', { timestamp: 1625665242214.5 })]),
+      /^events\[0\]\.timestamp: is required and must be a number/,
+    ],
+    [
+      'when webhookEventId carries a control character, then it is refused',
+      body([event('unfollow', { webhookEventId: '01FZ\u0000' })]),
+      /^events\[0\]\.webhookEventId: is required and must be 1 to 128 printable ASCII/,
+    ],
+    [
       'when webhookEventId is missing, then it is required',
       body([event('unfollow', { webhookEventId: undefined })]),
       /^events\[0\]\.webhookEventId: is required/,
