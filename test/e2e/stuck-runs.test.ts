@@ -1,0 +1,118 @@
+// Runs are never left silently stuck (issue 14, item 4): against the real API,
+// Temporal server, PostgreSQL and SMTP sink.
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Harness } from '../support/harness';
+import { startHarness, uniqueSuffix, waitFor } from '../support/harness';
+
+let h: Harness;
+
+/**
+ * Holds the COMMIT of a run's creation until the run's workflow (if one was
+ * already started) has closed, so a workflow that reads the row before it is
+ * committed is caught every time, not only on a lucky schedule.
+ */
+async function holdCommitUntilWorkflowCloses(runId: number): Promise<void> {
+  const handle = h.temporal.workflow.getHandle(`wizard-run-${runId}`);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      const d = await handle.describe();
+      if (d.status.name !== 'RUNNING') return;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return;
+      throw err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  h = await startHarness(
+    {},
+    { appHooks: { beforeRunCommit: (runId) => holdCommitUntilWorkflowCloses(runId) }, sms: false },
+  );
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function emailAudience(count: number) {
+  const tag = uniqueSuffix();
+  const leadIds: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await h.api('POST', '/v1/leads', { name: `L${i}`, email: `stuck${i}.${tag}@example.test` });
+    expect(res.status).toBe(201);
+    leadIds.push(res.body.id);
+  }
+  const template = await h.api('POST', '/v1/templates', {
+    channel: 'email',
+    title: `Stuck ${tag}`,
+    format: 'text',
+    subject: 'Hello',
+    from: 'news@example.test',
+    bodyText: 'Hi',
+  });
+  expect(template.status).toBe(201);
+  return { tag, leadIds, templateId: template.body.id as number };
+}
+
+const runRow = async (id: number) =>
+  (await h.pool.query('SELECT status, error_message, sent_count FROM wizard_run WHERE id = $1', [id]))
+    .rows[0];
+
+const FINAL = ['completed', 'error', 'cancelled'];
+
+/** The run once it is final, or once its workflow closed while the row was not (stuck: nothing will move it). */
+async function settled(runId: number) {
+  return waitFor(
+    `run ${runId} to be final or stuck`,
+    async () => {
+      const r = await runRow(runId);
+      if (FINAL.includes(r.status)) return r;
+      const d = await h.temporal.workflow.getHandle(`wizard-run-${runId}`).describe();
+      if (d.status.name === 'RUNNING') return null;
+      const again = await runRow(runId);
+      return { ...again, workflow: d.status.name };
+    },
+    120_000,
+  );
+}
+
+describe('creating a run', () => {
+  test('when the COMMIT of the new run is slow, then the run still starts and every lead gets one mail', async () => {
+    const { tag, leadIds, templateId } = await emailAudience(3);
+    const created = await h.api('POST', '/v1/wizard-runs', { templateId, leadIds });
+    expect(created.status).toBe(201);
+    const runId: number = created.body.id;
+    const final = await settled(runId);
+    expect(final).toMatchObject({ status: 'completed', sent_count: 3 });
+    for (let i = 0; i < 3; i++) expect(h.sink.messagesTo(`stuck${i}.${tag}@example.test`)).toHaveLength(1);
+  });
+});
+
+describe('a failure the run cannot recover from', () => {
+  test('when the workers have no SMS transport, then an SMS run ends in error saying what to configure', async () => {
+    const lead = await h.api('POST', '/v1/leads', { name: 'Taro', phones: { mobile: '090-1234-5678' } });
+    expect(lead.status).toBe(201);
+    const tpl = await h.api('POST', '/v1/templates', {
+      channel: 'sms',
+      title: `SMS ${uniqueSuffix()}`,
+      smsBody: 'Hello',
+    });
+    expect(tpl.status).toBe(201);
+    const created = await h.api('POST', '/v1/wizard-runs', {
+      templateId: tpl.body.id,
+      leadIds: [lead.body.id],
+    });
+    expect(created.status).toBe(201);
+    const final = await settled(created.body.id);
+    expect(final.status).toBe('error');
+    expect(final.error_message).toContain('SMPP_URL');
+    const shown = await h.api('GET', `/v1/wizard-runs/${created.body.id}`);
+    expect(shown.body).toMatchObject({
+      status: 'error',
+      errorMessage: expect.stringContaining('SMS transport'),
+    });
+  });
+});
