@@ -35,3 +35,21 @@ export function expectedCompletion(opts: {
   const msLeft = (remaining * elapsed) / opts.done;
   return { expectedAtMs: Math.round(opts.nowMs + msLeft), minutesLeft: Math.ceil(msLeft / 60_000) };
 }
+
+/**
+ * Failures a run cannot recover from: activities throw them non-retryable
+ * (activities/run-failure.ts), and the workflow ends the run in `error` with
+ * the failure's message, written for the user. One list for both sides.
+ */
+export const RUN_FAILURE_TYPES = [
+  'RunMissing',
+  'TemplateMissing',
+  'SegmentMissing',
+  'AccountMissing',
+  'ChannelUnavailable',
+] as const;
+export type RunFailureType = (typeof RUN_FAILURE_TYPES)[number];
+
+export function isRunFailure(type: string | null | undefined): type is RunFailureType {
+  return (RUN_FAILURE_TYPES as readonly (string | null | undefined)[]).includes(type);
+}
