@@ -26,8 +26,8 @@ export async function startWizardRun(
   taskQueue: string,
   input: WizardRunInput,
   initialStatus: string,
+  workflowId = wizardRunWorkflowId(input.runId),
 ) {
-  const workflowId = wizardRunWorkflowId(input.runId);
   try {
     await client.workflow.start('wizardRunWorkflow', {
       taskQueue,

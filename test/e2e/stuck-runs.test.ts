@@ -1,6 +1,8 @@
 // Runs are never left silently stuck (issue 14, item 4): against the real API,
 // Temporal server, PostgreSQL and SMTP sink.
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { metricsText } from '../../observability/metrics';
+import { RUN_SWEEP_SCHEDULE_ID, ensureRunSweepSchedule } from '../../workflows/run-sweep-client';
 import type { Harness } from '../support/harness';
 import { startHarness, uniqueSuffix, waitFor } from '../support/harness';
 
@@ -114,5 +116,82 @@ describe('a failure the run cannot recover from', () => {
       status: 'error',
       errorMessage: expect.stringContaining('SMS transport'),
     });
+  });
+});
+
+describe('the consistency sweep', () => {
+  const finalRow = (runId: number) =>
+    waitFor(
+      `run ${runId} to be final`,
+      async () => {
+        const r = await runRow(runId);
+        return FINAL.includes(r.status) ? r : null;
+      },
+      120_000,
+    );
+
+  /** A run reserved an hour ahead (its workflow sleeps on the reservation timer), then its workflow terminated. */
+  async function runWithTerminatedWorkflow(templateId: number, leadIds: number[], status: string) {
+    const created = await h.api('POST', '/v1/wizard-runs', {
+      templateId,
+      leadIds,
+      scheduledAt: new Date(Date.now() + 3600_000).toISOString(),
+    });
+    expect(created.status).toBe(201);
+    const id: number = created.body.id;
+    await h.temporal.workflow.getHandle(`wizard-run-${id}`).terminate('operator terminated it');
+    await h.pool.query(
+      `UPDATE wizard_run SET status = $2, target_count = $3, updated_at = now() - interval '1 hour' WHERE id = $1`,
+      [id, status, status === 'running' ? leadIds.length : 0],
+    );
+    return id;
+  }
+
+  test('when runs disagree with their workflows, then a triggered sweep repairs each and counts it', async () => {
+    // The worker created the schedule when it started.
+    const existing = await h.temporal.schedule.getHandle(RUN_SWEEP_SCHEDULE_ID).describe();
+    expect(existing.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'runConsistencySweepWorkflow',
+    });
+    expect(await ensureRunSweepSchedule(h.temporal, h.config.taskQueueWizard)).toBe('exists');
+
+    const { tag, leadIds, templateId } = await emailAudience(2);
+    const reservedTerminated = await runWithTerminatedWorkflow(templateId, [leadIds[0]!], 'reserved');
+    const runningTerminated = await runWithTerminatedWorkflow(templateId, [leadIds[0]!], 'running');
+    // A run whose API process stopped between COMMIT and starting the workflow: a row and no workflow.
+    const neverStarted: number = (
+      await h.pool.query(
+        `INSERT INTO wizard_run (channel, template_id, template_title, target_kind, lead_ids, status, workflow_id, updated_at)
+         VALUES ('email', $1, 'never started', 'list', $2, 'reserved', '', now() - interval '1 hour') RETURNING id`,
+        [templateId, [leadIds[1]]],
+      )
+    ).rows[0].id;
+
+    // The schedule was created by whichever worker started first; point it at this test's queue and trigger it.
+    await h.temporal.schedule.getHandle(RUN_SWEEP_SCHEDULE_ID).delete();
+    expect(await ensureRunSweepSchedule(h.temporal, h.config.taskQueueWizard)).toBe('created');
+    await h.temporal.schedule.getHandle(RUN_SWEEP_SCHEDULE_ID).trigger();
+
+    const a = await finalRow(reservedTerminated);
+    expect(a.status).toBe('error');
+    expect(a.error_message).toMatch(
+      /workflow ended \(terminated\) before the run started, so nothing was sent/,
+    );
+    const b = await finalRow(runningTerminated);
+    expect(b.status).toBe('error');
+    expect(b.error_message).toMatch(/while the run was running, after 0 of 1 sent; create a new run/);
+    const c = await finalRow(neverStarted);
+    expect(c).toMatchObject({ status: 'completed', sent_count: 1 });
+    expect(h.sink.messagesTo(`stuck1.${tag}@example.test`)).toHaveLength(1);
+    expect(h.sink.messagesTo(`stuck0.${tag}@example.test`)).toHaveLength(0);
+
+    const metrics = await metricsText();
+    const count = (repair: string) =>
+      Number(
+        new RegExp(`delivery_run_sweep_repairs_total\\{repair="${repair}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0,
+      );
+    expect(count('error')).toBeGreaterThanOrEqual(2);
+    expect(count('start')).toBeGreaterThanOrEqual(1);
   });
 });
