@@ -1,6 +1,9 @@
 // Runs are never left silently stuck (issue 14, item 4): against the real API,
 // Temporal server, PostgreSQL and SMTP sink.
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { createServer } from 'node:net';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import pino from 'pino';
+import { buildApp } from '../../api/app';
 import { metricsText } from '../../observability/metrics';
 import { RUN_SWEEP_SCHEDULE_ID, ensureRunSweepSchedule } from '../../workflows/run-sweep-client';
 import type { Harness } from '../support/harness';
@@ -90,6 +93,50 @@ describe('creating a run', () => {
     const final = await settled(runId);
     expect(final).toMatchObject({ status: 'completed', sent_count: 3 });
     for (let i = 0; i < 3; i++) expect(h.sink.messagesTo(`stuck${i}.${tag}@example.test`)).toHaveLength(1);
+  });
+});
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+describe('creating a run while the workflow service is unreachable', () => {
+  test('when the workflow cannot be started, then the answer is 503 and the run shows error, never a silent reservation', async () => {
+    const { templateId, leadIds } = await emailAudience(1);
+    const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, connectTimeout: '2s' });
+    const app = await buildApp({
+      pool: h.pool,
+      temporal: new Client({ connection }),
+      config: h.config,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/wizard-runs',
+        headers: { authorization: `Bearer ${h.apiKey}` },
+        payload: { templateId, leadIds },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().message).toMatch(/run \d+ was not started and will send nothing/);
+      const runs = await h.pool.query('SELECT status, error_message FROM wizard_run WHERE template_id = $1', [
+        templateId,
+      ]);
+      expect(runs.rows).toEqual([
+        { status: 'error', error_message: expect.stringContaining('never started and sent nothing') },
+      ]);
+    } finally {
+      await app.close();
+      await connection.close().catch(() => undefined);
+    }
   });
 });
 
