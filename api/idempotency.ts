@@ -71,7 +71,8 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-function fingerprint(route: string, body: unknown): string {
+/** What makes two requests with one key the same request: the route and the body, key order aside. */
+export function requestFingerprint(route: string, body: unknown): string {
   return createHash('sha256')
     .update(`${route}\n${JSON.stringify(canonical(body ?? null))}`)
     .digest('hex');
@@ -97,7 +98,7 @@ export async function idempotent(
     const answer = await handle(NO_CLAIM);
     return reply.status(answer.status).send(answer.body);
   }
-  const hash = fingerprint(route, req.body);
+  const hash = requestFingerprint(route, req.body);
   const deadline = Date.now() + WAIT_FOR_FIRST_MS;
   for (;;) {
     if (await claimIdempotencyKey(pool, apiKeyId, key, route, hash)) {

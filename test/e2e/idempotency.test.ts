@@ -1,6 +1,7 @@
 // Repeats are harmless (issue 14, item 7): an Idempotency-Key on single sends
 // and wizard runs, against the real API, Temporal, PostgreSQL and SMTP sink.
-import { createApiKey } from '../../db/api-key-queries';
+import { requestFingerprint } from '../../api/idempotency';
+import { createApiKey, findApiKey } from '../../db/api-key-queries';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -101,6 +102,33 @@ describe('POST /v1/messages with an Idempotency-Key', () => {
     expect(theirs.status).toBe(201);
     expect(theirs.body.id).not.toBe(mine.body.id);
     expect(await sendsTo(l.id)).toBe(2);
+  });
+
+  test('when the request holding a key died before creating anything, then a retry ten minutes on runs; one still within that time is waited for, not run beside it', async () => {
+    const tag = uniqueSuffix();
+    const l = await lead(tag);
+    const templateId = await template(tag);
+    const apiKeyId = (await findApiKey(h.pool, h.apiKey))!.id;
+    const hash = requestFingerprint('POST /v1/messages', { leadId: l.id, templateId });
+    const held = (key: string, resource: string | null, minutesAgo: number) =>
+      h.pool.query(
+        `INSERT INTO idempotency_key (api_key_id, key, route, request_hash, resource, created_at)
+         VALUES ($1, $2, 'POST /v1/messages', $3, $4, now() - make_interval(mins => $5))`,
+        [apiKeyId, key, hash, resource, minutesAgo],
+      );
+    await held(`died-${tag}`, null, 11);
+    const retried = await h.api('POST', '/v1/messages', { leadId: l.id, templateId }, withKey(`died-${tag}`));
+    expect(retried.status).toBe(201);
+    expect(await sendsTo(l.id)).toBe(1);
+    // A request that is only slow (held a moment ago) is waited for, not run beside it.
+    await held(`slow-${tag}`, null, 0);
+    const waiting = h.api('POST', '/v1/messages', { leadId: l.id, templateId }, withKey(`slow-${tag}`));
+    await h.pool.query(
+      `UPDATE idempotency_key SET status_code = 201, response_body = $3, completed_at = now() WHERE api_key_id = $1 AND key = $2`,
+      [apiKeyId, `slow-${tag}`, JSON.stringify(retried.body)],
+    );
+    expect(await waiting).toEqual(retried);
+    expect(await sendsTo(l.id)).toBe(1);
   });
 
   test('when the key is not printable ASCII or too long, then the answer is 400 naming the header', async () => {
