@@ -7,7 +7,8 @@ export interface IdempotencyRow {
   request_hash: string;
   resource: string | null;
   status_code: number | null;
-  response_body: unknown;
+  /** The answer's body exactly as it was sent. */
+  response_body: string | null;
   created_at: Date;
 }
 
@@ -59,12 +60,12 @@ export async function completeIdempotencyKey(
   apiKeyId: number,
   key: string,
   statusCode: number,
-  body: unknown,
+  body: string,
 ): Promise<void> {
   await db.query(
     `UPDATE idempotency_key SET status_code = $3, response_body = $4, completed_at = now()
       WHERE api_key_id = $1 AND key = $2`,
-    [apiKeyId, key, statusCode, JSON.stringify(body)],
+    [apiKeyId, key, statusCode, body],
   );
 }
 

@@ -8,7 +8,7 @@ import { isCancellable, wizardRunWorkflowId } from '../../domain/run-lifecycle';
 import { parseRetrySchedules } from '../../domain/retry-schedule';
 import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../workflows/wizard-run-client';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
-import { IdempotencyHeaders, idempotent } from '../idempotency';
+import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -200,114 +200,111 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
         body: CreateRunBody,
         response: { 201: WizardRun, 400: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody },
       },
+      ...idempotentRoute(pool, 'POST /v1/wizard-runs'),
     },
-    async (req, reply) =>
-      idempotent(pool, req, reply, 'POST /v1/wizard-runs', async (claim) => {
-        const b = req.body;
-        const template = await getTemplate(pool, b.templateId);
-        if (!template || template.deleted_at)
-          throw badRequest('body.templateId', `template ${b.templateId} does not exist`);
-        if (!RUN_CHANNELS.includes(template.channel)) {
+    async (req, reply) => {
+      const b = req.body;
+      const template = await getTemplate(pool, b.templateId);
+      if (!template || template.deleted_at)
+        throw badRequest('body.templateId', `template ${b.templateId} does not exist`);
+      if (!RUN_CHANNELS.includes(template.channel)) {
+        throw badRequest(
+          'body.templateId',
+          `template ${b.templateId} is a ${template.channel} template; runs support ${RUN_CHANNELS.join(', ')}`,
+        );
+      }
+      if ((b.segmentId === undefined) === (b.leadIds === undefined)) {
+        throw badRequest('body.segmentId', 'give exactly one of segmentId or leadIds as the target');
+      }
+      if (b.segmentId !== undefined) {
+        const seg = await pool.query<{ channel: string }>('SELECT channel FROM segment WHERE id = $1', [
+          b.segmentId,
+        ]);
+        if (!seg.rows[0]) throw badRequest('body.segmentId', `segment ${b.segmentId} does not exist`);
+        if (seg.rows[0].channel !== template.channel) {
           throw badRequest(
-            'body.templateId',
-            `template ${b.templateId} is a ${template.channel} template; runs support ${RUN_CHANNELS.join(', ')}`,
+            'body.segmentId',
+            `segment ${b.segmentId} is for ${seg.rows[0].channel}, the template for ${template.channel}`,
           );
         }
-        if ((b.segmentId === undefined) === (b.leadIds === undefined)) {
-          throw badRequest('body.segmentId', 'give exactly one of segmentId or leadIds as the target');
+      }
+      if (b.retrySchedules !== undefined) {
+        const parsed = parseRetrySchedules(b.retrySchedules);
+        if (!parsed.ok) throw badRequest('body.retrySchedules', parsed.error);
+      }
+      let scheduledAt: Date | null = null;
+      if (b.scheduledAt) {
+        scheduledAt = new Date(b.scheduledAt);
+        if (scheduledAt.getTime() <= Date.now()) {
+          throw badRequest('body.scheduledAt', `${b.scheduledAt} is in the past; leave it empty to send now`);
         }
-        if (b.segmentId !== undefined) {
-          const seg = await pool.query<{ channel: string }>('SELECT channel FROM segment WHERE id = $1', [
-            b.segmentId,
-          ]);
-          if (!seg.rows[0]) throw badRequest('body.segmentId', `segment ${b.segmentId} does not exist`);
-          if (seg.rows[0].channel !== template.channel) {
-            throw badRequest(
-              'body.segmentId',
-              `segment ${b.segmentId} is for ${seg.rows[0].channel}, the template for ${template.channel}`,
-            );
-          }
-        }
-        if (b.retrySchedules !== undefined) {
-          const parsed = parseRetrySchedules(b.retrySchedules);
-          if (!parsed.ok) throw badRequest('body.retrySchedules', parsed.error);
-        }
-        let scheduledAt: Date | null = null;
-        if (b.scheduledAt) {
-          scheduledAt = new Date(b.scheduledAt);
-          if (scheduledAt.getTime() <= Date.now()) {
-            throw badRequest(
-              'body.scheduledAt',
-              `${b.scheduledAt} is in the past; leave it empty to send now`,
-            );
-          }
-        }
+      }
 
-        // The row commits first, then its workflow starts (workflow id = the
-        // run's, one execution ever): a workflow never runs ahead of its row.
-        // Should the start fail, the row is marked error here; should this
-        // process die between COMMIT and the start, the consistency sweep
-        // (workflows/run-sweep.ts) starts the reserved run's workflow.
-        const run = await inTransaction(pool, async (client) => {
-          const ins = await client.query<{ id: number }>(
-            `INSERT INTO wizard_run (channel, template_id, template_title, template_memo, target_kind, segment_id, lead_ids,
+      // The row commits first, then its workflow starts (workflow id = the
+      // run's, one execution ever): a workflow never runs ahead of its row.
+      // Should the start fail, the row is marked error here; should this
+      // process die between COMMIT and the start, the consistency sweep
+      // (workflows/run-sweep.ts) starts the reserved run's workflow.
+      const run = await inTransaction(pool, async (client) => {
+        const ins = await client.query<{ id: number }>(
+          `INSERT INTO wizard_run (channel, template_id, template_title, template_memo, target_kind, segment_id, lead_ids,
                                    include_already_sent, permission_filter, allow_long_sms, phone_field, scheduled_at,
                                    status_mail, remind_mail, status, workflow_id, updated_by, retry_schedules)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'reserved', '', $15, $16) RETURNING id`,
-            [
-              template.channel,
-              template.id,
-              template.title,
-              template.memo,
-              b.segmentId !== undefined ? 'segment' : 'list',
-              b.segmentId ?? null,
-              b.leadIds ?? null,
-              b.includeAlreadySent ?? false,
-              b.permissionFilter ?? false,
-              b.allowLongSms ?? false,
-              b.phoneField ?? null,
-              scheduledAt,
-              b.statusMail ?? null,
-              b.remindMail ?? null,
-              b.updatedBy ?? null,
-              b.retrySchedules ? JSON.stringify(b.retrySchedules) : null,
-            ],
-          );
-          const id = ins.rows[0]!.id;
-          const upd = await client.query<RunRow>(
-            'UPDATE wizard_run SET workflow_id = $2 WHERE id = $1 RETURNING *',
-            [id, wizardRunWorkflowId(id)],
-          );
-          await claim.record(client, `wizard run ${id}`);
-          await app.deps.testHooks?.beforeRunCommit?.(id);
-          return upd.rows[0]!;
-        });
-        try {
-          await startWizardRun(
-            temporal,
-            config.taskQueueWizard,
-            {
-              runId: run.id,
-              channel: run.channel,
-              scheduledAt: scheduledAt ? scheduledAt.toISOString() : null,
-              settings: wizardRunSettings(config, run.channel),
-            },
-            'reserved',
-          );
-        } catch (err) {
-          req.log.error({ err, runId: run.id }, 'could not start the run workflow');
-          // Had the start reached the server after all, its workflow finds the run
-          // in error and ends without sending.
-          await transitionRun(pool, run.id, ['reserved'], 'error', { errorMessage: START_FAILED }).catch(
-            (e: unknown) => req.log.error({ err: e, runId: run.id }, 'could not mark the unstarted run'),
-          );
-          throw new ApiError(
-            503,
-            `the workflow service is not reachable; run ${run.id} was not started and will send nothing, retry shortly`,
-          );
-        }
-        return { status: 201, body: runJson(run) };
-      }),
+          [
+            template.channel,
+            template.id,
+            template.title,
+            template.memo,
+            b.segmentId !== undefined ? 'segment' : 'list',
+            b.segmentId ?? null,
+            b.leadIds ?? null,
+            b.includeAlreadySent ?? false,
+            b.permissionFilter ?? false,
+            b.allowLongSms ?? false,
+            b.phoneField ?? null,
+            scheduledAt,
+            b.statusMail ?? null,
+            b.remindMail ?? null,
+            b.updatedBy ?? null,
+            b.retrySchedules ? JSON.stringify(b.retrySchedules) : null,
+          ],
+        );
+        const id = ins.rows[0]!.id;
+        const upd = await client.query<RunRow>(
+          'UPDATE wizard_run SET workflow_id = $2 WHERE id = $1 RETURNING *',
+          [id, wizardRunWorkflowId(id)],
+        );
+        await recordCreated(req, client, `wizard run ${id}`);
+        await app.deps.testHooks?.beforeRunCommit?.(id);
+        return upd.rows[0]!;
+      });
+      try {
+        await startWizardRun(
+          temporal,
+          config.taskQueueWizard,
+          {
+            runId: run.id,
+            channel: run.channel,
+            scheduledAt: scheduledAt ? scheduledAt.toISOString() : null,
+            settings: wizardRunSettings(config, run.channel),
+          },
+          'reserved',
+        );
+      } catch (err) {
+        req.log.error({ err, runId: run.id }, 'could not start the run workflow');
+        // Had the start reached the server after all, its workflow finds the run
+        // in error and ends without sending.
+        await transitionRun(pool, run.id, ['reserved'], 'error', { errorMessage: START_FAILED }).catch(
+          (e: unknown) => req.log.error({ err: e, runId: run.id }, 'could not mark the unstarted run'),
+        );
+        throw new ApiError(
+          503,
+          `the workflow service is not reachable; run ${run.id} was not started and will send nothing, retry shortly`,
+        );
+      }
+      return reply.status(201).send(runJson(run));
+    },
   );
 
   // GET /v1/wizard-runs (search) lives in run-search.ts.

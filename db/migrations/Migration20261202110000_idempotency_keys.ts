@@ -2,7 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 
 // Idempotency-Key of POST /v1/messages and POST /v1/wizard-runs (api/idempotency.ts):
 // one row per (API key, client key), holding the request's fingerprint, what
-// it created, and once answered the status and body every repeat gets back.
+// it created, and once answered the status and body (as sent) every repeat gets back.
 export class Migration20261202110000_idempotency_keys extends Migration {
   override async up(): Promise<void> {
     this.addSql(
@@ -13,7 +13,7 @@ export class Migration20261202110000_idempotency_keys extends Migration {
          "request_hash" text not null,
          "resource" text null,
          "status_code" int null,
-         "response_body" jsonb null,
+         "response_body" text null,
          "created_at" timestamptz not null default now(),
          "completed_at" timestamptz null,
          primary key ("api_key_id", "key")
