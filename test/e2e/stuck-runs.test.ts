@@ -210,10 +210,13 @@ describe('the consistency sweep', () => {
     const neverStarted: number = (
       await h.pool.query(
         `INSERT INTO wizard_run (channel, template_id, template_title, target_kind, lead_ids, status, workflow_id, updated_at)
-         VALUES ('email', $1, 'never started', 'list', $2, 'reserved', '', now() - interval '1 hour') RETURNING id`,
-        [templateId, [leadIds[1]]],
+         VALUES ('email', $1, 'never started', 'list', $2, 'reserved', $3, now() - interval '1 hour') RETURNING id`,
+        [templateId, [leadIds[1]], `pending-${uniqueSuffix()}`],
       )
     ).rows[0].id;
+    await h.pool.query(`UPDATE wizard_run SET workflow_id = 'wizard-run-' || id WHERE id = $1`, [
+      neverStarted,
+    ]);
 
     // The schedule was created by whichever worker started first; point it at this test's queue and trigger it.
     await h.temporal.schedule.getHandle(RUN_SWEEP_SCHEDULE_ID).delete();
