@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { transitionRun, type RunRow } from '../db/run-queries';
+import { expireIdempotencyKeys } from '../db/idempotency-queries';
 import {
   FINAL_STATUSES,
   SWEEP_GRACE_SECONDS,
@@ -109,7 +110,14 @@ export function createRunSweepActivities(deps: RunSweepDeps) {
     return result;
   }
 
-  return { sweepRuns };
+  /** Idempotency keys past their retention (api/idempotency.ts) go with the same sweep. */
+  async function expireIdempotency(): Promise<number> {
+    const expired = await expireIdempotencyKeys(pool);
+    if (expired > 0) logger.info({ expired }, 'idempotency keys past their retention removed');
+    return expired;
+  }
+
+  return { sweepRuns, expireIdempotency };
 }
 
 export type RunSweepActivities = ReturnType<typeof createRunSweepActivities>;

@@ -20,6 +20,7 @@ import {
   claimIdempotencyKey,
   completeIdempotencyKey,
   getIdempotencyKey,
+  IDEMPOTENCY_KEY_RETENTION_HOURS,
   recordIdempotentResource,
   releaseAbandonedIdempotencyKey,
   releaseIdempotencyKey,
@@ -39,7 +40,7 @@ export const IdempotencyHeaders = Type.Object({
         'Optional; 1–255 printable ASCII characters without spaces, unique per request (e.g. a UUID). ' +
         'A repeat with the same key and the same body (a retry after a timeout) gets the first answer, ' +
         'same status and body, and nothing is done twice; the same key with a different request is a 422. ' +
-        'Keys are scoped to the API key.',
+        `Keys are scoped to the API key and kept ${IDEMPOTENCY_KEY_RETENTION_HOURS} hours.`,
     }),
   ),
 });

@@ -96,3 +96,16 @@ export async function releaseAbandonedIdempotencyKey(
   );
   return (res.rowCount ?? 0) > 0;
 }
+
+/** How long a key and its answer are kept: repeats come within minutes; a day covers a client's longest retry. */
+export const IDEMPOTENCY_KEY_RETENTION_HOURS = 24;
+
+/** Forget answered keys past their retention (the consistency sweep calls it); returns how many. */
+export async function expireIdempotencyKeys(db: Queryable): Promise<number> {
+  const res = await db.query(
+    `DELETE FROM idempotency_key
+      WHERE completed_at IS NOT NULL AND created_at < now() - make_interval(hours => $1)`,
+    [IDEMPOTENCY_KEY_RETENTION_HOURS],
+  );
+  return res.rowCount ?? 0;
+}

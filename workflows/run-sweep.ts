@@ -3,11 +3,14 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { RunSweepActivities, SweepResult } from '../activities/run-sweep-activities';
 
-const { sweepRuns } = proxyActivities<RunSweepActivities>({
+const { sweepRuns, expireIdempotency } = proxyActivities<RunSweepActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { maximumAttempts: 3 },
 });
 
-export async function runConsistencySweepWorkflow(): Promise<SweepResult> {
-  return sweepRuns();
+export async function runConsistencySweepWorkflow(): Promise<
+  SweepResult & { idempotencyKeysExpired: number }
+> {
+  const result = await sweepRuns();
+  return { ...result, idempotencyKeysExpired: await expireIdempotency() };
 }

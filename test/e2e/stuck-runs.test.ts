@@ -5,6 +5,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pino from 'pino';
 import { buildApp } from '../../api/app';
 import { metricsText } from '../../observability/metrics';
+import { findApiKey } from '../../db/api-key-queries';
 import { RUN_SWEEP_SCHEDULE_ID, ensureRunSweepSchedule } from '../../workflows/run-sweep-client';
 import type { Harness } from '../support/harness';
 import { startHarness, uniqueSuffix, waitFor } from '../support/harness';
@@ -194,7 +195,7 @@ describe('the consistency sweep', () => {
     return id;
   }
 
-  test('when runs disagree with their workflows, then a triggered sweep repairs each and counts it', async () => {
+  test('when runs disagree with their workflows, then a triggered sweep repairs each and counts it, and expires day-old idempotency keys', async () => {
     // The worker created the schedule when it started.
     const existing = await h.temporal.schedule.getHandle(RUN_SWEEP_SCHEDULE_ID).describe();
     expect(existing.action).toMatchObject({
@@ -218,6 +219,18 @@ describe('the consistency sweep', () => {
       neverStarted,
     ]);
 
+    // Idempotency keys go with the same sweep once past their retention (24 h).
+    const apiKeyId = (await findApiKey(h.pool, h.apiKey))!.id;
+    const idem = (key: string, hoursAgo: number) =>
+      h.pool.query(
+        `INSERT INTO idempotency_key (api_key_id, key, route, request_hash, status_code, response_body, created_at, completed_at)
+         VALUES ($1, $2, 'POST /v1/messages', 'h', 201, '{}', now() - make_interval(hours => $3), now() - make_interval(hours => $3))`,
+        [apiKeyId, key, hoursAgo],
+      );
+    const tagKey = uniqueSuffix();
+    await idem(`old-${tagKey}`, 25);
+    await idem(`new-${tagKey}`, 23);
+
     // The schedule was created by whichever worker started first; point it at this test's queue and trigger it.
     await h.temporal.schedule.getHandle(RUN_SWEEP_SCHEDULE_ID).delete();
     expect(await ensureRunSweepSchedule(h.temporal, h.config.taskQueueWizard)).toBe('created');
@@ -235,6 +248,14 @@ describe('the consistency sweep', () => {
     expect(c).toMatchObject({ status: 'completed', sent_count: 1 });
     expect(h.sink.messagesTo(`stuck1.${tag}@example.test`)).toHaveLength(1);
     expect(h.sink.messagesTo(`stuck0.${tag}@example.test`)).toHaveLength(0);
+
+    const keys = await waitFor('the sweep to expire old idempotency keys', async () => {
+      const r = await h.pool.query('SELECT key FROM idempotency_key WHERE key LIKE $1 ORDER BY key', [
+        `%-${tagKey}`,
+      ]);
+      return r.rows.length < 2 ? r.rows.map((x) => x.key) : null;
+    });
+    expect(keys).toEqual([`new-${tagKey}`]);
 
     const metrics = await metricsText();
     const count = (repair: string) =>
