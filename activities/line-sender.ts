@@ -7,6 +7,7 @@
 // with the same X-Line-Retry-Key, so a push whose answer was lost is answered 409 and counted once.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { runCannotProceed } from './run-failure';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { LineClient } from '../channels/line';
@@ -68,9 +69,9 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
   async function accountOf(template: TemplateRow): Promise<OfficialAccountRow> {
     const account = await liveOfficialAccount(pool, template.line_account_id);
     if (!account) {
-      throw ApplicationFailure.nonRetryable(
-        `official account ${template.line_account_id ?? '(none)'} of template ${template.id} no longer exists`,
+      throw runCannotProceed(
         'AccountMissing',
+        `official account ${template.line_account_id ?? '(none)'} of template ${template.id} no longer exists`,
       );
     }
     return account;
@@ -78,13 +79,10 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
 
   async function prepare(runId: number) {
     const run = await getRun(pool, runId);
-    if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
+    if (!run) throw runCannotProceed('RunMissing', `wizard run ${runId} does not exist`);
     const template = await getTemplate(pool, run.template_id);
     if (!template || template.deleted_at) {
-      throw ApplicationFailure.nonRetryable(
-        `template ${run.template_id} no longer exists`,
-        'TemplateMissing',
-      );
+      throw runCannotProceed('TemplateMissing', `template ${run.template_id} no longer exists`);
     }
     await accountOf(template);
     return prepareLineTargets(pool, runId);

@@ -19,6 +19,7 @@
 //   as a single email ignores the validity flag.
 // - Validity flags (SPEC 4) are email's; SMS errors do not change them.
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
+import { runCannotProceed } from './run-failure';
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -231,10 +232,7 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
     if (claimed) {
       const template = await getTemplate(pool, claimed.template_id);
       if (!template)
-        throw ApplicationFailure.nonRetryable(
-          `template ${claimed.template_id} no longer exists`,
-          'TemplateMissing',
-        );
+        throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
       await deliverClaimed(null, template, true, [claimed]);
     }
     const r = await pool.query<{ result: string; code: number | null }>(

@@ -1,7 +1,8 @@
 // Every side effect the wizard run workflow asks for. Built by a factory over
 // explicit dependencies, so the worker hands in real ones and tests hand in
 // real ones pointed at local servers.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { runCannotProceed } from './run-failure';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { expectedCompletion } from '../domain/run-lifecycle';
@@ -74,9 +75,11 @@ export function createActivities(deps: ActivityDeps) {
   const senderFor = (channel: string): ChannelSender => {
     const sender = senders[channel];
     if (!sender)
-      throw ApplicationFailure.nonRetryable(
-        `no transport is configured for channel ${channel}`,
+      throw runCannotProceed(
         'ChannelUnavailable',
+        channel === 'sms'
+          ? 'no SMS transport is configured on the workers (SMPP_URL is not set); set it and create the run again'
+          : `no ${channel} transport is configured on the workers; create the run again once one is`,
       );
     return sender;
   };
@@ -86,25 +89,29 @@ export function createActivities(deps: ActivityDeps) {
     return run ? { channel: run.channel, status: run.status } : null;
   }
 
-  /** reserved → preparing; false when the run is gone or already past it. */
+  /**
+   * reserved → preparing; false when the run is already past it (cancelled,
+   * marked error). A run with no row is a failure, never a quiet end: the API
+   * commits the row before it starts the workflow, so none is expected.
+   */
   async function markPreparing(runId: number): Promise<boolean> {
-    return transitionRun(pool, runId, ['reserved', 'preparing'], 'preparing');
+    if (await transitionRun(pool, runId, ['reserved', 'preparing'], 'preparing')) return true;
+    if (!(await getRun(pool, runId)))
+      throw runCannotProceed('RunMissing', `wizard run ${runId} does not exist`);
+    return false;
   }
 
   async function prepareRun(runId: number): Promise<{ targets: number; excluded: number }> {
     const run = await getRun(pool, runId);
-    if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
+    if (!run) throw runCannotProceed('RunMissing', `wizard run ${runId} does not exist`);
     const template = await getTemplate(pool, run.template_id);
     if (!template || template.deleted_at) {
-      throw ApplicationFailure.nonRetryable(
-        `template ${run.template_id} no longer exists`,
-        'TemplateMissing',
-      );
+      throw runCannotProceed('TemplateMissing', `template ${run.template_id} no longer exists`);
     }
     if (run.target_kind === 'segment') {
       const seg = await pool.query('SELECT 1 FROM segment WHERE id = $1', [run.segment_id]);
       if (seg.rowCount === 0)
-        throw ApplicationFailure.nonRetryable(`segment ${run.segment_id} no longer exists`, 'SegmentMissing');
+        throw runCannotProceed('SegmentMissing', `segment ${run.segment_id} no longer exists`);
     }
     const counts = await senderFor(run.channel).prepare(runId);
     logger.info({ runId, ...counts }, 'run prepared');
@@ -135,14 +142,10 @@ export function createActivities(deps: ActivityDeps) {
     runId: number,
   ): Promise<{ run: RunRow; template: TemplateRow; schedules?: Record<string, RetrySchedule> } | null> {
     const run = await getRun(pool, runId);
-    if (!run) throw ApplicationFailure.nonRetryable(`wizard run ${runId} does not exist`, 'RunMissing');
+    if (!run) throw runCannotProceed('RunMissing', `wizard run ${runId} does not exist`);
     if (run.status !== 'running') return null;
     const template = await getTemplate(pool, run.template_id);
-    if (!template)
-      throw ApplicationFailure.nonRetryable(
-        `template ${run.template_id} no longer exists`,
-        'TemplateMissing',
-      );
+    if (!template) throw runCannotProceed('TemplateMissing', `template ${run.template_id} no longer exists`);
     const parsed = run.retry_schedules ? parseRetrySchedules(run.retry_schedules) : null;
     return { run, template, schedules: parsed?.ok ? parsed.value : undefined };
   }
@@ -306,10 +309,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!claimed) return current();
     const template = await getTemplate(pool, claimed.template_id);
     if (!template)
-      throw ApplicationFailure.nonRetryable(
-        `template ${claimed.template_id} no longer exists`,
-        'TemplateMissing',
-      );
+      throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
     const now = new Date();
     if (!claimed.address) {
       await recordEmailOutcomes(

@@ -35,6 +35,13 @@ export interface AppDeps {
   temporal: Client;
   config: AppConfig;
   logger: Logger;
+  /** Test-only fault injection: never set by the API process (api/server.ts). */
+  testHooks?: AppTestHooks;
+}
+
+export interface AppTestHooks {
+  /** Runs just before the transaction creating a wizard run commits (to widen commit races). */
+  beforeRunCommit?: (runId: number) => Promise<void>;
 }
 
 declare module 'fastify' {

@@ -35,3 +35,66 @@ export function expectedCompletion(opts: {
   const msLeft = (remaining * elapsed) / opts.done;
   return { expectedAtMs: Math.round(opts.nowMs + msLeft), minutesLeft: Math.ceil(msLeft / 60_000) };
 }
+
+/**
+ * Failures a run cannot recover from: activities throw them non-retryable
+ * (activities/run-failure.ts), and the workflow ends the run in `error` with
+ * the failure's message, written for the user. One list for both sides.
+ */
+export const RUN_FAILURE_TYPES = [
+  'RunMissing',
+  'TemplateMissing',
+  'SegmentMissing',
+  'AccountMissing',
+  'ChannelUnavailable',
+] as const;
+export type RunFailureType = (typeof RUN_FAILURE_TYPES)[number];
+
+export function isRunFailure(type: string | null | undefined): type is RunFailureType {
+  return (RUN_FAILURE_TYPES as readonly (string | null | undefined)[]).includes(type);
+}
+
+/** What the consistency sweep found for a run's workflow. */
+export type RunWorkflowState = { kind: 'missing' } | { kind: 'running' } | { kind: 'closed'; status: string };
+
+export type SweepRepair =
+  | { action: 'none' }
+  /** A reserved run whose workflow was never started (the API stopped between COMMIT and start). */
+  | { action: 'start' }
+  | { action: 'cancelled' }
+  | { action: 'error'; message: string };
+
+/** A run changed this recently may still have its workflow being started: the sweep leaves it alone. */
+export const SWEEP_GRACE_SECONDS = 120;
+
+/**
+ * The consistency sweep's rule (issue: no run stays in a non-final status
+ * without a live workflow that will move it). A run whose workflow is alive,
+ * or whose status is final, is consistent; otherwise it is repaired: a
+ * reserved run that never had a workflow is started, a cancel that was asked
+ * for is honoured, anything else ends in error with a reason the user can act on.
+ */
+export function sweepRepair(
+  run: { status: string; cancelRequested: boolean; done: number; targets: number },
+  workflow: RunWorkflowState,
+): SweepRepair {
+  if (isFinal(run.status) || workflow.kind === 'running') return { action: 'none' };
+  if (run.cancelRequested) return { action: 'cancelled' };
+  if (run.status === 'reserved' && workflow.kind === 'missing') return { action: 'start' };
+  const ended =
+    workflow.kind === 'missing'
+      ? "the run's workflow no longer exists"
+      : `the run's workflow ended (${workflow.status.toLowerCase().replace(/_/g, ' ')})`;
+  if (run.status === 'reserved') {
+    return {
+      action: 'error',
+      message: `${ended} before the run started, so nothing was sent; create the run again`,
+    };
+  }
+  return {
+    action: 'error',
+    message:
+      `${ended} while the run was ${run.status}, after ${run.done} of ${run.targets} sent; ` +
+      'create a new run with the same template to reach the rest (leads already sent it are excluded)',
+  };
+}

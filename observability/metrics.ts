@@ -50,6 +50,17 @@ export const httpRequestSeconds = new Histogram({
   registers: [registry],
 });
 
+const sweepRepairs = new Counter({
+  name: 'delivery_run_sweep_repairs_total',
+  help: 'Runs the consistency sweep found disagreeing with their workflow, by repair (start, error, cancelled)',
+  labelNames: ['repair'] as const,
+  registers: [registry],
+});
+
+export function recordSweepRepair(repair: string): void {
+  sweepRepairs.inc({ repair });
+}
+
 export interface MessageCounts {
   delivered: number;
   errors: number;

@@ -11,6 +11,9 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/wizard-run-activities';
 import { createCleanupActivities } from '../activities/cleanup-activities';
+import { createRunSweepActivities } from '../activities/run-sweep-activities';
+import { ensureRunSweepSchedule } from '../workflows/run-sweep-client';
+import { Client } from '@temporalio/client';
 import type { EmailTransport } from '../channels/email';
 import type { AppConfig } from '../config/config';
 import { createLineClient, LINE_API_BASE_URL } from '../channels/line';
@@ -89,13 +92,17 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       ...(smsSender ? { sms: smsSender } : {}),
     },
   });
+  // The consistency sweep talks to Temporal as a client, over the worker's connection.
+  const temporal = new Client({ connection: deps.connection, namespace: deps.namespace });
+  const sweep = createRunSweepActivities({ pool: deps.pool, temporal, logger: deps.logger, config });
+  await ensureRunSweepSchedule(temporal, config.taskQueueWizard);
   const bundle = deps.workflowBundle ?? (await workflowBundle());
   const wizard = await Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue: config.taskQueueWizard,
     workflowBundle: bundle,
-    activities: { ...activities, ...createCleanupActivities({ pool: deps.pool }) },
+    activities: { ...activities, ...createCleanupActivities({ pool: deps.pool }), ...sweep },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });
   const email = await Worker.create({

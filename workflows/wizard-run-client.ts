@@ -1,24 +1,41 @@
 // Client-side helpers of the wizard run workflow, used by the API (and tests):
-// start, cancel and query. Not part of the workflow bundle.
+// start, cancel and signal. Not part of the workflow bundle. (The run's
+// progress is read from its row, which the workflow keeps current: GET
+// /v1/wizard-runs/:id; the workflow's 'progress' query serves operators.)
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { wizardRunWorkflowId } from '../domain/run-lifecycle';
 import { WIZARD_CHANNEL, WIZARD_RUN_ID, WIZARD_SCHEDULED_AT, WIZARD_STATUS } from './search-attributes';
 import type { Pool } from 'pg';
 import { applyPendingReports } from '../db/report-queries';
-import { asyncReportsSignal, type WizardRunInput, type WizardRunProgress } from './wizard-run';
+import { sendQueueFor, type AppConfig } from '../config/config';
+import { asyncReportsSignal, type WizardRunInput, type WizardRunSettings } from './wizard-run';
+
+/** A run's workflow settings from the configuration: the API and the consistency sweep start runs alike. */
+export function wizardRunSettings(config: AppConfig, channel: string): WizardRunSettings {
+  return {
+    taskQueueSend: sendQueueFor(config, channel),
+    batchSize: config.sendBatchSize,
+    batchesInFlight: config.sendBatchesInFlight,
+    maxBatchesPerExecution: config.maxBatchesPerExecution,
+    asyncBounceWindowMs: config.asyncBounceWindowSeconds * 1000,
+  };
+}
 
 export async function startWizardRun(
   client: Client,
   taskQueue: string,
   input: WizardRunInput,
   initialStatus: string,
+  workflowId = wizardRunWorkflowId(input.runId),
 ) {
-  const workflowId = wizardRunWorkflowId(input.runId);
   try {
     await client.workflow.start('wizardRunWorkflow', {
       taskQueue,
       workflowId,
       args: [input],
+      // One execution per run, ever: a start repeated after the run's workflow
+      // closed (a late retry, the sweep) must not send the run a second time.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: WIZARD_RUN_ID, value: String(input.runId) },
         { key: WIZARD_CHANNEL, value: input.channel },
@@ -44,17 +61,6 @@ export async function cancelWizardRun(
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'already-closed';
     throw err;
-  }
-}
-
-export async function queryWizardRunProgress(
-  client: Client,
-  runId: number,
-): Promise<WizardRunProgress | null> {
-  try {
-    return await client.workflow.getHandle(wizardRunWorkflowId(runId)).query<WizardRunProgress>('progress');
-  } catch {
-    return null;
   }
 }
 

@@ -18,7 +18,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WizardRunActivities } from '../activities/wizard-run-activities';
-import { expectedCompletion, type RunStatusName } from '../domain/run-lifecycle';
+import { expectedCompletion, isRunFailure, type RunStatusName } from '../domain/run-lifecycle';
 import { WIZARD_STATUS } from './search-attributes';
 
 export interface WizardRunSettings {
@@ -91,7 +91,15 @@ const bookkeeping = proxyActivities<WizardRunActivities>({
   retry: { initialInterval: '1s', maximumInterval: '1 minute', backoffCoefficient: 2 },
 });
 
-const SETUP_FAILURES = ['RunMissing', 'TemplateMissing', 'SegmentMissing', 'AccountMissing'];
+/** Failure types that ended a run in error before RUN_FAILURES_END_IN_ERROR (recorded histories replay with them). */
+const LEGACY_SETUP_FAILURES = ['RunMissing', 'TemplateMissing', 'SegmentMissing', 'AccountMissing'];
+/**
+ * Patch id: every failure the run cannot recover from ends it in error — the
+ * types of domain/run-lifecycle's RUN_FAILURE_TYPES and any other failure an
+ * activity gave up on (non-retryable) — instead of failing the workflow and
+ * leaving the run in a non-final status.
+ */
+export const RUN_FAILURES_END_IN_ERROR = 'run-failures-end-in-error';
 
 export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRunProgress> {
   const { runId, settings } = input;
@@ -299,11 +307,16 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
       setStatus('cancelled');
       throw err;
     }
-    const failureType =
-      err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : null;
-    if (failureType && SETUP_FAILURES.includes(failureType)) {
-      // SPEC 2: the run cannot proceed (its template or target is gone) → error (red).
-      await bookkeeping.markError(runId, (err as ActivityFailure).cause?.message ?? 'run cannot proceed');
+    const cause =
+      err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : null;
+    const fatal =
+      cause !== null &&
+      ((cause.type !== undefined && cause.type !== null && LEGACY_SETUP_FAILURES.includes(cause.type)) ||
+        (patched(RUN_FAILURES_END_IN_ERROR) && (isRunFailure(cause.type) || cause.nonRetryable)));
+    if (cause && fatal) {
+      // SPEC 2: the run cannot proceed (its template, target or transport is gone) → error (red).
+      const message = isRunFailure(cause.type) ? cause.message : `the run stopped: ${cause.message}`;
+      await bookkeeping.markError(runId, message || 'the run cannot proceed');
       setStatus('error');
       return finalProgress();
     }

@@ -10,6 +10,8 @@ import { sendQueueFor } from '../../config/config';
 import { DEFAULT_PHONE_FIELD } from '../../db/sms-queries';
 import { ApiError, badRequest } from '../errors';
 import { ErrorBody } from '../schemas';
+import { inTransaction } from '../../db/pool';
+import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { SendDetail, sendJson } from './sends';
 
 const WAIT_FOR_RESULT_MS = 20_000;
@@ -25,6 +27,7 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['sends'],
         summary:
           'Send one email or SMS (to the mobile phone field) to one lead now, whatever its validity flag says (201 with the result; 202 while still pending)',
+        headers: IdempotencyHeaders,
         body: Type.Object(
           {
             leadId: Type.Integer({ minimum: 1, maximum: 2147483647 }),
@@ -32,8 +35,16 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
           },
           { additionalProperties: false },
         ),
-        response: { 201: SendDetail, 202: SendDetail, 400: ErrorBody, 503: ErrorBody },
+        response: {
+          201: SendDetail,
+          202: SendDetail,
+          400: ErrorBody,
+          409: ErrorBody,
+          422: ErrorBody,
+          503: ErrorBody,
+        },
       },
+      ...idempotentRoute(pool, 'POST /v1/messages'),
     },
     async (req, reply) => {
       const { leadId, templateId } = req.body;
@@ -51,12 +62,15 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
       // An SMS goes to the lead's mobile phone field; a missing one is the pre-error "not a mobile phone number".
       const address =
         template.channel === 'sms' ? (lead.phones[DEFAULT_PHONE_FIELD] ?? '') : (lead.email ?? '');
-      const ins = await pool.query<{ id: string }>(
-        `INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
-         VALUES (NULL, $5, $1, $2, $3, $4, replace(gen_random_uuid()::text, '-', ''), 'pending', 0) RETURNING id`,
-        [lead.id, address, template.id, template.title, template.channel],
-      );
-      const sendId = ins.rows[0]!.id;
+      const sendId = await inTransaction(pool, async (client) => {
+        const ins = await client.query<{ id: string }>(
+          `INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
+           VALUES (NULL, $5, $1, $2, $3, $4, replace(gen_random_uuid()::text, '-', ''), 'pending', 0) RETURNING id`,
+          [lead.id, address, template.id, template.title, template.channel],
+        );
+        await recordCreated(req, client, `send ${ins.rows[0]!.id}`);
+        return ins.rows[0]!.id;
+      });
       let handle;
       try {
         handle = await temporal.workflow.start('singleSendWorkflow', {

@@ -1,21 +1,23 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { getRun, type RunRow } from '../../db/run-queries';
+import { getRun, transitionRun, type RunRow } from '../../db/run-queries';
 import { getTemplate } from '../../db/template-queries';
 import { inTransaction } from '../../db/pool';
 import { isCancellable, wizardRunWorkflowId } from '../../domain/run-lifecycle';
 import { parseRetrySchedules } from '../../domain/retry-schedule';
-import { cancelWizardRun, startWizardRun } from '../../workflows/wizard-run-client';
-import type { WizardRunSettings } from '../../workflows/wizard-run';
+import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../workflows/wizard-run-client';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
-import { sendQueueFor } from '../../config/config';
+import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 
 /** Channels whose runs have a sender wired in the worker (activities/*-sender.ts). */
 const RUN_CHANNELS: readonly string[] = ['email', 'sms', 'line'];
+
+const START_FAILED =
+  'the workflow service was not reachable when the run was created, so it never started and sent nothing; create the run again';
 
 const CreateRunBody = Type.Object(
   {
@@ -187,13 +189,6 @@ const UnsentEntry = Type.Object({
 export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { pool, temporal, config } = app.deps;
-  const settingsFor = (channel: string): WizardRunSettings => ({
-    taskQueueSend: sendQueueFor(config, channel),
-    batchSize: config.sendBatchSize,
-    batchesInFlight: config.sendBatchesInFlight,
-    maxBatchesPerExecution: config.maxBatchesPerExecution,
-    asyncBounceWindowMs: config.asyncBounceWindowSeconds * 1000,
-  });
 
   app.post(
     '/v1/wizard-runs',
@@ -201,9 +196,11 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
       schema: {
         tags: ['wizard runs'],
         summary: 'Reserve a bulk send (immediate when scheduledAt is empty)',
+        headers: IdempotencyHeaders,
         body: CreateRunBody,
-        response: { 201: WizardRun, 400: ErrorBody, 503: ErrorBody },
+        response: { 201: WizardRun, 400: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody },
       },
+      ...idempotentRoute(pool, 'POST /v1/wizard-runs'),
     },
     async (req, reply) => {
       const b = req.body;
@@ -243,10 +240,13 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
         }
       }
 
-      // The row and the workflow exist together or not at all: the workflow is
-      // started inside the transaction, which commits only once it started.
+      // The row commits first, then its workflow starts (workflow id = the
+      // run's, one execution ever): a workflow never runs ahead of its row.
+      // Should the start fail, the row is marked error here; should this
+      // process die between COMMIT and the start, the consistency sweep
+      // (workflows/run-sweep.ts) starts the reserved run's workflow.
       const run = await inTransaction(pool, async (client) => {
-        const ins = await client.query<RunRow>(
+        const ins = await client.query<{ id: number }>(
           `INSERT INTO wizard_run (channel, template_id, template_title, template_memo, target_kind, segment_id, lead_ids,
                                    include_already_sent, permission_filter, allow_long_sms, phone_field, scheduled_at,
                                    status_mail, remind_mail, status, workflow_id, updated_by, retry_schedules)
@@ -275,27 +275,34 @@ export const wizardRunRoutes: FastifyPluginAsync = async (fastify) => {
           'UPDATE wizard_run SET workflow_id = $2 WHERE id = $1 RETURNING *',
           [id, wizardRunWorkflowId(id)],
         );
-        try {
-          await startWizardRun(
-            temporal,
-            config.taskQueueWizard,
-            {
-              runId: id,
-              channel: template.channel,
-              scheduledAt: scheduledAt ? scheduledAt.toISOString() : null,
-              settings: settingsFor(template.channel),
-            },
-            'reserved',
-          );
-        } catch (err) {
-          req.log.error({ err, runId: id }, 'could not start the run workflow');
-          throw new ApiError(
-            503,
-            'the workflow service is not reachable; nothing was reserved, retry shortly',
-          );
-        }
+        await recordCreated(req, client, `wizard run ${id}`);
+        await app.deps.testHooks?.beforeRunCommit?.(id);
         return upd.rows[0]!;
       });
+      try {
+        await startWizardRun(
+          temporal,
+          config.taskQueueWizard,
+          {
+            runId: run.id,
+            channel: run.channel,
+            scheduledAt: scheduledAt ? scheduledAt.toISOString() : null,
+            settings: wizardRunSettings(config, run.channel),
+          },
+          'reserved',
+        );
+      } catch (err) {
+        req.log.error({ err, runId: run.id }, 'could not start the run workflow');
+        // Had the start reached the server after all, its workflow finds the run
+        // in error and ends without sending.
+        await transitionRun(pool, run.id, ['reserved'], 'error', { errorMessage: START_FAILED }).catch(
+          (e: unknown) => req.log.error({ err: e, runId: run.id }, 'could not mark the unstarted run'),
+        );
+        throw new ApiError(
+          503,
+          `the workflow service is not reachable; run ${run.id} was not started and will send nothing, retry shortly`,
+        );
+      }
       return reply.status(201).send(runJson(run));
     },
   );

@@ -8,7 +8,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import pino from 'pino';
-import { buildApp } from '../../api/app';
+import { buildApp, type AppTestHooks } from '../../api/app';
 import { createEmailTransport, type EmailTransport } from '../../channels/email';
 import { loadConfig, type AppConfig } from '../../config/config';
 import { createPool } from '../../db/pool';
@@ -50,7 +50,17 @@ export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
-export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** Fault injection inside the API (see AppTestHooks). */
+  appHooks?: AppTestHooks;
+  /** false: the worker has no SMS transport, as a worker started without SMPP_URL. */
+  sms?: boolean;
+}
+
+export async function startHarness(
+  overrides: Partial<AppConfig> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const databaseUrl = process.env.TEST_DATABASE_URL_READY;
   const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
   if (!databaseUrl || !temporalAddress)
@@ -110,12 +120,12 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     email,
     logger,
     config,
-    sms,
+    sms: options.sms === false ? undefined : sms,
   });
   const running = Promise.all(workers.map((w) => w.run()));
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection });
-  const app = await buildApp({ pool, temporal, config, logger });
+  const app = await buildApp({ pool, temporal, config, logger, testHooks: options.appHooks });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { key: apiKey } = await createApiKey(pool, `test-${suffix}`, ['read', 'write', 'admin']);
   const addr = app.server.address();

@@ -1,0 +1,35 @@
+import { sweepRepair } from '../../domain/run-lifecycle';
+
+const run = (status: string, cancelRequested = false) => ({ status, cancelRequested, done: 3, targets: 10 });
+
+describe('the consistency sweep rule', () => {
+  test('when the workflow is alive or the run is final, then nothing is repaired', () => {
+    expect(sweepRepair(run('running'), { kind: 'running' })).toEqual({ action: 'none' });
+    expect(sweepRepair(run('completed'), { kind: 'missing' })).toEqual({ action: 'none' });
+    expect(sweepRepair(run('error'), { kind: 'closed', status: 'FAILED' })).toEqual({ action: 'none' });
+  });
+
+  test('when a reserved run never had a workflow, then it is started', () => {
+    expect(sweepRepair(run('reserved'), { kind: 'missing' })).toEqual({ action: 'start' });
+  });
+
+  test('when a cancel was requested and the workflow is gone, then the run is cancelled', () => {
+    expect(sweepRepair(run('running', true), { kind: 'closed', status: 'TERMINATED' })).toEqual({
+      action: 'cancelled',
+    });
+    expect(sweepRepair(run('reserved', true), { kind: 'missing' })).toEqual({ action: 'cancelled' });
+  });
+
+  test('when a started run lost its workflow, then it ends in error saying how far it got and what to do', () => {
+    expect(sweepRepair(run('preparing'), { kind: 'missing' })).toEqual({
+      action: 'error',
+      message: expect.stringMatching(
+        /no longer exists while the run was preparing, after 3 of 10 sent; create a new run/,
+      ),
+    });
+    expect(sweepRepair(run('reserved'), { kind: 'closed', status: 'TIMED_OUT' })).toEqual({
+      action: 'error',
+      message: expect.stringMatching(/ended \(timed out\) before the run started, so nothing was sent/),
+    });
+  });
+});
