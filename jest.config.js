@@ -13,4 +13,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120000,
+  // Each test file's worker and API logs go to .test-logs/; this prints a failing file's log.
+  reporters: ['default', '<rootDir>/test/support/log-reporter.js'],
 };
