@@ -35,6 +35,12 @@ export interface AppDeps {
   temporal: Client;
   config: AppConfig;
   logger: Logger;
+  /**
+   * The time the API stamps on what it records (click, open and unsubscribe
+   * events, which the bot rule in domain/bot-clicks judges). The system clock
+   * unless given; tests pass one they can move forward.
+   */
+  clock?: () => Date;
 }
 
 declare module 'fastify' {

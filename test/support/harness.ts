@@ -7,7 +7,6 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import pino from 'pino';
 import { buildApp } from '../../api/app';
 import { createEmailTransport, type EmailTransport } from '../../channels/email';
 import { loadConfig, type AppConfig } from '../../config/config';
@@ -19,9 +18,33 @@ import { SmscSimulator } from '../../dev/smsc-simulator';
 import { createSmsTransport, type SmsTransport } from '../../channels/sms';
 import { startSmsReceiptProcessing } from '../../worker/sms-receipts';
 import { createWorkers } from '../../worker/create-workers';
+import { routeTemporalLogs, testLogger } from './test-log';
+
+/**
+ * The API's clock (AppDeps.clock): the system time plus an offset a test can
+ * only move forward, so "a reader clicks 5 s after delivery" needs no sleep.
+ */
+export interface TestClock {
+  now(): Date;
+  /** Move the clock forward to `at` (no-op if it is already past it). */
+  advanceTo(at: Date | number): void;
+}
+
+export function createTestClock(): TestClock {
+  let offsetMs = 0;
+  return {
+    now: () => new Date(Date.now() + offsetMs),
+    advanceTo(at) {
+      const behind = new Date(at).getTime() - (Date.now() + offsetMs);
+      if (behind > 0) offsetMs += behind;
+    },
+  };
+}
 
 export interface Harness {
   config: AppConfig;
+  /** The clock the API records tracking events with. */
+  clock: TestClock;
   pool: Pool;
   sink: SmtpSink;
   /** The LINE Messaging API the worker pushes to. */
@@ -79,7 +102,9 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     asyncBounceWindowSeconds: 0,
     ...overrides,
   };
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // INFO and up, in the test file's log (printed when one of its tests fails).
+  const logger = testLogger('harness');
+  routeTemporalLogs();
   const pool = createPool(databaseUrl, 10);
   const email = createEmailTransport({
     url: config.smtpUrl,
@@ -112,7 +137,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   const running = Promise.all(workers.map((w) => w.run()));
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection });
-  const app = await buildApp({ pool, temporal, config, logger });
+  const clock = createTestClock();
+  const app = await buildApp({ pool, temporal, config, logger, clock: () => clock.now() });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { key: apiKey } = await createApiKey(pool, `test-${suffix}`, ['read', 'write', 'admin']);
   const addr = app.server.address();
@@ -120,6 +146,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
 
   return {
     config,
+    clock,
     pool,
     sink,
     line,
