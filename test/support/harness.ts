@@ -4,6 +4,7 @@
 // other's tasks), and the API listening on a real port.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
@@ -18,6 +19,8 @@ import { SmscSimulator } from '../../dev/smsc-simulator';
 import { createSmsTransport, type SmsTransport } from '../../channels/sms';
 import { startSmsReceiptProcessing } from '../../worker/sms-receipts';
 import { createWorkers } from '../../worker/create-workers';
+import { resolveTemporalTestServer } from '../../dev/temporal-binary';
+import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../workflows/search-attributes';
 import { routeTemporalLogs, testLogger } from './test-log';
 
 /**
@@ -45,6 +48,13 @@ export interface Harness {
   config: AppConfig;
   /** The clock the API records tracking events with. */
   clock: TestClock;
+  /**
+   * With `{ timeSkipping: true }`: move the Temporal server's clock forward
+   * (durable timers such as a scheduled run's fire at once). Otherwise absent.
+   */
+  skipTime?: (ms: number) => Promise<void>;
+  /** With `{ timeSkipping: true }`: the Temporal server's time (ahead of the wall clock once skipped). */
+  temporalNow?: () => Promise<Date>;
   pool: Pool;
   sink: SmtpSink;
   /** The LINE Messaging API the worker pushes to. */
@@ -73,11 +83,36 @@ export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
-export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
+/** The time-skipping test server, with the search attributes the API and the workflow set. */
+async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  const path = resolveTemporalTestServer();
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+  );
+  // temporal.api.enums.v1.IndexedValueType: KEYWORD = 2, DATETIME = 6.
+  const types: Record<string, number> = { Keyword: 2, Datetime: 6 };
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_DEFINITIONS.map(([k, t]) => [k, types[t]!])),
+  });
+  return env;
+}
+
+/**
+ * `opts.timeSkipping`: run the file against Temporal's time-skipping test
+ * server instead of the suite's dev server, so a test can fire durable timers
+ * with `skipTime` instead of waiting for them.
+ */
+export async function startHarness(
+  overrides: Partial<AppConfig> = {},
+  opts: { timeSkipping?: boolean } = {},
+): Promise<Harness> {
   const databaseUrl = process.env.TEST_DATABASE_URL_READY;
-  const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!databaseUrl || !temporalAddress)
+  if (!databaseUrl || !process.env.TEST_TEMPORAL_ADDRESS)
     throw new Error('run through jest: global setup provides the servers');
+  routeTemporalLogs();
+  const timeSkipping = opts.timeSkipping ? await startTimeSkippingServer() : null;
+  const temporalAddress = timeSkipping?.address ?? process.env.TEST_TEMPORAL_ADDRESS;
   const suffix = uniqueSuffix();
   const sink = new SmtpSink({ port: 0 });
   const { url: smtpUrl } = await sink.start();
@@ -104,14 +139,15 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   };
   // INFO and up, in the test file's log (printed when one of its tests fails).
   const logger = testLogger('harness');
-  routeTemporalLogs();
   const pool = createPool(databaseUrl, 10);
   const email = createEmailTransport({
     url: config.smtpUrl,
     maxConnections: config.smtpMaxConnections,
     maxMessages: config.smtpMaxMessages,
   });
-  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const nativeConnection = timeSkipping
+    ? timeSkipping.nativeConnection
+    : await NativeConnection.connect({ address: temporalAddress });
   const sms = createSmsTransport({
     host: smscHost,
     port: smscPort,
@@ -135,8 +171,8 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     sms,
   });
   const running = Promise.all(workers.map((w) => w.run()));
-  const connection = await Connection.connect({ address: temporalAddress });
-  const temporal = new Client({ connection });
+  const connection = timeSkipping ? null : await Connection.connect({ address: temporalAddress });
+  const temporal = timeSkipping ? timeSkipping.client : new Client({ connection: connection! });
   const clock = createTestClock();
   const app = await buildApp({ pool, temporal, config, logger, clock: () => clock.now() });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -147,6 +183,12 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   return {
     config,
     clock,
+    ...(timeSkipping
+      ? {
+          skipTime: (ms: number) => timeSkipping.sleep(ms),
+          temporalNow: async () => new Date(await timeSkipping.currentTimeMs()),
+        }
+      : {}),
     pool,
     sink,
     line,
@@ -181,8 +223,11 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
       await receipts.stop();
       await sms.close();
       email.close();
-      await connection.close();
-      await nativeConnection.close();
+      if (timeSkipping) await timeSkipping.teardown();
+      else {
+        await connection!.close();
+        await nativeConnection.close();
+      }
       await pool.end();
       await sink.stop();
       await line.stop();

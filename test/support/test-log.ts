@@ -50,6 +50,8 @@ export function routeTemporalLogs(): void {
   runtimeInstalled = true;
   const file = testLogFile();
   Runtime.install({
+    // The SDK core's own (Rust) lines too, which otherwise go straight to stderr.
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
     logger: new DefaultLogger('INFO', (entry) => {
       const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
       const meta = entry.meta ? ` ${inspect(entry.meta, { breakLength: Infinity, depth: 4 })}` : '';
