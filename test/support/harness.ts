@@ -236,10 +236,15 @@ export async function startHarness(
   };
 }
 
+/**
+ * Poll `probe` until it returns something truthy. The bound is generous on
+ * purpose (a busy machine is slow, not wrong); it only limits how long a real
+ * failure takes to report.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 60_000,
+  timeoutMs = 180_000,
   intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -119,4 +119,4 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
     await pool.end();
     await env.teardown();
   }
-}, 180_000);
+}, 600_000);
