@@ -12,5 +12,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 120000,
+  // A bound for a hung test, not a speed requirement: the CI machine is shared and may be slow.
+  testTimeout: 300000,
+  // Each test file's worker and API logs go to .test-logs/; this prints a failing file's log.
+  reporters: ['default', '<rootDir>/test/support/log-reporter.js'],
 };

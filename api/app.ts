@@ -37,6 +37,12 @@ export interface AppDeps {
   logger: Logger;
   /** Test-only fault injection: never set by the API process (api/server.ts). */
   testHooks?: AppTestHooks;
+  /**
+   * The time the API stamps on what it records (click, open and unsubscribe
+   * events, which the bot rule in domain/bot-clicks judges). The system clock
+   * unless given; tests pass one they can move forward.
+   */
+  clock?: () => Date;
 }
 
 export interface AppTestHooks {

@@ -47,6 +47,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   if (fresh) await pg.initialise();
   await pg.start();
   const client = pg.getPgClient();
+  // A server going away mid-setup fails the query below; it must not crash the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const res = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [opts.database]);

@@ -48,9 +48,11 @@ const NO_STORE = 'no-store, no-cache, must-revalidate, private';
 /** Longest user agent kept; some scanners send kilobytes. */
 const MAX_USER_AGENT = 512;
 
+/** The request as a visit, at the app's clock (AppDeps.clock: the system clock in production). */
 function visitOf(req: FastifyRequest): Visit {
   const ua = req.headers['user-agent'];
-  return { at: new Date(), ip: req.ip || null, userAgent: ua ? ua.slice(0, MAX_USER_AGENT) : null };
+  const at = req.server.deps.clock?.() ?? new Date();
+  return { at, ip: req.ip || null, userAgent: ua ? ua.slice(0, MAX_USER_AGENT) : null };
 }
 
 /** Opens cannot be judged by link patterns; a scanner naming itself is the one sign. */

@@ -5,7 +5,7 @@ import { startHarness, uniqueSuffix, type Harness } from '../support/harness';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-}, 120_000);
+}, 600_000);
 afterAll(async () => {
   await h?.stop();
 });
@@ -92,7 +92,7 @@ describe('run search', () => {
       );
       expect({ needle, ids: got }).toEqual({ needle, ids: expected });
     }
-  }, 120_000);
+  }, 600_000);
 
   test('when sorted by id ascending and paged, then every run appears once in order and items carry counters and figures', async () => {
     const base = new Date(Date.UTC(1970, 0, 2) + Math.floor(Math.random() * 1e9));
@@ -178,7 +178,7 @@ describe('send search', () => {
       ];
       expect(await allPages(`/v1/sends?${qs.join('&')}`, 4)).toEqual(expected);
     }
-  }, 60_000);
+  }, 600_000);
 
   test.each([
     ['an empty address', 'address='],

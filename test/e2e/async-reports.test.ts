@@ -109,7 +109,9 @@ test('when a complaint arrives, then the address is blocklisted and the lead uns
     return r.status === 200 && r.body.status === 'blocklisted' ? r.body : null;
   });
   expect(st.source).toBe('complaint');
-  expect((await h.api('GET', `/v1/leads/${sends[0].lead_id}`)).body.unsubscribed.email).not.toBeNull();
+  expect((await h.api('GET', `/v1/leads/${sends[0].lead_id}`)).body.unsubscribed.email).toMatch(
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/,
+  );
   await h.temporal.workflow.getHandle(run.taskId).cancel();
 });
 

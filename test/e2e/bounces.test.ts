@@ -179,7 +179,9 @@ test('when DSNs come back over SMTP and over the API and a complaint follows, th
     );
   });
   expect(st.source).toBe('complaint');
-  expect((await call('GET', `/v1/leads/${s2.lead_id}`)).body.unsubscribed.email).not.toBeNull();
+  expect((await call('GET', `/v1/leads/${s2.lead_id}`)).body.unsubscribed.email).toMatch(
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/,
+  );
 });
 
 test('when the same DSN is delivered again over either path, then nothing changes', async () => {

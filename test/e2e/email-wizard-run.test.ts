@@ -71,10 +71,11 @@ describe('an immediate email wizard run', () => {
     );
     // Whatever we caught while polling follows the lifecycle order.
     const order = ['reserved', 'preparing', 'running', 'completed'];
-    expect(seen.map((s) => order.indexOf(s))).toEqual(
-      [...seen.map((s) => order.indexOf(s))].sort((a, b) => a - b),
-    );
-    expect(seen).not.toContain(-1);
+    // Only lifecycle statuses (an unknown one would rank -1 and pass the order check)…
+    expect(seen.filter((s) => !order.includes(s))).toEqual([]);
+    // …each seen in lifecycle order, none twice.
+    const ranks = seen.map((s) => order.indexOf(s));
+    expect(ranks).toEqual([...new Set(ranks)].sort((a, b) => a - b));
 
     expect(final.counters).toMatchObject({
       targets: 45,
@@ -84,8 +85,8 @@ describe('an immediate email wizard run', () => {
       errors: 0,
       preErrors: 0,
     });
-    expect(final.startedAt).not.toBeNull();
-    expect(final.completedAt).not.toBeNull();
+    expect(final.startedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+    expect(final.completedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
     expect(Date.parse(final.completedAt)).toBeGreaterThanOrEqual(Date.parse(final.startedAt));
 
     const sends = await h.api('GET', `/v1/wizard-runs/${runId}/sends?limit=500`);
@@ -194,22 +195,7 @@ describe('a scheduled run', () => {
     expect(final.counters.sent).toBe(0);
   });
 
-  test('when the scheduled time comes, then the reserved run sends', async () => {
-    const { templateId, segmentId } = await createAudience(2);
-    const created = await h.api('POST', '/v1/wizard-runs', {
-      templateId,
-      segmentId,
-      scheduledAt: new Date(Date.now() + 3000).toISOString(),
-    });
-    expect(created.status).toBe(201);
-    expect((await runStatus(created.body.id)).status).toBe('reserved');
-    const final = await waitFor('completion', async () => {
-      const r = await runStatus(created.body.id);
-      return r.status === 'completed' ? r : null;
-    });
-    expect(final.counters.delivered).toBe(2);
-    expect(Date.parse(final.startedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.scheduledAt));
-  });
+  // The scheduled time coming: test/e2e/scheduled-runs.test.ts (time-skipping server).
 
   test('when a completed run is deleted, then the answer is 409 and nothing changes', async () => {
     const { templateId, segmentId } = await createAudience(1);

@@ -2,9 +2,9 @@
 // carrying cursors and counters (tiny threshold here), and two workers on the
 // same task queues share one run without sending anything twice.
 import { NativeConnection } from '@temporalio/worker';
-import pino from 'pino';
 import { createWorkers } from '../../worker/create-workers';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { testLogger } from '../support/test-log';
 
 let h: Harness;
 
@@ -29,7 +29,7 @@ test('when a run needs more batches than one execution may hold, and two workers
     namespace: 'default',
     pool: h.pool,
     email: h.email,
-    logger: pino({ level: 'silent' }),
+    logger: testLogger('second-worker'),
     config: h.config,
   });
   const running = Promise.all(second.map((w) => w.run()));

@@ -118,7 +118,7 @@ describe('an SMS run to a mix of numbers and bodies', () => {
       sms_segments: 1,
       body: 'Hello Taro, your order has shipped.',
     });
-    expect(send(ids.gsm).delivered_at).not.toBeNull();
+    expect(send(ids.gsm).delivered_at).toBeInstanceOf(Date);
     expect(send(ids.kana)).toMatchObject({ result: 'delivered', sms_segments: 1 });
     expect(send(ids.long)).toMatchObject({ result: 'delivered', sms_segments: 2 });
     expect(send(ids.emoji)).toMatchObject({ result: 'delivered', sms_segments: 1 });
@@ -144,7 +144,8 @@ describe('an SMS run to a mix of numbers and bodies', () => {
     // What the handsets got: UCS-2 for kana, two concatenated GSM parts for the long text.
     const [kanaPart] = h.smsc.messagesTo(n.kana.smpp);
     expect(kanaPart?.dataCoding).toBe(8);
-    expect(h.smsc.messagesTo(n.gsm.smpp)[0]?.dataCoding).not.toBe(8);
+    // GSM 03.38, the SMSC's default alphabet (data_coding 0); not UCS-2 (8).
+    expect(h.smsc.messagesTo(n.gsm.smpp).map((m) => m.dataCoding)).toEqual([0]);
     expect(h.smsc.messagesTo(n.long.smpp)).toHaveLength(2);
     expect(h.smsc.reassembled(n.long.smpp)).toEqual([longText]);
     expect(h.smsc.reassembled(n.throttled.smpp)).toEqual(['Slowly please']);
@@ -163,7 +164,7 @@ describe('an SMS run to a mix of numbers and bodies', () => {
 
     const detail = (await h.api('GET', `/v1/sends/${send(ids.long).id}`)).body;
     expect(detail).toMatchObject({ channel: 'sms', body: longText, smsSegments: 2, result: 'delivered' });
-    expect(detail.deliveredAt).not.toBeNull();
+    expect(detail.deliveredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
   });
 
   test('when long messages are not allowed, then 71 characters are a pre-error and 70 are sent as one message', async () => {
@@ -329,7 +330,7 @@ describe('single SMS sends', () => {
       const s = (await h.api('GET', `/v1/sends/${res.body.id}`)).body;
       return s.result === 'delivered' ? s : null;
     });
-    expect(delivered.deliveredAt).not.toBeNull();
+    expect(delivered.deliveredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
     expect(h.smsc.reassembled(n.smpp)).toEqual(['Your code is 1234, Taro']);
   });
 

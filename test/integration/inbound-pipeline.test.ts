@@ -173,7 +173,7 @@ test('when an ARF abuse report arrives, then it is a complaint: the address is b
   expect(
     (await h.pool.query('SELECT unsubscribed_email_at FROM lead WHERE id = $1', [s.leadId])).rows[0]
       .unsubscribed_email_at,
-  ).not.toBeNull();
+  ).toBeInstanceOf(Date);
 });
 
 test('when an ARF report is not an abuse report, then it is ignored', async () => {

@@ -9,8 +9,6 @@ import type { LineMessage } from '../../domain/line-messages';
 import { parseLineWebhook } from '../../domain/line-webhook';
 import { LineSimulator, lineFollowEvent, lineUnfollowEvent, randomUserId } from '../../dev/line-simulator';
 
-jest.setTimeout(20_000);
-
 let sim: LineSimulator;
 let client: LineClient;
 let token: string;

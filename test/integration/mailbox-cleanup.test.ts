@@ -3,7 +3,6 @@
 // Schedule plus bounce listener the API process sets up when it starts.
 import { createServer } from 'node:net';
 import nodemailer from 'nodemailer';
-import pino from 'pino';
 import { createCleanupActivities } from '../../activities/cleanup-activities';
 import { startApi } from '../../api/server';
 import {
@@ -11,6 +10,7 @@ import {
   ensureMailboxCleanupSchedule,
 } from '../../workflows/mailbox-cleanup-client';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { testLogger } from '../support/test-log';
 import { uniqueWord } from '../support/report-fixtures';
 
 let h: Harness;
@@ -102,7 +102,7 @@ test('when the API process starts, then the daily schedule exists (idempotently)
   const bounceSmtpPort = await freePort();
   const app = await startApi(
     { ...h.config, port: 0, host: '127.0.0.1', bounceSmtpPort, bounceDomain: 'bounce.start.test' },
-    pino({ level: 'silent' }),
+    testLogger('api'),
   );
   try {
     const description = await h.temporal.schedule.getHandle(MAILBOX_CLEANUP_SCHEDULE_ID).describe();

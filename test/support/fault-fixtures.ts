@@ -8,6 +8,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { SmtpSink } from '../../dev/smtp-sink';
 import type { WizardRunInput, WizardRunSettings } from '../../workflows/wizard-run';
+import { testLogFile } from './test-log';
 
 const root = join(__dirname, '..', '..');
 
@@ -56,27 +57,28 @@ export async function seedSlowRun(
 }
 
 /**
- * `worker/main.ts` in its own process, on the seeded run's queues. With
- * `logFile`, its logs (level `info`) go there, for a failing test to show.
+ * `worker/main.ts` in its own process, on the seeded run's queues. Its output
+ * (level `info`, and the Temporal SDK's lines) goes to `logFile`, by default
+ * the test file's log, which is printed when a test of the file fails.
  */
 export function startWorkerProcess(
   run: SeededRun,
   env: { DATABASE_URL: string; TEMPORAL_ADDRESS: string; SMTP_URL: string },
-  logFile?: string,
+  logFile: string = testLogFile(),
 ): ChildProcess {
-  const out = logFile ? openSync(logFile, 'a') : 'ignore';
+  const out = openSync(logFile, 'a');
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'worker/main.ts')], {
     cwd: root,
     env: {
       ...process.env,
       ...env,
       ...run.queues,
-      LOG_LEVEL: logFile ? 'info' : 'fatal',
+      LOG_LEVEL: 'info',
       WORKER_METRICS_PORT: '0',
     },
     stdio: ['ignore', out, out],
   });
-  if (typeof out === 'number') closeSync(out);
+  closeSync(out);
   return child;
 }
 

@@ -4,10 +4,10 @@
 // other's tasks), and the API listening on a real port.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import pino from 'pino';
 import { buildApp, type AppTestHooks } from '../../api/app';
 import { createEmailTransport, type EmailTransport } from '../../channels/email';
 import { loadConfig, type AppConfig } from '../../config/config';
@@ -19,9 +19,42 @@ import { SmscSimulator } from '../../dev/smsc-simulator';
 import { createSmsTransport, type SmsTransport } from '../../channels/sms';
 import { startSmsReceiptProcessing } from '../../worker/sms-receipts';
 import { createWorkers } from '../../worker/create-workers';
+import { resolveTemporalTestServer } from '../../dev/temporal-binary';
+import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../workflows/search-attributes';
+import { routeTemporalLogs, testLogger } from './test-log';
+
+/**
+ * The API's clock (AppDeps.clock): the system time plus an offset a test can
+ * only move forward, so "a reader clicks 5 s after delivery" needs no sleep.
+ */
+export interface TestClock {
+  now(): Date;
+  /** Move the clock forward to `at` (no-op if it is already past it). */
+  advanceTo(at: Date | number): void;
+}
+
+export function createTestClock(): TestClock {
+  let offsetMs = 0;
+  return {
+    now: () => new Date(Date.now() + offsetMs),
+    advanceTo(at) {
+      const behind = new Date(at).getTime() - (Date.now() + offsetMs);
+      if (behind > 0) offsetMs += behind;
+    },
+  };
+}
 
 export interface Harness {
   config: AppConfig;
+  /** The clock the API records tracking events with. */
+  clock: TestClock;
+  /**
+   * With `{ timeSkipping: true }`: move the Temporal server's clock forward
+   * (durable timers such as a scheduled run's fire at once). Otherwise absent.
+   */
+  skipTime?: (ms: number) => Promise<void>;
+  /** With `{ timeSkipping: true }`: the Temporal server's time (ahead of the wall clock once skipped). */
+  temporalNow?: () => Promise<Date>;
   pool: Pool;
   sink: SmtpSink;
   /** The LINE Messaging API the worker pushes to. */
@@ -55,16 +88,39 @@ export interface HarnessOptions {
   appHooks?: AppTestHooks;
   /** false: the worker has no SMS transport, as a worker started without SMPP_URL. */
   sms?: boolean;
+  /**
+   * Run the file against Temporal's time-skipping test server instead of the
+   * suite's dev server, so a test can fire durable timers with `skipTime`
+   * instead of waiting for them.
+   */
+  timeSkipping?: boolean;
+}
+
+/** The time-skipping test server, with the search attributes the API and the workflow set. */
+async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  const path = resolveTemporalTestServer();
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
+  );
+  // temporal.api.enums.v1.IndexedValueType: KEYWORD = 2, DATETIME = 6.
+  const types: Record<string, number> = { Keyword: 2, Datetime: 6 };
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_DEFINITIONS.map(([k, t]) => [k, types[t]!])),
+  });
+  return env;
 }
 
 export async function startHarness(
   overrides: Partial<AppConfig> = {},
-  options: HarnessOptions = {},
+  opts: HarnessOptions = {},
 ): Promise<Harness> {
   const databaseUrl = process.env.TEST_DATABASE_URL_READY;
-  const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!databaseUrl || !temporalAddress)
+  if (!databaseUrl || !process.env.TEST_TEMPORAL_ADDRESS)
     throw new Error('run through jest: global setup provides the servers');
+  routeTemporalLogs();
+  const timeSkipping = opts.timeSkipping ? await startTimeSkippingServer() : null;
+  const temporalAddress = timeSkipping?.address ?? process.env.TEST_TEMPORAL_ADDRESS;
   const suffix = uniqueSuffix();
   const sink = new SmtpSink({ port: 0 });
   const { url: smtpUrl } = await sink.start();
@@ -92,14 +148,17 @@ export async function startHarness(
     workerMetricsPort: 0,
     ...overrides,
   };
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // INFO and up, in the test file's log (printed when one of its tests fails).
+  const logger = testLogger('harness');
   const pool = createPool(databaseUrl, 10);
   const email = createEmailTransport({
     url: config.smtpUrl,
     maxConnections: config.smtpMaxConnections,
     maxMessages: config.smtpMaxMessages,
   });
-  const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+  const nativeConnection = timeSkipping
+    ? timeSkipping.nativeConnection
+    : await NativeConnection.connect({ address: temporalAddress });
   const sms = createSmsTransport({
     host: smscHost,
     port: smscPort,
@@ -120,12 +179,20 @@ export async function startHarness(
     email,
     logger,
     config,
-    sms: options.sms === false ? undefined : sms,
+    sms: opts.sms === false ? undefined : sms,
   });
   const running = Promise.all(workers.map((w) => w.run()));
-  const connection = await Connection.connect({ address: temporalAddress });
-  const temporal = new Client({ connection });
-  const app = await buildApp({ pool, temporal, config, logger, testHooks: options.appHooks });
+  const connection = timeSkipping ? null : await Connection.connect({ address: temporalAddress });
+  const temporal = timeSkipping ? timeSkipping.client : new Client({ connection: connection! });
+  const clock = createTestClock();
+  const app = await buildApp({
+    pool,
+    temporal,
+    config,
+    logger,
+    clock: () => clock.now(),
+    testHooks: opts.appHooks,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { key: apiKey } = await createApiKey(pool, `test-${suffix}`, ['read', 'write', 'admin']);
   const addr = app.server.address();
@@ -133,6 +200,13 @@ export async function startHarness(
 
   return {
     config,
+    clock,
+    ...(timeSkipping
+      ? {
+          skipTime: (ms: number) => timeSkipping.sleep(ms),
+          temporalNow: async () => new Date(await timeSkipping.currentTimeMs()),
+        }
+      : {}),
     pool,
     sink,
     line,
@@ -167,8 +241,11 @@ export async function startHarness(
       await receipts.stop();
       await sms.close();
       email.close();
-      await connection.close();
-      await nativeConnection.close();
+      if (timeSkipping) await timeSkipping.teardown();
+      else {
+        await connection!.close();
+        await nativeConnection.close();
+      }
       await pool.end();
       await sink.stop();
       await line.stop();
@@ -177,10 +254,15 @@ export async function startHarness(
   };
 }
 
+/**
+ * Poll `probe` until it returns something truthy. The bound is generous on
+ * purpose (a busy machine is slow, not wrong); it only limits how long a real
+ * failure takes to report.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 60_000,
+  timeoutMs = 180_000,
   intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

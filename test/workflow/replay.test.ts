@@ -33,4 +33,4 @@ test('when every sample history is replayed with the current workflow code, then
     .map((l) => JSON.parse(l) as { file: string; ok: boolean; error?: string });
   expect(results.map((r) => r.file).sort()).toEqual([...files].sort());
   for (const r of results) expect(r).toEqual({ file: r.file, ok: true });
-}, 120_000);
+}, 600_000);

@@ -3,7 +3,6 @@
 // SMTP sink: only the clock is skipped.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import pino from 'pino';
 import { createActivities } from '../../activities/wizard-run-activities';
 import { createEmailTransport } from '../../channels/email';
 import { createPool } from '../../db/pool';
@@ -12,11 +11,13 @@ import { resolveTemporalTestServer } from '../../dev/temporal-binary';
 import { workflowBundle } from '../../worker/create-workers';
 import type { WizardRunInput } from '../../workflows/wizard-run';
 import { uniqueSuffix } from '../support/harness';
+import { routeTemporalLogs, testLogger } from '../support/test-log';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
 test('when a mailbox stays full, then the default schedule retries 5 times hourly and 4 times daily before 41606', async () => {
+  routeTemporalLogs();
   const path = resolveTemporalTestServer();
   const env = await TestWorkflowEnvironment.createTimeSkipping(
     path ? { server: { executable: { type: 'existing-path', path } } } : undefined,
@@ -54,7 +55,7 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
     const activities = createActivities({
       pool,
       email,
-      logger: pino({ level: 'silent' }),
+      logger: testLogger('worker'),
       settings: {
         bounceDomain: 'bounce.test',
         publicBaseUrl: 'http://localhost',
@@ -118,4 +119,4 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
     await pool.end();
     await env.teardown();
   }
-}, 180_000);
+}, 600_000);
