@@ -32,6 +32,11 @@ export interface WorkerDeps {
   sms?: SmsTransport;
   /** A prebuilt bundle (tests build it once per process). */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * false: do not create the consistency sweep's Schedule (Temporal's
+   * time-skipping test server has no Schedules). Production always creates it.
+   */
+  schedules?: boolean;
 }
 
 let cachedBundle: Promise<WorkflowBundleWithSourceMap> | null = null;
@@ -95,7 +100,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   // The consistency sweep talks to Temporal as a client, over the worker's connection.
   const temporal = new Client({ connection: deps.connection, namespace: deps.namespace });
   const sweep = createRunSweepActivities({ pool: deps.pool, temporal, logger: deps.logger, config });
-  await ensureRunSweepSchedule(temporal, config.taskQueueWizard);
+  if (deps.schedules !== false) await ensureRunSweepSchedule(temporal, config.taskQueueWizard);
   const bundle = deps.workflowBundle ?? (await workflowBundle());
   const wizard = await Worker.create({
     connection: deps.connection,

@@ -180,6 +180,7 @@ export async function startHarness(
     logger,
     config,
     sms: opts.sms === false ? undefined : sms,
+    schedules: !timeSkipping,
   });
   const running = Promise.all(workers.map((w) => w.run()));
   const connection = timeSkipping ? null : await Connection.connect({ address: temporalAddress });
