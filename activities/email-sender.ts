@@ -45,7 +45,7 @@ interface RelayHold {
  * the relay answers for a recipient ends the fault.
  */
 class RelayGate {
-  private fault: (RelayHold & { sinceMs: number }) | null = null;
+  private fault: (RelayHold & { sinceMs: number; signature: string | null }) | null = null;
 
   constructor(
     private readonly minMs: number,
@@ -58,14 +58,28 @@ class RelayGate {
     return this.fault && this.fault.untilMs > nowMs ? this.fault : null;
   }
 
-  /** A relay fault seen now: hold (or keep holding) sends until the next try. */
-  trip(reason: RelayFaultReason, detail: string, nowMs: number, runId: number): RelayHold {
+  /** The relay was found refusing everybody with this reply and has not answered otherwise since. */
+  refusesAlike(signature: string): boolean {
+    return this.fault?.signature === signature;
+  }
+
+  /**
+   * A relay fault seen now: hold (or keep holding) sends until the next try. `signature`: the
+   * refusal everybody got, when agreement showed the fault.
+   */
+  trip(
+    reason: RelayFaultReason,
+    detail: string,
+    nowMs: number,
+    runId: number,
+    signature: string | null = null,
+  ): RelayHold {
     const holding = this.current(nowMs);
     if (holding) return holding;
     const sinceMs = this.fault?.sinceMs ?? nowMs;
     const untilMs = nowMs + relayHoldMs(sinceMs, nowMs, this.minMs, this.maxMs);
     const first = this.fault === null;
-    this.fault = { reason, detail, sinceMs, untilMs };
+    this.fault = { reason, detail, sinceMs, untilMs, signature: signature ?? this.fault?.signature ?? null };
     setRelayFault(reason);
     this.logger.warn(
       {
@@ -246,16 +260,35 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
             relayHeld.push(target.send_id);
             continue;
           }
-          if (sent.outcome.refusalSignature) {
+          const signature = sent.outcome.refusalSignature;
+          if (signature && (relayHold || relay.refusesAlike(signature))) {
+            // The relay is already known to refuse (everybody alike): this one waits with the rest.
+            relayHold ??= relay.trip(
+              RELAY_REFUSED_BY_AGREEMENT.reason,
+              `${RELAY_REFUSED_BY_AGREEMENT.explanation}: ${sent.outcome.detail}`,
+              Date.now(),
+              runId,
+              signature,
+            );
+            relayHeld.push(target.send_id);
+            continue;
+          }
+          if (signature) {
             suspects.push({
               target,
               res: sent,
-              sighting: { domain, signature: sent.outcome.refusalSignature },
+              sighting: { domain, signature },
             });
             const sightings = suspects.map((x) => x.sighting);
             if (relayRefusalByAgreement(sightings, acceptedSinceSuspect)) {
               const detail = `${RELAY_REFUSED_BY_AGREEMENT.explanation}: ${sent.outcome.detail}`;
-              relayHold ??= relay.trip(RELAY_REFUSED_BY_AGREEMENT.reason, detail, Date.now(), runId);
+              relayHold ??= relay.trip(
+                RELAY_REFUSED_BY_AGREEMENT.reason,
+                detail,
+                Date.now(),
+                runId,
+                signature,
+              );
               relayHeld.push(...suspects.map((x) => x.target.send_id));
               suspects = [];
             }

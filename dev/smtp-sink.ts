@@ -27,7 +27,8 @@
 // whatever the recipient, until refuse(null): refuse({ kind: 'auth' }) answers every AUTH with
 // 535 5.7.8; refuse({ kind: 'relay' }) every RCPT TO with 554 5.7.1 "<rcpt>: Relay access denied"
 // (code and text can be given); refuse({ kind: 'greeting' }) greets every connection with
-// 421 4.3.2 and hangs up. refusals() counts what was refused so far.
+// 421 4.3.2 and hangs up; refusing AUTH or greetings also hangs up the sessions already open,
+// so every client meets the refusal. refusals() counts what was refused so far.
 //
 // Several recipients in one transaction: RCPT-stage behaviours apply per recipient;
 // DATA-stage ones apply to the whole transaction (SMTP has a single DATA reply), with
@@ -241,6 +242,11 @@ export class SmtpSink {
         throw new Error(`smtp-sink: refusal code ${code} is not 4xx/5xx`);
     }
     this.refusal = refusal;
+    // A relay that starts refusing logins or connections hangs up the sessions it has: every client
+    // must connect (and log in) again to meet the refusal, as after a relay restart.
+    if (refusal?.kind === 'auth' || refusal?.kind === 'greeting') {
+      for (const socket of this.sockets) socket.destroy();
+    }
   }
 
   /** How many connections, AUTH commands or recipients were refused by refuse() so far. */
