@@ -112,7 +112,8 @@ const DNS_ERROR_TEXT = /\bENOTFOUND\b|\bENODATA\b|\bNXDOMAIN\b|\bEAI_AGAIN\b|\bn
 
 /**
  * First match wins, so the order is the policy:
- * 1. success and our own (local) failures; 2. blocks of our stream, whatever the reply code (they must not
+ * 1. success and our own (local) failures (then, in classify(), our relay's faults: domain/relay-faults.ts);
+ * 2. blocks of our stream, whatever the reply code (they must not
  * hurt the recipient); 3. the final-dot 550 (the seed's 42559 is defined by the stage); 4. recipient and
  * mailbox verdicts by enhanced code, then by text; 5. basic codes; 6. transport errors without a reply;
  * 7. fallbacks.
@@ -450,7 +451,8 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     reason: 'unreachable',
   },
   {
-    // The channel resolves MX itself and reports "no MX" as EDNS, like nodemailer does for the host.
+    // A recipient domain's DNS failure named in a text. EDNS from our transport is about the relay's
+    // host name and is taken by domain/relay-faults.ts before this table's later rules.
     id: 'dns-failure',
     when: [{ errorCodes: ['EDNS'] }, { hasReply: false, text: DNS_ERROR_TEXT }],
     code: DeliveryCode.DnsFailure,
@@ -459,7 +461,8 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
   },
   {
     // Connection refused arrives as ESOCKET (REFERENCE); a timeout before the final "." is a failed
-    // connection too.
+    // connection too. From our transport these are the relay's (domain/relay-faults.ts); the rule names
+    // the code for faults described without our transport's evidence.
     id: 'connection-failed',
     when: [
       {
