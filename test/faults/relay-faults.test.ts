@@ -196,6 +196,16 @@ test('when the relay refuses our AUTH, then the sends wait with the reason shown
   expect(await relayFaultGauge('relay_auth')).toBe(0);
 });
 
+test('when the relay greets every connection with 421, then the sends wait untouched and all arrive once when it greets again', async () => {
+  relay.refuse({ kind: 'greeting' });
+  const { runId, leadIds } = await startRun(h, addressesFor('greet', 4));
+  const held = await heldFor(h, runId, 'relay_unavailable');
+  expect(held.hold.detail).toMatch(/421/);
+  await nothingBlamed(h, runId, leadIds);
+  relay.refuse(null);
+  await allArrivedOnce(h, runId, leadIds, relay);
+});
+
 test('when the relay refuses relaying (554 5.7.1 Relay access denied at RCPT for everyone), then no recipient is invalidated and all arrive once after it relays again', async () => {
   relay.refuse({ kind: 'relay' });
   const { runId, leadIds } = await startRun(h, addressesFor('relay', 4));
