@@ -5,20 +5,109 @@ import { planAfterAttempt } from '../domain/retry-plan';
 import {
   prepareEmailTargets,
   recordEmailOutcomes,
+  clearRunHold,
+  setRunHold,
   type ClaimedSend,
   type SendRecord,
 } from '../db/run-queries';
 import { classifyAcceptedMessage } from '../domain/smtp-classification';
+import {
+  RELAY_REFUSED_BY_AGREEMENT,
+  relayHoldMs,
+  relayRefusalByAgreement,
+  type RefusalSighting,
+  type RelayFaultReason,
+} from '../domain/relay-faults';
+import type { EmailSendResult } from '../channels/email';
 import { renderEmailBatch } from './render-email';
 import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../db/domain-queries';
 import { domainOf, holdUntil, ruleFor } from '../domain/domain-throttle';
-import { setBreakerState } from '../observability/metrics';
+import { countRelayHeldSends, setBreakerState, setRelayFault } from '../observability/metrics';
 import type { ActivityDeps } from './wizard-run-activities';
 import { AcceptMarks } from './accept-marks';
 import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
 
 const FLUSH_EVERY = 50;
 const HEARTBEAT_EVERY_MS = 1000;
+const DEFAULT_RELAY_HOLD_MS = 30_000;
+const DEFAULT_RELAY_HOLD_MAX_MS = 600_000;
+
+interface RelayHold {
+  reason: RelayFaultReason;
+  detail: string;
+  untilMs: number;
+}
+
+/**
+ * What this worker knows of our relay. A relay fault (domain/relay-faults.ts) holds every batch's
+ * sends, the way an MX breaker holds a domain's: they go back to wait (holdSends) and the run's
+ * retry waves try them again when the hold ends; the hold grows with the outage. The first send
+ * the relay answers for a recipient ends the fault.
+ */
+class RelayGate {
+  private fault: (RelayHold & { sinceMs: number; signature: string | null }) | null = null;
+
+  constructor(
+    private readonly minMs: number,
+    private readonly maxMs: number,
+    private readonly logger: ActivityDeps['logger'],
+  ) {}
+
+  /** The hold in force now, if any. */
+  current(nowMs: number): RelayHold | null {
+    return this.fault && this.fault.untilMs > nowMs ? this.fault : null;
+  }
+
+  /** The relay was found refusing everybody with this reply and has not answered otherwise since. */
+  refusesAlike(signature: string): boolean {
+    return this.fault?.signature === signature;
+  }
+
+  /**
+   * A relay fault seen now: hold (or keep holding) sends until the next try. `signature`: the
+   * refusal everybody got, when agreement showed the fault.
+   */
+  trip(
+    reason: RelayFaultReason,
+    detail: string,
+    nowMs: number,
+    runId: number,
+    signature: string | null = null,
+  ): RelayHold {
+    const holding = this.current(nowMs);
+    if (holding) return holding;
+    const sinceMs = this.fault?.sinceMs ?? nowMs;
+    const untilMs = nowMs + relayHoldMs(sinceMs, nowMs, this.minMs, this.maxMs);
+    const first = this.fault === null;
+    this.fault = { reason, detail, sinceMs, untilMs, signature: signature ?? this.fault?.signature ?? null };
+    setRelayFault(reason);
+    this.logger.warn(
+      {
+        runId,
+        relayFault: reason,
+        detail,
+        faultSince: new Date(sinceMs).toISOString(),
+        nextTryAt: new Date(untilMs).toISOString(),
+      },
+      first
+        ? 'relay fault: email sends are held until the relay works again; no lead or address changes'
+        : 'relay still failing: email sends held again',
+    );
+    return this.fault;
+  }
+
+  /** The relay answered for a recipient: it works. */
+  recovered(runId: number): void {
+    const fault = this.fault;
+    if (!fault) return;
+    this.fault = null;
+    setRelayFault(null);
+    this.logger.info(
+      { runId, relayFault: fault.reason, faultSeconds: Math.round((Date.now() - fault.sinceMs) / 1000) },
+      'relay works again: held email sends resume',
+    );
+  }
+}
 
 /** Connections in use per receiving domain in this worker (SPEC 5 max connections). */
 class DomainSlots {
@@ -44,6 +133,11 @@ class DomainSlots {
 export function createEmailSender(deps: ActivityDeps): ChannelSender {
   const { pool } = deps;
   const slots = new DomainSlots();
+  const relay = new RelayGate(
+    deps.settings.relayHoldMs ?? DEFAULT_RELAY_HOLD_MS,
+    deps.settings.relayHoldMaxMs ?? DEFAULT_RELAY_HOLD_MAX_MS,
+    deps.logger,
+  );
   // One group writer for every batch of this worker, so concurrent batches share statements.
   const acceptMarks = new AcceptMarks(pool);
 
@@ -100,12 +194,43 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
 
     let next = 0;
     let lastBeat = 0;
+    // Relay faults (domain/relay-faults.ts): this batch's hold, the sends it put back, and refusals
+    // that may be the relay's, kept aside until they agree (the relay) or the batch ends (each
+    // recipient's own).
+    let relayHold: RelayHold | null = null;
+    const relayHeld: string[] = [];
+    let reachedRelay = false;
+    let suspects: Array<{ target: ClaimedSend; res: EmailSendResult; sighting: RefusalSighting }> = [];
+    let acceptedSinceSuspect = 0;
+    const record = (
+      target: ClaimedSend,
+      res: { outcome: EmailSendResult['outcome']; messageId: string | null },
+    ) => {
+      const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
+      const now = Date.now();
+      pending.push({
+        sendId: target.send_id,
+        leadId: target.lead_id,
+        address: target.address,
+        attempt: target.attempt,
+        at: new Date(now),
+        outcome: plan.outcome,
+        messageId: res.messageId,
+        nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
+      });
+    };
     const worker = async () => {
       while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
         const target = claimed[next++]!;
         const domain = domainOf(target.address);
         const rule = ruleFor(domain, rules);
         if (!target.message_id) {
+          // Our relay is failing: wait for it, untouched (SPEC §10).
+          relayHold ??= relay.current(Date.now());
+          if (relayHold) {
+            relayHeld.push(target.send_id);
+            continue;
+          }
           // Held back by the breaker or the hourly allowance: delayed, not failed (SPEC 5).
           const until = holdUntil(states.get(domain), rule, sentThisBatch.get(domain) ?? 0, Date.now());
           if (until) {
@@ -123,11 +248,57 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
           };
         } else {
           await slots.acquire(domain, rule.maxConnections);
+          let sent: EmailSendResult;
           try {
-            res = await deps.email.send(messages.get(target.send_id)!);
+            sent = await deps.email.send(messages.get(target.send_id)!);
           } finally {
             slots.release(domain);
           }
+          const fault = sent.outcome.relayFault;
+          if (fault) {
+            relayHold ??= relay.trip(fault, sent.outcome.detail, Date.now(), runId);
+            relayHeld.push(target.send_id);
+            continue;
+          }
+          const signature = sent.outcome.refusalSignature;
+          if (signature && (relayHold || relay.refusesAlike(signature))) {
+            // The relay is already known to refuse (everybody alike): this one waits with the rest.
+            relayHold ??= relay.trip(
+              RELAY_REFUSED_BY_AGREEMENT.reason,
+              `${RELAY_REFUSED_BY_AGREEMENT.explanation}: ${sent.outcome.detail}`,
+              Date.now(),
+              runId,
+              signature,
+            );
+            relayHeld.push(target.send_id);
+            continue;
+          }
+          if (signature) {
+            suspects.push({
+              target,
+              res: sent,
+              sighting: { domain, signature },
+            });
+            const sightings = suspects.map((x) => x.sighting);
+            if (relayRefusalByAgreement(sightings, acceptedSinceSuspect)) {
+              const detail = `${RELAY_REFUSED_BY_AGREEMENT.explanation}: ${sent.outcome.detail}`;
+              relayHold ??= relay.trip(
+                RELAY_REFUSED_BY_AGREEMENT.reason,
+                detail,
+                Date.now(),
+                runId,
+                signature,
+              );
+              relayHeld.push(...suspects.map((x) => x.target.send_id));
+              suspects = [];
+            }
+            continue;
+          }
+          // The relay answered for this recipient: it works.
+          reachedRelay = true;
+          relay.recovered(runId);
+          if (suspects.length > 0 && sent.outcome.result === 'sent') acceptedSinceSuspect++;
+          res = sent;
         }
         if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
           // Not awaited here: the next message need not wait for this commit; a flush waits for all.
@@ -138,18 +309,8 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
             }),
           );
         }
-        const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
+        record(target, res);
         const now = Date.now();
-        pending.push({
-          sendId: target.send_id,
-          leadId: target.lead_id,
-          address: target.address,
-          attempt: target.attempt,
-          at: new Date(now),
-          outcome: plan.outcome,
-          messageId: res.messageId,
-          nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
-        });
         // Each heartbeat also brings a pending cancellation. The SDK throttles what
         // reaches the server but still encodes every call, so beat at most every second.
         if (now - lastBeat >= HEARTBEAT_EVERY_MS) {
@@ -160,8 +321,28 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker));
+    // Refusals that never agreed: each recipient's own, classified as usual.
+    for (const x of suspects) {
+      reachedRelay = true;
+      record(x.target, x.res);
+    }
     await flush();
+    const holdRelay = relayHold as RelayHold | null;
+    if (holdRelay) {
+      const until = new Date(holdRelay.untilMs + skew);
+      held.push(...relayHeld.map((sendId) => ({ sendId, until })));
+    }
     await holdSends(pool, held);
+    if (holdRelay) {
+      countRelayHeldSends(holdRelay.reason, relayHeld.length);
+      await setRunHold(pool, runId, {
+        reason: holdRelay.reason,
+        detail: holdRelay.detail,
+        until: new Date(holdRelay.untilMs + skew),
+      });
+    } else if (reachedRelay) {
+      await clearRunHold(pool, runId);
+    }
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
       // Claims never sent go back to the state they were claimed from.
       const rest = claimed.slice(next);

@@ -39,6 +39,9 @@ export interface ActivityDeps {
     invalidAfterErrors: number;
     /** Messages on the wire at once per batch; the pool bounds connections. */
     sendConcurrency: number;
+    /** First and longest wait of sends held by a fault of our relay (activities/email-sender.ts). */
+    relayHoldMs?: number;
+    relayHoldMaxMs?: number;
   };
   /** Transports of channels besides email (SMS, LINE), by channel name. */
   senders?: Partial<Record<string, ChannelSender>>;

@@ -14,6 +14,10 @@ export interface AppConfig {
   smtpUrl: string;
   smtpMaxConnections: number;
   smtpMaxMessages: number;
+  /** First wait, in seconds, of sends held by a fault of our relay before it is tried again. */
+  relayHoldSeconds: number;
+  /** Longest wait between tries of a relay that keeps failing (the wait grows with the outage). */
+  relayHoldMaxSeconds: number;
   /** SMPP account, smpp://systemId:password@host:port; empty means the local SMSC simulator (dev/start only). */
   smppUrl: string;
   /** SMS source address: digits or an alphanumeric sender id. */
@@ -131,6 +135,20 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: 'int',
     default: '1000',
     doc: 'messages per pooled connection before it is recycled',
+  },
+  {
+    env: 'RELAY_HOLD_SECONDS',
+    key: 'relayHoldSeconds',
+    kind: 'int',
+    default: '30',
+    doc: 'first wait of sends held by a fault of our relay (unreachable, DNS, TLS, AUTH, relay denied) before it is tried again',
+  },
+  {
+    env: 'RELAY_HOLD_MAX_SECONDS',
+    key: 'relayHoldMaxSeconds',
+    kind: 'int',
+    default: '600',
+    doc: 'longest wait between tries of a relay that keeps failing; the wait grows with the outage up to this',
   },
   {
     env: 'SMPP_URL',
@@ -415,6 +433,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.maxBatchesPerExecution) < 1) problems.push('MAX_BATCHES_PER_EXECUTION must be at least 1');
   if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
+  if (Number(out.relayHoldSeconds) < 1) problems.push('RELAY_HOLD_SECONDS must be at least 1');
+  if (Number(out.relayHoldMaxSeconds) < Number(out.relayHoldSeconds))
+    problems.push('RELAY_HOLD_MAX_SECONDS must be at least RELAY_HOLD_SECONDS');
   if (Number(out.smsReceiptTimeoutSeconds) < 1)
     problems.push('SMS_RECEIPT_TIMEOUT_SECONDS must be at least 1');
   if (Number(out.lineTimeoutMs) < 1) problems.push('LINE_TIMEOUT_MS must be at least 1');

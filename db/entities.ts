@@ -167,6 +167,11 @@ export interface WizardRun {
   workflowId: string;
   errorMessage?: string | null;
   expectedCompletionAt?: Date | null;
+  /** Why the run's sends wait (a relay fault), cleared when they go out again. */
+  holdReason?: string | null;
+  holdDetail?: string | null;
+  heldSince?: Date | null;
+  heldUntil?: Date | null;
   startedAt?: Date | null;
   completedAt?: Date | null;
   cancelRequestedAt?: Date | null;
@@ -217,6 +222,10 @@ export const WizardRunSchema = new EntitySchema<WizardRun>({
     workflowId: { type: 'string', columnType: 'text', unique: 'wizard_run_workflow_id_unique' },
     errorMessage: { type: 'string', columnType: 'text', nullable: true },
     expectedCompletionAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    holdReason: { type: 'string', columnType: 'text', nullable: true },
+    holdDetail: { type: 'string', columnType: 'text', nullable: true },
+    heldSince: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    heldUntil: { type: 'Date', columnType: 'timestamptz', nullable: true },
     startedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     cancelRequestedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },

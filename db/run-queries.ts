@@ -28,6 +28,11 @@ export interface RunRow {
   workflow_id: string;
   error_message: string | null;
   expected_completion_at: Date | null;
+  /** Why the run's sends wait (a relay fault, domain/relay-faults.ts); null while nothing holds them. */
+  hold_reason: string | null;
+  hold_detail: string | null;
+  held_since: Date | null;
+  held_until: Date | null;
   started_at: Date | null;
   completed_at: Date | null;
   cancel_requested_at: Date | null;
@@ -573,4 +578,31 @@ export async function setExpectedCompletion(db: Queryable, runId: number, at: Da
     at,
     'running',
   ]);
+}
+
+/**
+ * The run's sends wait for the relay: say why and until when (its status detail). `held_since`
+ * keeps the start of the wait across repeated holds.
+ */
+export async function setRunHold(
+  db: Queryable,
+  runId: number,
+  hold: { reason: string; detail: string; until: Date },
+): Promise<void> {
+  await db.query(
+    `UPDATE wizard_run
+        SET hold_reason = $2, hold_detail = $3, held_until = $4,
+            held_since = CASE WHEN hold_reason IS NULL THEN now() ELSE held_since END
+      WHERE id = $1`,
+    [runId, hold.reason, hold.detail.slice(0, 1000), hold.until],
+  );
+}
+
+/** The run's sends go out again: nothing holds them any more. */
+export async function clearRunHold(db: Queryable, runId: number): Promise<void> {
+  await db.query(
+    `UPDATE wizard_run SET hold_reason = NULL, hold_detail = NULL, held_since = NULL, held_until = NULL
+      WHERE id = $1 AND hold_reason IS NOT NULL`,
+    [runId],
+  );
 }

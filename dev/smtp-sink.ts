@@ -23,6 +23,13 @@
 // (4xx each) and the attempt after it is accepted. Counters reset on script() and
 // clearScripts().
 //
+// Relay-level refusals (the sink playing a misconfigured relay) apply to every client at once,
+// whatever the recipient, until refuse(null): refuse({ kind: 'auth' }) answers every AUTH with
+// 535 5.7.8; refuse({ kind: 'relay' }) every RCPT TO with 554 5.7.1 "<rcpt>: Relay access denied"
+// (code and text can be given); refuse({ kind: 'greeting' }) greets every connection with
+// 421 4.3.2 and hangs up; refusing AUTH or greetings also hangs up the sessions already open,
+// so every client meets the refusal. refusals() counts what was refused so far.
+//
 // Several recipients in one transaction: RCPT-stage behaviours apply per recipient;
 // DATA-stage ones apply to the whole transaction (SMTP has a single DATA reply), with
 // drop-data winning over reject-data, and slow delaying by the largest delay.
@@ -37,6 +44,12 @@ export type SinkBehaviour =
   | { kind: 'drop-data' }
   | { kind: 'slow'; delayMs: number }
   | { kind: 'greylist'; times: number; code?: number; enhanced?: string; text?: string };
+
+/** A refusal of the relay itself, for every recipient alike. */
+export type SinkRefusal =
+  | { kind: 'auth' }
+  | { kind: 'relay'; code?: number; enhanced?: string; text?: string }
+  | { kind: 'greeting'; code?: number; enhanced?: string; text?: string };
 
 export interface ReceivedMail {
   /** Envelope MAIL FROM ('' for the null sender). */
@@ -115,6 +128,8 @@ export class SmtpSink {
   private readonly dataStage = new Map<string, Map<string, DataStep>>();
   private count = 0;
   private stopping = false;
+  private refusal: SinkRefusal | null = null;
+  private refused = 0;
 
   constructor(opts: SmtpSinkOptions = {}) {
     this.opts = opts;
@@ -139,7 +154,25 @@ export class SmtpSink {
       // Enhanced codes stay off so smtp-server does not prepend its own guess
       // (it maps every 550 to 5.1.1); ours are written into the reply text.
       hideENHANCEDSTATUSCODES: true,
-      onAuth: (auth, _session, cb) => cb(null, { user: auth.username ?? 'anonymous' }),
+      onConnect: (_session, cb) => {
+        const r = this.refusal;
+        if (r?.kind !== 'greeting') return cb();
+        this.refused++;
+        return cb(
+          replyError({
+            code: r.code ?? 421,
+            enhanced: r.enhanced ?? '4.3.2',
+            text: r.text ?? 'service not available',
+          }),
+        );
+      },
+      onAuth: (auth, _session, cb) => {
+        if (this.refusal?.kind === 'auth') {
+          this.refused++;
+          return cb(replyError({ code: 535, enhanced: '5.7.8', text: 'authentication credentials invalid' }));
+        }
+        return cb(null, { user: auth.username ?? 'anonymous' });
+      },
       onMailFrom: (_address, session, cb) => {
         // A new transaction: forget DATA-stage behaviours of an abandoned one.
         this.dataStage.delete(session.id);
@@ -201,6 +234,26 @@ export class SmtpSink {
     this.attempts.delete(key);
   }
 
+  /** Refuse every client alike (see the header), or stop refusing with null. */
+  refuse(refusal: SinkRefusal | null): void {
+    if (refusal?.kind === 'relay' || refusal?.kind === 'greeting') {
+      const code = refusal.code;
+      if (code !== undefined && (!Number.isInteger(code) || code < 400 || code > 599))
+        throw new Error(`smtp-sink: refusal code ${code} is not 4xx/5xx`);
+    }
+    this.refusal = refusal;
+    // A relay that starts refusing logins or connections hangs up the sessions it has: every client
+    // must connect (and log in) again to meet the refusal, as after a relay restart.
+    if (refusal?.kind === 'auth' || refusal?.kind === 'greeting') {
+      for (const socket of this.sockets) socket.destroy();
+    }
+  }
+
+  /** How many connections, AUTH commands or recipients were refused by refuse() so far. */
+  refusals(): number {
+    return this.refused;
+  }
+
   clearScripts(): void {
     this.scripts.clear();
     this.attempts.clear();
@@ -257,6 +310,17 @@ export class SmtpSink {
   }
 
   private handleRcpt(address: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const r = this.refusal;
+    if (r?.kind === 'relay') {
+      this.refused++;
+      const err = replyError({
+        code: r.code ?? 554,
+        enhanced: r.enhanced ?? '5.7.1',
+        text: r.text ?? `<${address}>: Relay access denied`,
+      });
+      this.log(`smtp-sink: RCPT <${address}> -> ${err.responseCode} ${err.message}`);
+      return cb(err);
+    }
     const step = this.nextStep(address);
     switch (step.kind) {
       case 'accept':

@@ -4,6 +4,7 @@
 
 import { DELIVERY_CODES, DeliveryCode, invalidatesAtOnce, type DeliveryCodeClass } from './delivery-codes';
 import type { ErrorReason, ErrorType } from './error-reasons';
+import { findRelayFault, mayBeRelayRefusal, refusalSignature, type RelayFaultReason } from './relay-faults';
 
 export interface DeliveryOutcome {
   /** SPEC §3 code. */
@@ -20,6 +21,12 @@ export interface DeliveryOutcome {
   /** A block of our stream (spam, reputation, rate, sender authentication, our own relay or data), not a bad
    * recipient: must not count against the recipient's validity. */
   policyBlock: boolean;
+  /** A fault of our connection to our own relay (domain/relay-faults.ts): the send waits for the relay
+   * instead of being recorded against its recipient. null for every other outcome. */
+  relayFault: RelayFaultReason | null;
+  /** Set on a policy refusal at MAIL / RCPT that may be the relay refusing everybody: its signature (the
+   * reply without the recipient), compared across recipients by relayRefusalByAgreement. */
+  refusalSignature: string | null;
   /** Human text, including the remote reply when there is one. */
   detail: string;
 }
@@ -82,6 +89,8 @@ export interface SmtpClassificationRule {
   policyBlock?: boolean;
   /** Overrides the default (retry every error that is not hard). */
   retryable?: boolean;
+  /** Decided before the relay-fault patterns are consulted: success and our own local failures. */
+  beforeRelayFaults?: boolean;
 }
 
 // Texts. Kept narrow: each is only consulted where the codes leave the decision open.
@@ -103,7 +112,8 @@ const DNS_ERROR_TEXT = /\bENOTFOUND\b|\bENODATA\b|\bNXDOMAIN\b|\bEAI_AGAIN\b|\bn
 
 /**
  * First match wins, so the order is the policy:
- * 1. success and our own (local) failures; 2. blocks of our stream, whatever the reply code (they must not
+ * 1. success and our own (local) failures (then, in classify(), our relay's faults: domain/relay-faults.ts);
+ * 2. blocks of our stream, whatever the reply code (they must not
  * hurt the recipient); 3. the final-dot 550 (the seed's 42559 is defined by the stage); 4. recipient and
  * mailbox verdicts by enhanced code, then by text; 5. basic codes; 6. transport errors without a reply;
  * 7. fallbacks.
@@ -115,6 +125,7 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     code: DeliveryCode.Delivered,
     errorType: null,
     reason: null,
+    beforeRelayFaults: true,
   },
   {
     // Seed 40001: silence after the final "." means the server most likely has the message; resending
@@ -124,6 +135,7 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     code: DeliveryCode.DeliveredAfterTimeout,
     errorType: null,
     reason: null,
+    beforeRelayFaults: true,
   },
   {
     // nodemailer refuses an envelope without a usable recipient before talking to anyone.
@@ -132,6 +144,7 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     code: DeliveryCode.InvalidAddress,
     errorType: 'hard',
     reason: 'address_not_specified',
+    beforeRelayFaults: true,
   },
   {
     // Our message or envelope is unusable (invalid sender, empty message, over the advertised SIZE):
@@ -143,6 +156,7 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     reason: 'unreachable',
     policyBlock: true,
     retryable: false,
+    beforeRelayFaults: true,
   },
   {
     // Reading our own content failed; the seed resends after recovery.
@@ -152,6 +166,7 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     errorType: 'soft',
     reason: 'unreachable',
     policyBlock: true,
+    beforeRelayFaults: true,
   },
   {
     // Sending aborted on our side (run cancelled): nothing to retry, nothing against the recipient.
@@ -162,6 +177,7 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     reason: 'unreachable',
     policyBlock: true,
     retryable: false,
+    beforeRelayFaults: true,
   },
   {
     // Our SPF / DKIM / DMARC / PTR / sender address is wrong (RFC 7372, Gmail 4.7.2x-4.7.40, Microsoft
@@ -435,7 +451,8 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     reason: 'unreachable',
   },
   {
-    // The channel resolves MX itself and reports "no MX" as EDNS, like nodemailer does for the host.
+    // A recipient domain's DNS failure named in a text. EDNS from our transport is about the relay's
+    // host name and is taken by domain/relay-faults.ts before this table's later rules.
     id: 'dns-failure',
     when: [{ errorCodes: ['EDNS'] }, { hasReply: false, text: DNS_ERROR_TEXT }],
     code: DeliveryCode.DnsFailure,
@@ -444,7 +461,8 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
   },
   {
     // Connection refused arrives as ESOCKET (REFERENCE); a timeout before the final "." is a failed
-    // connection too.
+    // connection too. From our transport these are the relay's (domain/relay-faults.ts); the rule names
+    // the code for faults described without our transport's evidence.
     id: 'connection-failed',
     when: [
       {
@@ -600,6 +618,8 @@ export interface OutcomeSpec {
   /** Remote reply or error text, appended to the code's meaning. */
   remote?: string;
   command?: string | null;
+  relayFault?: RelayFaultReason | null;
+  refusalSignature?: string | null;
 }
 
 /** Builds an outcome with the derived fields (result, retryable, invalidatesAtOnce) filled the one way. */
@@ -619,17 +639,42 @@ export function makeDeliveryOutcome(spec: OutcomeSpec): DeliveryOutcome {
     retryable,
     invalidatesAtOnce: invalidatesAtOnce(spec.code),
     policyBlock: !success && (spec.policyBlock ?? false),
+    relayFault: success ? null : (spec.relayFault ?? null),
+    refusalSignature: success ? null : (spec.refusalSignature ?? null),
     detail: truncate(detail),
   };
 }
 
+/**
+ * The rule table, with the relay's faults in between its first group (success, our local failures)
+ * and the rest: a fault of our connection to our relay is never the recipient's (SPEC §10).
+ */
 function classify(input: TransportError): DeliveryOutcome {
   const facts = classificationFacts(input);
   const rule = findClassificationRule(facts);
   const remote = input.response?.trim()
     ? input.response
     : [facts.errorCode, input.message?.trim()].filter(Boolean).join(' ');
-  return makeDeliveryOutcome({ ...rule, remote, command: facts.command });
+  const relay = rule.beforeRelayFaults ? null : findRelayFault(facts);
+  if (relay) {
+    return makeDeliveryOutcome({
+      code: relay.code,
+      errorType: 'soft',
+      reason: 'unreachable',
+      policyBlock: true,
+      retryable: true,
+      relayFault: relay.reason,
+      remote: `${relay.explanation}: ${remote}`,
+      command: facts.command,
+    });
+  }
+  const suspect = rule.errorType !== null && mayBeRelayRefusal(facts);
+  return makeDeliveryOutcome({
+    ...rule,
+    remote,
+    command: facts.command,
+    refusalSignature: suspect ? refusalSignature(facts) : null,
+  });
 }
 
 /** Any SMTP reply, 2xx included (→ 40000). */

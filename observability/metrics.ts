@@ -4,10 +4,11 @@
 // WORKER_METRICS_PORT; under `npm start` API and worker share a process, so
 // the API's listener shows both.
 //
-// Labels stay bounded: channel (email|sms|line), result, receiving domain (only
+// Labels stay bounded: channel (email|sms|line), result, relay fault reason (a fixed list), receiving domain (only
 // the blocked ones are set to 1; they go back to 0 when the breaker closes),
 // and, on the API, the route pattern (never the raw URL).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RELAY_FAULT_REASONS } from '../domain/relay-faults';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -39,6 +40,20 @@ const breakerOpen = new Gauge({
   name: 'delivery_domain_breaker_open',
   help: '1 while sends to a receiving domain are blocked by its circuit breaker, 0 once it closes again',
   labelNames: ['domain'] as const,
+  registers: [registry],
+});
+
+const relayFault = new Gauge({
+  name: 'delivery_relay_fault',
+  help: '1 while this worker holds email sends because of a fault of our SMTP relay, by reason (relay_unreachable, relay_dns, relay_tls, relay_auth, relay_refused, relay_sender_refused, relay_unavailable); 0 once the relay works again',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+const relayHeldSends = new Counter({
+  name: 'delivery_relay_held_sends_total',
+  help: 'Email sends put back to wait because of a fault of our SMTP relay (no lead or address changed), by reason',
+  labelNames: ['reason'] as const,
   registers: [registry],
 });
 
@@ -84,6 +99,15 @@ export function observeQueueLag(channel: string, seconds: number): void {
 
 export function setBreakerState(domain: string, open: boolean): void {
   breakerOpen.set({ domain: domain.toLowerCase() }, open ? 1 : 0);
+}
+
+/** The relay's current fault (null: it works); every other reason goes back to 0. */
+export function setRelayFault(reason: string | null): void {
+  for (const r of RELAY_FAULT_REASONS) relayFault.set({ reason: r }, r === reason ? 1 : 0);
+}
+
+export function countRelayHeldSends(reason: string, sends: number): void {
+  if (sends > 0) relayHeldSends.inc({ reason }, sends);
 }
 
 export function observeHttpRequest(method: string, route: string, statusCode: number, seconds: number): void {

@@ -84,6 +84,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       notifyFrom: config.notifyFrom,
       invalidAfterErrors: config.invalidAfterErrors,
       sendConcurrency: config.smtpMaxConnections * 2,
+      relayHoldMs: config.relayHoldSeconds * 1000,
+      relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,
     },
     senders: {
       line: createLineSender({

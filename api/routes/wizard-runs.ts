@@ -72,6 +72,25 @@ export const WizardRun = Type.Object(
     channel: Type.String(),
     status: Type.String(),
     errorMessage: Nullable(Type.String()),
+    statusDetail: Nullable(
+      Type.String({
+        description: 'why a running run waits, e.g. for our SMTP relay; null while it does not',
+      }),
+    ),
+    hold: Nullable(
+      Type.Object(
+        {
+          reason: Type.String({
+            description:
+              'relay_unreachable | relay_dns | relay_tls | relay_auth | relay_refused | relay_sender_refused | relay_unavailable',
+          }),
+          detail: Type.String(),
+          since: NullableTimestamp,
+          nextTryAt: NullableTimestamp,
+        },
+        { description: "sends held by a fault of our relay: no lead's validity changes while they wait" },
+      ),
+    ),
     template: Type.Object({ id: Type.Integer(), title: Type.String(), memo: Type.String() }),
     target: Type.Object({
       method: Type.String({ description: 'segment | list' }),
@@ -118,12 +137,25 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
           ? `reserved for ${r.scheduled_at.toISOString()}`
           : 'starting'
         : `${r.status}: ${done} of ${r.target_count} sent`;
+  const held = r.status === 'running' && !!r.hold_reason;
+  const statusDetail = held
+    ? `sends wait for our SMTP relay (${r.hold_reason}) since ${iso(r.held_since)}; next try at ${iso(r.held_until)}: ${r.hold_detail ?? ''}`
+    : null;
   return {
     id: r.id,
     taskId: r.workflow_id,
     channel: r.channel,
     status: r.status,
     errorMessage: r.error_message,
+    statusDetail,
+    hold: held
+      ? {
+          reason: r.hold_reason!,
+          detail: r.hold_detail ?? '',
+          since: iso(r.held_since),
+          nextTryAt: iso(r.held_until),
+        }
+      : null,
     template: { id: r.template_id, title: r.template_title, memo: r.template_memo },
     target: {
       method: r.target_kind,
@@ -152,7 +184,13 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
       totalClicks: r.click_count,
       unsubscribes: r.unsubscribe_count,
     },
-    progress: { done, remaining, expectedCompletionAt: iso(r.expected_completion_at), minutesLeft, summary },
+    progress: {
+      done,
+      remaining,
+      expectedCompletionAt: iso(r.expected_completion_at),
+      minutesLeft,
+      summary: held ? `${summary}; waiting for our SMTP relay (${r.hold_reason})` : summary,
+    },
     cancelRequestedAt: iso(r.cancel_requested_at),
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,

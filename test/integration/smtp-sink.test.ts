@@ -532,3 +532,65 @@ describe('header helpers', () => {
     expect(decodeEncodedWords('no encoding here')).toBe('no encoding here');
   });
 });
+
+describe('refusing as a misconfigured relay, for everybody', () => {
+  function authed(): Transporter {
+    const t = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      ignoreTLS: true,
+      auth: { user: 'relay-user', pass: 'relay-secret' },
+    });
+    transports.push(t);
+    return t;
+  }
+
+  test('when relaying is refused, then every recipient gets 554 5.7.1 Relay access denied at RCPT until refuse(null)', async () => {
+    sink.refuse({ kind: 'relay' });
+    for (const to of ['a@one.test', 'b@two.test']) {
+      const err = await sendFailing(transport(), mail(to));
+      expect(err.code).toBe('EENVELOPE');
+      expect(err.responseCode).toBe(554);
+      expect(err.response).toBe(`554 5.7.1 <${to}>: Relay access denied`);
+    }
+    expect(sink.refusals()).toBe(2);
+    sink.refuse(null);
+    await transport().sendMail(mail('c@three.test'));
+    expect(sink.messagesTo('c@three.test')).toHaveLength(1);
+  });
+
+  test('when AUTH is refused, then a client logging in gets EAUTH 535 5.7.8, and a session already open is hung up', async () => {
+    const pooled = nodemailer.createTransport({
+      pool: true,
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      ignoreTLS: true,
+      maxConnections: 1,
+      auth: { user: 'relay-user', pass: 'relay-secret' },
+    });
+    transports.push(pooled);
+    await pooled.sendMail(mail('before@one.test'));
+    sink.refuse({ kind: 'auth' });
+    const err = await sendFailing(authed(), mail('x@one.test'));
+    expect(err.code).toBe('EAUTH');
+    expect(err.responseCode).toBe(535);
+    // The pooled session logged in before the refusal is gone: its next message must log in again.
+    await sendFailing(pooled, mail('after@one.test'));
+    expect(sink.messagesTo('after@one.test')).toHaveLength(0);
+    expect(sink.refusals()).toBeGreaterThanOrEqual(2);
+  });
+
+  test('when greetings are refused, then every connection is answered 421 4.3.2 and closed', async () => {
+    sink.refuse({ kind: 'greeting' });
+    const err = await sendFailing(transport(), mail('x@one.test'));
+    expect(err.responseCode).toBe(421);
+    expect(err.response).toContain('4.3.2');
+    expect(sink.receivedCount()).toBe(0);
+  });
+
+  test('when a refusal code is not 4xx/5xx, then refuse() throws', () => {
+    expect(() => sink.refuse({ kind: 'relay', code: 250 })).toThrow(/4xx\/5xx/);
+  });
+});

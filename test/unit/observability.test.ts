@@ -2,7 +2,12 @@
 // no servers besides the one under test.
 import { Writable } from 'node:stream';
 import { createLogger } from '../../observability/logger';
-import { recordMessages, setBreakerState } from '../../observability/metrics';
+import {
+  countRelayHeldSends,
+  recordMessages,
+  setBreakerState,
+  setRelayFault,
+} from '../../observability/metrics';
 import { startMetricsServer, type MetricsServer } from '../../worker/metrics-server';
 
 describe('the worker metrics server', () => {
@@ -36,6 +41,19 @@ describe('the worker metrics server', () => {
     setBreakerState('example.com', false);
     const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
     expect(text).toContain('delivery_domain_breaker_open{domain="example.com"} 0');
+  });
+
+  test('when our relay fails, then its reason is 1 and the held sends are counted, and every reason is 0 once it works again', async () => {
+    setRelayFault('relay_auth');
+    countRelayHeldSends('relay_auth', 7);
+    let text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    expect(text).toContain('delivery_relay_fault{reason="relay_auth"} 1');
+    expect(text).toContain('delivery_relay_fault{reason="relay_dns"} 0');
+    expect(text).toContain('delivery_relay_held_sends_total{reason="relay_auth"} 7');
+    setRelayFault(null);
+    text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    expect(text).toContain('delivery_relay_fault{reason="relay_auth"} 0');
+    expect(text).not.toMatch(/delivery_relay_fault\{[^}]*\} 1/);
   });
 
   test('when another path is asked for, then it answers 404', async () => {

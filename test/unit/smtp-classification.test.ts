@@ -41,6 +41,17 @@ const soft = (code: number, reason: DeliveryOutcome['reason']): Expected => ({
   policyBlock: false,
   invalidatesAtOnce: false,
 });
+/** A fault of our connection to our own relay: the send waits, the recipient is untouched. */
+const relayFault = (code: number, relay: NonNullable<DeliveryOutcome['relayFault']>): Expected => ({
+  code,
+  result: 'error',
+  errorType: 'soft',
+  reason: 'unreachable',
+  retryable: true,
+  policyBlock: true,
+  invalidatesAtOnce: false,
+  relayFault: relay,
+});
 const policyBlock = (code = 42530): Expected => ({
   code,
   result: 'error',
@@ -444,37 +455,37 @@ const transportCases: ReadonlyArray<[string, TransportError, Expected]> = [
   [
     'connection refused (ESOCKET at CONN)',
     { code: 'ESOCKET', command: 'CONN', message: 'connect ECONNREFUSED 192.0.2.1:25' },
-    soft(41601, 'unreachable'),
+    relayFault(41601, 'relay_unreachable'),
   ],
   [
     'connection closed (ECONNECTION)',
     { code: 'ECONNECTION', command: 'CONN', message: 'Connection closed unexpectedly' },
-    soft(41601, 'unreachable'),
+    relayFault(41601, 'relay_unreachable'),
   ],
   [
     'greeting timeout',
     { code: 'ETIMEDOUT', command: 'CONN', message: 'Greeting never received' },
-    soft(41601, 'unreachable'),
+    relayFault(41601, 'relay_unreachable'),
   ],
   [
     'timeout while sending RCPT TO',
     { code: 'ETIMEDOUT', command: 'RCPT TO', message: 'Timeout' },
-    soft(41601, 'unreachable'),
+    relayFault(41601, 'relay_unreachable'),
   ],
   [
     'TLS handshake failed',
     { code: 'ETLS', command: 'STARTTLS', message: 'Error initiating TLS' },
-    soft(41601, 'unreachable'),
+    relayFault(41601, 'relay_tls'),
   ],
   [
     'a 421 that closed the connection',
     { code: 'ECONNECTION', command: 'CONN', response: '421 4.3.2 Service shutting down', responseCode: 421 },
-    soft(41601, 'unreachable'),
+    relayFault(41601, 'relay_unavailable'),
   ],
   [
     'an unknown error code without a reply',
     { code: 'EWHATEVER', message: 'Something broke' },
-    soft(41601, 'unreachable'),
+    relayFault(41601, 'relay_unreachable'),
   ],
   [
     'timeout waiting for the reply to the final dot: deemed delivered',
@@ -482,9 +493,9 @@ const transportCases: ReadonlyArray<[string, TransportError, Expected]> = [
     sent(40001),
   ],
   [
-    'no MX / DNS failure (EDNS)',
-    { code: 'EDNS', command: 'CONN', message: 'getaddrinfo ENOTFOUND mx.nowhere.invalid' },
-    soft(41605, 'invalid_domain'),
+    "the relay's host name does not resolve (EDNS)",
+    { code: 'EDNS', command: 'CONN', message: 'getaddrinfo ENOTFOUND relay.nowhere.invalid' },
+    relayFault(41601, 'relay_dns'),
   ],
   [
     'a DNS error message without a code',
@@ -528,14 +539,14 @@ const transportCases: ReadonlyArray<[string, TransportError, Expected]> = [
     { code: 42554, policyBlock: true, retryable: false },
   ],
   [
-    'greeting refused with a blocklist reply (EPROTOCOL)',
+    'our relay refuses us at its greeting with a blocklist reply (EPROTOCOL)',
     {
       code: 'EPROTOCOL',
       command: 'CONN',
       responseCode: 554,
       response: '554 5.7.1 Service unavailable; Client host [203.0.113.5] blocked using zen.spamhaus.org',
     },
-    policyBlock(),
+    relayFault(41601, 'relay_unavailable'),
   ],
   [
     'our relay refuses our credentials (EAUTH)',
@@ -732,7 +743,7 @@ describe('outcome details', () => {
       message: 'connect ECONNREFUSED 192.0.2.1:25',
     });
     expect(outcome.detail).toBe(
-      'could not connect to the receiving server [CONN]: ESOCKET connect ECONNREFUSED 192.0.2.1:25',
+      'could not connect to the receiving server [CONN]: the relay cannot be reached (connection refused, reset or timed out): ESOCKET connect ECONNREFUSED 192.0.2.1:25',
     );
   });
 
@@ -757,6 +768,8 @@ describe('outcomes without a reply', () => {
       retryable: false,
       invalidatesAtOnce: false,
       policyBlock: false,
+      relayFault: null,
+      refusalSignature: null,
       detail: 'address empty or not an email address: lead has no email',
     });
     expect(preErrorMissingAddress().detail).toBe('address empty or not an email address');

@@ -22,11 +22,13 @@ const mailboxFull = classifySmtpReply({
   response: '452-4.2.2 The email account that you tried to reach is over quota.',
 });
 const unknownUser = classifySmtpReply({ response: '550 5.1.1 User unknown' });
-const connectionRefused = classifyTransportError({
+// A fault of our own relay: never the recipient's (domain/relay-faults.ts).
+const relayRefusedConnection = classifyTransportError({
   code: 'ESOCKET',
   command: 'CONN',
   message: 'connect ECONNREFUSED',
 });
+const temporaryFailure = classifySmtpReply({ response: '451 4.3.0 Temporary local problem' });
 const spamBlock = classifySmtpReply({ response: '550 5.7.1 Message rejected as spam' });
 const dmarcFailure = classifySmtpReply({ response: '550 5.7.26 Unauthenticated email is not accepted' });
 const missingAddress = preErrorMissingAddress();
@@ -43,9 +45,16 @@ describe('consecutive errors', () => {
   });
 
   test('any mix of delivery errors counts toward the threshold', () => {
-    expect(apply([connectionRefused, unknownUser, mailboxFull])).toEqual({
+    expect(apply([temporaryFailure, unknownUser, mailboxFull])).toEqual({
       valid: false,
       consecutiveErrors: 3,
+    });
+  });
+
+  test('a fault of our relay (connection refused) never counts, however often it repeats', () => {
+    expect(apply([relayRefusedConnection, relayRefusedConnection, relayRefusedConnection])).toEqual({
+      valid: true,
+      consecutiveErrors: 0,
     });
   });
 
