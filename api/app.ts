@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { ApiError } from './errors';
 import { authPlugin } from './plugins/auth';
+import { inputGuard } from './plugins/input-guard';
+import { ajvInputRules, ajvStrictTimes } from './schemas';
 import { leadRoutes } from './routes/leads';
 import { templateRoutes } from './routes/templates';
 import { segmentRoutes } from './routes/segments';
@@ -48,8 +50,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 5 * 1024 * 1024,
     ajv: {
-      // Unknown fields are an error, not silently dropped; query strings are coerced.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      // Unknown fields are an error, not silently dropped. No coercion: bodies
+      // must have the declared types, and query strings and path parameters
+      // are converted strictly by the input guard (api/plugins/input-guard.ts).
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
+      plugins: [ajvInputRules],
+      onCreate: ajvStrictTimes,
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -122,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   await app.register(authPlugin);
+  await app.register(inputGuard);
   await app.register(metricsRoutes);
   await app.register(rateLimit, {
     max: deps.config.apiRateLimitPerMinute,

@@ -2,6 +2,7 @@
 // phone_<field>, line_user_id, sms_permission, dm_permission; any other column
 // is a free attribute). Each row is checked on its own: valid rows go in,
 // invalid ones are reported with their row number (1 = the header) and field.
+import { textProblem } from './input-limits';
 
 export interface ImportedLead {
   row: number;
@@ -120,6 +121,11 @@ export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLea
     };
     names.forEach((col, j) => {
       const v = cells[j] ?? '';
+      const textIssue = textProblem(v);
+      if (textIssue) {
+        fail(col, textIssue);
+        return;
+      }
       if (col === 'name') {
         if (v.length > 200) fail(col, 'longer than 200 characters');
         lead.name = v.trim();

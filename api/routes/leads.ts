@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { getLead, insertLead, resetEmailValidity, type LeadRow } from '../../db/lead-queries';
 import { ApiError, notFound } from '../errors';
-import { ErrorBody, IdParams, NullableTimestamp, Nullable, Timestamp, iso } from '../schemas';
+import { ErrorBody, FreeJsonObject, IdParams, NullableTimestamp, Nullable, Timestamp, iso } from '../schemas';
 
 const LeadBody = Type.Object(
   {
@@ -17,7 +17,7 @@ const LeadBody = Type.Object(
     lineUserId: Type.Optional(Nullable(Type.String({ pattern: '^U[0-9a-f]{32}$' }))),
     smsPermission: Type.Optional(Type.Boolean({ default: true })),
     dmPermission: Type.Optional(Type.Boolean({ default: true })),
-    attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+    attributes: Type.Optional(FreeJsonObject('free attributes, e.g. for segments')),
   },
   { additionalProperties: false },
 );

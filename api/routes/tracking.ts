@@ -38,8 +38,11 @@ const TokenParams = Type.Object(
   { additionalProperties: false },
 );
 
-const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
-const empty = (description: string) => ({ description, type: 'null' as const });
+export const html = (description: string) => ({
+  description,
+  content: { 'text/html': { schema: Type.String() } },
+});
+export const empty = (description: string) => ({ description, type: 'null' as const });
 
 // The smallest transparent GIF: 1×1, one colour, fully transparent.
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');

@@ -1,0 +1,110 @@
+// One gate for every request part the API accepts, before validation:
+// - text PostgreSQL cannot store (NUL, unpaired surrogates) and JSON nested
+//   deeper than MAX_BODY_DEPTH are refused with a 400 naming the field
+//   (domain/input-limits holds the rules);
+// - query strings and path parameters are turned into the types their schema
+//   declares here, strictly (integers decimal only, booleans true/false), since
+//   Ajv's own coercion is off: it would take 0x10 for 16 and, in bodies,
+//   12345 for "12345" or 0 and null for false. Bodies are never coerced.
+// It also documents, on every route, the statuses any request can get before
+// or besides its handler (400, 413, 414, 415, 503).
+import type { FastifyPluginAsync } from 'fastify';
+import { findInputProblem } from '../../domain/input-limits';
+import { badRequest } from '../errors';
+import { ErrorBody } from '../schemas';
+
+type JsonSchema = Record<string, unknown>;
+
+const DECIMAL_INTEGER = /^-?[0-9]{1,16}$/;
+const DECIMAL_NUMBER = /^-?[0-9]{1,16}(\.[0-9]{1,16})?$/;
+
+/** The primitive types a (sub)schema accepts; 'string' when any string goes. */
+function acceptedTypes(schema: JsonSchema | undefined): Set<string> {
+  const out = new Set<string>();
+  if (!schema) return out;
+  if (typeof schema.const === 'string' || Array.isArray(schema.enum)) out.add('string');
+  const t = schema.type;
+  for (const x of Array.isArray(t) ? t : t === undefined ? [] : [t]) out.add(String(x));
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const members = schema[key];
+    if (Array.isArray(members)) for (const m of members) for (const x of acceptedTypes(m)) out.add(x);
+  }
+  return out;
+}
+
+/** A query or path value as the schema's type, or unchanged when it does not convert (validation then says why). */
+export function coerceScalar(schema: JsonSchema | undefined, raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  const types = acceptedTypes(schema);
+  if (types.size === 0 || types.has('string')) return raw;
+  if (types.has('integer') && DECIMAL_INTEGER.test(raw)) return Number(raw);
+  if (types.has('number') && DECIMAL_NUMBER.test(raw)) return Number(raw);
+  if (types.has('boolean') && (raw === 'true' || raw === 'false')) return raw === 'true';
+  return raw;
+}
+
+export function coerceValue(schema: JsonSchema | undefined, raw: unknown): unknown {
+  if (schema && acceptedTypes(schema).has('array')) {
+    const arraySchema = [schema, ...((schema.anyOf as JsonSchema[]) ?? [])].find((s) => s.type === 'array');
+    const items = arraySchema?.items as JsonSchema | undefined;
+    const list = Array.isArray(raw) ? raw : [raw];
+    return list.map((v) => coerceScalar(items, v));
+  }
+  return coerceScalar(schema, raw);
+}
+
+/** Coerces, in place, each property of `values` that `schema` (an object schema) declares. */
+function coerceObject(schema: unknown, values: unknown): void {
+  if (!schema || typeof values !== 'object' || values === null) return;
+  const props = (schema as JsonSchema).properties as Record<string, JsonSchema> | undefined;
+  if (!props) return;
+  const target = values as Record<string, unknown>;
+  for (const [name, sub] of Object.entries(props)) {
+    if (target[name] !== undefined) target[name] = coerceValue(sub, target[name]);
+  }
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+const inputGuard: FastifyPluginAsync = async (app) => {
+  app.addHook('preValidation', async (req) => {
+    const parts = [
+      ['params', req.params],
+      ['querystring', req.query],
+      // A whole text or binary body (CSV import, raw mail) is the route's to judge; JSON bodies are checked here.
+      ['body', typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : undefined],
+    ] as const;
+    for (const [name, value] of parts) {
+      if (value === undefined || value === null) continue;
+      const problem = findInputProblem(value, name);
+      if (problem) throw badRequest(problem.path, problem.message);
+    }
+    const schema = req.routeOptions.schema;
+    if (schema) {
+      coerceObject(schema.params, req.params);
+      coerceObject(schema.querystring, req.query);
+    }
+  });
+
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as JsonSchema | undefined;
+    if (!schema || schema.hide) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const response = (schema.response ?? {}) as Record<string, unknown>;
+    const add: Record<string, unknown> = { 400: ErrorBody };
+    if (methods.some((m) => BODY_METHODS.has(m))) {
+      add[413] = ErrorBody;
+      add[415] = ErrorBody;
+    }
+    // Fastify answers 414 when a path parameter is longer than maxParamLength.
+    if (route.url.includes(':')) add[414] = ErrorBody;
+    if (route.url.startsWith('/v1/')) add[503] = ErrorBody;
+    const merged: Record<string, unknown> = { ...response };
+    for (const [code, body] of Object.entries(add)) if (!(code in merged)) merged[code] = body;
+    schema.response = merged;
+  });
+};
+
+// Hooks apply to the whole app, not an encapsulated child (what fastify-plugin does).
+(inputGuard as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+export { inputGuard };
