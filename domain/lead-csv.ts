@@ -67,15 +67,21 @@ function flag(v: string): boolean | null {
   return null;
 }
 
-export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLead[]; errors: RowError[] } {
+/**
+ * `fileError` is set when the file as a whole cannot be imported (empty, bad
+ * header, too many rows): then nothing is, and the request is refused.
+ */
+export function readLeadCsv(
+  text: string,
+  maxRows: number,
+): { leads: ImportedLead[]; errors: RowError[]; fileError?: RowError } {
   const rows = parseCsv(text);
   const header = rows[0];
   const errors: RowError[] = [];
-  if (!header)
-    return {
-      leads: [],
-      errors: [{ row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' }],
-    };
+  if (!header) {
+    const e = { row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' };
+    return { leads: [], errors: [e], fileError: e };
+  }
   const names = header.map((h) => h.trim());
   const seen = new Set<string>();
   for (const n of names) {
@@ -84,14 +90,14 @@ export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLea
     else if (seen.has(n)) errors.push({ row: 1, field: n, message: 'the column appears twice' });
     seen.add(n);
   }
-  if (errors.length) return { leads: [], errors };
+  if (errors.length) return { leads: [], errors, fileError: errors[0] };
   if (rows.length - 1 > maxRows) {
-    return {
-      leads: [],
-      errors: [
-        { row: maxRows + 2, field: 'rows', message: `at most ${maxRows} rows per import; split the file` },
-      ],
+    const e = {
+      row: maxRows + 2,
+      field: 'rows',
+      message: `at most ${maxRows} rows per import; split the file`,
     };
+    return { leads: [], errors: [e], fileError: e };
   }
   const leads: ImportedLead[] = [];
   rows.slice(1).forEach((cells, i) => {

@@ -66,7 +66,32 @@ function coerceObject(schema: unknown, values: unknown): void {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Methods some route serves at this path (none: no route has the path at all). */
+    allowedMethods(path: string): string[];
+  }
+}
+
+/** A route URL pattern (`/v1/leads/:id`) as a regular expression over request paths. */
+function patternOf(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((seg) =>
+      seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
 const inputGuard: FastifyPluginAsync = async (app) => {
+  const known: Array<{ pattern: RegExp; methods: string[] }> = [];
+  app.decorate('allowedMethods', (path: string) => {
+    const bare = path.split('?')[0] ?? '';
+    const out = new Set<string>();
+    for (const r of known) if (r.pattern.test(bare)) for (const m of r.methods) out.add(m);
+    return [...out].sort();
+  });
   app.addHook('preValidation', async (req) => {
     const parts = [
       ['params', req.params],
@@ -87,6 +112,10 @@ const inputGuard: FastifyPluginAsync = async (app) => {
   });
 
   app.addHook('onRoute', (route) => {
+    known.push({
+      pattern: patternOf(route.url),
+      methods: Array.isArray(route.method) ? route.method : [route.method],
+    });
     const schema = route.schema as JsonSchema | undefined;
     if (!schema || schema.hide) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];

@@ -224,7 +224,14 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       },
     },
     async (req) => {
-      const { leads, errors } = readLeadCsv(req.body, IMPORT_MAX_ROWS);
+      const { leads, errors, fileError } = readLeadCsv(req.body, IMPORT_MAX_ROWS);
+      if (fileError) {
+        const more = errors.length > 1 ? ` (and ${errors.length - 1} more header problems)` : '';
+        throw badRequest(
+          'body',
+          `row ${fileError.row}, ${fileError.field}: ${fileError.message}${more}; nothing was imported`,
+        );
+      }
       const ids = await inTransaction(pool, async (client) => {
         const out: number[] = [];
         for (const l of leads) out.push((await insertLead(client, l)).id);

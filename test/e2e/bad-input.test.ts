@@ -276,3 +276,47 @@ describe('no type coercion', () => {
     expect((await h.api('GET', `/v1/leads/${lead.id}`)).body.id).toBe(lead.id);
   });
 });
+
+describe('what the API answers besides its handlers', () => {
+  test('when a path exists but not for the method, then 405 lists the allowed ones', async () => {
+    const res = await fetch(`${h.baseUrl}/v1/leads`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${h.apiKey}` },
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
+    const tracking = await fetch(`${h.baseUrl}/c/some-token`, { method: 'DELETE' });
+    expect(tracking.status).toBe(405);
+    expect(tracking.headers.get('allow')).toBe('GET, HEAD');
+    expect(
+      (await fetch(`${h.baseUrl}/v1/nowhere`, { headers: { authorization: `Bearer ${h.apiKey}` } })).status,
+    ).toBe(404);
+  });
+
+  test('when a CSV import has no usable header, then 400 names the header problem and nothing is imported', async () => {
+    const before = await snapshot();
+    const res = await h.api('POST', '/v1/leads/import', '[]\nx\n', {
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.field).toBe('body');
+    expect(res.body.message).toMatch(/row 1, \[\]: column names are letters/);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  test('when the OpenAPI document is read, then it states the statuses every route can answer in OpenAPI 3.0 terms', async () => {
+    const doc: any = await (await fetch(`${h.baseUrl}/openapi.json`)).json();
+    const responses = (path: string, method: string) => Object.keys(doc.paths[path][method].responses);
+    expect(responses('/v1/leads', 'post')).toEqual(expect.arrayContaining(['400', '413', '415', '503']));
+    expect(responses('/v1/leads/{id}', 'get')).toEqual(expect.arrayContaining(['400', '404', '414', '503']));
+    expect(responses('/s/{code}', 'get')).toEqual(expect.arrayContaining(['302', '404', '414']));
+    // OpenAPI 3.0 knows exclusiveMinimum/Maximum only as booleans beside minimum/maximum.
+    const numericExclusive: string[] = [];
+    JSON.stringify(doc, (key, value) => {
+      if ((key === 'exclusiveMinimum' || key === 'exclusiveMaximum') && typeof value !== 'boolean')
+        numericExclusive.push(key);
+      return value;
+    });
+    expect(numericExclusive).toEqual([]);
+  });
+});
