@@ -99,6 +99,10 @@ export function readLeadCsv(
     };
     return { leads: [], errors: [e], fileError: e };
   }
+  if (rows.length === 1) {
+    const e = { row: 2, field: 'rows', message: 'the CSV has a header and no rows; nothing to import' };
+    return { leads: [], errors: [e], fileError: e };
+  }
   const leads: ImportedLead[] = [];
   rows.slice(1).forEach((cells, i) => {
     const rowNo = i + 2;

@@ -101,6 +101,12 @@ cat >"$work/schemathesis.toml" <<'EOF'
 [auth.openapi.bearer]
 bearer = "${FUZZ_API_KEY}"
 
+# Deletes are soft by design (SPEC: deleted / merged-into markers): a deleted
+# lead, template or official account stays readable by id with its deletion
+# shown, so "still available after DELETE" is the contract, not a failure.
+[checks.use_after_free]
+enabled = false
+
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]
 EOF

@@ -8,7 +8,7 @@
 //   12345 for "12345" or 0 and null for false. Bodies are never coerced.
 // It also documents, on every route, the statuses any request can get before
 // or besides its handler (400, 413, 414, 415, 503).
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { findInputProblem } from '../../domain/input-limits';
 import { badRequest } from '../errors';
 import { ErrorBody } from '../schemas';
@@ -92,6 +92,34 @@ const inputGuard: FastifyPluginAsync = async (app) => {
     for (const r of known) if (r.pattern.test(bare)) for (const m of r.methods) out.add(m);
     return [...out].sort();
   });
+  // Static route paths (no parameters) and their methods: /v1/leads/import is not a lead id.
+  const staticPaths = new Map<string, Set<string>>();
+  const methodNotAllowed = (reply: FastifyReply, method: string, allowed: string[]) =>
+    reply
+      .code(405)
+      .header('allow', allowed.join(', '))
+      .send({
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: `${method} is not served at this path; allowed: ${allowed.join(', ')}`,
+      });
+
+  // Before parsing: a path some route serves, asked with a method none serves there, is a 405 (not a 404,
+  // nor a 400 about a body or a parameter of the route a parametric path happened to match).
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const matched = req.routeOptions.url;
+    if (req.is404 || matched === undefined) {
+      const allowed = app.allowedMethods(path);
+      if (allowed.length > 0) return methodNotAllowed(reply, req.method, allowed);
+      return;
+    }
+    const exact = staticPaths.get(path);
+    if (exact && matched !== path && !exact.has(req.method)) {
+      return methodNotAllowed(reply, req.method, [...exact].sort());
+    }
+  });
+
   app.addHook('preValidation', async (req) => {
     const parts = [
       ['params', req.params],
@@ -112,10 +140,13 @@ const inputGuard: FastifyPluginAsync = async (app) => {
   });
 
   app.addHook('onRoute', (route) => {
-    known.push({
-      pattern: patternOf(route.url),
-      methods: Array.isArray(route.method) ? route.method : [route.method],
-    });
+    const routeMethods = Array.isArray(route.method) ? route.method : [route.method];
+    known.push({ pattern: patternOf(route.url), methods: routeMethods });
+    if (!route.url.includes(':') && !route.url.includes('*')) {
+      const set = staticPaths.get(route.url) ?? new Set<string>();
+      for (const m of routeMethods) set.add(m);
+      staticPaths.set(route.url, set);
+    }
     const schema = route.schema as JsonSchema | undefined;
     if (!schema || schema.hide) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];

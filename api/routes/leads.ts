@@ -11,6 +11,7 @@ const LeadBody = Type.Object(
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
     phones: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 }), {
+        additionalProperties: false,
         description: 'named phone fields, e.g. {"mobile": "090-1234-5678"}',
       }),
     ),

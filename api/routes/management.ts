@@ -26,7 +26,9 @@ const LeadPatch = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
     phones: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 })),
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 }), {
+        additionalProperties: false,
+      }),
     ),
     lineUserId: Type.Optional(Nullable(Type.String({ pattern: '^U[0-9a-f]{32}$' }))),
     smsPermission: Type.Optional(Type.Boolean()),

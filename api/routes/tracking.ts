@@ -142,13 +142,7 @@ export async function countClick(
 
 /** Anything else under a tracking prefix (a token too long to route, an extra segment) is a 404 page too. */
 function htmlNotFound(app: Parameters<FastifyPluginAsync>[0]) {
-  app.setNotFoundHandler((req, reply) => {
-    // A path that exists, asked with another method (TRACE, QUERY, …): 405 with what is allowed.
-    const allowed = app.allowedMethods(req.url);
-    if (allowed.length > 0) reply.code(405).header('allow', allowed.join(', '));
-    else reply.code(404);
-    return pageHeaders(reply).send(req.method === 'HEAD' ? undefined : NOT_FOUND_PAGE);
-  });
+  app.setNotFoundHandler((req, reply) => notFoundPage(reply, req.method === 'HEAD'));
 }
 
 interface Pools {

@@ -285,6 +285,19 @@ describe('what the API answers besides its handlers', () => {
     });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
+    // A static path a parametric route also matches: /v1/leads/import is no lead id.
+    const onImport = await fetch(`${h.baseUrl}/v1/leads/import`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(onImport.status).toBe(405);
+    expect(onImport.headers.get('allow')).toBe('POST');
+    const query = await fetch(`${h.baseUrl}/v1/leads`, {
+      method: 'QUERY',
+      headers: { authorization: `Bearer ${h.apiKey}` },
+    });
+    expect(query.status).toBe(405);
     const tracking = await fetch(`${h.baseUrl}/c/some-token`, { method: 'DELETE' });
     expect(tracking.status).toBe(405);
     expect(tracking.headers.get('allow')).toBe('GET, HEAD');
@@ -302,6 +315,20 @@ describe('what the API answers besides its handlers', () => {
     expect(res.body.field).toBe('body');
     expect(res.body.message).toMatch(/row 1, \[\]: column names are letters/);
     expect(await snapshot()).toEqual(before);
+  });
+
+  test('when a CSV import has a header and no rows, then 400 says there is nothing to import', async () => {
+    const res = await h.api('POST', '/v1/leads/import', 'true', { headers: { 'content-type': 'text/csv' } });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toMatch(/no rows; nothing to import/);
+  });
+
+  test('when a phone field name breaks the naming rule, then 400 and nothing is stored', async () => {
+    await refused(
+      post('/v1/leads', { name: 'p', phones: { 'Not-A-Field': {} } }),
+      'body.phones.Not-A-Field',
+      /unknown field/,
+    );
   });
 
   test('when the OpenAPI document is read, then it states the statuses every route can answer in OpenAPI 3.0 terms', async () => {
