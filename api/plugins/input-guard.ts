@@ -86,14 +86,17 @@ function patternOf(url: string): RegExp {
 
 const inputGuard: FastifyPluginAsync = async (app) => {
   const known: Array<{ pattern: RegExp; methods: string[] }> = [];
+  // Static route paths (no parameters) and their methods: /v1/leads/import is not a lead id.
+  const staticPaths = new Map<string, Set<string>>();
   app.decorate('allowedMethods', (path: string) => {
     const bare = path.split('?')[0] ?? '';
+    // The router prefers a static path over a parametric one, and so does Allow.
+    const exact = staticPaths.get(bare);
+    if (exact) return [...exact].sort();
     const out = new Set<string>();
     for (const r of known) if (r.pattern.test(bare)) for (const m of r.methods) out.add(m);
     return [...out].sort();
   });
-  // Static route paths (no parameters) and their methods: /v1/leads/import is not a lead id.
-  const staticPaths = new Map<string, Set<string>>();
   const methodNotAllowed = (reply: FastifyReply, method: string, allowed: string[]) =>
     reply
       .code(405)

@@ -293,6 +293,11 @@ describe('what the API answers besides its handlers', () => {
     });
     expect(onImport.status).toBe(405);
     expect(onImport.headers.get('allow')).toBe('POST');
+    const options = await fetch(`${h.baseUrl}/v1/bounce-rules/requalify`, {
+      method: 'OPTIONS',
+      headers: { authorization: `Bearer ${h.apiKey}` },
+    });
+    expect([options.status, options.headers.get('allow')]).toEqual([405, 'POST']);
     const query = await fetch(`${h.baseUrl}/v1/leads`, {
       method: 'QUERY',
       headers: { authorization: `Bearer ${h.apiKey}` },
