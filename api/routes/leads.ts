@@ -7,7 +7,7 @@ import { ErrorBody, FreeJsonObject, IdParams, NullableTimestamp, Nullable, Times
 
 const LeadBody = Type.Object(
   {
-    name: Type.String({ maxLength: 200, default: '' }),
+    name: Type.Optional(Type.String({ maxLength: 200, default: '' })),
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
     phones: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 }), {
