@@ -196,7 +196,9 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         const from = rows.rows.find((r) => r.id === id);
         const into = rows.rows.find((r) => r.id === intoId);
         if (!from || from.deleted_at) throw notFound(`lead ${id}`);
-        if (!into || into.deleted_at) throw notFound(`lead ${intoId}`);
+        // The lead in the path is the resource (404); the one in the body is a reference (400, as templateId is).
+        if (!into || into.deleted_at)
+          throw badRequest('body.intoId', `lead ${intoId} does not exist or was deleted`);
         if (from.merged_into_id)
           throw conflict(`lead ${id} was already merged into lead ${from.merged_into_id}`);
         if (into.merged_into_id)
