@@ -143,6 +143,12 @@ export async function countClick(
 /** Anything else under a tracking prefix (a token too long to route, an extra segment) is a 404 page too. */
 function htmlNotFound(app: Parameters<FastifyPluginAsync>[0]) {
   app.setNotFoundHandler((req, reply) => notFoundPage(reply, req.method === 'HEAD'));
+  // A token the input guard refuses (a NUL in it, …) is a malformed token like any other: the 404 page.
+  // Anything else goes on to the API's error handler.
+  app.setErrorHandler((err: { statusCode?: number }, req, reply) => {
+    if (err.statusCode === 400) return notFoundPage(reply, req.method === 'HEAD');
+    throw err;
+  });
 }
 
 interface Pools {
