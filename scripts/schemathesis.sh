@@ -103,6 +103,11 @@ bearer = "${FUZZ_API_KEY}"
 
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]
+
+# A body past the size limit (413) or a path parameter past 2000 characters
+# (414) is refused before validation: a rejection like a 400.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "5xx"]
 EOF
 
 # Every check but use_after_free: deletes are soft by design (SPEC: deleted /
