@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { ApiError } from './errors';
 import { authPlugin } from './plugins/auth';
+import { inputGuard } from './plugins/input-guard';
+import { ajvInputRules, ajvStrictTimes } from './schemas';
 import { leadRoutes } from './routes/leads';
 import { templateRoutes } from './routes/templates';
 import { segmentRoutes } from './routes/segments';
@@ -60,9 +62,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 5 * 1024 * 1024,
+    // Long enough for every path parameter's schema to judge it (a 400 naming it); longer ones get 414.
+    maxParamLength: 2000,
     ajv: {
-      // Unknown fields are an error, not silently dropped; query strings are coerced.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      // Unknown fields are an error, not silently dropped. No coercion: bodies
+      // must have the declared types, and query strings and path parameters
+      // are converted strictly by the input guard (api/plugins/input-guard.ts).
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
+      plugins: [ajvInputRules],
+      onCreate: ajvStrictTimes,
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -82,6 +90,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         `rate limit of ${ctx.max} requests per minute for this API key reached; retry in ${ctx.after}`,
       ),
   });
+  // Next, still before any route, so that its route table (405s) and documented statuses cover every route.
+  await app.register(inputGuard);
 
   await app.register(swagger, {
     openapi: {

@@ -8,6 +8,8 @@
 // Pagination is keyset: the opaque cursor carries the sort, the last row's
 // sort value (as PostgreSQL printed it, so microseconds survive) and its id.
 
+import { BIGINT_ID_PATTERN, parseZonedTime, timeProblem } from './input-limits';
+
 export type SearchField =
   | { kind: 'text'; columns: readonly string[] }
   | { kind: 'choice'; column: string; cast?: string }
@@ -111,9 +113,19 @@ function parseTime(field: string, v: unknown): number {
   ) {
     throw new SearchError(field, 'must be an ISO 8601 time with zone, e.g. 2026-01-31T09:00:00+09:00');
   }
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new SearchError(field, 'is not a valid time');
+  const ms = parseZonedTime(v);
+  if (ms === null)
+    throw new SearchError(
+      field,
+      timeProblem(Date.parse(v)) ?? 'is not a real time (check day, hour and zone)',
+    );
   return ms;
+}
+
+/** Epoch ms of a timestamptz as PostgreSQL prints it (2026-01-31 09:00:00.123456+09), or null. */
+export function cursorTimeMs(v: string): number | null {
+  const m = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)([+-]\d{2})(?::(\d{2}))?(?::00)?$/.exec(v);
+  return m ? parseZonedTime(`${m[1]}${m[2]}:${m[3] ?? '00'}`) : null;
 }
 
 export type SortOrder = 'asc' | 'desc';
@@ -151,15 +163,11 @@ export function decodeCursor(cursor: string, sort: SortSpec): CursorBody {
   }
   if (typeof body !== 'object' || body === null) throw bad('not a cursor');
   const b = body as Record<string, unknown>;
-  if (typeof b.i !== 'string' || !/^[1-9][0-9]{0,18}$/.test(b.i)) throw bad('bad id');
-  // The value is PostgreSQL's own timestamptz text, e.g. 2026-01-31 09:00:00.123456+09.
-  if (
-    b.v !== null &&
-    (typeof b.v !== 'string' ||
-      !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/.test(b.v))
-  ) {
-    throw bad('bad value');
-  }
+  // Ids are bigint at most: 18 digits always fit.
+  if (typeof b.i !== 'string' || !new RegExp(BIGINT_ID_PATTERN).test(b.i)) throw bad('bad id');
+  // The value is PostgreSQL's own timestamptz text, e.g. 2026-01-31 09:00:00.123456+09,
+  // and must be a time PostgreSQL and JavaScript can both hold.
+  if (b.v !== null && (typeof b.v !== 'string' || cursorTimeMs(b.v) === null)) throw bad('bad value');
   if (b.s !== sort.name || b.o !== sort.order) {
     throw new SearchError(
       'cursor',

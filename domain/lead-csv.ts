@@ -2,6 +2,7 @@
 // phone_<field>, line_user_id, sms_permission, dm_permission; any other column
 // is a free attribute). Each row is checked on its own: valid rows go in,
 // invalid ones are reported with their row number (1 = the header) and field.
+import { textProblem } from './input-limits';
 
 export interface ImportedLead {
   row: number;
@@ -66,15 +67,21 @@ function flag(v: string): boolean | null {
   return null;
 }
 
-export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLead[]; errors: RowError[] } {
+/**
+ * `fileError` is set when the file as a whole cannot be imported (empty, bad
+ * header, too many rows): then nothing is, and the request is refused.
+ */
+export function readLeadCsv(
+  text: string,
+  maxRows: number,
+): { leads: ImportedLead[]; errors: RowError[]; fileError?: RowError } {
   const rows = parseCsv(text);
   const header = rows[0];
   const errors: RowError[] = [];
-  if (!header)
-    return {
-      leads: [],
-      errors: [{ row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' }],
-    };
+  if (!header) {
+    const e = { row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' };
+    return { leads: [], errors: [e], fileError: e };
+  }
   const names = header.map((h) => h.trim());
   const seen = new Set<string>();
   for (const n of names) {
@@ -83,14 +90,18 @@ export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLea
     else if (seen.has(n)) errors.push({ row: 1, field: n, message: 'the column appears twice' });
     seen.add(n);
   }
-  if (errors.length) return { leads: [], errors };
+  if (errors.length) return { leads: [], errors, fileError: errors[0] };
   if (rows.length - 1 > maxRows) {
-    return {
-      leads: [],
-      errors: [
-        { row: maxRows + 2, field: 'rows', message: `at most ${maxRows} rows per import; split the file` },
-      ],
+    const e = {
+      row: maxRows + 2,
+      field: 'rows',
+      message: `at most ${maxRows} rows per import; split the file`,
     };
+    return { leads: [], errors: [e], fileError: e };
+  }
+  if (rows.length === 1) {
+    const e = { row: 2, field: 'rows', message: 'the CSV has a header and no rows; nothing to import' };
+    return { leads: [], errors: [e], fileError: e };
   }
   const leads: ImportedLead[] = [];
   rows.slice(1).forEach((cells, i) => {
@@ -120,6 +131,11 @@ export function readLeadCsv(text: string, maxRows: number): { leads: ImportedLea
     };
     names.forEach((col, j) => {
       const v = cells[j] ?? '';
+      const textIssue = textProblem(v);
+      if (textIssue) {
+        fail(col, textIssue);
+        return;
+      }
       if (col === 'name') {
         if (v.length > 200) fail(col, 'longer than 200 characters');
         lead.name = v.trim();

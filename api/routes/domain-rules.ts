@@ -9,9 +9,10 @@ import { ErrorBody, IdParams, Nullable, NullableTimestamp, iso } from '../schema
 
 const RuleFields = {
   errorRateThreshold: Type.Number({
-    exclusiveMinimum: 0,
+    // Above 0; OpenAPI 3.0 has no numeric exclusiveMinimum, so the smallest step is stated.
+    minimum: 0.0001,
     maximum: 1,
-    description: 'fraction of errors that blocks the domain (0.9 = 90%)',
+    description: 'fraction of errors that blocks the domain (0.9 = 90%), from 0.0001 to 1',
   }),
   minMessages: Type.Integer({
     minimum: 1,

@@ -3,21 +3,22 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { getLead, insertLead, resetEmailValidity, type LeadRow } from '../../db/lead-queries';
 import { ApiError, notFound } from '../errors';
-import { ErrorBody, IdParams, NullableTimestamp, Nullable, Timestamp, iso } from '../schemas';
+import { ErrorBody, FreeJsonObject, IdParams, NullableTimestamp, Nullable, Timestamp, iso } from '../schemas';
 
 const LeadBody = Type.Object(
   {
-    name: Type.String({ maxLength: 200, default: '' }),
+    name: Type.Optional(Type.String({ maxLength: 200, default: '' })),
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
     phones: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 }), {
+        additionalProperties: false,
         description: 'named phone fields, e.g. {"mobile": "090-1234-5678"}',
       }),
     ),
     lineUserId: Type.Optional(Nullable(Type.String({ pattern: '^U[0-9a-f]{32}$' }))),
     smsPermission: Type.Optional(Type.Boolean({ default: true })),
     dmPermission: Type.Optional(Type.Boolean({ default: true })),
-    attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+    attributes: Type.Optional(FreeJsonObject('free attributes, e.g. for segments')),
   },
   { additionalProperties: false },
 );

@@ -10,7 +10,7 @@ import { getTemplate, type TemplateRow } from '../../db/template-queries';
 import { escapeLike } from '../../domain/history-search';
 import { readLeadCsv } from '../../domain/lead-csv';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
-import { ErrorBody, IdParams, Nullable } from '../schemas';
+import { ErrorBody, FreeJsonObject, IdParams, IntCursor, IntId, Nullable } from '../schemas';
 import { Lead, leadJson } from './leads';
 import { checkTemplate, Template, TemplateBody, templateJson } from './templates';
 import { compileOrReject, Segment, segmentJson, type SegmentRow } from './segments';
@@ -18,9 +18,6 @@ import { compileOrReject, Segment, segmentJson, type SegmentRow } from './segmen
 const IMPORT_MAX_BYTES = 2 * 1024 * 1024;
 const IMPORT_MAX_ROWS = 10_000;
 const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 }));
-const IdCursor = Type.Optional(
-  Type.String({ pattern: '^[1-9][0-9]{0,9}$', description: 'id to continue after' }),
-);
 const Text = (d: string) =>
   Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: `${d}; partial, case-sensitive` }));
 
@@ -29,12 +26,14 @@ const LeadPatch = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
     phones: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 })),
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 }), {
+        additionalProperties: false,
+      }),
     ),
     lineUserId: Type.Optional(Nullable(Type.String({ pattern: '^U[0-9a-f]{32}$' }))),
     smsPermission: Type.Optional(Type.Boolean()),
     dmPermission: Type.Optional(Type.Boolean()),
-    attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+    attributes: Type.Optional(FreeJsonObject('free attributes, e.g. for segments')),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -82,7 +81,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
               Type.Boolean({ description: 'include deleted and merged-away leads' }),
             ),
             limit: Limit,
-            cursor: IdCursor,
+            cursor: IntCursor,
           },
           { additionalProperties: false },
         ),
@@ -101,7 +100,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       if (q.name !== undefined) where.push(`name LIKE ${add(`%${escapeLike(q.name)}%`)}`);
       if (q.email !== undefined) where.push(`email LIKE ${add(`%${escapeLike(q.email)}%`)}`);
       for (const b of q.blank ?? []) where.push(`coalesce(${b}, '') = ''`);
-      if (q.cursor) where.push(`id > ${add(Number(q.cursor))}`);
+      if (q.cursor !== undefined) where.push(`id > ${add(q.cursor)}`);
       const limit = q.limit ?? 100;
       const res = await pool.query<LeadRow>(
         `SELECT * FROM lead WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${add(limit + 1)}`,
@@ -181,10 +180,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         summary:
           'Merge this lead into another: it leaves the lists, its sends stay under its id and keep counting',
         params: IdParams,
-        body: Type.Object(
-          { intoId: Type.Integer({ minimum: 1, maximum: 2147483647 }) },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ intoId: IntId() }, { additionalProperties: false }),
         response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
@@ -200,7 +196,9 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         const from = rows.rows.find((r) => r.id === id);
         const into = rows.rows.find((r) => r.id === intoId);
         if (!from || from.deleted_at) throw notFound(`lead ${id}`);
-        if (!into || into.deleted_at) throw notFound(`lead ${intoId}`);
+        // The lead in the path is the resource (404); the one in the body is a reference (400, as templateId is).
+        if (!into || into.deleted_at)
+          throw badRequest('body.intoId', `lead ${intoId} does not exist or was deleted`);
         if (from.merged_into_id)
           throw conflict(`lead ${id} was already merged into lead ${from.merged_into_id}`);
         if (into.merged_into_id)
@@ -230,7 +228,14 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       },
     },
     async (req) => {
-      const { leads, errors } = readLeadCsv(req.body, IMPORT_MAX_ROWS);
+      const { leads, errors, fileError } = readLeadCsv(req.body, IMPORT_MAX_ROWS);
+      if (fileError) {
+        const more = errors.length > 1 ? ` (and ${errors.length - 1} more header problems)` : '';
+        throw badRequest(
+          'body',
+          `row ${fileError.row}, ${fileError.field}: ${fileError.message}${more}; nothing was imported`,
+        );
+      }
       const ids = await inTransaction(pool, async (client) => {
         const out: number[] = [];
         for (const l of leads) out.push((await insertLead(client, l)).id);
@@ -257,7 +262,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
             title: Text('title'),
             includeDeleted: Type.Optional(Type.Boolean()),
             limit: Limit,
-            cursor: IdCursor,
+            cursor: IntCursor,
           },
           { additionalProperties: false },
         ),
@@ -277,7 +282,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
           q.channel ?? null,
           q.title !== undefined ? `%${escapeLike(q.title)}%` : null,
           q.includeDeleted ?? false,
-          q.cursor ? Number(q.cursor) : null,
+          q.cursor ?? null,
           limit + 1,
         ],
       );
@@ -370,7 +375,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
             ),
             name: Text('name'),
             limit: Limit,
-            cursor: IdCursor,
+            cursor: IntCursor,
           },
           { additionalProperties: false },
         ),
@@ -389,7 +394,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
         [
           q.channel ?? null,
           q.name !== undefined ? `%${escapeLike(q.name)}%` : null,
-          q.cursor ? Number(q.cursor) : null,
+          q.cursor ?? null,
           limit + 1,
         ],
       );

@@ -8,7 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TRACKING_TOKEN } from '../../domain/link-rewrite';
 import { findToken } from '../../db/tracking-queries';
-import { countClick, notFoundPage, redirect } from './tracking';
+import { countClick, empty, html, notFoundPage, redirect } from './tracking';
 
 const CodeParams = Type.Object({ code: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 
@@ -25,6 +25,10 @@ export const shortLinkRoutes: FastifyPluginAsync = async (fastify) => {
         tags: ['tracking'],
         summary: 'SMS short URL: count a click and redirect to the original URL',
         params: CodeParams,
+        response: {
+          302: empty('to the original URL'),
+          404: html('unknown or malformed code; nothing recorded'),
+        },
       },
     },
     async (req, reply) => {

@@ -5,7 +5,7 @@ import { getTemplate, type TemplateRow } from '../../db/template-queries';
 import { liveOfficialAccount } from '../../db/line-queries';
 import { validateLineMessages } from '../../domain/line-messages';
 import { badRequest, notFound } from '../errors';
-import { Channel, ErrorBody, IdParams, Nullable } from '../schemas';
+import { Channel, ErrorBody, IdParams, IntId, Nullable } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 
@@ -27,7 +27,7 @@ export const TemplateBody = Type.Object(
     openTracking: Type.Optional(Type.Boolean()),
     smsBody: Type.Optional(Type.String({ maxLength: 2000 })),
     smsErrorAddress: Type.Optional(Email),
-    lineAccountId: Type.Optional(Type.Integer({ minimum: 1 })),
+    lineAccountId: Type.Optional(IntId()),
     lineMessages: Type.Optional(
       Type.Array(Type.Record(Type.String(), Type.Unknown()), { minItems: 1, maxItems: 5 }),
     ),

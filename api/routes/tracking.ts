@@ -38,8 +38,11 @@ const TokenParams = Type.Object(
   { additionalProperties: false },
 );
 
-const html = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
-const empty = (description: string) => ({ description, type: 'null' as const });
+export const html = (description: string) => ({
+  description,
+  content: { 'text/html': { schema: Type.String() } },
+});
+export const empty = (description: string) => ({ description, type: 'null' as const });
 
 // The smallest transparent GIF: 1×1, one colour, fully transparent.
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -142,6 +145,12 @@ export async function countClick(
 /** Anything else under a tracking prefix (a token too long to route, an extra segment) is a 404 page too. */
 function htmlNotFound(app: Parameters<FastifyPluginAsync>[0]) {
   app.setNotFoundHandler((req, reply) => notFoundPage(reply, req.method === 'HEAD'));
+  // A token the input guard refuses (a NUL in it, …) is a malformed token like any other: the 404 page.
+  // Anything else goes on to the API's error handler.
+  app.setErrorHandler((err: { statusCode?: number }, req, reply) => {
+    if (err.statusCode === 400) return notFoundPage(reply, req.method === 'HEAD');
+    throw err;
+  });
 }
 
 interface Pools {

@@ -87,7 +87,8 @@ describe('leads management', () => {
     expect((await h.api('GET', `/v1/leads?email=${encodeURIComponent(a.email)}`)).body.items).toEqual([]);
     expect((await h.api('POST', `/v1/leads/${a.id}/merge`, { intoId: b.id })).status).toBe(409);
     expect((await h.api('POST', `/v1/leads/${b.id}/merge`, { intoId: b.id })).status).toBe(400);
-    expect((await h.api('POST', `/v1/leads/${b.id}/merge`, { intoId: 2147483000 })).status).toBe(404);
+    const missing = await h.api('POST', `/v1/leads/${b.id}/merge`, { intoId: 2147483000 });
+    expect([missing.status, missing.body.field]).toEqual([400, 'body.intoId']);
   });
 
   test('when a CSV mixes valid and invalid rows, then valid rows go in and each bad row is reported with its field', async () => {
