@@ -4,29 +4,19 @@
 // messages, its batch latency and the HTTP timing of the wizard-runs route by
 // its pattern. The harness runs the worker in the API's process, as `npm
 // start` does, so one registry holds both.
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { startApi } from '../../api/server';
 import { loadConfig } from '../../config/config';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { freePort } from '../support/stack-main';
 
 let h: Harness;
 /** The API as `npm run start:api` starts it, with its metrics listener on the default host. */
 let api: FastifyInstance;
 let metricsPort: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   h = await startHarness();

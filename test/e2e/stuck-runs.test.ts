@@ -1,6 +1,5 @@
 // Runs are never left silently stuck (issue 14, item 4): against the real API,
 // Temporal server, PostgreSQL and SMTP sink.
-import { createServer } from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import pino from 'pino';
 import { buildApp } from '../../api/app';
@@ -9,6 +8,7 @@ import { findApiKey } from '../../db/api-key-queries';
 import { RUN_SWEEP_SCHEDULE_ID, ensureRunSweepSchedule } from '../../workflows/run-sweep-client';
 import type { Harness } from '../support/harness';
 import { startHarness, uniqueSuffix, waitFor } from '../support/harness';
+import { freePort } from '../support/stack-main';
 
 let h: Harness;
 
@@ -98,16 +98,7 @@ describe('creating a run', () => {
 });
 
 /** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
+const closedPort = freePort;
 
 describe('creating a run while the workflow service is unreachable', () => {
   test('when the workflow cannot be started, then the answer is 503 and the run shows error, never a silent reservation', async () => {

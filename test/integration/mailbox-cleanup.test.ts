@@ -1,7 +1,6 @@
 // Mailbox-full addresses return to valid after 30 days (SPEC 4): the activity
 // against the real database, the workflow on the wizard worker, and the
 // Schedule plus bounce listener the API process sets up when it starts.
-import { createServer } from 'node:net';
 import nodemailer from 'nodemailer';
 import { createCleanupActivities } from '../../activities/cleanup-activities';
 import { startApi } from '../../api/server';
@@ -11,6 +10,7 @@ import {
 } from '../../workflows/mailbox-cleanup-client';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { testLogger } from '../support/test-log';
+import { freePort } from '../support/stack-main';
 import { uniqueWord } from '../support/report-fixtures';
 
 let h: Harness;
@@ -86,17 +86,6 @@ test('when the clean-up workflow runs on the wizard queue, then its activity is 
   expect(result).toMatchObject({ addresses: expect.any(Number) });
   expect((await statusOf(old.address)).status).toBe('valid');
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 test('when the API process starts, then the daily schedule exists (idempotently) and the bounce mailbox listens', async () => {
   const bounceSmtpPort = await freePort();
