@@ -4,6 +4,7 @@ import pino from 'pino';
 import { buildApp } from '../../api/app';
 import { createApiKey, hashApiKey, revokeApiKey } from '../../db/api-key-queries';
 import { startHarness, uniqueSuffix, type Harness } from '../support/harness';
+import { registeredRoutes } from '../support/fixtures';
 
 let h: Harness;
 beforeAll(async () => {
@@ -174,23 +175,6 @@ describe('templates and segments management', () => {
     expect((await h.api('DELETE', `/v1/segments/${s.body.id}`)).status).toBe(404);
   });
 });
-
-/** Method and path of every route Fastify registered, from its route tree. */
-function registeredRoutes(tree: string): Array<{ method: string; path: string }> {
-  const out: Array<{ method: string; path: string }> = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^(.*?)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!m) continue;
-    const depth = Math.round(m[1]!.length / 4);
-    stack.length = depth;
-    const full = (stack[depth - 1] ?? '') + m[2]!;
-    stack[depth] = full;
-    for (const method of (m[3] ?? '').split(', ').filter((x) => x && x !== 'HEAD'))
-      out.push({ method, path: full });
-  }
-  return out;
-}
 
 describe('OpenAPI document', () => {
   test('when the document is read, then every /v1 route Fastify serves is in it with every method, its statuses and the bearer scheme', async () => {

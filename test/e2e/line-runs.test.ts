@@ -5,6 +5,7 @@ import { signBody } from '../../channels/line-signature';
 import { lineFollowEvent, lineUnfollowEvent, randomUserId, sendLineWebhook } from '../../dev/line-simulator';
 import { BLOCKED_DETAIL, MONTHLY_LIMIT_DETAIL } from '../../activities/line-sender';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { createLineAccount } from '../support/fixtures';
 
 let h: Harness;
 
@@ -18,26 +19,7 @@ afterAll(async () => {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface Account {
-  id: number;
-  token: string;
-  secret: string;
-}
-
 /** A channel in the simulator and the official account that holds its credentials. */
-async function account(opts: { monthlyQuota?: number | null } = {}): Promise<Account> {
-  const token = `tok-${randomBytes(16).toString('hex')}`;
-  const secret = randomBytes(16).toString('hex');
-  h.line.addChannel({ accessToken: token, channelSecret: secret, monthlyQuota: opts.monthlyQuota });
-  const res = await h.api('POST', '/v1/official-accounts', {
-    name: `OA ${uniqueSuffix()}`,
-    channelId: String(1_650_000_000 + Math.floor(Math.random() * 1e6)),
-    accessToken: token,
-    channelSecret: secret,
-  });
-  expect(res.status).toBe(201);
-  return { id: res.body.id, token, secret };
-}
 
 async function lineTemplate(
   accountId: number,
@@ -85,7 +67,7 @@ async function sendsOf(runId: number) {
 
 describe('official accounts', () => {
   test('when an account is created, read, listed and changed, then no response carries its token or secret', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const newToken = `tok-${randomBytes(16).toString('hex')}`;
     const responses = [
       await h.api('GET', `/v1/official-accounts/${a.id}`),
@@ -109,8 +91,8 @@ describe('official accounts', () => {
   });
 
   test('when an account is deleted, then it is gone from the list and reads as deleted', async () => {
-    const a = await account();
-    const kept = await account();
+    const a = await createLineAccount(h);
+    const kept = await createLineAccount(h);
     expect((await h.api('DELETE', `/v1/official-accounts/${a.id}`)).status).toBe(204);
     const list = (await h.api('GET', '/v1/official-accounts')).body.items as Array<{ id: number }>;
     // The account kept is listed (so ids compare like with like), the deleted one is not.
@@ -122,7 +104,7 @@ describe('official accounts', () => {
 
 describe('LINE templates', () => {
   test('when a LINE template names an unknown or deleted account, then it is refused naming body.lineAccountId', async () => {
-    const gone = await account();
+    const gone = await createLineAccount(h);
     await h.api('DELETE', `/v1/official-accounts/${gone.id}`);
     for (const id of [2_000_000_000, gone.id]) {
       const res = await h.api('POST', '/v1/templates', {
@@ -137,7 +119,7 @@ describe('LINE templates', () => {
   });
 
   test('when a LINE template holds an invalid message object, then it is refused naming its path', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const res = await h.api('POST', '/v1/templates', {
       channel: 'line',
       title: 'x',
@@ -152,7 +134,7 @@ describe('LINE templates', () => {
   });
 
   test('when an email template names a LINE account, then it is refused', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const res = await h.api('POST', '/v1/templates', {
       channel: 'email',
       title: 'x',
@@ -168,7 +150,7 @@ describe('LINE templates', () => {
 
 describe('the LINE webhook', () => {
   test('when correctly signed unfollow and follow events arrive, then the friend status follows them', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead('Webhook', user);
 
@@ -184,7 +166,7 @@ describe('the LINE webhook', () => {
   });
 
   test('when the signature is forged or missing, then 401 and nothing changes', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead('Forged', user);
     const forged = await sendLineWebhook(
@@ -204,7 +186,7 @@ describe('the LINE webhook', () => {
   });
 
   test('when a correctly signed body is not JSON or not a webhook, then 400 and nothing changes', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead('Malformed', user);
     for (const raw of [
@@ -235,7 +217,7 @@ describe('the LINE webhook', () => {
 
 describe('LINE runs', () => {
   test('when a run goes to friends, a blocked user, a flaky push and leads without or with a duplicate id, then each send and the figures say so', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const ok = randomUserId();
     const blocked = randomUserId();
     const flaky = randomUserId();
@@ -284,7 +266,7 @@ describe('LINE runs', () => {
   });
 
   test('when LINE rate-limits a push, then the batch is retried later and the push goes out once with the same key', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     h.line.script(user, { kind: 'rate-limit', times: 1, retryAfterSeconds: 1 });
     const tpl = await lineTemplate(a.id);
@@ -302,7 +284,7 @@ describe('LINE runs', () => {
   });
 
   test('when the monthly limit runs out mid-run, then that send and every later one are pre-errors and later batches push nothing', async () => {
-    const a = await account({ monthlyQuota: 2 });
+    const a = await createLineAccount(h, { monthlyQuota: 2 });
     const users = Array.from({ length: 6 }, () => randomUserId());
     const ids: number[] = [];
     for (const [i, u] of users.entries()) ids.push(await lead(`Q${i}`, u));

@@ -1,10 +1,10 @@
 // The LINE webhook against the real API (issue 14 §7): each event is applied once, by its webhookEventId, and the
 // latest event of a user decides its friend status, so LINE's redeliveries (and anyone replaying a captured, signed
 // body) are harmless; an unknown account and a bad signature get the same answer.
-import { randomBytes } from 'node:crypto';
 import { signBody } from '../../channels/line-signature';
 import { lineFollowEvent, lineUnfollowEvent, randomUserId, sendLineWebhook } from '../../dev/line-simulator';
 import { startHarness, uniqueSuffix, type Harness } from '../support/harness';
+import { createLineAccount } from '../support/fixtures';
 
 let h: Harness;
 
@@ -15,25 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
 });
-
-interface Account {
-  id: number;
-  secret: string;
-}
-
-async function account(): Promise<Account> {
-  const token = `tok-${randomBytes(16).toString('hex')}`;
-  const secret = randomBytes(16).toString('hex');
-  h.line.addChannel({ accessToken: token, channelSecret: secret });
-  const res = await h.api('POST', '/v1/official-accounts', {
-    name: `OA ${uniqueSuffix()}`,
-    channelId: String(1_650_000_000 + Math.floor(Math.random() * 1e6)),
-    accessToken: token,
-    channelSecret: secret,
-  });
-  expect(res.status).toBe(201);
-  return { id: res.body.id, secret };
-}
 
 async function lead(lineUserId: string): Promise<number> {
   const res = await h.api('POST', '/v1/leads', { name: `L ${uniqueSuffix()}`, lineUserId });
@@ -64,7 +45,7 @@ const webhookBody = (events: object[]) => JSON.stringify({ destination: randomUs
 
 describe('each LINE event is applied once', () => {
   test('when a captured unfollow is replayed after the user befriended the account again, then the user stays a friend', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead(user);
     const t0 = Date.now();
@@ -86,7 +67,7 @@ describe('each LINE event is applied once', () => {
   });
 
   test('when an older unfollow is first delivered after a later follow, then it is recorded but does not re-block', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead(user);
     const t0 = Date.now();
@@ -108,7 +89,7 @@ describe('each LINE event is applied once', () => {
   });
 
   test('when one body repeats an event id and later bodies repeat it again, then it is stored once', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead(user);
     const event = lineUnfollowEvent(user);
@@ -124,7 +105,7 @@ describe('each LINE event is applied once', () => {
   });
 
   test('when follows and unfollows of one user arrive at once in any order, then the latest by LINE time wins', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead(user);
     const t0 = Date.now();
@@ -144,7 +125,7 @@ describe('each LINE event is applied once', () => {
 
 describe('the webhook does not tell which accounts exist', () => {
   test('when the account is unknown, the signature wrong or missing, then the answer is the same 401 and nothing changes', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead(user);
     const raw = webhookBody([lineUnfollowEvent(user)]);
@@ -172,7 +153,7 @@ describe('the webhook does not tell which accounts exist', () => {
   });
 
   test('when a correctly signed event carries a timestamp or event id the database cannot hold, then 400 names it and nothing changes', async () => {
-    const a = await account();
+    const a = await createLineAccount(h);
     const user = randomUserId();
     const id = await lead(user);
     for (const [event, field] of [
