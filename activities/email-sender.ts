@@ -198,6 +198,15 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     // that may be the relay's, kept aside until they agree (the relay) or the batch ends (each
     // recipient's own).
     let relayHold: RelayHold | null = null;
+    /** The relay gives everybody the same refusal: one fault for the worker, whoever saw it. */
+    const tripByAgreement = (detail: string, signature: string) =>
+      relay.trip(
+        RELAY_REFUSED_BY_AGREEMENT.reason,
+        `${RELAY_REFUSED_BY_AGREEMENT.explanation}: ${detail}`,
+        Date.now(),
+        runId,
+        signature,
+      );
     const relayHeld: string[] = [];
     let reachedRelay = false;
     let suspects: Array<{ target: ClaimedSend; res: EmailSendResult; sighting: RefusalSighting }> = [];
@@ -263,13 +272,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
           const signature = sent.outcome.refusalSignature;
           if (signature && (relayHold || relay.refusesAlike(signature))) {
             // The relay is already known to refuse (everybody alike): this one waits with the rest.
-            relayHold ??= relay.trip(
-              RELAY_REFUSED_BY_AGREEMENT.reason,
-              `${RELAY_REFUSED_BY_AGREEMENT.explanation}: ${sent.outcome.detail}`,
-              Date.now(),
-              runId,
-              signature,
-            );
+            relayHold ??= tripByAgreement(sent.outcome.detail, signature);
             relayHeld.push(target.send_id);
             continue;
           }
@@ -281,14 +284,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
             });
             const sightings = suspects.map((x) => x.sighting);
             if (relayRefusalByAgreement(sightings, acceptedSinceSuspect)) {
-              const detail = `${RELAY_REFUSED_BY_AGREEMENT.explanation}: ${sent.outcome.detail}`;
-              relayHold ??= relay.trip(
-                RELAY_REFUSED_BY_AGREEMENT.reason,
-                detail,
-                Date.now(),
-                runId,
-                signature,
-              );
+              relayHold ??= tripByAgreement(sent.outcome.detail, signature);
               relayHeld.push(...suspects.map((x) => x.target.send_id));
               suspects = [];
             }
