@@ -23,14 +23,14 @@ import { trackingRoutes } from './routes/tracking';
 import { sendRoutes } from './routes/sends';
 import { messageRoutes } from './routes/messages';
 import { shortLinkRoutes } from './routes/short-links';
-import { inboundRoutes } from './routes/inbound';
 import { bounceRuleRoutes } from './routes/bounce-rules';
 import { runSearchRoutes } from './routes/run-search';
 import { sendSearchRoutes } from './routes/send-search';
 import { managementRoutes } from './routes/management';
 import { officialAccountRoutes } from './routes/official-accounts';
-import { lineWebhookRoutes } from './routes/line-webhook';
 import { metricsRoutes } from './routes/metrics';
+import { bounceReportRoutes } from '../inbound/routes/bounces';
+import { lineWebhookRoutes } from '../inbound/routes/line-webhook';
 
 export interface AppDeps {
   pool: Pool;
@@ -178,13 +178,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sendRoutes);
   await app.register(messageRoutes);
   await app.register(shortLinkRoutes);
-  await app.register(inboundRoutes);
+  // The HTTP face of inbound/: its plugins get what they need handed in.
+  await app.register(bounceReportRoutes, {
+    pool: deps.pool,
+    temporal: deps.temporal,
+    bounceDomain: deps.config.bounceDomain,
+    invalidAfterErrors: deps.config.invalidAfterErrors,
+    logger: deps.logger,
+  });
   await app.register(bounceRuleRoutes);
   await app.register(runSearchRoutes);
   await app.register(sendSearchRoutes);
   await app.register(managementRoutes);
   await app.register(officialAccountRoutes);
-  await app.register(lineWebhookRoutes);
+  await app.register(lineWebhookRoutes, { pool: deps.pool });
   await app.register(domainRuleRoutes);
   return app;
 }

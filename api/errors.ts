@@ -1,33 +1,8 @@
-// One error type with an HTTP status; the body is the API's one error shape.
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
+// The API's error helpers. ApiError and the error shape live in domain/http-error.ts, below inbound/,
+// whose HTTP routes throw them too.
+import { ApiError } from '../domain/http-error';
 
-  body() {
-    return {
-      statusCode: this.statusCode,
-      error: STATUS_NAMES[this.statusCode] ?? 'Error',
-      message: this.message,
-      ...(this.field ? { field: this.field } : {}),
-    };
-  }
-}
-
-const STATUS_NAMES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  503: 'Service Unavailable',
-};
+export { ApiError };
 
 export const badRequest = (field: string, message: string) =>
   new ApiError(400, `${field}: ${message}`, field);

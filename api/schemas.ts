@@ -9,15 +9,10 @@ import {
   parseZonedTime,
 } from '../domain/input-limits';
 
-export const ErrorBody = Type.Object(
-  {
-    statusCode: Type.Integer(),
-    error: Type.String(),
-    message: Type.String(),
-    field: Type.Optional(Type.String()),
-  },
-  { $id: 'ErrorBody', description: 'Every error has this shape.' },
-);
+// The error shape is shared with inbound/'s routes, so it lives below both (domain/http-error.ts).
+import { ErrorBody } from '../domain/http-error';
+
+export { ErrorBody };
 
 /** An integer (int4) id: in paths and query strings, decimal digits only. */
 export const IntId = (description?: string) =>

@@ -5,7 +5,7 @@ import { createLogger } from '../observability/logger';
 import { describeConfig, loadConfig, type AppConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { buildApp } from './app';
-import { BounceMailbox } from '../channels/bounce-mailbox';
+import { BounceMailbox } from '../inbound/bounce-mailbox';
 import { ensureMailboxCleanupSchedule } from '../workflows/mailbox-cleanup-client';
 import { startMetricsServer, type MetricsServer } from '../worker/metrics-server';
 

@@ -32,7 +32,7 @@ export interface AppConfig {
   bounceDomain: string;
   /** Port of the bounce mailbox SMTP listener in the API process; 0 turns it off. */
   bounceSmtpPort: number;
-  /** Bounce mailbox limits against hostile clients (channels/bounce-mailbox.ts). */
+  /** Bounce mailbox limits against hostile clients (inbound/bounce-mailbox.ts). */
   bounceSmtpMaxMessageBytes: number;
   bounceSmtpMaxClients: number;
   bounceSmtpMaxClientsPerAddress: number;

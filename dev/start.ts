@@ -10,7 +10,7 @@ import { describeConfig, loadConfig } from '../config/config';
 import { migrateUp, openOrm } from '../db/orm';
 import { createPool } from '../db/pool';
 import { createEmailTransport } from '../channels/email';
-import { createWorkers, runWorkers } from '../worker/create-workers';
+import { createWorkers, runWorkers, startSmsReceipts } from '../worker/create-workers';
 import { startApi } from '../api/server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startTemporalServer } from './temporal-server';
@@ -18,7 +18,6 @@ import { SmtpSink } from './smtp-sink';
 import { SmscSimulator } from './smsc-simulator';
 import { createSmsTransport } from '../channels/sms';
 import { smppOptionsFromUrl } from '../channels/smpp-url';
-import { startSmsReceiptProcessing } from '../worker/sms-receipts';
 import { LineSimulator } from './line-simulator';
 
 async function main() {
@@ -134,11 +133,11 @@ async function main() {
       ...smppOptionsFromUrl(config.smppUrl),
       logger: (l) => logger.info({ component: 'smpp' }, l),
     });
-    const receipts = startSmsReceiptProcessing({
+    const receipts = startSmsReceipts({
       pool,
       sms,
       logger: logger.child({ component: 'sms-receipts' }),
-      receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds,
+      config,
     });
     const workers: Worker[] = await createWorkers({
       connection,

@@ -18,7 +18,7 @@ import {
 import { VERP_TOKEN, verpToken } from '../domain/verp';
 import { loadUserRules, qualify, recordBounceText, type Qualification } from '../db/bounce-rule-queries';
 import { applyPendingReports } from '../db/report-queries';
-import { notifyRunOfReports } from '../workflows/wizard-run-client';
+import { notifyRunOfReports } from './run-signal';
 
 export interface InboundDeps {
   pool: Pool;

@@ -7,7 +7,7 @@
 import '../api/server';
 import '../db/orm';
 import '../worker/metrics-server';
-import '../worker/sms-receipts';
+import '../inbound/sms-receipts';
 import '../channels/email';
 import '../channels/sms';
 import '../channels/smpp-url';

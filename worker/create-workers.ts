@@ -20,6 +20,7 @@ import { createLineClient, LINE_API_BASE_URL } from '../channels/line';
 import { createLineSender } from '../activities/line-sender';
 import type { SmsTransport } from '../channels/sms';
 import { createSmsSender } from '../activities/sms-sender';
+import { startSmsReceiptProcessing } from '../inbound/sms-receipts';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -28,7 +29,7 @@ export interface WorkerDeps {
   email: EmailTransport;
   logger: Logger;
   config: AppConfig;
-  /** The SMPP transport; without it no SMS worker is started (receipts: worker/sms-receipts). */
+  /** The SMPP transport; without it no SMS worker is started (its receipts: startSmsReceipts). */
   sms?: SmsTransport;
   /** A prebuilt bundle (tests build it once per process). */
   workflowBundle?: WorkflowBundleWithSourceMap;
@@ -149,6 +150,23 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       ]
     : [];
   return [wizard, email, line, ...sms];
+}
+
+/**
+ * The delivery receipts of the worker's SMPP transport, applied to the sends
+ * (inbound/sms-receipts.ts) with the receipt window from the configuration.
+ * Start it before the workers, so no receipt of their submits goes unheard,
+ * and stop it after they have stopped.
+ */
+export function startSmsReceipts(
+  deps: Pick<WorkerDeps, 'pool' | 'logger' | 'config'> & { sms: SmsTransport },
+): { stop(): Promise<void> } {
+  return startSmsReceiptProcessing({
+    pool: deps.pool,
+    sms: deps.sms,
+    logger: deps.logger,
+    receiptTimeoutSeconds: deps.config.smsReceiptTimeoutSeconds,
+  });
 }
 
 /** Run workers until they are shut down (SIGINT/SIGTERM are handled by the SDK's Runtime). */

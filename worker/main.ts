@@ -5,10 +5,9 @@ import { startMetricsServer } from './metrics-server';
 import { createEmailTransport } from '../channels/email';
 import { describeConfig, loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
-import { createWorkers, runWorkers } from './create-workers';
+import { createWorkers, runWorkers, startSmsReceipts } from './create-workers';
 import { createSmsTransport } from '../channels/sms';
 import { smppOptionsFromUrl } from '../channels/smpp-url';
-import { startSmsReceiptProcessing } from './sms-receipts';
 
 async function main() {
   const config = loadConfig();
@@ -33,9 +32,7 @@ async function main() {
         logger: (l) => logger.info({ component: 'smpp' }, l),
       })
     : undefined;
-  const receipts = sms
-    ? startSmsReceiptProcessing({ pool, sms, logger, receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds })
-    : undefined;
+  const receipts = sms ? startSmsReceipts({ pool, sms, logger, config }) : undefined;
   const workers = await createWorkers({
     connection,
     namespace: config.temporalNamespace,

@@ -1,14 +1,13 @@
 // Client-side helpers of the wizard run workflow, used by the API (and tests):
-// start, cancel and signal. Not part of the workflow bundle. (The run's
-// progress is read from its row, which the workflow keeps current: GET
-// /v1/wizard-runs/:id; the workflow's 'progress' query serves operators.)
+// start and cancel; the reports signal is inbound's (inbound/run-signal.ts).
+// Not part of the workflow bundle. (The run's progress is read from its row,
+// which the workflow keeps current: GET /v1/wizard-runs/:id; the workflow's
+// 'progress' query serves operators.)
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { wizardRunWorkflowId } from '../domain/run-lifecycle';
 import { WIZARD_CHANNEL, WIZARD_RUN_ID, WIZARD_SCHEDULED_AT, WIZARD_STATUS } from './search-attributes';
-import type { Pool } from 'pg';
-import { applyPendingReports } from '../db/report-queries';
 import { sendQueueFor, type AppConfig } from '../config/config';
-import { asyncReportsSignal, type WizardRunInput, type WizardRunSettings } from './wizard-run';
+import type { WizardRunInput, WizardRunSettings } from './wizard-run';
 
 /** A run's workflow settings from the configuration: the API and the consistency sweep start runs alike. */
 export function wizardRunSettings(config: AppConfig, channel: string): WizardRunSettings {
@@ -61,35 +60,5 @@ export async function cancelWizardRun(
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'already-closed';
     throw err;
-  }
-}
-
-/**
- * Tell a run that asynchronous reports for it are stored and pending. At most
- * one signal is outstanding per run (the apply activity clears the flag), so
- * signals stay bounded however many reports arrive. When the run's window has
- * closed the reports are applied here, without the signal.
- */
-export async function notifyRunOfReports(
-  client: Client,
-  pool: Pool,
-  runId: number,
-  invalidAfterErrors: number,
-): Promise<'signalled' | 'already-signalled' | 'applied-directly'> {
-  const claim = await pool.query(
-    'UPDATE wizard_run SET reports_signalled_at = now() WHERE id = $1 AND reports_signalled_at IS NULL RETURNING id',
-    [runId],
-  );
-  if (claim.rowCount === 0) return 'already-signalled';
-  try {
-    await client.workflow.getHandle(wizardRunWorkflowId(runId)).signal(asyncReportsSignal);
-    return 'signalled';
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) {
-      await pool.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
-      throw err;
-    }
-    await applyPendingReports(pool, runId, invalidAfterErrors);
-    return 'applied-directly';
   }
 }

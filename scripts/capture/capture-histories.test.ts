@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { resolveTemporalCli } from '../../dev/temporal-binary';
-import { notifyRunOfReports } from '../../workflows/wizard-run-client';
+import { notifyRunOfReports } from '../../inbound/run-signal';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../../test/support/harness';
 
 const out = join(__dirname, '..', '..', 'test', 'fixtures', 'histories');

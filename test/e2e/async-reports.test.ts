@@ -1,7 +1,7 @@
 // Reports that arrive after the receiving server accepted a message (SPEC 4)
 // reach the run's workflow by signal during its asynchronous-bounce window,
 // and are applied directly once the window has closed.
-import { notifyRunOfReports } from '../../workflows/wizard-run-client';
+import { notifyRunOfReports } from '../../inbound/run-signal';
 import { seedSlowRun, startSeededRun } from '../support/fault-fixtures';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 

@@ -3,7 +3,7 @@
 // through POST /v1/inbound/bounces, and the qualification table is managed
 // over HTTP. Nothing is mocked.
 import nodemailer from 'nodemailer';
-import { BounceMailbox } from '../../channels/bounce-mailbox';
+import { BounceMailbox } from '../../inbound/bounce-mailbox';
 import { createApiKey } from '../../db/api-key-queries';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { arfReport, plainMail, postfixDsn, truncate, uniqueWord } from '../support/report-fixtures';

@@ -6,7 +6,7 @@
 // and started here).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { BounceMailbox } from '../../channels/bounce-mailbox';
+import { BounceMailbox } from '../../inbound/bounce-mailbox';
 import { createApiKey } from '../../db/api-key-queries';
 import { SmtpSink } from '../../dev/smtp-sink';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';

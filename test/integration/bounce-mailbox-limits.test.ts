@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import nodemailer from 'nodemailer';
-import { BounceMailbox, type BounceMailboxOptions } from '../../channels/bounce-mailbox';
+import { BounceMailbox, type BounceMailboxOptions } from '../../inbound/bounce-mailbox';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { postfixDsn, uniqueWord } from '../support/report-fixtures';
 

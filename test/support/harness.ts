@@ -17,8 +17,7 @@ import { SmtpSink } from '../../dev/smtp-sink';
 import { LineSimulator } from '../../dev/line-simulator';
 import { SmscSimulator } from '../../dev/smsc-simulator';
 import { createSmsTransport, type SmsTransport } from '../../channels/sms';
-import { startSmsReceiptProcessing } from '../../worker/sms-receipts';
-import { createWorkers } from '../../worker/create-workers';
+import { createWorkers, startSmsReceipts } from '../../worker/create-workers';
 import { resolveTemporalTestServer } from '../../dev/temporal-binary';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../workflows/search-attributes';
 import { routeTemporalLogs, testLogger } from './test-log';
@@ -166,12 +165,7 @@ export async function startHarness(
     password: 'secret',
     reconnectMs: 200,
   });
-  const receipts = startSmsReceiptProcessing({
-    pool,
-    sms,
-    logger,
-    receiptTimeoutSeconds: config.smsReceiptTimeoutSeconds,
-  });
+  const receipts = startSmsReceipts({ pool, sms, logger, config });
   const workers = await createWorkers({
     connection: nativeConnection,
     namespace: 'default',

@@ -2,12 +2,16 @@
 // to a command (e.g. curl --data-binary @- -H 'content-type: message/rfc822').
 // Whatever the content, a non-empty message is stored and answered 202, so
 // the MTA does not retry bad input forever; the body says what became of it.
-import { Type } from '@sinclair/typebox';
+//
+// A Fastify plugin that api/app.ts registers, handing in what the pipeline
+// needs (inbound/ sits below api/ and imports nothing from it).
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { processInboundReport } from '../../inbound/process-report';
-import { ApiError } from '../errors';
-import { ErrorBody, Nullable } from '../schemas';
+import { ApiError, ErrorBody } from '../../domain/http-error';
+import { processInboundReport, type InboundDeps } from '../process-report';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 const InboundResult = Type.Object(
   {
@@ -29,7 +33,7 @@ const InboundResult = Type.Object(
   { $id: 'InboundResult' },
 );
 
-export const inboundRoutes: FastifyPluginAsync = async (fastify) => {
+export const bounceReportRoutes: FastifyPluginAsync<InboundDeps> = async (fastify, deps) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // Scoped to this plugin: the rest of the API keeps JSON-only bodies.
   app.removeContentTypeParser('text/plain');
@@ -51,17 +55,8 @@ export const inboundRoutes: FastifyPluginAsync = async (fastify) => {
       const raw = request.body;
       if (!Buffer.isBuffer(raw) || raw.length === 0)
         throw new ApiError(400, 'body: send the raw message as message/rfc822 or text/plain', 'body');
-      const { pool, temporal, config, logger } = app.deps;
-      const r = await processInboundReport(
-        {
-          pool,
-          temporal,
-          bounceDomain: config.bounceDomain,
-          invalidAfterErrors: config.invalidAfterErrors,
-          logger,
-        },
-        raw,
-      );
+      const { pool, temporal, bounceDomain, invalidAfterErrors, logger } = deps;
+      const r = await processInboundReport({ pool, temporal, bounceDomain, invalidAfterErrors, logger }, raw);
       return reply.status(202).send({
         id: r.id,
         duplicate: r.duplicate,

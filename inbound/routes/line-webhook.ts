@@ -4,16 +4,22 @@
 // nothing is parsed or changed before the signature holds. An unknown account and a bad signature get the same
 // answer (and the same work: a signature check), so account ids cannot be enumerated. Each event is applied once,
 // by its webhookEventId, and the latest event of a user decides (db/line-webhook-queries.ts): LINE redelivers.
+//
+// A Fastify plugin that api/app.ts registers with the pool (inbound/ sits below api/ and imports nothing from it).
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Pool } from 'pg';
 import { verifySignature } from '../../channels/line-signature';
 import { liveOfficialAccount } from '../../db/line-queries';
 import { applyLineWebhookEvents } from '../../db/line-webhook-queries';
+import { ApiError, ErrorBody } from '../../domain/http-error';
 import { parseLineWebhook } from '../../domain/line-webhook';
-import { ApiError } from '../errors';
-import { ErrorBody } from '../schemas';
+
+export interface LineWebhookRouteOptions {
+  pool: Pool;
+}
 
 const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
@@ -23,9 +29,8 @@ const refused = () =>
 /** Checked against when the account is unknown, so that answer costs what a wrong signature costs. */
 const NO_ACCOUNT_SECRET = randomBytes(32).toString('hex');
 
-export const lineWebhookRoutes: FastifyPluginAsync = async (fastify) => {
+export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookRouteOptions> = async (fastify, { pool }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
 
   // Encapsulated: only this plugin's routes get the raw Buffer, whatever the content type says.
   app.removeAllContentTypeParsers();

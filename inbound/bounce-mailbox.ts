@@ -11,7 +11,7 @@
 // maxMessageBytes.
 import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import { processInboundReport, type InboundDeps } from '../inbound/process-report';
+import { processInboundReport, type InboundDeps } from './process-report';
 
 export interface BounceMailboxOptions {
   port: number;
