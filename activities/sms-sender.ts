@@ -1,7 +1,7 @@
 // The SMS channel (SPEC §6): targets from the run's phone field, pre-errors
 // decided before anything goes out (mobile number, body length, short URLs),
 // submits through the SMPP transport, receipts applied later by
-// worker/sms-receipts.ts.
+// inbound/sms-receipts.ts.
 //
 // Decisions:
 // - A submit the SMSC refused for now (throttled, queue full, no bind, no

@@ -45,7 +45,7 @@ export const TOOLS = ['dev', 'test', 'bench', 'scripts'] as const;
 /** The one upward edge allowed, and only for type-only imports. */
 const TYPE_ONLY_UPWARD: ReadonlyArray<readonly [string, string]> = [['workflows', 'activities']];
 
-const SKIPPED_DIRS = new Set(['node_modules', '.tools', '.data', 'dist', 'coverage', '.git', 'fixtures']);
+const UNWALKED_TOP_LEVEL = new Set(['node_modules', 'dist', 'coverage', ...TOOLS]);
 const SOURCE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
 
 export interface ImportSite {
@@ -79,7 +79,8 @@ function sourceFiles(root: string, dir = root): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.isDirectory()) {
-      if (!SKIPPED_DIRS.has(entry.name) && !entry.name.startsWith('.'))
+      // Tools import anything: not walked. Hidden folders (.git, .tools, .data) hold no code of ours.
+      if (!(dir === root && UNWALKED_TOP_LEVEL.has(entry.name)) && !entry.name.startsWith('.'))
         out.push(...sourceFiles(root, join(dir, entry.name)));
     } else if (entry.isFile() && SOURCE.test(entry.name)) out.push(join(dir, entry.name));
   }
@@ -192,7 +193,7 @@ export function importGraph(rootDir: string): ImportGraph {
   const sites: ImportSite[] = [];
   for (const file of sourceFiles(root)) {
     const from = topFolder(root, file);
-    if (from === null || (TOOLS as readonly string[]).includes(from)) continue;
+    if (from === null) continue;
     for (const imp of importsOf(readFileSync(file, 'utf8'), file)) {
       // Packages are not folders of ours; only relative specifiers cross folders.
       if (!imp.specifier.startsWith('./') && !imp.specifier.startsWith('../')) continue;
