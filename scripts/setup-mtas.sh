@@ -100,7 +100,7 @@ if fetch opensmtpd usr/sbin/smtpd opensmtpd &&
   add_system_user opensmtpd /var/lib/opensmtpd/empty && add_system_user opensmtpq /var/lib/opensmtpd/empty; then
   mkdir -p /var/lib/opensmtpd/empty
   chmod 0755 /var/lib/opensmtpd/empty
-  # smtpctl (the test removes what is left queued with it) talks to the daemon as this group.
+  # smtpctl (to look into its queue by hand: `smtpctl show queue`) talks to the daemon as this group.
   chgrp opensmtpq "$root/opensmtpd/usr/sbin/smtpctl" && chmod 2555 "$root/opensmtpd/usr/sbin/smtpctl"
 else
   missing+=(opensmtpd)

@@ -8,7 +8,7 @@
 //
 // An MTA that cannot be had here is reported as skipped (with why), and so is
 // each case an MTA does not turn into a bounce within seconds.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BounceMailbox } from '../../channels/bounce-mailbox';
@@ -72,6 +72,10 @@ const CASES: readonly Case[] = [
   },
 ];
 
+// REAL_MTA_CAPTURE_DIR=DIR: also write each bounce as received to DIR/<mta>/<case>.eml
+// (how test/fixtures/bounces/real/ can be refreshed).
+const CAPTURE_DIR = process.env.REAL_MTA_CAPTURE_DIR;
+
 for (const mta of REAL_MTAS) {
   const why = mta.unavailable();
   if (why) {
@@ -91,7 +95,7 @@ function describeMta(mta: RealMta): void {
     // The next hop behind the MTA (the harness's own sink is not in this path,
     // except for dma, which takes its mail from it as a local program would).
     const sink = new SmtpSink({ port: 0 });
-    const dir = mkdtempSync(join(tmpdir(), `mta-${mta.name}-`));
+    let dir: string | undefined;
     const tag = uniqueSuffix();
     const addressOf = (c: Case) => `${c.local}.${tag}@${c.domain}`;
     const good = `ok.${tag}@receiver.test`;
@@ -120,6 +124,7 @@ function describeMta(mta: RealMta): void {
       const { port: bouncePort } = await mailbox.start();
       const { port: sinkPort } = await sink.start();
       for (const c of cases) if (c.refusal) sink.script(addressOf(c), c.refusal);
+      dir = mkdtempSync(join(tmpdir(), `mta-${mta.name}-`));
       running = await mta.start(dir, {
         port,
         sink,
@@ -165,7 +170,7 @@ function describeMta(mta: RealMta): void {
       await mailbox?.stop();
       await sink.stop();
       await h?.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     test(`${mta.name} relays what the next hop accepts, and no report comes back for it`, async () => {
@@ -195,6 +200,10 @@ function describeMta(mta: RealMta): void {
             ).rows[0],
           120_000,
         ).catch(withLog);
+        if (CAPTURE_DIR) {
+          mkdirSync(join(CAPTURE_DIR, mta.name), { recursive: true });
+          writeFileSync(join(CAPTURE_DIR, mta.name, `${c.scenario}.eml`), report.raw);
+        }
         const reading = {
           sendId: report.send_id === null ? null : String(report.send_id),
           kind: report.kind,

@@ -18,6 +18,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -66,6 +67,8 @@ export interface RealMta {
 }
 
 const TOOLS = resolve(__dirname, '../../.tools/mta');
+/** OpenSMTPD's queue, compiled into Debian's binary (it creates it when missing). */
+const SMTPD_SPOOL = '/var/spool/smtpd';
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
@@ -208,7 +211,8 @@ const exim: RealMta = {
 
 // OpenSMTPD 6.8: `smtpd -d -f FILE` in the foreground. Its queue
 // (/var/spool/smtpd), chroot and control socket are compiled in, so only one
-// runs on the machine at a time; what it leaves queued is removed on stop.
+// runs on the machine at a time, and not beside a system OpenSMTPD; its queue
+// is emptied before and after.
 const opensmtpd: RealMta = {
   name: 'opensmtpd',
   label: 'OpenSMTPD 6.8 (opensmtpd)',
@@ -225,6 +229,8 @@ const opensmtpd: RealMta = {
       return 'not in .tools/mta/opensmtpd (run scripts/setup-mtas.sh)';
     if (uidOf('opensmtpd') === null || uidOf('opensmtpq') === null)
       return 'no opensmtpd/opensmtpq users (run scripts/setup-mtas.sh)';
+    // Its queue is compiled in: the test empties it, which is only safe where it is ours alone.
+    if (existsSync('/usr/sbin/smtpd')) return `shares its queue (${SMTPD_SPOOL}) with the system's OpenSMTPD`;
     if (existsSync('/var/run/smtpd.sock') && spawnSync('pgrep', ['-x', 'smtpd']).status === 0)
       return 'another OpenSMTPD is running on this machine';
     return null;
@@ -245,14 +251,16 @@ const opensmtpd: RealMta = {
       ].join('\n'),
     );
     chmodSync(conf, 0o644);
+    // What an earlier run left queued would be retried against ports long closed.
+    rmSync(SMTPD_SPOOL, { recursive: true, force: true });
     const smtpd = join(TOOLS, 'opensmtpd/usr/sbin/smtpd');
     const { child, out } = startLogged(smtpd, ['-d', '-f', conf]);
     await waitForPort('OpenSMTPD', r.port, child);
     return {
       log: out,
       async stop() {
-        spawnSync(join(TOOLS, 'opensmtpd/usr/sbin/smtpctl'), ['remove', 'all']);
         await stopChild(child);
+        rmSync(SMTPD_SPOOL, { recursive: true, force: true });
       },
     };
   },
