@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BounceMailbox } from '../../channels/bounce-mailbox';
+import { BounceMailbox } from '../../inbound/bounce-mailbox';
 import { SmtpSink, type SinkBehaviour } from '../../dev/smtp-sink';
 import { freePort, REAL_MTAS, type RealMta, type RunningMta, type Scenario } from '../support/real-mtas';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
