@@ -114,6 +114,14 @@ export const RUN_FAILURES_END_IN_ERROR = 'run-failures-end-in-error';
 
 export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRunProgress> {
   const run = new WizardRun(input);
+  // Messages: the reports signal (no payload: the reports are in the database)
+  // and the operators' progress query. Both act on the run's state only.
+  setHandler(asyncReportsSignal, () => {
+    run.reportsPending = true;
+  });
+  setHandler(progressQuery, () => run.progress());
+
+  // The phases. A resumed execution starts at the phase its carried state names.
   try {
     if (!input.resume) {
       await waitForScheduledTime(run);
@@ -188,10 +196,6 @@ class WizardRun {
     this.nextSeq = resume?.nextSeq ?? 1;
     this.reportsPending = resume?.reportsPending ?? false;
     this.listenUntilMs = resume?.listenUntilMs;
-    setHandler(asyncReportsSignal, () => {
-      this.reportsPending = true;
-    });
-    setHandler(progressQuery, () => this.progress());
     this.tracksStatus = workflowInfo().typedSearchAttributes.get(WIZARD_STATUS) !== undefined;
   }
 
