@@ -1,8 +1,9 @@
 // `npm run capture-histories`: records sample histories of the wizard run
 // workflow (completed, cancelled while reserved, retried in waves, listening
 // for asynchronous reports; an SMS run, a LINE run, a run that continued as
-// new, a run whose bounce window closed through the final sweep, a run that
-// ended in error) into test/fixtures/histories/. Each test re-captures its own
+// new, a run whose bounce window closed through the final sweep, runs that
+// ended in error before and through the RUN_FAILURES_END_IN_ERROR patch) into
+// test/fixtures/histories/. Each test re-captures its own
 // files only: `npm run capture-histories -- -t 'SMS'` refreshes one set and
 // leaves the older histories (recorded before later patches) as they are. The suite replays
 // them (test/workflow/replay.test.ts), so a change that would break runs in
@@ -195,4 +196,25 @@ test('capture: a run whose bounce window closed through the final sweep', async 
     true,
   );
   await save('window-closed-final-sweep', run.body.taskId);
+}, 300_000);
+
+test('capture: a run that ended in error through the patched step (no SMS transport on the workers)', async () => {
+  h = await startHarness({ asyncBounceWindowSeconds: 0 }, { sms: false });
+  const lead = await h.api('POST', '/v1/leads', {
+    name: 'S',
+    phones: { mobile: `090-${randomInt(1000, 10000)}-5001` },
+  });
+  const tpl = await h.api('POST', '/v1/templates', {
+    channel: 'sms',
+    title: `S ${uniqueSuffix()}`,
+    smsBody: 'Hi',
+  });
+  const run = await h.api('POST', '/v1/wizard-runs', { templateId: tpl.body.id, leadIds: [lead.body.id] });
+  expect((await runReaches(run.body.id, ['completed', 'error'])).status).toBe('error');
+  const history = await h.temporal.workflow.getHandle(run.body.taskId).fetchHistory();
+  // ChannelUnavailable is not among the legacy setup failures: the RUN_FAILURES_END_IN_ERROR patch ended it.
+  expect(history.events?.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(
+    true,
+  );
+  await save('sms-error-patched', run.body.taskId);
 }, 300_000);

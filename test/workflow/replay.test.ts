@@ -20,6 +20,7 @@ test('there are sample histories of every channel and every way a run moves or e
     'line-error', // the official account went while the run was reserved
     'retried', // retry waves on durable timers
     'sms-completed',
+    'sms-error-patched', // no SMS transport: ended in error through RUN_FAILURES_END_IN_ERROR
     'window-closed-final-sweep', // the bounce window closed through FINAL_REPORT_SWEEP
   ]);
 });
