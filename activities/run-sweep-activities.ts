@@ -15,7 +15,7 @@ import {
   type RunWorkflowState,
 } from '../domain/run-lifecycle';
 import { recordSweepRepair } from '../observability/metrics';
-import { startWizardRun, wizardRunSettings } from '../workflows/wizard-run-client';
+import { startWizardRun, wizardRunSettings } from '../lifecycle/wizard-run';
 
 export interface RunSweepDeps {
   pool: Pool;

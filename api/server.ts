@@ -6,7 +6,7 @@ import { describeConfig, loadConfig, type AppConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { buildApp } from './app';
 import { BounceMailbox } from '../inbound/bounce-mailbox';
-import { ensureMailboxCleanupSchedule } from '../workflows/mailbox-cleanup-client';
+import { ensureMailboxCleanupSchedule } from '../lifecycle/mailbox-cleanup';
 import { startMetricsServer, type MetricsServer } from '../worker/metrics-server';
 
 declare module 'fastify' {

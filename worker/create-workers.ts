@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities/wizard-run-activities';
 import { createCleanupActivities } from '../activities/cleanup-activities';
 import { createRunSweepActivities } from '../activities/run-sweep-activities';
-import { ensureRunSweepSchedule } from '../workflows/run-sweep-client';
+import { ensureRunSweepSchedule } from '../lifecycle/run-sweep';
 import { Client } from '@temporalio/client';
 import type { EmailTransport } from '../channels/email';
 import type { AppConfig } from '../config/config';

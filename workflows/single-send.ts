@@ -22,7 +22,3 @@ export async function singleSendWorkflow(
   });
   return input.channel === 'sms' ? sender.sendSingleSms(input.sendId) : sender.sendSingleEmail(input.sendId);
 }
-
-export function singleSendWorkflowId(sendId: string): string {
-  return `single-send-${sendId}`;
-}

@@ -1,5 +1,15 @@
 // One workflow per wizard run (SPEC 2). Deterministic orchestration only: it
-// imports domain/ and activity types, nothing else (enforced by ESLint).
+// imports @temporalio/workflow, domain/ and activity types, nothing else
+// (an allowlist in eslint.config.mjs).
+//
+// Shape: the run's state is one object (WizardRun: status, cursors, counters,
+// the batches in flight, the progress query and the reports signal), and the
+// run moves through phase functions that act on it: wait for the scheduled
+// time, prepare, send every target once, retry waves, complete, listen for
+// asynchronous reports; a failure ends it in cancelled or error. A run that
+// continues as new resumes at the phase its carried state names. Every phase
+// issues the same commands, in the same order, as the single closure it
+// replaces: the histories in test/fixtures/histories replay against it.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -19,6 +29,7 @@ import {
 } from '@temporalio/workflow';
 import type { WizardRunActivities } from '../activities/wizard-run-activities';
 import { expectedCompletion, isRunFailure, type RunStatusName } from '../domain/run-lifecycle';
+import { runSummary } from '../domain/run-summary';
 import { WIZARD_STATUS } from './search-attributes';
 
 export interface WizardRunSettings {
@@ -102,8 +113,35 @@ const LEGACY_SETUP_FAILURES = ['RunMissing', 'TemplateMissing', 'SegmentMissing'
 export const RUN_FAILURES_END_IN_ERROR = 'run-failures-end-in-error';
 
 export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRunProgress> {
-  const { runId, settings } = input;
-  const sender = proxyActivities<WizardRunActivities>({
+  const run = new WizardRun(input);
+  // Messages: the reports signal (no payload: the reports are in the database)
+  // and the operators' progress query. Both act on the run's state only.
+  setHandler(asyncReportsSignal, () => {
+    run.reportsPending = true;
+  });
+  setHandler(progressQuery, () => run.progress());
+
+  // The phases. A resumed execution starts at the phase its carried state names.
+  try {
+    if (!input.resume) {
+      await waitForScheduledTime(run);
+      if (!(await prepare(run))) return run.progress();
+    }
+    if (run.sending) {
+      await sendEveryTarget(run);
+      await retryWaves(run);
+      await complete(run);
+    }
+    await listen(run);
+    return run.progress();
+  } catch (err) {
+    return end(run, err);
+  }
+}
+
+/** Proxies of the send queue's activities, per run (its channel's queue). */
+function sendActivities(settings: WizardRunSettings) {
+  return proxyActivities<WizardRunActivities>({
     taskQueue: settings.taskQueueSend,
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: settings.heartbeatTimeoutMs ?? 120_000,
@@ -111,232 +149,296 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2s', maximumInterval: '2 minutes', backoffCoefficient: 2 },
   });
+}
 
-  let status: RunStatusName = input.resume ? 'running' : 'reserved';
-  let targets = input.resume?.targets ?? 0;
-  let excluded = input.resume?.excluded ?? 0;
-  let startedAtMs = input.resume?.startedAtMs ?? 0;
-  const counts: RunCounts = input.resume?.counts ?? { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
-  let waves = input.resume?.waves ?? 0;
-  let nextWaveAtMs: number | null = null;
-  let reportsPending = input.resume?.reportsPending ?? false;
-  setHandler(asyncReportsSignal, () => {
-    reportsPending = true;
-  });
-  const done = () => counts.sent + counts.preErrors;
-  const add = (c: RunCounts) => {
-    counts.sent += c.sent;
-    counts.delivered += c.delivered;
-    counts.errors += c.errors;
-    counts.preErrors += c.preErrors;
-  };
+/** Everything the run knows: carried over continue-as-new as cursors and counters, never lists. */
+class WizardRun {
+  readonly runId: number;
+  readonly settings: WizardRunSettings;
+  readonly sender: ReturnType<typeof sendActivities>;
+  /** False once sending is over: a resumed execution that only listens for reports. */
+  readonly sending: boolean;
+  status: RunStatusName;
+  targets: number;
+  excluded: number;
+  startedAtMs: number;
+  readonly counts: RunCounts;
+  waves: number;
+  nextWaveAtMs: number | null = null;
+  /** Next target of the first pass. */
+  nextSeq: number;
+  reportsPending: boolean;
+  /** When the asynchronous-bounce window closes, once sending is over. */
+  listenUntilMs: number | undefined;
+  /** Batches (and applies) in this execution: the history grows with them. */
+  batchesThisExecution = 0;
+  /** Batches in flight, so a cancel can wait for every one of them to stop and record. */
+  readonly inFlight = new Set<Promise<void>>();
+  /**
+   * The status search attribute is kept current when the starter set it (the
+   * API always does); a server without our attributes registered (the
+   * time-skipping test server) would reject an upsert.
+   */
+  private readonly tracksStatus: boolean;
 
-  setHandler(progressQuery, () => {
-    const eta =
-      status === 'running'
-        ? expectedCompletion({ startedAtMs, nowMs: Date.now(), done: done(), total: targets })
-        : null;
-    const remaining = Math.max(0, targets - done());
-    return {
-      runId,
-      status,
-      targets,
-      excluded,
-      done: done(),
-      remaining,
-      counts: { ...counts },
-      expectedCompletionAt: eta ? new Date(eta.expectedAtMs).toISOString() : null,
-      minutesLeft: eta?.minutesLeft ?? null,
-      waves,
-      nextWaveAt: nextWaveAtMs !== null ? new Date(nextWaveAtMs).toISOString() : null,
-      summary:
-        status !== 'running'
-          ? `${status}: ${done()} of ${targets} sent`
-          : nextWaveAtMs !== null
-            ? `${done()} of ${targets} sent; ${counts.errors} waiting for retry wave ${waves + 1} at ${new Date(nextWaveAtMs).toISOString()}`
-            : `${done()} of ${targets} sent${eta ? `, about ${eta.minutesLeft} minutes left` : ''}`,
-    };
-  });
+  constructor(readonly input: WizardRunInput) {
+    const resume = input.resume;
+    this.runId = input.runId;
+    this.settings = input.settings;
+    this.sender = sendActivities(input.settings);
+    this.sending = resume?.listenUntilMs === undefined;
+    this.status = !resume ? 'reserved' : this.sending ? 'running' : 'completed';
+    this.targets = resume?.targets ?? 0;
+    this.excluded = resume?.excluded ?? 0;
+    this.startedAtMs = resume?.startedAtMs ?? 0;
+    this.counts = resume?.counts ?? { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
+    this.waves = resume?.waves ?? 0;
+    this.nextSeq = resume?.nextSeq ?? 1;
+    this.reportsPending = resume?.reportsPending ?? false;
+    this.listenUntilMs = resume?.listenUntilMs;
+    this.tracksStatus = workflowInfo().typedSearchAttributes.get(WIZARD_STATUS) !== undefined;
+  }
 
-  // Keep the status attribute current when the starter set it (the API always
-  // does); a server without our attributes registered (the time-skipping test
-  // server) would reject an upsert.
-  const tracksStatus = workflowInfo().typedSearchAttributes.get(WIZARD_STATUS) !== undefined;
-  const setStatus = (s: RunStatusName) => {
-    status = s;
-    if (tracksStatus) upsertSearchAttributes([{ key: WIZARD_STATUS, value: s }]);
-  };
+  done(): number {
+    return this.counts.sent + this.counts.preErrors;
+  }
 
-  // Batches in flight, so a cancel can wait for every one of them to stop and record.
-  const inFlight = new Set<Promise<void>>();
-  const track = <T>(p: Promise<T>): Promise<T> => {
+  add(c: RunCounts): void {
+    this.counts.sent += c.sent;
+    this.counts.delivered += c.delivered;
+    this.counts.errors += c.errors;
+    this.counts.preErrors += c.preErrors;
+  }
+
+  setStatus(s: RunStatusName): void {
+    this.status = s;
+    this.publishStatus();
+  }
+
+  publishStatus(): void {
+    if (this.tracksStatus) upsertSearchAttributes([{ key: WIZARD_STATUS, value: this.status }]);
+  }
+
+  /** Tracks an activity among the batches in flight; returns it unchanged. */
+  track<T>(p: Promise<T>): Promise<T> {
     const settled: Promise<void> = p.then(
       () => undefined,
       () => undefined,
     );
-    inFlight.add(settled);
-    void settled.then(() => inFlight.delete(settled));
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
     return p;
-  };
-  try {
-    const sending = input.resume?.listenUntilMs === undefined;
-    if (!input.resume) {
-      // The durable reservation timer: cancelling the workflow here ends the run with nothing sent.
-      if (input.scheduledAt) {
-        const wait = Date.parse(input.scheduledAt) - Date.now();
-        if (wait > 0) await sleep(wait);
-      }
-      if (!(await bookkeeping.markPreparing(runId))) return finalProgress();
-      setStatus('preparing');
-      const prepared = await bookkeeping.prepareRun(runId);
-      targets = prepared.targets;
-      excluded = prepared.excluded;
-      if (!(await bookkeeping.markRunning(runId))) return finalProgress();
-      setStatus('running');
-      startedAtMs = Date.now();
-    }
-
-    let nextSeq = input.resume?.nextSeq ?? targets + 1;
-    let batchesThisExecution = 0;
-    const historyHeavy = () =>
-      workflowInfo().continueAsNewSuggested || batchesThisExecution >= settings.maxBatchesPerExecution;
-    const carryOn = (listenUntilMs?: number) =>
-      continueAsNew<typeof wizardRunWorkflow>({
-        ...input,
-        resume: { targets, excluded, nextSeq, counts, startedAtMs, waves, listenUntilMs, reportsPending },
-      });
-    if (sending) {
-      if (!input.resume) {
-        nextSeq = 1;
-        await bookkeeping.notifyRun(runId, 'start');
-      }
-
-      // First pass: every target once, several batches in flight.
-      let batchFailure: unknown = null;
-      while (nextSeq <= targets || inFlight.size > 0) {
-        while (!historyHeavy() && inFlight.size < settings.batchesInFlight && nextSeq <= targets) {
-          const fromSeq = nextSeq;
-          const toSeq = Math.min(targets, fromSeq + settings.batchSize - 1);
-          nextSeq = toSeq + 1;
-          batchesThisExecution++;
-          void track(
-            sender.sendRunBatch({
-              runId,
-              fromSeq,
-              toSeq,
-              clockMs: Date.now(),
-              startedAtMs,
-              totalTargets: targets,
-              doneBefore: done(),
-            }),
-          ).then(add, (err: unknown) => {
-            batchFailure ??= err;
-          });
-        }
-        if (inFlight.size === 0) {
-          // Drained: every batch before nextSeq is done, so the cursor is exact.
-          if (nextSeq <= targets) await carryOn();
-          break;
-        }
-        await Promise.race(inFlight);
-        if (batchFailure) throw batchFailure;
-      }
-
-      // Retry waves (SPEC 4): soft errors wait on durable timers for their
-      // reason's schedule; a cancel during the wait ends the run here.
-      for (;;) {
-        const due = await bookkeeping.findNextRetry(runId);
-        if (!due) break;
-        nextWaveAtMs = due.dueAtMs;
-        const wait = due.dueAtMs - Date.now();
-        if (wait > 0) await sleep(wait);
-        const dueByMs = Math.max(due.dueAtMs, Date.now());
-        nextWaveAtMs = null;
-        waves++;
-        for (;;) {
-          const waveBatches = Array.from({ length: settings.batchesInFlight }, () =>
-            track(sender.sendRetryBatch({ runId, dueByMs, clockMs: Date.now(), limit: settings.batchSize })),
-          );
-          batchesThisExecution += waveBatches.length;
-          const results = await Promise.all(waveBatches);
-          results.forEach(add);
-          if (results.every((r) => r.claimed < settings.batchSize)) break;
-        }
-        if (historyHeavy()) await carryOn();
-      }
-
-      await bookkeeping.markCompleted(runId);
-      setStatus('completed');
-      await bookkeeping.notifyRun(runId, 'end');
-    }
-    setStatus('completed');
-
-    // The asynchronous-bounce window: reports that arrive later reach the run
-    // by signal and are applied through an activity, keeping counters current.
-    const listenUntilMs = input.resume?.listenUntilMs ?? Date.now() + settings.asyncBounceWindowMs;
-    let swept = false;
-    for (;;) {
-      const remaining = listenUntilMs - Date.now();
-      if (!reportsPending) {
-        if (remaining <= 0) {
-          // A report whose signal never arrived (the API could not reach Temporal)
-          // is still pending in the database: one last apply as the window closes
-          // picks it up. Histories recorded before this step replay without it.
-          if (swept || settings.asyncBounceWindowMs <= 0 || !patched(FINAL_REPORT_SWEEP)) break;
-          swept = true;
-        } else {
-          await condition(() => reportsPending, remaining);
-          if (!reportsPending) continue;
-        }
-      }
-      reportsPending = false;
-      const applied = await bookkeeping.applyAsyncReports(runId);
-      counts.delivered -= applied.bounced;
-      counts.errors += applied.bounced;
-      batchesThisExecution++;
-      if (historyHeavy()) await carryOn(listenUntilMs);
-    }
-    return finalProgress();
-  } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => {
-        // Each batch stops at its next heartbeat and records what it sent first.
-        await Promise.allSettled([...inFlight]);
-        if (await bookkeeping.markCancelled(runId)) await bookkeeping.notifyRun(runId, 'end');
-      });
-      setStatus('cancelled');
-      throw err;
-    }
-    const cause =
-      err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : null;
-    const fatal =
-      cause !== null &&
-      ((cause.type !== undefined && cause.type !== null && LEGACY_SETUP_FAILURES.includes(cause.type)) ||
-        (patched(RUN_FAILURES_END_IN_ERROR) && (isRunFailure(cause.type) || cause.nonRetryable)));
-    if (cause && fatal) {
-      // SPEC 2: the run cannot proceed (its template, target or transport is gone) → error (red).
-      const message = isRunFailure(cause.type) ? cause.message : `the run stopped: ${cause.message}`;
-      await bookkeeping.markError(runId, message || 'the run cannot proceed');
-      setStatus('error');
-      return finalProgress();
-    }
-    throw err;
   }
 
-  function finalProgress(): WizardRunProgress {
+  historyHeavy(): boolean {
+    return (
+      workflowInfo().continueAsNewSuggested ||
+      this.batchesThisExecution >= this.settings.maxBatchesPerExecution
+    );
+  }
+
+  /** Continue as new with cursors and counters (the history restarts empty). */
+  carryOn(): Promise<never> {
+    const { targets, excluded, nextSeq, counts, startedAtMs, waves, listenUntilMs, reportsPending } = this;
+    return continueAsNew<typeof wizardRunWorkflow>({
+      ...this.input,
+      resume: { targets, excluded, nextSeq, counts, startedAtMs, waves, listenUntilMs, reportsPending },
+    });
+  }
+
+  /** The operators' view (the 'progress' query) and the workflow's result. */
+  progress(): WizardRunProgress {
+    const done = this.done();
+    const eta =
+      this.status === 'running'
+        ? expectedCompletion({ startedAtMs: this.startedAtMs, nowMs: Date.now(), done, total: this.targets })
+        : null;
+    const nextWaveAt = this.nextWaveAtMs !== null ? new Date(this.nextWaveAtMs) : null;
     return {
-      runId,
-      status,
-      targets,
-      excluded,
-      done: done(),
-      remaining: Math.max(0, targets - done()),
-      counts: { ...counts },
-      expectedCompletionAt: null,
-      minutesLeft: null,
-      waves,
-      nextWaveAt: null,
-      summary: `${status}: ${done()} of ${targets} sent`,
+      runId: this.runId,
+      status: this.status,
+      targets: this.targets,
+      excluded: this.excluded,
+      done,
+      remaining: Math.max(0, this.targets - done),
+      counts: { ...this.counts },
+      expectedCompletionAt: eta ? new Date(eta.expectedAtMs).toISOString() : null,
+      minutesLeft: eta?.minutesLeft ?? null,
+      waves: this.waves,
+      nextWaveAt: nextWaveAt?.toISOString() ?? null,
+      summary: runSummary({
+        status: this.status,
+        done,
+        targets: this.targets,
+        minutesLeft: eta?.minutesLeft ?? null,
+        scheduledAt: this.input.scheduledAt ? new Date(this.input.scheduledAt) : null,
+        nextWave: nextWaveAt ? { number: this.waves + 1, at: nextWaveAt, waiting: this.counts.errors } : null,
+      }),
     };
   }
+}
+
+/** The durable reservation timer: cancelling the workflow here ends the run with nothing sent. */
+async function waitForScheduledTime(run: WizardRun): Promise<void> {
+  if (!run.input.scheduledAt) return;
+  const wait = Date.parse(run.input.scheduledAt) - Date.now();
+  if (wait > 0) await sleep(wait);
+}
+
+/** `preparing`, then `running`. False: the run's row moved on without us (cancelled meanwhile). */
+async function prepare(run: WizardRun): Promise<boolean> {
+  if (!(await bookkeeping.markPreparing(run.runId))) return false;
+  run.setStatus('preparing');
+  const prepared = await bookkeeping.prepareRun(run.runId);
+  run.targets = prepared.targets;
+  run.excluded = prepared.excluded;
+  if (!(await bookkeeping.markRunning(run.runId))) return false;
+  run.setStatus('running');
+  run.startedAtMs = Date.now();
+  return true;
+}
+
+/** The first pass: every target once, several batches in flight, continuing as new when the history is heavy. */
+async function sendEveryTarget(run: WizardRun): Promise<void> {
+  const { settings, sender, inFlight } = run;
+  if (!run.input.resume) await bookkeeping.notifyRun(run.runId, 'start');
+  let batchFailure: unknown = null;
+  while (run.nextSeq <= run.targets || inFlight.size > 0) {
+    while (!run.historyHeavy() && inFlight.size < settings.batchesInFlight && run.nextSeq <= run.targets) {
+      const fromSeq = run.nextSeq;
+      const toSeq = Math.min(run.targets, fromSeq + settings.batchSize - 1);
+      run.nextSeq = toSeq + 1;
+      run.batchesThisExecution++;
+      void run
+        .track(
+          sender.sendRunBatch({
+            runId: run.runId,
+            fromSeq,
+            toSeq,
+            clockMs: Date.now(),
+            startedAtMs: run.startedAtMs,
+            totalTargets: run.targets,
+            doneBefore: run.done(),
+          }),
+        )
+        .then(
+          (c) => run.add(c),
+          (err: unknown) => {
+            batchFailure ??= err;
+          },
+        );
+    }
+    if (inFlight.size === 0) {
+      // Drained: every batch before nextSeq is done, so the cursor is exact.
+      if (run.nextSeq <= run.targets) await run.carryOn();
+      break;
+    }
+    await Promise.race(inFlight);
+    if (batchFailure) throw batchFailure;
+  }
+}
+
+/**
+ * Retry waves (SPEC 4): soft errors wait on durable timers for their reason's
+ * schedule; a cancel during the wait ends the run here.
+ */
+async function retryWaves(run: WizardRun): Promise<void> {
+  const { settings, sender } = run;
+  for (;;) {
+    const due = await bookkeeping.findNextRetry(run.runId);
+    if (!due) return;
+    run.nextWaveAtMs = due.dueAtMs;
+    const wait = due.dueAtMs - Date.now();
+    if (wait > 0) await sleep(wait);
+    const dueByMs = Math.max(due.dueAtMs, Date.now());
+    run.nextWaveAtMs = null;
+    run.waves++;
+    for (;;) {
+      const waveBatches = Array.from({ length: settings.batchesInFlight }, () =>
+        run.track(
+          sender.sendRetryBatch({
+            runId: run.runId,
+            dueByMs,
+            clockMs: Date.now(),
+            limit: settings.batchSize,
+          }),
+        ),
+      );
+      run.batchesThisExecution += waveBatches.length;
+      const results = await Promise.all(waveBatches);
+      results.forEach((c) => run.add(c));
+      if (results.every((r) => r.claimed < settings.batchSize)) break;
+    }
+    if (run.historyHeavy()) await run.carryOn();
+  }
+}
+
+/** Sending is over: `completed`, and the run's end is announced. */
+async function complete(run: WizardRun): Promise<void> {
+  await bookkeeping.markCompleted(run.runId);
+  run.setStatus('completed');
+  await bookkeeping.notifyRun(run.runId, 'end');
+}
+
+/**
+ * The asynchronous-bounce window: reports that arrive later reach the run by
+ * signal and are applied through an activity, keeping counters current.
+ */
+async function listen(run: WizardRun): Promise<void> {
+  // The status attribute is published again as the window opens: a resumed
+  // execution starts here, and every recorded history carries this upsert.
+  run.publishStatus();
+  run.listenUntilMs ??= Date.now() + run.settings.asyncBounceWindowMs;
+  let swept = false;
+  for (;;) {
+    const remaining = run.listenUntilMs - Date.now();
+    if (!run.reportsPending) {
+      if (remaining <= 0) {
+        // A report whose signal never arrived (the API could not reach Temporal)
+        // is still pending in the database: one last apply as the window closes
+        // picks it up. Histories recorded before this step replay without it.
+        if (swept || run.settings.asyncBounceWindowMs <= 0 || !patched(FINAL_REPORT_SWEEP)) return;
+        swept = true;
+      } else {
+        await condition(() => run.reportsPending, remaining);
+        if (!run.reportsPending) continue;
+      }
+    }
+    run.reportsPending = false;
+    const applied = await bookkeeping.applyAsyncReports(run.runId);
+    run.counts.delivered -= applied.bounced;
+    run.counts.errors += applied.bounced;
+    run.batchesThisExecution++;
+    if (run.historyHeavy()) await run.carryOn();
+  }
+}
+
+/**
+ * A cancel ends the run `cancelled` once every batch in flight has stopped and
+ * recorded; a failure the run cannot recover from ends it in `error`; anything
+ * else fails the workflow (and is retried by Temporal).
+ */
+async function end(run: WizardRun, err: unknown): Promise<WizardRunProgress> {
+  if (isCancellation(err)) {
+    await CancellationScope.nonCancellable(async () => {
+      // Each batch stops at its next heartbeat and records what it sent first.
+      await Promise.allSettled([...run.inFlight]);
+      if (await bookkeeping.markCancelled(run.runId)) await bookkeeping.notifyRun(run.runId, 'end');
+    });
+    run.setStatus('cancelled');
+    throw err;
+  }
+  const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : null;
+  const fatal =
+    cause !== null &&
+    ((cause.type !== undefined && cause.type !== null && LEGACY_SETUP_FAILURES.includes(cause.type)) ||
+      (patched(RUN_FAILURES_END_IN_ERROR) && (isRunFailure(cause.type) || cause.nonRetryable)));
+  if (cause && fatal) {
+    // SPEC 2: the run cannot proceed (its template, target or transport is gone) → error (red).
+    const message = isRunFailure(cause.type) ? cause.message : `the run stopped: ${cause.message}`;
+    await bookkeeping.markError(run.runId, message || 'the run cannot proceed');
+    run.setStatus('error');
+    return run.progress();
+  }
+  throw err;
 }

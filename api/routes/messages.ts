@@ -5,8 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { WorkflowFailedError } from '@temporalio/client';
 import { getLead } from '../../db/lead-queries';
 import { getTemplate } from '../../db/template-queries';
-import { singleSendWorkflowId } from '../../workflows/single-send';
-import { sendQueueFor } from '../../config/config';
+import { startSingleSend } from '../../lifecycle/single-send';
 import { DEFAULT_PHONE_FIELD } from '../../db/sms-queries';
 import { ApiError, badRequest } from '../errors';
 import { ErrorBody } from '../schemas';
@@ -73,13 +72,7 @@ export const messageRoutes: FastifyPluginAsync = async (fastify) => {
       });
       let handle;
       try {
-        handle = await temporal.workflow.start('singleSendWorkflow', {
-          taskQueue: config.taskQueueWizard,
-          workflowId: singleSendWorkflowId(sendId),
-          args: [
-            { sendId, taskQueueSend: sendQueueFor(config, template.channel), channel: template.channel },
-          ],
-        });
+        handle = await startSingleSend(temporal, config, { sendId, channel: template.channel });
       } catch (err) {
         req.log.error({ err, sendId }, 'could not start the single send');
         await pool.query('DELETE FROM send WHERE id = $1 AND attempts = 0', [sendId]);

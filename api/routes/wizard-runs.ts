@@ -6,7 +6,8 @@ import { getTemplate } from '../../db/template-queries';
 import { inTransaction } from '../../db/pool';
 import { isCancellable, wizardRunWorkflowId } from '../../domain/run-lifecycle';
 import { parseRetrySchedules } from '../../domain/retry-schedule';
-import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../workflows/wizard-run-client';
+import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../lifecycle/wizard-run';
+import { runSummary } from '../../domain/run-summary';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
@@ -129,15 +130,15 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
   const remaining = Math.max(0, r.target_count - done);
   const eta = r.status === 'running' && r.expected_completion_at ? r.expected_completion_at.getTime() : null;
   const minutesLeft = eta !== null ? Math.max(0, Math.ceil((eta - now) / 60_000)) : null;
-  const summary =
-    r.status === 'running'
-      ? `${done} of ${r.target_count} sent${minutesLeft !== null ? `, about ${minutesLeft} minutes left` : ''}`
-      : r.status === 'reserved'
-        ? r.scheduled_at
-          ? `reserved for ${r.scheduled_at.toISOString()}`
-          : 'starting'
-        : `${r.status}: ${done} of ${r.target_count} sent`;
   const held = r.status === 'running' && !!r.hold_reason;
+  const summary = runSummary({
+    status: r.status,
+    done,
+    targets: r.target_count,
+    minutesLeft,
+    scheduledAt: r.scheduled_at,
+    heldBy: held ? r.hold_reason : null,
+  });
   const statusDetail = held
     ? `sends wait for our SMTP relay (${r.hold_reason}) since ${iso(r.held_since)}; next try at ${iso(r.held_until)}: ${r.hold_detail ?? ''}`
     : null;
@@ -189,7 +190,7 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
       remaining,
       expectedCompletionAt: iso(r.expected_completion_at),
       minutesLeft,
-      summary: held ? `${summary}; waiting for our SMTP relay (${r.hold_reason})` : summary,
+      summary,
     },
     cancelRequestedAt: iso(r.cancel_requested_at),
     createdAt: iso(r.created_at)!,

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { buildApp } from '../../api/app';
 import { metricsText } from '../../observability/metrics';
 import { findApiKey } from '../../db/api-key-queries';
-import { RUN_SWEEP_SCHEDULE_ID, ensureRunSweepSchedule } from '../../workflows/run-sweep-client';
+import { RUN_SWEEP_SCHEDULE_ID, ensureRunSweepSchedule } from '../../lifecycle/run-sweep';
 import type { Harness } from '../support/harness';
 import { startHarness, uniqueSuffix, waitFor } from '../support/harness';
 import { freePort } from '../support/stack-main';

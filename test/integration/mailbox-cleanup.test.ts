@@ -4,10 +4,7 @@
 import nodemailer from 'nodemailer';
 import { createCleanupActivities } from '../../activities/cleanup-activities';
 import { startApi } from '../../api/server';
-import {
-  MAILBOX_CLEANUP_SCHEDULE_ID,
-  ensureMailboxCleanupSchedule,
-} from '../../workflows/mailbox-cleanup-client';
+import { MAILBOX_CLEANUP_SCHEDULE_ID, ensureMailboxCleanupSchedule } from '../../lifecycle/mailbox-cleanup';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { testLogger } from '../support/test-log';
 import { freePort } from '../support/stack-main';

@@ -9,12 +9,19 @@ import { join } from 'node:path';
 const root = join(__dirname, '..', '..');
 const files = readdirSync(join(root, 'test', 'fixtures', 'histories')).filter((f) => f.endsWith('.json'));
 
-test('there are sample histories of completed, cancelled, retried and listening runs', () => {
+test('there are sample histories of every channel and every way a run moves or ends', () => {
   expect(files.map((f) => f.replace('.json', '')).sort()).toEqual([
-    'async-report-then-cancelled',
-    'cancelled-reserved',
-    'completed',
-    'retried',
+    'async-report-then-cancelled', // listened for a report, then cancelled
+    'cancelled-reserved', // cancelled while waiting for its time
+    'completed', // email
+    'continued-as-new-first', // the execution that continued as new ...
+    'continued-as-new-last', // ... and the one that resumed from its cursors
+    'line-completed',
+    'line-error', // the official account went while the run was reserved
+    'retried', // retry waves on durable timers
+    'sms-completed',
+    'sms-error-patched', // no SMS transport: ended in error through RUN_FAILURES_END_IN_ERROR
+    'window-closed-final-sweep', // the bounce window closed through FINAL_REPORT_SWEEP
   ]);
 });
 

@@ -9,7 +9,7 @@ import { createPool } from '../../db/pool';
 import { SmtpSink } from '../../dev/smtp-sink';
 import { resolveTemporalTestServer } from '../../dev/temporal-binary';
 import { workflowBundle } from '../../worker/create-workers';
-import type { WizardRunInput } from '../../workflows/wizard-run';
+import { wizardRunWorkflow, type WizardRunInput } from '../../workflows/wizard-run';
 import { uniqueSuffix } from '../support/harness';
 import { routeTemporalLogs, testLogger } from '../support/test-log';
 
@@ -82,7 +82,7 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
         asyncBounceWindowMs: 0,
       },
     };
-    const handle = await env.client.workflow.start('wizardRunWorkflow', {
+    const handle = await env.client.workflow.start(wizardRunWorkflow, {
       taskQueue,
       workflowId: `time-skipping-${tag}`,
       args: [input],

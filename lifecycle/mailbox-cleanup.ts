@@ -1,6 +1,7 @@
 // Creates the daily clean-up Schedule once; every API or worker start calls it.
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { ensureSchedule } from './schedule-client';
+import { mailboxCleanupWorkflow } from '../workflows/mailbox-cleanup';
+import { ensureSchedule } from './schedules';
 
 export const MAILBOX_CLEANUP_SCHEDULE_ID = 'mailbox-full-cleanup';
 
@@ -12,7 +13,7 @@ export function ensureMailboxCleanupSchedule(
   return ensureSchedule(client, {
     scheduleId: MAILBOX_CLEANUP_SCHEDULE_ID,
     spec: { calendars: [{ hour: 3, minute: 17, comment: 'daily, off the hour' }] },
-    action: { type: 'startWorkflow', workflowType: 'mailboxCleanupWorkflow', taskQueue, args: [] },
+    action: { type: 'startWorkflow', workflowType: mailboxCleanupWorkflow, taskQueue, args: [] },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
   });
 }

@@ -1,6 +1,7 @@
 // Creates the consistency sweep's Schedule once; every worker start calls it.
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { ensureSchedule } from './schedule-client';
+import { runConsistencySweepWorkflow } from '../workflows/run-sweep';
+import { ensureSchedule } from './schedules';
 
 export const RUN_SWEEP_SCHEDULE_ID = 'wizard-run-consistency-sweep';
 
@@ -9,7 +10,7 @@ export function ensureRunSweepSchedule(client: Client, taskQueue: string): Promi
   return ensureSchedule(client, {
     scheduleId: RUN_SWEEP_SCHEDULE_ID,
     spec: { intervals: [{ every: '5 minutes' }] },
-    action: { type: 'startWorkflow', workflowType: 'runConsistencySweepWorkflow', taskQueue, args: [] },
+    action: { type: 'startWorkflow', workflowType: runConsistencySweepWorkflow, taskQueue, args: [] },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' },
   });
 }

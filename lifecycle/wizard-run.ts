@@ -1,13 +1,18 @@
-// Client-side helpers of the wizard run workflow, used by the API (and tests):
-// start and cancel; the reports signal is inbound's (inbound/run-signal.ts).
-// Not part of the workflow bundle. (The run's progress is read from its row,
-// which the workflow keeps current: GET /v1/wizard-runs/:id; the workflow's
+// The client side of the wizard run workflow, used by the API, the
+// consistency sweep and tests: its settings, a typed start and cancel. Not
+// part of the workflow bundle. (The run's progress is read from its row, which
+// the workflow keeps current: GET /v1/wizard-runs/:id; the workflow's
 // 'progress' query serves operators.)
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { wizardRunWorkflowId } from '../domain/run-lifecycle';
-import { WIZARD_CHANNEL, WIZARD_RUN_ID, WIZARD_SCHEDULED_AT, WIZARD_STATUS } from './search-attributes';
 import { sendQueueFor, type AppConfig } from '../config/config';
-import type { WizardRunInput, WizardRunSettings } from './wizard-run';
+import {
+  WIZARD_CHANNEL,
+  WIZARD_RUN_ID,
+  WIZARD_SCHEDULED_AT,
+  WIZARD_STATUS,
+} from '../workflows/search-attributes';
+import { wizardRunWorkflow, type WizardRunInput, type WizardRunSettings } from '../workflows/wizard-run';
 
 /** A run's workflow settings from the configuration: the API and the consistency sweep start runs alike. */
 export function wizardRunSettings(config: AppConfig, channel: string): WizardRunSettings {
@@ -20,15 +25,20 @@ export function wizardRunSettings(config: AppConfig, channel: string): WizardRun
   };
 }
 
+/**
+ * Start a run's workflow, typed by the workflow function itself. A repeated
+ * start of the same run (a retried request, the sweep) is success: one
+ * execution per run, ever.
+ */
 export async function startWizardRun(
   client: Client,
   taskQueue: string,
   input: WizardRunInput,
   initialStatus: string,
   workflowId = wizardRunWorkflowId(input.runId),
-) {
+): Promise<string> {
   try {
-    await client.workflow.start('wizardRunWorkflow', {
+    await client.workflow.start(wizardRunWorkflow, {
       taskQueue,
       workflowId,
       args: [input],
@@ -43,7 +53,6 @@ export async function startWizardRun(
       ],
     });
   } catch (err) {
-    // A repeated start of the same run is harmless.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   return workflowId;
@@ -55,7 +64,7 @@ export async function cancelWizardRun(
   runId: number,
 ): Promise<'requested' | 'already-closed'> {
   try {
-    await client.workflow.getHandle(wizardRunWorkflowId(runId)).cancel();
+    await client.workflow.getHandle<typeof wizardRunWorkflow>(wizardRunWorkflowId(runId)).cancel();
     return 'requested';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'already-closed';
