@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import { compileRule, type RuleBindings } from '../domain/rule-expr';
 import { compileSegmentFilter } from '../domain/segment-filter';
 import { exclusionReasonRule, TARGET_RULES, type TargetChannel } from '../domain/target-exclusions';
+import { ADDRESS_STATUS_RULES, LEAD_VALIDITY_RULES, STATUSES_CLEARED_BY_DELIVERY } from '../domain/validity';
 import type { DeliveryOutcome } from '../domain/smtp-classification';
 import { inTransaction, type Queryable } from './pool';
 
@@ -515,12 +516,11 @@ export interface ValidityFact {
 }
 
 /**
- * Validity flags (SPEC 4) and address status rows from a set of outcomes,
- * synchronous or asynchronous alike: a delivery resets the lead's
- * consecutive-error counter and clears the address's quarantine; a counted
- * error increments both; the threshold or a permanent error turns the lead
- * invalid and quarantines the address. Blocklisted and allowlisted addresses
- * are a user's decision and stay. Rows are locked in a stable order.
+ * Validity flags and address status rows (SPEC 4, rules in domain/validity.ts)
+ * from a set of outcomes, synchronous or asynchronous alike: a delivery resets
+ * the lead's consecutive-error counter and clears the address's quarantine; a
+ * counted error increments both; the threshold or a permanent error turns the
+ * lead invalid and quarantines the address. Rows are locked in a stable order.
  */
 export async function applyValidity(
   client: PoolClient,
@@ -530,6 +530,14 @@ export async function applyValidity(
   if (facts.length === 0) return;
   const sorted = [...facts].sort((a, b) => a.leadId - b.leadId);
   const col = <T>(f: (r: ValidityFact) => T) => sorted.map(f);
+  const lead: RuleBindings = {
+    valid: 'l.email_valid',
+    consecutiveErrors: 'l.email_error_count',
+    delivered: 'v.delivered',
+    errors: 'v.errs',
+    invalidNow: 'v.invalid_now',
+    threshold: '$5::int',
+  };
   await client.query(
     `WITH v AS (
        SELECT lead, bool_or(delivered) AS delivered, count(*) FILTER (WHERE counts)::int AS errs,
@@ -538,11 +546,10 @@ export async function applyValidity(
         GROUP BY lead ORDER BY lead
      )
      UPDATE lead l
-        SET email_error_count = CASE WHEN v.delivered THEN 0 ELSE l.email_error_count + v.errs END,
-            email_valid = CASE WHEN v.delivered THEN l.email_valid
-                               ELSE l.email_valid AND NOT v.invalid_now AND l.email_error_count + v.errs < $5 END,
+        SET email_error_count = ${compileRule(LEAD_VALIDITY_RULES.consecutiveErrors, lead)},
+            email_valid = ${compileRule(LEAD_VALIDITY_RULES.valid, lead)},
             updated_at = now()
-       FROM v WHERE l.id = v.lead AND ((v.delivered AND l.email_error_count <> 0) OR v.errs > 0 OR v.invalid_now)`,
+       FROM v WHERE l.id = v.lead AND ${compileRule(LEAD_VALIDITY_RULES.changes, lead)}`,
     [
       col((r) => r.leadId),
       col((r) => r.delivered),
@@ -551,6 +558,23 @@ export async function applyValidity(
       invalidAfterErrors,
     ],
   );
+  const chunk = {
+    delivered: 'v.delivered',
+    errors: 'v.errs',
+    invalidNow: 'v.invalid_now',
+    threshold: '$8::int',
+  };
+  // On conflict the chunk's own facts are read back from the row it would have
+  // inserted: its status is 'quarantined' exactly when the chunk invalidates
+  // at once or alone reaches the threshold, and either quarantines the merged
+  // row too (error counts never fall below 0).
+  const merged: RuleBindings = {
+    priorStatus: 'a.status',
+    priorErrors: 'a.error_count',
+    errors: 'excluded.error_count',
+    invalidNow: `excluded.status = 'quarantined'`,
+    threshold: '$8::int',
+  };
   await client.query(
     `WITH v AS (
        SELECT lower(addr) AS address, bool_or(delivered) AS delivered,
@@ -563,14 +587,12 @@ export async function applyValidity(
      )
      INSERT INTO address_status AS a (channel, address, status, error_type, reason, error_count, first_error_at, last_error_at, source, updated_at)
      SELECT 'email', v.address,
-            CASE WHEN v.invalid_now OR v.errs >= $8 THEN 'quarantined' ELSE 'erroneous' END,
+            ${compileRule(ADDRESS_STATUS_RULES.status, { ...chunk, priorStatus: 'NULL::text', priorErrors: 'NULL::int' })},
             v.error_type, v.reason, v.errs, v.at, v.at, 'bounce', now()
-       FROM v WHERE NOT v.delivered AND (v.errs > 0 OR v.invalid_now)
+       FROM v WHERE ${compileRule(ADDRESS_STATUS_RULES.recorded, chunk)}
      ON CONFLICT (channel, address) DO UPDATE
         SET error_count = a.error_count + excluded.error_count,
-            status = CASE WHEN a.status IN ('blocklisted', 'allowlisted') THEN a.status
-                          WHEN excluded.status = 'quarantined' OR a.error_count + excluded.error_count >= $8 THEN 'quarantined'
-                          ELSE 'erroneous' END,
+            status = ${compileRule(ADDRESS_STATUS_RULES.status, merged)},
             error_type = coalesce(excluded.error_type, a.error_type), reason = coalesce(excluded.reason, a.reason),
             first_error_at = coalesce(a.first_error_at, excluded.first_error_at), last_error_at = excluded.last_error_at,
             updated_at = now()`,
@@ -587,8 +609,8 @@ export async function applyValidity(
   );
   await client.query(
     `UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
-      WHERE a.channel = 'email' AND a.status IN ('erroneous', 'quarantined') AND a.address = ANY($1::text[])`,
-    [sorted.filter((r) => r.delivered).map((r) => r.address.toLowerCase())],
+      WHERE a.channel = 'email' AND a.status = ANY($2::text[]) AND a.address = ANY($1::text[])`,
+    [sorted.filter((r) => r.delivered).map((r) => r.address.toLowerCase()), STATUSES_CLEARED_BY_DELIVERY],
   );
 }
 
