@@ -27,7 +27,7 @@ export type Rule =
   | { kind: 'compare'; op: '=' | '<>' | '<' | '<=' | '>' | '>='; left: Rule; right: Rule }
   | { kind: 'oneOf'; arg: Rule; values: readonly string[] }
   | { kind: 'plus' | 'divide'; left: Rule; right: Rule }
-  | { kind: 'daysBefore'; time: Rule; days: Rule }
+  | { kind: 'before'; time: Rule; amount: Rule; unit: 'hours' | 'days' }
   | { kind: 'matches'; arg: Rule; pattern: string }
   | { kind: 'digitsOnly' | 'lower' | 'blankToNull' | 'emptyToNull'; arg: Rule }
   | { kind: 'from'; arg: Rule; position: number }
@@ -52,8 +52,13 @@ export const oneOf = (arg: Rule, values: readonly string[]): Rule => ({ kind: 'o
 export const plus = (left: Rule, right: Rule): Rule => ({ kind: 'plus', left, right });
 /** Division in floating point (both sides read as double precision). */
 export const divide = (left: Rule, right: Rule): Rule => ({ kind: 'divide', left, right });
-/** A time (epoch milliseconds in TypeScript, timestamptz in SQL) minus whole days of 24 hours. */
-export const daysBefore = (time: Rule, days: Rule): Rule => ({ kind: 'daysBefore', time, days });
+/** A time (epoch milliseconds in TypeScript, timestamptz in SQL) minus hours or days of exactly 24 hours. */
+export const before = (time: Rule, amount: Rule, unit: 'hours' | 'days'): Rule => ({
+  kind: 'before',
+  time,
+  amount,
+  unit,
+});
 export const matches = (arg: Rule, pattern: string): Rule => ({ kind: 'matches', arg, pattern });
 export const digitsOnly = (arg: Rule): Rule => ({ kind: 'digitsOnly', arg });
 export const lower = (arg: Rule): Rule => ({ kind: 'lower', arg });
@@ -76,7 +81,7 @@ export const choose = (
 
 export type RuleInputs = Readonly<Record<string, RuleValue>>;
 
-const DAY_MS = 24 * 3600 * 1000;
+const UNIT_SECONDS = { hours: 3600, days: 86400 } as const;
 
 /** The rule's value for one set of inputs, with SQL's null semantics. */
 export function evaluateRule(rule: Rule, inputs: RuleInputs): RuleValue {
@@ -150,10 +155,10 @@ export function evaluateRule(rule: Rule, inputs: RuleInputs): RuleValue {
       if (num(r) === 0) throw new RangeError('division by zero');
       return num(l) / num(r);
     }
-    case 'daysBefore': {
+    case 'before': {
       const t = ev(rule.time);
-      const d = ev(rule.days);
-      return t === null || d === null ? null : num(t) - num(d) * DAY_MS;
+      const n = ev(rule.amount);
+      return t === null || n === null ? null : num(t) - num(n) * UNIT_SECONDS[rule.unit] * 1000;
     }
     case 'matches': {
       const v = ev(rule.arg);
@@ -231,8 +236,8 @@ export function compileRule(rule: Rule, bindings: RuleBindings): string {
       return `(${c(rule.left)} + ${c(rule.right)})`;
     case 'divide':
       return `(${c(rule.left)}::float8 / ${c(rule.right)}::float8)`;
-    case 'daysBefore':
-      return `(${c(rule.time)} - make_interval(secs => ${c(rule.days)} * 86400))`;
+    case 'before':
+      return `(${c(rule.time)} - make_interval(secs => ${c(rule.amount)} * ${UNIT_SECONDS[rule.unit]}))`;
     case 'matches':
       return `(${c(rule.arg)} ~ ${sqlLiteral(portablePattern(rule.pattern))})`;
     case 'digitsOnly':
@@ -277,9 +282,9 @@ export function ruleInputs(rule: Rule, into: Set<string> = new Set()): Set<strin
       walk(rule.left);
       walk(rule.right);
       break;
-    case 'daysBefore':
+    case 'before':
       walk(rule.time);
-      walk(rule.days);
+      walk(rule.amount);
       break;
     case 'choose':
       rule.cases.forEach((k) => {
