@@ -5,8 +5,10 @@
 // them in TypeScript, and test/integration/rules-differential.test.ts holds
 // the two to the same answers. Pure: safe to import from workflow code.
 
+import type { ErrorReason } from './error-reasons';
 import {
   and,
+  before,
   choose,
   coalesce,
   compare,
@@ -170,6 +172,54 @@ export function nextAddressStatus(
     status: evaluateRule(ADDRESS_STATUS_RULES.status, inputs) as string,
     errorCount: (prior?.errorCount ?? 0) + chunk.errors,
   };
+}
+
+/** Mailbox full is soft and temporary: after this many days without a new error the box is presumed emptied (SPEC 4). */
+export const MAILBOX_FULL_RELEASE_DAYS = 30;
+
+export const MAILBOX_FULL_REASON: ErrorReason = 'mailbox_full';
+
+/**
+ * The rules of the mailbox-full release (the daily clean-up).
+ * - `address`: an erroneous or quarantined address whose last error was
+ *   mailbox full, longer ago than `days` before `now`, returns to valid with a
+ *   zero count. Inputs: `reason`, `status`, `lastErrorAt`, `now`, `days`.
+ * - `lead`: a lead of a released address turns valid with a zero counter,
+ *   unless another kind of error happened since its last delivery (an address
+ *   also refused as unknown user stays invalid). Inputs: `valid`,
+ *   `consecutiveErrors`, `otherErrorSinceDelivery`.
+ */
+export const MAILBOX_FULL_RELEASE_RULES: { address: Rule; lead: Rule } = {
+  address: and(
+    compare(input('reason'), '=', literal(MAILBOX_FULL_REASON)),
+    oneOf(input('status'), STATUSES_CLEARED_BY_DELIVERY),
+    compare(input('lastErrorAt'), '<', before(input('now'), input('days'), 'days')),
+  ),
+  lead: and(
+    or(not(input('valid')), compare(input('consecutiveErrors'), '>', literal(0))),
+    not(input('otherErrorSinceDelivery')),
+  ),
+};
+
+export function mailboxFullReleased(
+  address: { reason: string | null; status: string; lastErrorAt: Date | null },
+  now: Date,
+  days: number = MAILBOX_FULL_RELEASE_DAYS,
+): boolean {
+  return (
+    evaluateRule(MAILBOX_FULL_RELEASE_RULES.address, {
+      reason: address.reason,
+      status: address.status,
+      lastErrorAt: address.lastErrorAt?.getTime() ?? null,
+      now: now.getTime(),
+      days,
+    }) === true
+  );
+}
+
+/** Whether a lead of a released address turns valid again (it then has a zero counter). */
+export function leadReleasedWithMailbox(state: ValidityState, otherErrorSinceDelivery: boolean): boolean {
+  return evaluateRule(MAILBOX_FULL_RELEASE_RULES.lead, { ...state, otherErrorSinceDelivery }) === true;
 }
 
 function checkThreshold(threshold: number) {
