@@ -3,7 +3,12 @@
 import type { Pool, PoolClient } from 'pg';
 import { compileRule, type RuleBindings } from '../domain/rule-expr';
 import { compileSegmentFilter } from '../domain/segment-filter';
-import { exclusionReasonRule, TARGET_RULES, type TargetChannel } from '../domain/target-exclusions';
+import {
+  ALREADY_SENT_RESULTS,
+  exclusionReasonRule,
+  TARGET_RULES,
+  type TargetChannel,
+} from '../domain/target-exclusions';
 import { ADDRESS_STATUS_RULES, LEAD_VALIDITY_RULES, STATUSES_CLEARED_BY_DELIVERY } from '../domain/validity';
 import type { DeliveryOutcome } from '../domain/smtp-classification';
 import { inTransaction, type Queryable } from './pool';
@@ -99,7 +104,7 @@ export function alreadySentSql(leadColumn: string): string {
   return `EXISTS (
             SELECT 1 FROM send s
              WHERE s.lead_id = ${leadColumn} AND s.template_id = $2 AND s.run_id IS DISTINCT FROM $1
-               AND s.result IN ('delivered', 'sent'))`;
+               AND s.result IN (${ALREADY_SENT_RESULTS.map((r) => `'${r}'`).join(', ')}))`;
 }
 
 /**

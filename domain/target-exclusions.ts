@@ -85,6 +85,9 @@ export const EMAIL_ADDRESS_PATTERN = '^[^@ \\t\\n\\v\\f\\r]+@[^@ \\t\\n\\v\\f\\r
 /** A LINE user id as the Messaging API issues them. */
 export const LINE_USER_ID_PATTERN = '^U[0-9a-f]{32}$';
 
+/** Results of an earlier send that make a lead "already sent this template" (its message went out). */
+export const ALREADY_SENT_RESULTS: readonly string[] = ['delivered', 'sent'];
+
 const alreadySent = and(not(input('includeAlreadySent')), input('sentThisTemplateBefore'));
 
 const EMAIL_RULES: ChannelTargetRules = {
