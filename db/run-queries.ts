@@ -2,7 +2,6 @@
 // per query. Statements are set-based; nothing walks leads row by row in Node.
 import type { Pool, PoolClient } from 'pg';
 import { compileRule, type RuleBindings } from '../domain/rule-expr';
-import { compileSegmentFilter } from '../domain/segment-filter';
 import {
   ALREADY_SENT_RESULTS,
   exclusionReasonRule,
@@ -10,6 +9,7 @@ import {
   type TargetChannel,
 } from '../domain/target-exclusions';
 import { ADDRESS_STATUS_RULES, LEAD_VALIDITY_RULES, STATUSES_CLEARED_BY_DELIVERY } from '../domain/validity';
+import { compileSegmentFilter } from '../domain/segment-filter';
 import type { DeliveryOutcome } from '../domain/smtp-classification';
 import { inTransaction, type Queryable } from './pool';
 
