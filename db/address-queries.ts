@@ -1,6 +1,13 @@
 // Address validity maintenance. Mailbox-full is a soft, temporary state: after
-// 30 days without a new error the address is presumed emptied (SPEC 4).
+// 30 days without a new error the address is presumed emptied (SPEC 4; the
+// rules are MAILBOX_FULL_RELEASE_RULES in domain/validity.ts).
 import type { Pool } from 'pg';
+import { compileRule } from '../domain/rule-expr';
+import {
+  MAILBOX_FULL_REASON,
+  MAILBOX_FULL_RELEASE_DAYS,
+  MAILBOX_FULL_RELEASE_RULES,
+} from '../domain/validity';
 import { inTransaction } from './pool';
 
 export interface MailboxFullRelease {
@@ -17,26 +24,36 @@ export interface MailboxFullRelease {
 export async function releaseMailboxFullAddresses(
   pool: Pool,
   now: Date = new Date(),
-  days = 30,
+  days = MAILBOX_FULL_RELEASE_DAYS,
 ): Promise<MailboxFullRelease> {
+  const addressReleased = compileRule(MAILBOX_FULL_RELEASE_RULES.address, {
+    reason: 'reason',
+    status: 'status',
+    lastErrorAt: 'last_error_at',
+    now: '$1::timestamptz',
+    days: '$2::int',
+  });
+  const leadReleased = compileRule(MAILBOX_FULL_RELEASE_RULES.lead, {
+    valid: 'l.email_valid',
+    consecutiveErrors: 'l.email_error_count',
+    otherErrorSinceDelivery: `EXISTS (
+            SELECT 1 FROM send s
+             WHERE s.lead_id = l.id AND s.channel = 'email' AND s.result = 'error'
+               AND coalesce(s.error_reason, '') <> $2
+               AND s.updated_at > coalesce((SELECT max(d.delivered_at) FROM send d WHERE d.lead_id = l.id AND d.channel = 'email'), '-infinity'))`,
+  });
   return inTransaction(pool, async (client) => {
     const freed = await client.query<{ address: string }>(
       `UPDATE address_status SET status = 'valid', error_count = 0, updated_at = now()
-        WHERE channel = 'email' AND reason = 'mailbox_full' AND status IN ('erroneous', 'quarantined')
-          AND last_error_at < $1::timestamptz - make_interval(days => $2)
+        WHERE channel = 'email' AND ${addressReleased}
         RETURNING address`,
       [now.toISOString(), days],
     );
     if (freed.rows.length === 0) return { addresses: 0, leads: 0 };
     const leads = await client.query(
       `UPDATE lead l SET email_valid = true, email_error_count = 0, updated_at = now()
-        WHERE lower(l.email) = ANY($1::text[]) AND (NOT l.email_valid OR l.email_error_count > 0)
-          AND NOT EXISTS (
-            SELECT 1 FROM send s
-             WHERE s.lead_id = l.id AND s.channel = 'email' AND s.result = 'error'
-               AND coalesce(s.error_reason, '') <> 'mailbox_full'
-               AND s.updated_at > coalesce((SELECT max(d.delivered_at) FROM send d WHERE d.lead_id = l.id AND d.channel = 'email'), '-infinity'))`,
-      [freed.rows.map((r) => r.address)],
+        WHERE lower(l.email) = ANY($1::text[]) AND ${leadReleased}`,
+      [freed.rows.map((r) => r.address), MAILBOX_FULL_REASON],
     );
     return { addresses: freed.rows.length, leads: leads.rowCount ?? 0 };
   });

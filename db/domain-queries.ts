@@ -1,7 +1,14 @@
 // MX management state (SPEC 5): rules are data users edit; state is counted
 // set-based after each recorded chunk.
 import type { Pool } from 'pg';
-import { DEFAULT_DOMAIN_RULE, type DomainRuleData, type DomainState } from '../domain/domain-throttle';
+import {
+  DEFAULT_DOMAIN_RULE,
+  HOUR_WINDOW_OPEN_RULE,
+  TRIP_RULE,
+  type DomainRuleData,
+  type DomainState,
+} from '../domain/domain-throttle';
+import { compileRule } from '../domain/rule-expr';
 import type { Queryable } from './pool';
 
 export async function loadDomainRules(db: Queryable): Promise<DomainRuleData[]> {
@@ -54,8 +61,9 @@ export async function loadDomainStates(
 
 /**
  * Count a chunk's messages and errors per domain and trip the breaker where
- * the error rate over the minimum count reaches the threshold. A tripped
- * domain's window starts over. Returns the domains that tripped now.
+ * the error rate over the minimum count reaches the threshold (TRIP_RULE in
+ * domain/domain-throttle.ts, with the domain's own rule or else the `*` one).
+ * A tripped domain's window starts over. Returns the domains that tripped now.
  */
 export async function countDomainOutcomes(
   pool: Pool,
@@ -65,14 +73,21 @@ export async function countDomainOutcomes(
   if (counts.size === 0) return [];
   const domains = [...counts.keys()].sort();
   const star = rules.find((r) => r.domain === '*') ?? DEFAULT_DOMAIN_RULE;
+  const windowOpen = compileRule(HOUR_WINDOW_OPEN_RULE, { hourStartedAt: 's.hour_started_at', now: 'now()' });
+  const trips = compileRule(TRIP_RULE, {
+    messages: 's.messages',
+    errors: 's.errors',
+    minMessages: 'coalesce(d.min_messages, $3::int)',
+    errorRateThreshold: 'coalesce(d.error_rate_threshold, $2::float8)',
+  });
   // Two statements: one statement's sub-queries cannot see each other's writes.
   await pool.query(
     `INSERT INTO domain_state AS s (domain, messages, errors, hour_started_at, hour_count)
      SELECT * , now(), m FROM unnest($1::text[], $2::int[], $3::int[]) AS v(domain, m, e)
      ON CONFLICT (domain) DO UPDATE
         SET messages = s.messages + excluded.messages, errors = s.errors + excluded.errors,
-            hour_count = CASE WHEN s.hour_started_at > now() - interval '1 hour' THEN s.hour_count + excluded.hour_count ELSE excluded.hour_count END,
-            hour_started_at = CASE WHEN s.hour_started_at > now() - interval '1 hour' THEN s.hour_started_at ELSE now() END,
+            hour_count = CASE WHEN ${windowOpen} THEN s.hour_count + excluded.hour_count ELSE excluded.hour_count END,
+            hour_started_at = CASE WHEN ${windowOpen} THEN s.hour_started_at ELSE now() END,
             updated_at = now()`,
     [domains, domains.map((d) => counts.get(d)!.messages), domains.map((d) => counts.get(d)!.errors)],
   );
@@ -80,9 +95,7 @@ export async function countDomainOutcomes(
     `UPDATE domain_state s
         SET blocked_until = now() + make_interval(secs => coalesce(d.block_seconds, $4)), messages = 0, errors = 0, window_started_at = now()
        FROM domain_state s2 LEFT JOIN domain_rule d ON d.domain = s2.domain
-      WHERE s.domain = s2.domain AND s.domain = ANY($1::text[])
-        AND s.messages >= coalesce(d.min_messages, $3) AND s.messages > 0
-        AND s.errors::float / s.messages >= coalesce(d.error_rate_threshold, $2)
+      WHERE s.domain = s2.domain AND s.domain = ANY($1::text[]) AND ${trips}
      RETURNING s.domain`,
     [domains, star.errorRateThreshold, star.minMessages, star.blockSeconds],
   );

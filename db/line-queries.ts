@@ -34,23 +34,19 @@ export async function liveOfficialAccount(
 }
 
 /**
- * Resolve a LINE run's targets in one statement, like prepareEmailTargets: leads without a LINE user id, with an
- * unsubscribed LINE, already sent this template by another run, or a second lead with the same user id are
- * excluded with the reason. Blocked friends are targets: SPEC §7 reports them as pre-errors of the run.
+ * Resolve a LINE run's targets in one statement, like prepareEmailTargets (rules in
+ * domain/target-exclusions.ts). Blocked friends are targets: SPEC §7 reports them as pre-errors of the run.
  */
 export function prepareLineTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
   return prepareTargets(pool, runId, {
-    candidates: (leads) => `cand AS (
-         SELECT l.id AS lead_id, nullif(l.line_user_id, '') AS address, nullif(l.line_user_id, '') AS dedupe_key,
-                CASE
-                  WHEN nullif(l.line_user_id, '') IS NULL THEN 'missing_address'
-                  WHEN l.line_user_id !~ '^U[0-9a-f]{32}$' THEN 'invalid_address'
-                  WHEN l.unsubscribed_line_at IS NOT NULL THEN 'unsubscribed'
-                  WHEN ${alreadySentSql('l.id')} THEN 'already_sent'
-                END AS reason
-           FROM lead l
-          WHERE ${leads}
-       )`,
+    channel: 'line',
+    from: 'lead l',
+    bindings: {
+      lineUserId: 'l.line_user_id',
+      unsubscribed: 'l.unsubscribed_line_at IS NOT NULL',
+      includeAlreadySent: '$3::boolean',
+      sentThisTemplateBefore: alreadySentSql('l.id'),
+    },
   });
 }
 

@@ -1,6 +1,14 @@
 // Queries of the wizard run, shared by the activities and the API: one place
 // per query. Statements are set-based; nothing walks leads row by row in Node.
 import type { Pool, PoolClient } from 'pg';
+import { compileRule, type RuleBindings } from '../domain/rule-expr';
+import {
+  ALREADY_SENT_RESULTS,
+  exclusionReasonRule,
+  TARGET_RULES,
+  type TargetChannel,
+} from '../domain/target-exclusions';
+import { ADDRESS_STATUS_RULES, LEAD_VALIDITY_RULES, STATUSES_CLEARED_BY_DELIVERY } from '../domain/validity';
 import { compileSegmentFilter } from '../domain/segment-filter';
 import type { DeliveryOutcome } from '../domain/smtp-classification';
 import { inTransaction, type Queryable } from './pool';
@@ -88,30 +96,61 @@ export interface PreparedTargets {
   excluded: number;
 }
 
-/** The common exclusion "already sent this template" (SPEC 2), for a lead id column. */
+/**
+ * The fact behind the exclusion "already sent this template" (SPEC 2) for a
+ * lead id column: another run or a single send delivered it ($1 run, $2 template).
+ */
 export function alreadySentSql(leadColumn: string): string {
-  return `NOT $3 AND EXISTS (
+  return `EXISTS (
             SELECT 1 FROM send s
              WHERE s.lead_id = ${leadColumn} AND s.template_id = $2 AND s.run_id IS DISTINCT FROM $1
-               AND s.result IN ('delivered', 'sent'))`;
-}
-
-export interface CandidateSpec {
-  /** Channel parameters, numbered from $5 after the common $1 run, $2 template, $3 include already sent, $4 permission filter. */
-  extraParams?: (run: RunRow) => unknown[];
-  /**
-   * CTEs ending in `cand(lead_id, address, reason, dedupe_key)` over the live
-   * leads `l` matching `targetPredicate`; reason null = a target.
-   */
-  candidates: (targetPredicate: string) => string;
+               AND s.result IN (${ALREADY_SENT_RESULTS.map((r) => `'${r}'`).join(', ')}))`;
 }
 
 /**
- * Resolve a run's targets in one statement (SPEC 2): every candidate lead is
- * either numbered into run_target or recorded in run_exclusion with the first
- * reason that applies (duplicates of one dedupe key after the first). Excluded
- * leads get no send record. Idempotent: a run already prepared returns what
- * was recorded. Each channel supplies only its candidates.
+ * What a channel hands prepareTargets: the SQL behind each input of its rules
+ * in domain/target-exclusions.ts. The rules themselves are compiled from there.
+ */
+export interface CandidateSpec {
+  channel: TargetChannel;
+  /** Channel parameters, numbered from $5 after the common $1 run, $2 template, $3 include already sent, $4 permission filter. */
+  extraParams?: (run: RunRow) => unknown[];
+  /** The FROM clause: the lead table as `l`, with whatever joins the bindings read. */
+  from: string;
+  /** SQL for every input the channel's rules read (TARGET_RULES[channel].inputs). */
+  bindings: RuleBindings;
+}
+
+/** The candidate CTEs of a channel, ending in `cand(lead_id, address, dedupe_key, reason)`; reason null = a target. */
+function candidateSql(spec: CandidateSpec, leads: string): string {
+  const rules = TARGET_RULES[spec.channel];
+  const missing = rules.inputs.filter((name) => spec.bindings[name] === undefined);
+  if (missing.length > 0)
+    throw new Error(`${spec.channel} preparation binds no SQL for ${missing.join(', ')}`);
+  const column = (name: string) => `"in_${name}"`;
+  const fromRaw: RuleBindings = {
+    address: 'r.address',
+    ...Object.fromEntries(rules.inputs.map((name) => [name, `r.${column(name)}`])),
+  };
+  return `raw AS (
+         SELECT l.id AS lead_id, ${compileRule(rules.address, spec.bindings)}::text AS address,
+                ${rules.inputs.map((name) => `${spec.bindings[name]} AS ${column(name)}`).join(',\n                ')}
+           FROM ${spec.from}
+          WHERE ${leads}
+       ), cand AS (
+         SELECT r.lead_id, r.address, ${compileRule(rules.dedupeKey, fromRaw)}::text AS dedupe_key,
+                ${compileRule(exclusionReasonRule(spec.channel), fromRaw)}::text AS reason
+           FROM raw r
+       )`;
+}
+
+/**
+ * Resolve a run's targets in one statement (SPEC 2, rules in
+ * domain/target-exclusions.ts): every candidate lead is either numbered into
+ * run_target or recorded in run_exclusion with the first reason that applies
+ * (duplicates of one dedupe key after the first). Excluded leads get no send
+ * record. Idempotent: a run already prepared returns what was recorded. Each
+ * channel supplies only the SQL of its rules' inputs.
  */
 export async function prepareTargets(
   pool: Pool,
@@ -146,7 +185,7 @@ export async function prepareTargets(
       targetPredicate = compiled.sql;
     }
     const res = await client.query<PreparedTargets>(
-      `WITH ${spec.candidates(`l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${targetPredicate})`)},
+      `WITH ${candidateSql(spec, `l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${targetPredicate})`)},
        ranked AS (
          SELECT c.*, CASE WHEN c.reason IS NULL
                           THEN row_number() OVER (PARTITION BY c.reason IS NULL, c.dedupe_key ORDER BY c.lead_id)
@@ -161,9 +200,9 @@ export async function prepareTargets(
          SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address FROM ranked WHERE reason IS NULL AND dup_rank = 1
          RETURNING 1
        )
-       -- $4 is typed here too: a channel without a permission filter leaves it unused.
+       -- $3 and $4 are typed here too: a channel that reads neither leaves them unused.
        SELECT (SELECT count(*) FROM tgt)::int AS targets, (SELECT count(*) FROM excl)::int AS excluded,
-              $4::boolean AS permission_filter`,
+              $3::boolean AS include_already_sent, $4::boolean AS permission_filter`,
       params,
     );
     const row = res.rows[0];
@@ -176,24 +215,21 @@ export async function prepareTargets(
   });
 }
 
-/** Email targets: validity flag, unsubscribe, DM permission, quarantine and blocklist, already sent; duplicates by address. */
+/** Email targets: the rules of domain/target-exclusions.ts over the lead and its address's status. */
 export function prepareEmailTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
   return prepareTargets(pool, runId, {
-    candidates: (leads) => `cand AS (
-         SELECT l.id AS lead_id, l.email AS address, lower(l.email) AS dedupe_key,
-                CASE
-                  WHEN l.email IS NULL OR l.email !~ '^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$' THEN 'missing_address'
-                  WHEN NOT l.email_valid THEN 'invalid_address'
-                  WHEN l.unsubscribed_email_at IS NOT NULL THEN 'unsubscribed'
-                  WHEN $4 AND NOT l.dm_permission THEN 'no_permission'
-                  WHEN a.status = 'blocklisted' THEN 'blocklisted'
-                  WHEN a.status = 'quarantined' THEN 'quarantined'
-                  WHEN ${alreadySentSql('l.id')} THEN 'already_sent'
-                END AS reason
-           FROM lead l
-           LEFT JOIN address_status a ON a.channel = 'email' AND a.address = lower(l.email)
-          WHERE ${leads}
-       )`,
+    channel: 'email',
+    from: `lead l LEFT JOIN address_status a ON a.channel = 'email' AND a.address = lower(l.email)`,
+    bindings: {
+      email: 'l.email',
+      emailValid: 'l.email_valid',
+      unsubscribed: 'l.unsubscribed_email_at IS NOT NULL',
+      dmPermission: 'l.dm_permission',
+      permissionFilter: '$4::boolean',
+      addressStatus: 'a.status',
+      includeAlreadySent: '$3::boolean',
+      sentThisTemplateBefore: alreadySentSql('l.id'),
+    },
   });
 }
 
@@ -485,12 +521,11 @@ export interface ValidityFact {
 }
 
 /**
- * Validity flags (SPEC 4) and address status rows from a set of outcomes,
- * synchronous or asynchronous alike: a delivery resets the lead's
- * consecutive-error counter and clears the address's quarantine; a counted
- * error increments both; the threshold or a permanent error turns the lead
- * invalid and quarantines the address. Blocklisted and allowlisted addresses
- * are a user's decision and stay. Rows are locked in a stable order.
+ * Validity flags and address status rows (SPEC 4, rules in domain/validity.ts)
+ * from a set of outcomes, synchronous or asynchronous alike: a delivery resets
+ * the lead's consecutive-error counter and clears the address's quarantine; a
+ * counted error increments both; the threshold or a permanent error turns the
+ * lead invalid and quarantines the address. Rows are locked in a stable order.
  */
 export async function applyValidity(
   client: PoolClient,
@@ -500,6 +535,14 @@ export async function applyValidity(
   if (facts.length === 0) return;
   const sorted = [...facts].sort((a, b) => a.leadId - b.leadId);
   const col = <T>(f: (r: ValidityFact) => T) => sorted.map(f);
+  const lead: RuleBindings = {
+    valid: 'l.email_valid',
+    consecutiveErrors: 'l.email_error_count',
+    delivered: 'v.delivered',
+    errors: 'v.errs',
+    invalidNow: 'v.invalid_now',
+    threshold: '$5::int',
+  };
   await client.query(
     `WITH v AS (
        SELECT lead, bool_or(delivered) AS delivered, count(*) FILTER (WHERE counts)::int AS errs,
@@ -508,11 +551,10 @@ export async function applyValidity(
         GROUP BY lead ORDER BY lead
      )
      UPDATE lead l
-        SET email_error_count = CASE WHEN v.delivered THEN 0 ELSE l.email_error_count + v.errs END,
-            email_valid = CASE WHEN v.delivered THEN l.email_valid
-                               ELSE l.email_valid AND NOT v.invalid_now AND l.email_error_count + v.errs < $5 END,
+        SET email_error_count = ${compileRule(LEAD_VALIDITY_RULES.consecutiveErrors, lead)},
+            email_valid = ${compileRule(LEAD_VALIDITY_RULES.valid, lead)},
             updated_at = now()
-       FROM v WHERE l.id = v.lead AND ((v.delivered AND l.email_error_count <> 0) OR v.errs > 0 OR v.invalid_now)`,
+       FROM v WHERE l.id = v.lead AND ${compileRule(LEAD_VALIDITY_RULES.changes, lead)}`,
     [
       col((r) => r.leadId),
       col((r) => r.delivered),
@@ -521,6 +563,23 @@ export async function applyValidity(
       invalidAfterErrors,
     ],
   );
+  const chunk = {
+    delivered: 'v.delivered',
+    errors: 'v.errs',
+    invalidNow: 'v.invalid_now',
+    threshold: '$8::int',
+  };
+  // On conflict the chunk's own facts are read back from the row it would have
+  // inserted: its status is 'quarantined' exactly when the chunk invalidates
+  // at once or alone reaches the threshold, and either quarantines the merged
+  // row too (error counts never fall below 0).
+  const merged: RuleBindings = {
+    priorStatus: 'a.status',
+    priorErrors: 'a.error_count',
+    errors: 'excluded.error_count',
+    invalidNow: `excluded.status = 'quarantined'`,
+    threshold: '$8::int',
+  };
   await client.query(
     `WITH v AS (
        SELECT lower(addr) AS address, bool_or(delivered) AS delivered,
@@ -533,14 +592,12 @@ export async function applyValidity(
      )
      INSERT INTO address_status AS a (channel, address, status, error_type, reason, error_count, first_error_at, last_error_at, source, updated_at)
      SELECT 'email', v.address,
-            CASE WHEN v.invalid_now OR v.errs >= $8 THEN 'quarantined' ELSE 'erroneous' END,
+            ${compileRule(ADDRESS_STATUS_RULES.status, { ...chunk, priorStatus: 'NULL::text', priorErrors: 'NULL::int' })},
             v.error_type, v.reason, v.errs, v.at, v.at, 'bounce', now()
-       FROM v WHERE NOT v.delivered AND (v.errs > 0 OR v.invalid_now)
+       FROM v WHERE ${compileRule(ADDRESS_STATUS_RULES.recorded, chunk)}
      ON CONFLICT (channel, address) DO UPDATE
         SET error_count = a.error_count + excluded.error_count,
-            status = CASE WHEN a.status IN ('blocklisted', 'allowlisted') THEN a.status
-                          WHEN excluded.status = 'quarantined' OR a.error_count + excluded.error_count >= $8 THEN 'quarantined'
-                          ELSE 'erroneous' END,
+            status = ${compileRule(ADDRESS_STATUS_RULES.status, merged)},
             error_type = coalesce(excluded.error_type, a.error_type), reason = coalesce(excluded.reason, a.reason),
             first_error_at = coalesce(a.first_error_at, excluded.first_error_at), last_error_at = excluded.last_error_at,
             updated_at = now()`,
@@ -557,8 +614,8 @@ export async function applyValidity(
   );
   await client.query(
     `UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
-      WHERE a.channel = 'email' AND a.status IN ('erroneous', 'quarantined') AND a.address = ANY($1::text[])`,
-    [sorted.filter((r) => r.delivered).map((r) => r.address.toLowerCase())],
+      WHERE a.channel = 'email' AND a.status = ANY($2::text[]) AND a.address = ANY($1::text[])`,
+    [sorted.filter((r) => r.delivered).map((r) => r.address.toLowerCase()), STATUSES_CLEARED_BY_DELIVERY],
   );
 }
 

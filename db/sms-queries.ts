@@ -15,10 +15,10 @@ import { alreadySentSql, prepareTargets, type PreparedTargets, type RecordedCoun
 export const DEFAULT_PHONE_FIELD = 'mobile';
 
 /**
- * A run's targets and exclusions in one statement, like prepareEmailTargets.
- * The number comes from lead.phones ->> the run's phone field. Duplicates are
- * the same number once normalized: digits only, a national number (leading 0)
- * read in `countryCallingCode`, "+" and "00" prefixes taken as international.
+ * A run's targets and exclusions in one statement, like prepareEmailTargets
+ * (rules in domain/target-exclusions.ts). The number comes from lead.phones
+ * ->> the run's phone field; duplicates are the same number once normalized
+ * with `countryCallingCode`.
  */
 export function prepareSmsTargets(
   pool: Pool,
@@ -27,28 +27,18 @@ export function prepareSmsTargets(
 ): Promise<PreparedTargets> {
   // $5 phone field, $6 calling code.
   return prepareTargets(pool, runId, {
+    channel: 'sms',
     extraParams: (run) => [run.phone_field ?? DEFAULT_PHONE_FIELD, countryCallingCode],
-    candidates: (leads) => `raw AS (
-         SELECT l.id AS lead_id, nullif(btrim(l.phones ->> $5::text), '') AS address, l.sms_permission, l.unsubscribed_sms_at
-           FROM lead l
-          WHERE ${leads}
-       ), cand AS (
-         SELECT r.lead_id, r.address,
-                CASE
-                  WHEN r.address IS NULL OR regexp_replace(r.address, '\\D', '', 'g') = '' THEN NULL
-                  WHEN r.address ~ '^\\+' THEN regexp_replace(r.address, '\\D', '', 'g')
-                  WHEN regexp_replace(r.address, '\\D', '', 'g') ~ '^00' THEN substr(regexp_replace(r.address, '\\D', '', 'g'), 3)
-                  WHEN regexp_replace(r.address, '\\D', '', 'g') ~ '^0' THEN $6::text || substr(regexp_replace(r.address, '\\D', '', 'g'), 2)
-                  ELSE regexp_replace(r.address, '\\D', '', 'g')
-                END AS dedupe_key,
-                CASE
-                  WHEN r.address IS NULL OR regexp_replace(r.address, '\\D', '', 'g') = '' THEN 'missing_address'
-                  WHEN r.unsubscribed_sms_at IS NOT NULL THEN 'unsubscribed'
-                  WHEN $4 AND NOT r.sms_permission THEN 'no_permission'
-                  WHEN ${alreadySentSql('r.lead_id')} THEN 'already_sent'
-                END AS reason
-           FROM raw r
-       )`,
+    from: 'lead l',
+    bindings: {
+      phone: 'l.phones ->> $5::text',
+      countryCallingCode: '$6::text',
+      unsubscribed: 'l.unsubscribed_sms_at IS NOT NULL',
+      smsPermission: 'l.sms_permission',
+      permissionFilter: '$4::boolean',
+      includeAlreadySent: '$3::boolean',
+      sentThisTemplateBefore: alreadySentSql('l.id'),
+    },
   });
 }
 

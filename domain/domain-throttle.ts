@@ -2,6 +2,13 @@
 // of concurrent connections, of messages per hour, and an error-rate breaker
 // (seed default: 90% errors over at least 300 messages blocks the domain for
 // 3 hours). Sends held back by these rules are delayed, never failed.
+//
+// The breaker and the hourly window are rules as data (domain/rule-expr.ts):
+// db/domain-queries.ts compiles them into the statement that counts a chunk's
+// outcomes, and shouldTrip / holdUntil read the same rules here
+// (test/integration/rules-differential.test.ts holds the two alike).
+
+import { and, before, compare, divide, evaluateRule, input, literal, type Rule } from './rule-expr';
 
 export interface DomainRuleData {
   domain: string;
@@ -40,12 +47,43 @@ export function ruleFor(domain: string, rules: readonly DomainRuleData[]): Domai
   return rules.find((r) => r.domain === domain) ?? rules.find((r) => r.domain === '*') ?? DEFAULT_DOMAIN_RULE;
 }
 
-/** The breaker trips when the error rate over at least the minimum number of messages reaches the threshold. */
+/**
+ * The breaker trips when the error rate over at least the minimum number of
+ * messages reaches the threshold. Inputs: `messages`, `errors` (the domain's
+ * window), `minMessages`, `errorRateThreshold` (its rule).
+ */
+export const TRIP_RULE: Rule = and(
+  compare(input('messages'), '>=', input('minMessages')),
+  compare(input('messages'), '>', literal(0)),
+  compare(divide(input('errors'), input('messages')), '>=', input('errorRateThreshold')),
+);
+
 export function shouldTrip(state: Pick<DomainState, 'messages' | 'errors'>, rule: DomainRuleData): boolean {
   return (
-    state.messages >= rule.minMessages &&
-    state.messages > 0 &&
-    state.errors / state.messages >= rule.errorRateThreshold
+    evaluateRule(TRIP_RULE, {
+      messages: state.messages,
+      errors: state.errors,
+      minMessages: rule.minMessages,
+      errorRateThreshold: rule.errorRateThreshold,
+    }) === true
+  );
+}
+
+/**
+ * A domain's hourly allowance counts within a window that started less than an
+ * hour before `now`; after that a new window starts. Inputs: `hourStartedAt`
+ * (null before the first send), `now`.
+ */
+export const HOUR_WINDOW_OPEN_RULE: Rule = compare(
+  input('hourStartedAt'),
+  '>',
+  before(input('now'), literal(1), 'hours'),
+);
+
+export function hourWindowOpen(hourStartedAt: Date | null | undefined, nowMs: number): boolean {
+  return (
+    evaluateRule(HOUR_WINDOW_OPEN_RULE, { hourStartedAt: hourStartedAt?.getTime() ?? null, now: nowMs }) ===
+    true
   );
 }
 
@@ -63,10 +101,11 @@ export function holdUntil(
 ): Date | null {
   if (state?.blockedUntil && state.blockedUntil.getTime() > nowMs) return state.blockedUntil;
   if (rule.maxPerHour !== null) {
-    const windowStart = state?.hourStartedAt?.getTime();
-    const inWindow = windowStart !== undefined && nowMs - windowStart < HOUR_MS;
+    const windowStart = state?.hourStartedAt;
+    const inWindow = hourWindowOpen(windowStart, nowMs);
     const used = (inWindow ? (state?.hourCount ?? 0) : 0) + alreadyThisBatch;
-    if (used >= rule.maxPerHour) return new Date((inWindow ? windowStart! : nowMs) + HOUR_MS);
+    if (used >= rule.maxPerHour)
+      return new Date((inWindow && windowStart ? windowStart.getTime() : nowMs) + HOUR_MS);
   }
   return null;
 }

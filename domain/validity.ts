@@ -1,42 +1,229 @@
-// Email validity flag (SPEC §4, first seed): consecutive delivery errors turn an address invalid.
-// Pure: safe to import from workflow code.
+// Email validity flag and address status (SPEC 4): consecutive delivery
+// errors turn a lead's email invalid and quarantine its address. The rules are
+// data (domain/rule-expr.ts): db/run-queries.ts applyValidity compiles them
+// into its set-based statements, nextLeadValidity and nextAddressStatus read
+// them in TypeScript, and test/integration/rules-differential.test.ts holds
+// the two to the same answers. Pure: safe to import from workflow code.
 
-import { PERMANENT_INVALIDATING_CODES } from './delivery-codes';
-import type { DeliveryOutcome } from './smtp-classification';
+import type { ErrorReason } from './error-reasons';
+import {
+  and,
+  before,
+  choose,
+  coalesce,
+  compare,
+  evaluateRule,
+  input,
+  literal,
+  not,
+  oneOf,
+  or,
+  plus,
+  type Rule,
+} from './rule-expr';
 
 /** First seed: three errors in a row; configurable (the second seed quarantines at 5). */
 export const DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS = 3;
+
+/** What one recorded outcome tells the validity rules. */
+export interface ValidityEvidence {
+  /** Delivered (40000, 40001): the counter restarts from 0. */
+  delivered: boolean;
+  /** An error that counts toward the consecutive-error counter. */
+  counts: boolean;
+  /** A permanent error (42521, 42551, 42553): invalid at once. */
+  invalidNow: boolean;
+}
+
+/**
+ * A message's error counts once toward the lead's consecutive errors (its
+ * first attempt), never its retries; a pre-error was never sent, and a policy
+ * block is the stream's fault, not the recipient's (SPEC 10).
+ */
+export function validityEvidence(
+  outcome: { result: 'sent' | 'error' | 'pre_error'; policyBlock: boolean; invalidatesAtOnce: boolean },
+  attempt: number,
+): ValidityEvidence {
+  return {
+    delivered: outcome.result === 'sent',
+    counts: outcome.result === 'error' && !outcome.policyBlock && attempt <= 1,
+    invalidNow: outcome.invalidatesAtOnce && outcome.result === 'error',
+  };
+}
+
+/** The evidence of one lead (or one address) within a recorded chunk, taken together. */
+export interface ValidityChunk {
+  /** Any delivery in the chunk: it wins over the chunk's errors. */
+  delivered: boolean;
+  /** How many counting errors. */
+  errors: number;
+  invalidNow: boolean;
+}
+
+export function summarizeEvidence(evidence: readonly ValidityEvidence[]): ValidityChunk {
+  return {
+    delivered: evidence.some((e) => e.delivered),
+    errors: evidence.filter((e) => e.counts).length,
+    invalidNow: evidence.some((e) => e.invalidNow),
+  };
+}
+
+const delivered = input('delivered');
+const errors = input('errors');
+const invalidNow = input('invalidNow');
+const threshold = input('threshold');
+
+/**
+ * The lead's flag and counter after a chunk. Inputs: `valid`,
+ * `consecutiveErrors` (the lead's), `delivered`, `errors`, `invalidNow` (the
+ * chunk's), `threshold`.
+ * - a delivery resets the counter, and does not make an invalid address valid (only a user does);
+ * - counted errors add up, and the threshold-th consecutive one invalidates;
+ * - a permanent error invalidates at once.
+ */
+export const LEAD_VALIDITY_RULES: { consecutiveErrors: Rule; valid: Rule; changes: Rule } = {
+  consecutiveErrors: choose(
+    [{ when: delivered, then: literal(0) }],
+    plus(input('consecutiveErrors'), errors),
+  ),
+  valid: choose(
+    [{ when: delivered, then: input('valid') }],
+    and(input('valid'), not(invalidNow), compare(plus(input('consecutiveErrors'), errors), '<', threshold)),
+  ),
+  /** Whether the chunk changes the lead at all (only those rows are written). */
+  changes: or(
+    and(delivered, compare(input('consecutiveErrors'), '<>', literal(0))),
+    compare(errors, '>', literal(0)),
+    invalidNow,
+  ),
+};
 
 export interface ValidityState {
   valid: boolean;
   consecutiveErrors: number;
 }
 
-export type ValidityOutcome = Pick<DeliveryOutcome, 'result' | 'code' | 'invalidatesAtOnce' | 'policyBlock'>;
+export function nextLeadValidity(
+  state: ValidityState,
+  chunk: ValidityChunk,
+  invalidAfterErrors: number = DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
+): ValidityState {
+  checkThreshold(invalidAfterErrors);
+  const inputs = { ...state, ...chunk, threshold: invalidAfterErrors };
+  if (evaluateRule(LEAD_VALIDITY_RULES.changes, inputs) !== true) return { ...state };
+  return {
+    valid: evaluateRule(LEAD_VALIDITY_RULES.valid, inputs) as boolean,
+    consecutiveErrors: evaluateRule(LEAD_VALIDITY_RULES.consecutiveErrors, inputs) as number,
+  };
+}
+
+/** Statuses a delivery clears back to valid; blocklisted and allowlisted are a user's decision and stay. */
+export const STATUSES_CLEARED_BY_DELIVERY: readonly string[] = ['erroneous', 'quarantined'];
 
 /**
- * The state after one outcome:
- * - a delivery resets the counter (it does not make an invalid address valid: only a user does that);
- * - a pre-error was never sent, and a policy block is ours, not the recipient's: no change;
- * - 42521 / 42551 / 42553 invalidate at once (the same send would fail again);
- * - any other error counts, and the threshold-th consecutive one invalidates.
+ * The address's status after a chunk with errors. Inputs: `priorStatus` and
+ * `priorErrors` (null when the address has no status row yet), `errors`,
+ * `invalidNow`, `threshold`. Blocklisted and allowlisted stay; the threshold
+ * of errors, counted since the last delivery, or a permanent error quarantines.
  */
-export function applyOutcomeToValidity(
-  state: ValidityState,
-  outcome: ValidityOutcome,
-  threshold: number = DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
-): ValidityState {
+export const ADDRESS_STATUS_RULES: { recorded: Rule; status: Rule } = {
+  /** Whether the chunk writes the address's row (errors without a delivery). */
+  recorded: and(not(delivered), or(compare(errors, '>', literal(0)), invalidNow)),
+  status: choose(
+    [
+      { when: oneOf(input('priorStatus'), ['blocklisted', 'allowlisted']), then: input('priorStatus') },
+      {
+        when: or(
+          invalidNow,
+          compare(plus(coalesce(input('priorErrors'), literal(0)), errors), '>=', threshold),
+        ),
+        then: literal('quarantined'),
+      },
+    ],
+    literal('erroneous'),
+  ),
+};
+
+export interface AddressStatusState {
+  status: string;
+  errorCount: number;
+}
+
+/** The address's status row after a chunk; null when it has none and the chunk writes none. */
+export function nextAddressStatus(
+  prior: AddressStatusState | null,
+  chunk: ValidityChunk,
+  invalidAfterErrors: number = DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
+): AddressStatusState | null {
+  checkThreshold(invalidAfterErrors);
+  if (chunk.delivered) {
+    return prior && STATUSES_CLEARED_BY_DELIVERY.includes(prior.status)
+      ? { status: 'valid', errorCount: 0 }
+      : prior && { ...prior };
+  }
+  const inputs = {
+    ...chunk,
+    priorStatus: prior?.status ?? null,
+    priorErrors: prior?.errorCount ?? null,
+    threshold: invalidAfterErrors,
+  };
+  if (evaluateRule(ADDRESS_STATUS_RULES.recorded, inputs) !== true) return prior && { ...prior };
+  return {
+    status: evaluateRule(ADDRESS_STATUS_RULES.status, inputs) as string,
+    errorCount: (prior?.errorCount ?? 0) + chunk.errors,
+  };
+}
+
+/** Mailbox full is soft and temporary: after this many days without a new error the box is presumed emptied (SPEC 4). */
+export const MAILBOX_FULL_RELEASE_DAYS = 30;
+
+export const MAILBOX_FULL_REASON: ErrorReason = 'mailbox_full';
+
+/**
+ * The rules of the mailbox-full release (the daily clean-up).
+ * - `address`: an erroneous or quarantined address whose last error was
+ *   mailbox full, longer ago than `days` before `now`, returns to valid with a
+ *   zero count. Inputs: `reason`, `status`, `lastErrorAt`, `now`, `days`.
+ * - `lead`: a lead of a released address turns valid with a zero counter,
+ *   unless another kind of error happened since its last delivery (an address
+ *   also refused as unknown user stays invalid). Inputs: `valid`,
+ *   `consecutiveErrors`, `otherErrorSinceDelivery`.
+ */
+export const MAILBOX_FULL_RELEASE_RULES: { address: Rule; lead: Rule } = {
+  address: and(
+    compare(input('reason'), '=', literal(MAILBOX_FULL_REASON)),
+    oneOf(input('status'), STATUSES_CLEARED_BY_DELIVERY),
+    compare(input('lastErrorAt'), '<', before(input('now'), input('days'), 'days')),
+  ),
+  lead: and(
+    or(not(input('valid')), compare(input('consecutiveErrors'), '>', literal(0))),
+    not(input('otherErrorSinceDelivery')),
+  ),
+};
+
+export function mailboxFullReleased(
+  address: { reason: string | null; status: string; lastErrorAt: Date | null },
+  now: Date,
+  days: number = MAILBOX_FULL_RELEASE_DAYS,
+): boolean {
+  return (
+    evaluateRule(MAILBOX_FULL_RELEASE_RULES.address, {
+      reason: address.reason,
+      status: address.status,
+      lastErrorAt: address.lastErrorAt?.getTime() ?? null,
+      now: now.getTime(),
+      days,
+    }) === true
+  );
+}
+
+/** Whether a lead of a released address turns valid again (it then has a zero counter). */
+export function leadReleasedWithMailbox(state: ValidityState, otherErrorSinceDelivery: boolean): boolean {
+  return evaluateRule(MAILBOX_FULL_RELEASE_RULES.lead, { ...state, otherErrorSinceDelivery }) === true;
+}
+
+function checkThreshold(threshold: number) {
   if (!Number.isSafeInteger(threshold) || threshold < 1) {
     throw new RangeError(`threshold must be an integer of at least 1, got ${threshold}`);
   }
-  if (outcome.result === 'sent') return { valid: state.valid, consecutiveErrors: 0 };
-  if (outcome.result === 'pre_error' || outcome.policyBlock) return { ...state };
-  const consecutiveErrors = state.consecutiveErrors + 1;
-  const atOnce = outcome.invalidatesAtOnce || PERMANENT_INVALIDATING_CODES.includes(outcome.code);
-  return { valid: state.valid && !atOnce && consecutiveErrors < threshold, consecutiveErrors };
-}
-
-/** A user sets the flag back to valid: the counter restarts from 0 (SPEC §4). */
-export function restoreValidity(): ValidityState {
-  return { valid: true, consecutiveErrors: 0 };
 }

@@ -272,7 +272,7 @@ describe('exclusions at preparation', () => {
     const unsent = (await h.api('GET', `/v1/wizard-runs/${first.id}/unsent`)).body.items;
     expect(Object.fromEntries(unsent.map((u: any) => [u.leadId, u.reason]))).toEqual({
       [noDm]: 'no_permission',
-      [noAddress]: 'missing_address',
+      [noAddress]: 'address_not_specified',
       [unsub]: 'unsubscribed',
       [blocked]: 'blocklisted',
     });

@@ -139,7 +139,7 @@ describe('an immediate email wizard run', () => {
     expect(unsent.body.items).toEqual(
       expect.arrayContaining([
         { leadId: b.body.id, address: `DUP.${tag}@example.test`, reason: 'duplicate' },
-        { leadId: c.body.id, address: null, reason: 'missing_address' },
+        { leadId: c.body.id, address: null, reason: 'address_not_specified' },
       ]),
     );
     const sends = await h.pool.query('SELECT lead_id FROM send WHERE run_id = $1', [created.body.id]);

@@ -260,7 +260,7 @@ describe('LINE runs', () => {
       reason: string;
     }>;
     expect(Object.fromEntries(unsent.map((u) => [u.leadId, u.reason]))).toEqual({
-      [ids.none]: 'missing_address',
+      [ids.none]: 'address_not_specified',
       [ids.dup]: 'duplicate',
     });
   });

@@ -239,7 +239,7 @@ describe('SMS targets', () => {
     expect(reasons).toEqual({
       [dup]: 'duplicate',
       [noPermission]: 'no_permission',
-      [noWork]: 'missing_address',
+      [noWork]: 'address_not_specified',
       [unsubscribed]: 'unsubscribed',
     });
     expect(h.smsc.reassembled(work.smpp)).toEqual(['Work hours changed']);

@@ -6,14 +6,19 @@ import {
 } from '../../domain/smtp-classification';
 import {
   DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
-  applyOutcomeToValidity,
-  restoreValidity,
-  type ValidityOutcome,
+  nextAddressStatus,
+  nextLeadValidity,
+  summarizeEvidence,
+  validityEvidence,
   type ValidityState,
 } from '../../domain/validity';
 
+type Outcome = Parameters<typeof validityEvidence>[0];
 const fresh = (): ValidityState => ({ valid: true, consecutiveErrors: 0 });
-const apply = (outcomes: readonly ValidityOutcome[], start = fresh(), threshold?: number): ValidityState =>
+/** One outcome recorded on its own (a chunk of one), as the first attempt unless told. */
+const applyOutcomeToValidity = (state: ValidityState, outcome: Outcome, threshold?: number, attempt = 1) =>
+  nextLeadValidity(state, summarizeEvidence([validityEvidence(outcome, attempt)]), threshold);
+const apply = (outcomes: readonly Outcome[], start = fresh(), threshold?: number): ValidityState =>
   outcomes.reduce((state, outcome) => applyOutcomeToValidity(state, outcome, threshold), start);
 
 const delivered = classifyAcceptedMessage();
@@ -94,17 +99,6 @@ describe('permanent errors', () => {
       consecutiveErrors: 1,
     });
   });
-
-  test('a permanent code invalidates even when the caller did not set the flag', () => {
-    expect(
-      applyOutcomeToValidity(fresh(), {
-        result: 'error',
-        code: 42553,
-        invalidatesAtOnce: false,
-        policyBlock: false,
-      }),
-    ).toMatchObject({ valid: false });
-  });
 });
 
 describe('what does not count', () => {
@@ -112,6 +106,15 @@ describe('what does not count', () => {
     const state = { valid: true, consecutiveErrors: 2 };
     expect(applyOutcomeToValidity(state, spamBlock)).toEqual(state);
     expect(applyOutcomeToValidity(state, dmarcFailure)).toEqual(state);
+  });
+
+  test("a retry's error does not count again: a message counts once, at its first attempt", () => {
+    const state = { valid: true, consecutiveErrors: 2 };
+    expect(applyOutcomeToValidity(state, mailboxFull, undefined, 2)).toEqual(state);
+    expect(applyOutcomeToValidity(state, mailboxFull, undefined, 1)).toEqual({
+      valid: false,
+      consecutiveErrors: 3,
+    });
   });
 
   test('a pre-error was never sent: no change', () => {
@@ -133,9 +136,50 @@ describe('turning valid again', () => {
     expect(applyOutcomeToValidity(invalid, delivered)).toEqual({ valid: false, consecutiveErrors: 0 });
   });
 
-  test('when a user sets the flag back to valid, the counter restarts from 0', () => {
-    const restored = restoreValidity();
-    expect(restored).toEqual({ valid: true, consecutiveErrors: 0 });
-    expect(apply([mailboxFull, mailboxFull], restored).valid).toBe(true);
+  test("within one recorded chunk a delivery wins over the same lead's errors", () => {
+    const chunk = summarizeEvidence([validityEvidence(mailboxFull, 1), validityEvidence(delivered, 1)]);
+    expect(nextLeadValidity({ valid: true, consecutiveErrors: 2 }, chunk)).toEqual({
+      valid: true,
+      consecutiveErrors: 0,
+    });
+  });
+});
+
+describe('address status', () => {
+  const errors = (n: number, invalidNow = false) => ({ delivered: false, errors: n, invalidNow });
+
+  test('a first error records the address as erroneous; the threshold quarantines it', () => {
+    const first = nextAddressStatus(null, errors(1));
+    expect(first).toEqual({ status: 'erroneous', errorCount: 1 });
+    const third = nextAddressStatus(nextAddressStatus(first, errors(1)), errors(1));
+    expect(third).toEqual({ status: 'quarantined', errorCount: 3 });
+  });
+
+  test('a permanent error quarantines at once', () => {
+    expect(nextAddressStatus(null, errors(1, true))).toEqual({ status: 'quarantined', errorCount: 1 });
+  });
+
+  test("blocklisted and allowlisted are a user's decision: errors count but the status stays", () => {
+    expect(nextAddressStatus({ status: 'blocklisted', errorCount: 0 }, errors(5, true))).toEqual({
+      status: 'blocklisted',
+      errorCount: 5,
+    });
+    expect(nextAddressStatus({ status: 'allowlisted', errorCount: 2 }, errors(1))).toEqual({
+      status: 'allowlisted',
+      errorCount: 3,
+    });
+  });
+
+  test('a delivery clears a quarantine back to valid, and leaves a blocklisting alone', () => {
+    const deliveredChunk = { delivered: true, errors: 1, invalidNow: false };
+    expect(nextAddressStatus({ status: 'quarantined', errorCount: 4 }, deliveredChunk)).toEqual({
+      status: 'valid',
+      errorCount: 0,
+    });
+    expect(nextAddressStatus({ status: 'blocklisted', errorCount: 4 }, deliveredChunk)).toEqual({
+      status: 'blocklisted',
+      errorCount: 4,
+    });
+    expect(nextAddressStatus(null, deliveredChunk)).toBeNull();
   });
 });
