@@ -2,15 +2,10 @@
 import type { Pool } from 'pg';
 import { escapeLike } from '../../domain/history-search';
 import type { CompiledFilter } from '../../domain/segment-filter';
+import type { Row } from '../rows';
 
-export interface SegmentRow {
-  id: number;
-  name: string;
-  channel: string;
-  filter: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A segment as stored (declared in db/rows.ts, checked against the migrations). */
+export type SegmentRow = Row<'segment'>;
 
 export interface SegmentListQuery {
   channels?: string[];
