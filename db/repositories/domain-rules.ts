@@ -1,28 +1,16 @@
 // Per-domain sending rules and the breaker state beside them (SPEC: MX management).
 import type { Pool } from 'pg';
+import type { Row } from '../rows';
 
 /** A rule joined with its domain's current state (state columns null while the domain has none). */
-export interface DomainRuleWithState {
-  id: number;
-  domain: string;
-  error_rate_threshold: string;
-  min_messages: number;
-  block_seconds: number;
-  max_connections: number;
-  max_per_hour: number | null;
+export type DomainRuleWithState = Row<'domain_rule'> & {
   messages: number | null;
   errors: number | null;
   blocked_until: Date | null;
   hour_count: number | null;
-}
+};
 
-export interface DomainStateRow {
-  domain: string;
-  messages: number;
-  errors: number;
-  blocked_until: Date | null;
-  hour_count: number;
-}
+export type DomainStateRow = Row<'domain_state'>;
 
 export interface DomainRuleFields {
   errorRateThreshold: number;

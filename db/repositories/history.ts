@@ -3,7 +3,7 @@
 // fields are domain/history-search's; a SearchError from it names the field.
 import type { Pool } from 'pg';
 import type { Queryable } from '../pool';
-import type { RunRow } from '../run-queries';
+import type { Row } from '../rows';
 import {
   buildHistoryWhere,
   buildKeyset,
@@ -74,7 +74,7 @@ export interface HistorySearch<S extends string> {
 }
 
 /** One page of rows matching the search, with the cursor of the next. Throws SearchError for a bad field. */
-async function searchHistory<R extends Record<string, unknown>>(
+async function searchHistory<R extends object>(
   db: Queryable,
   opts: {
     from: string;
@@ -108,7 +108,7 @@ async function searchHistory<R extends Record<string, unknown>>(
 export function historyRepository(pool: Pool) {
   return {
     runs: (s: HistorySearch<RunSort>) =>
-      searchHistory<RunRow & Record<string, unknown>>(pool, {
+      searchHistory<Row<'wizard_run'>>(pool, {
         from: 'wizard_run r',
         select: 'r.*',
         fields: RUN_FIELDS,
@@ -118,7 +118,7 @@ export function historyRepository(pool: Pool) {
         limit: s.limit,
       }),
     sends: (s: HistorySearch<SendSort>) =>
-      searchHistory<Record<string, any>>(pool, {
+      searchHistory<Row<'send'>>(pool, {
         from: 'send s',
         select: 's.*',
         fields: SEND_FIELDS,

@@ -1,9 +1,10 @@
 // Individual sends, their attempts and the status of addresses, as the API reads them.
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../pool';
+import type { Row } from '../rows';
 
-/** A send row as stored (columns of table `send`). */
-export type SendRecord = Record<string, any>;
+/** A send as stored. */
+export type SendRow = Row<'send'>;
 
 export interface NewSingleSend {
   leadId: number;
@@ -15,21 +16,25 @@ export interface NewSingleSend {
 
 export function sendRepository(pool: Pool) {
   return {
-    async get(id: string | number): Promise<SendRecord | null> {
-      return (await pool.query('SELECT * FROM send WHERE id = $1', [id])).rows[0] ?? null;
+    async get(id: string | number): Promise<SendRow | null> {
+      return (await pool.query<SendRow>('SELECT * FROM send WHERE id = $1', [id])).rows[0] ?? null;
     },
 
-    async attempts(sendId: string | number): Promise<SendRecord[]> {
-      return (await pool.query('SELECT * FROM send_attempt WHERE send_id = $1 ORDER BY attempt', [sendId]))
-        .rows;
+    async attempts(sendId: string | number): Promise<Row<'send_attempt'>[]> {
+      return (
+        await pool.query<Row<'send_attempt'>>(
+          'SELECT * FROM send_attempt WHERE send_id = $1 ORDER BY attempt',
+          [sendId],
+        )
+      ).rows;
     },
 
     /** A lead's sends, newest first, up to limit + 1. */
     async ofLead(
       leadId: number,
       q: { channel?: string; cursor?: string | number; limit: number },
-    ): Promise<SendRecord[]> {
-      const res = await pool.query(
+    ): Promise<SendRow[]> {
+      const res = await pool.query<SendRow>(
         `SELECT * FROM send WHERE lead_id = $1 AND ($2::text IS NULL OR channel = $2) AND ($3::bigint IS NULL OR id < $3)
           ORDER BY id DESC LIMIT $4`,
         [leadId, q.channel ?? null, q.cursor ?? null, q.limit + 1],
@@ -38,8 +43,11 @@ export function sendRepository(pool: Pool) {
     },
 
     /** A run's sends by id, up to limit + 1, each saying whether its lead has left the lists. */
-    async ofRun(runId: number, q: { cursor?: string | number; limit: number }): Promise<SendRecord[]> {
-      const res = await pool.query(
+    async ofRun(
+      runId: number,
+      q: { cursor?: string | number; limit: number },
+    ): Promise<(SendRow & { lead_deleted: boolean })[]> {
+      const res = await pool.query<SendRow & { lead_deleted: boolean }>(
         `SELECT s.*, (l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL) AS lead_deleted
            FROM send s LEFT JOIN lead l ON l.id = s.lead_id
           WHERE s.run_id = $1 AND ($2::bigint IS NULL OR s.id > $2) ORDER BY s.id LIMIT $3`,
@@ -48,8 +56,8 @@ export function sendRepository(pool: Pool) {
       return res.rows;
     },
 
-    async addressStatus(channel: string, address: string): Promise<SendRecord | null> {
-      const res = await pool.query(
+    async addressStatus(channel: string, address: string): Promise<Row<'address_status'> | null> {
+      const res = await pool.query<Row<'address_status'>>(
         'SELECT * FROM address_status WHERE channel = $1 AND address = lower($2)',
         [channel, address],
       );
