@@ -18,7 +18,7 @@ const WAIT_FOR_RESULT_MS = 20_000;
 export const messageRoutes: FastifyPluginAsync = routesPlugin(
   {
     name: 'message-routes',
-    dependencies: [repository('leads'), repository('templates'), repository('sends')],
+    dependencies: ['database', repository('leads'), repository('templates'), repository('sends')],
   },
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

@@ -220,7 +220,7 @@ const UnsentEntry = Type.Object({
 export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
   {
     name: 'wizard-run-routes',
-    dependencies: [repository('wizardRuns'), repository('templates'), repository('sends')],
+    dependencies: ['database', repository('wizardRuns'), repository('templates'), repository('sends')],
   },
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
