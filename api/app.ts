@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { ApiError } from './errors';
 import { authPlugin } from './plugins/auth';
+import { databasePlugin } from './plugins/database';
+import { repositoryPlugins } from './plugins/repositories';
 import { inputGuard } from './plugins/input-guard';
 import { ajvInputRules, ajvStrictTimes } from './schemas';
 import { leadRoutes } from './routes/leads';
@@ -26,14 +28,22 @@ import { shortLinkRoutes } from './routes/short-links';
 import { bounceRuleRoutes } from './routes/bounce-rules';
 import { runSearchRoutes } from './routes/run-search';
 import { sendSearchRoutes } from './routes/send-search';
-import { managementRoutes } from './routes/management';
 import { officialAccountRoutes } from './routes/official-accounts';
 import { metricsRoutes } from './routes/metrics';
 import { bounceReportRoutes } from '../inbound/routes/bounces';
 import { lineWebhookRoutes } from '../inbound/routes/line-webhook';
 
 export interface AppDeps {
+  /** The API's pool (durable commits); its giver ends it. */
   pool: Pool;
+  /**
+   * The pool clicks and opens are recorded through (db/tracking-queries
+   * createTrackingRecorderPool: synchronous_commit off, connections of its
+   * own). Its giver ends it. When not given, the app opens one of
+   * TRACKING_RECORDER_CONNECTIONS (api/plugins/database.ts) on
+   * config.databaseUrl and ends it on close; without a URL, `pool` serves.
+   */
+  trackingRecorderPool?: Pool;
   temporal: Client;
   config: AppConfig;
   logger: Logger;
@@ -165,13 +175,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` }),
   );
 
+  // The pools, then one named plugin per repository (db/repositories); route plugins name those they use.
+  await app.register(databasePlugin);
+  for (const plugin of repositoryPlugins) await app.register(plugin);
+
   await app.register(metricsRoutes);
   app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(leadRoutes);
-  await app.register(templateRoutes);
-  await app.register(segmentRoutes);
   await app.register(wizardRunRoutes);
   await app.register(runFigureRoutes);
   await app.register(trackingRoutes);
@@ -189,7 +200,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(bounceRuleRoutes);
   await app.register(runSearchRoutes);
   await app.register(sendSearchRoutes);
-  await app.register(managementRoutes);
+  // Leads, templates and segments after the searches: the OpenAPI document numbers shared schemas
+  // (def-N) by first use in a list, and this keeps the numbers it had.
+  await app.register(leadRoutes);
+  await app.register(templateRoutes);
+  await app.register(segmentRoutes);
   await app.register(officialAccountRoutes);
   await app.register(lineWebhookRoutes, { pool: deps.pool });
   await app.register(domainRuleRoutes);

@@ -1,15 +1,8 @@
-// Shared querystring pieces and execution for the history searches (runs and
-// individual sends): validation by TypeBox, semantics in domain/history-search.
+// Shared querystring pieces of the history searches (runs and individual
+// sends): validation by TypeBox, semantics in domain/history-search, the
+// statement in db/repositories/history.ts.
 import { Type } from '@sinclair/typebox';
-import type { Queryable } from '../db/pool';
-import {
-  buildHistoryWhere,
-  buildKeyset,
-  encodeCursor,
-  SearchError,
-  type SearchFields,
-  type SortSpec,
-} from '../domain/history-search';
+import { SearchError } from '../domain/history-search';
 import { badRequest } from './errors';
 
 export const MAX_PAGE = 500;
@@ -34,43 +27,10 @@ export function rangeParams(name: string, what: string) {
   return { [`${name}From`]: TimeBound(`${what} from`), [`${name}To`]: TimeBound(`${what} to`) };
 }
 
-export interface HistoryPage<R> {
-  rows: R[];
-  nextCursor: string | null;
-}
-
-/** One page of `table` rows matching the search, with the cursor of the next. */
-export async function searchHistory<R extends Record<string, unknown>>(
-  db: Queryable,
-  opts: {
-    from: string;
-    select: string;
-    fields: SearchFields;
-    query: Record<string, unknown>;
-    sort: SortSpec;
-    cursor: string | undefined;
-    limit: number;
-    extraWhere?: string;
-  },
-): Promise<HistoryPage<R>> {
+/** A search's answer, or a 400 naming the field a SearchError (domain/history-search) blames. */
+export async function searchOrReject<T>(search: () => Promise<T>): Promise<T> {
   try {
-    const where = buildHistoryWhere(opts.fields, opts.query);
-    const keyset = buildKeyset(opts.sort, opts.cursor, where.params.length);
-    const params = [...where.params, ...keyset.after.params, opts.limit + 1];
-    const sortValue = opts.sort.column ? `${opts.sort.column}::text` : 'NULL::text';
-    const res = await db.query<R & { __sort_value: string | null; __id: string }>(
-      `SELECT ${opts.select}, ${sortValue} AS __sort_value, ${opts.sort.idColumn}::text AS __id FROM ${opts.from}
-        WHERE ${opts.extraWhere ?? 'TRUE'} AND ${where.sql} AND ${keyset.after.sql}
-        ORDER BY ${keyset.orderBy} LIMIT $${params.length}`,
-      params,
-    );
-    const rows = res.rows.slice(0, opts.limit);
-    const last = rows[rows.length - 1];
-    return {
-      rows,
-      nextCursor:
-        res.rows.length > opts.limit && last ? encodeCursor(opts.sort, last.__sort_value, last.__id) : null,
-    };
+    return await search();
   } catch (err) {
     if (err instanceof SearchError) throw badRequest(`querystring.${err.field}`, err.message);
     throw err;

@@ -1,25 +1,8 @@
 import type { Queryable } from './pool';
+import type { Row } from './rows';
 
-export interface LeadRow {
-  id: number;
-  name: string;
-  email: string | null;
-  phones: Record<string, string>;
-  line_user_id: string | null;
-  line_friend_status: string;
-  email_valid: boolean;
-  email_error_count: number;
-  sms_permission: boolean;
-  dm_permission: boolean;
-  unsubscribed_email_at: Date | null;
-  unsubscribed_sms_at: Date | null;
-  unsubscribed_line_at: Date | null;
-  attributes: Record<string, unknown>;
-  deleted_at: Date | null;
-  merged_into_id: number | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A lead as stored (declared in db/rows.ts, checked against the migrations). */
+export type LeadRow = Row<'lead'>;
 
 export interface NewLead {
   name: string;

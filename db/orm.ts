@@ -1,18 +1,19 @@
-// MikroORM setup shared by the API, the worker and the tools. Migrations are
-// TypeScript files in db/migrations, run with `npm run migrate` or at start.
+// MikroORM runs the migrations (TypeScript files in db/migrations, with
+// `npm run migrate` or at start) and nothing else: the migrations are the
+// schema's one source, and db/rows.ts declares the rows they build (checked
+// by test/integration/schema-rows.test.ts). No entities, so none can drift.
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { join } from 'node:path';
-import { ALL_ENTITIES } from './entities';
 
 export function ormOptions(databaseUrl: string, poolMax = 10): Options {
   return {
     clientUrl: databaseUrl,
-    entities: ALL_ENTITIES,
+    entities: [],
     extensions: [Migrator],
-    discovery: { warnWhenNoEntities: true },
+    discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: poolMax },
-    // Never mutate the schema from entities at runtime; migrations do it.
+    // The schema changes only through migrations.
     ensureDatabase: false,
     allowGlobalContext: false,
     debug: false,

@@ -1,25 +1,8 @@
 import type { Queryable } from './pool';
+import type { Row } from './rows';
 
-export interface TemplateRow {
-  id: number;
-  channel: string;
-  title: string;
-  memo: string;
-  email_format: string | null;
-  subject: string | null;
-  from_address: string | null;
-  reply_to: string | null;
-  error_reply_to: string | null;
-  body_text: string | null;
-  body_html: string | null;
-  click_tracking: boolean;
-  open_tracking: boolean;
-  sms_body: string | null;
-  sms_error_address: string | null;
-  line_account_id: number | null;
-  line_messages: unknown[] | null;
-  deleted_at: Date | null;
-}
+/** A template as stored (declared in db/rows.ts, checked against the migrations). */
+export type TemplateRow = Row<'template'>;
 
 export async function getTemplate(db: Queryable, id: number): Promise<TemplateRow | null> {
   const res = await db.query<TemplateRow>('SELECT * FROM template WHERE id = $1', [id]);

@@ -7,16 +7,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { BUILTIN_BOUNCE_RULES, validateRulePattern } from '../../domain/bounce-rules';
 import { isKnownDeliveryCode } from '../../domain/delivery-codes';
 import { ERROR_REASONS, isErrorReason, isErrorType } from '../../domain/error-reasons';
-import {
-  getBounceRuleRow,
-  insertUserRule,
-  listBounceRuleRows,
-  requalify,
-  updateUserRule,
-  type BounceRuleDbRow,
-  type RuleInput,
-} from '../../db/bounce-rule-queries';
+import { type BounceRuleDbRow, type RuleInput } from '../../db/bounce-rule-queries';
 import { badRequest, notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, iso } from '../schemas';
 
 const BounceRule = Type.Object(
@@ -104,101 +98,104 @@ function validRule(b: {
   return { pattern: b.pattern, isRegex, errorType: b.errorType, reason: b.reason, code: b.code };
 }
 
-export const bounceRuleRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
+export const bounceRuleRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'bounce-rule-routes', dependencies: [repository('bounceRules')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const rules = app.bounceRules;
 
-  app.get(
-    '/v1/bounce-rules',
-    {
-      schema: {
-        tags: ['bounce-rules'],
-        summary: 'Built-in rules, user rules and observed remote texts (most frequent first)',
-        querystring: Type.Object(
-          {
-            state: Type.Optional(Type.Union([Type.Literal('qualified'), Type.Literal('undefined')])),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
-          },
-          { additionalProperties: false },
-        ),
-        response: { 200: BounceRuleList, 400: ErrorBody },
+    app.get(
+      '/v1/bounce-rules',
+      {
+        schema: {
+          tags: ['bounce-rules'],
+          summary: 'Built-in rules, user rules and observed remote texts (most frequent first)',
+          querystring: Type.Object(
+            {
+              state: Type.Optional(Type.Union([Type.Literal('qualified'), Type.Literal('undefined')])),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: BounceRuleList, 400: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const rows = await listBounceRuleRows(pool, req.query.state, req.query.limit ?? 500);
-      const builtins =
-        req.query.state === 'undefined'
-          ? []
-          : BUILTIN_BOUNCE_RULES.map((r) => ({
-              id: String(r.id),
-              pattern: r.pattern,
-              isRegex: r.isRegex,
-              errorType: r.errorType,
-              reason: r.reason,
-              code: r.code,
-              origin: 'builtin',
-              state: 'qualified',
-              normalizedText: null,
-              occurrences: null,
-              createdAt: null,
-              updatedAt: null,
-            }));
-      // Matching order: user rules, then built-in ones; then the observed texts.
-      const user = rows.filter((r) => r.origin === 'user').map(rowJson);
-      const observed = rows.filter((r) => r.origin !== 'user').map(rowJson);
-      return { items: [...user, ...builtins, ...observed] };
-    },
-  );
+      async (req) => {
+        const rows = await rules.list(req.query.state, req.query.limit ?? 500);
+        const builtins =
+          req.query.state === 'undefined'
+            ? []
+            : BUILTIN_BOUNCE_RULES.map((r) => ({
+                id: String(r.id),
+                pattern: r.pattern,
+                isRegex: r.isRegex,
+                errorType: r.errorType,
+                reason: r.reason,
+                code: r.code,
+                origin: 'builtin',
+                state: 'qualified',
+                normalizedText: null,
+                occurrences: null,
+                createdAt: null,
+                updatedAt: null,
+              }));
+        // Matching order: user rules, then built-in ones; then the observed texts.
+        const user = rows.filter((r) => r.origin === 'user').map(rowJson);
+        const observed = rows.filter((r) => r.origin !== 'user').map(rowJson);
+        return { items: [...user, ...builtins, ...observed] };
+      },
+    );
 
-  app.post(
-    '/v1/bounce-rules',
-    {
-      schema: {
-        tags: ['bounce-rules'],
-        summary: 'Add a user rule; user rules win over built-in ones',
-        body: RuleBody,
-        response: { 201: BounceRule, 400: ErrorBody },
+    app.post(
+      '/v1/bounce-rules',
+      {
+        schema: {
+          tags: ['bounce-rules'],
+          summary: 'Add a user rule; user rules win over built-in ones',
+          body: RuleBody,
+          response: { 201: BounceRule, 400: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => reply.status(201).send(rowJson(await insertUserRule(pool, validRule(req.body)))),
-  );
+      async (req, reply) => reply.status(201).send(rowJson(await rules.insert(validRule(req.body)))),
+    );
 
-  app.patch(
-    '/v1/bounce-rules/:id',
-    {
-      schema: {
-        tags: ['bounce-rules'],
-        summary: 'Edit a rule, or qualify an observed text; either becomes a user rule',
-        params: IdParams,
-        body: PatchBody,
-        response: { 200: BounceRule, 400: ErrorBody, 404: ErrorBody },
+    app.patch(
+      '/v1/bounce-rules/:id',
+      {
+        schema: {
+          tags: ['bounce-rules'],
+          summary: 'Edit a rule, or qualify an observed text; either becomes a user rule',
+          params: IdParams,
+          body: PatchBody,
+          response: { 200: BounceRule, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const row = await getBounceRuleRow(pool, req.params.id);
-      if (!row) throw notFound(`bounce rule ${req.params.id}`);
-      const merged = {
-        pattern: req.body.pattern ?? row.pattern,
-        isRegex: req.body.isRegex ?? row.is_regex,
-        errorType: req.body.errorType ?? row.error_type,
-        reason: req.body.reason ?? row.reason,
-        code: req.body.code ?? row.code,
-      };
-      const updated = await updateUserRule(pool, row.id, validRule(merged));
-      if (!updated) throw notFound(`bounce rule ${req.params.id}`);
-      return rowJson(updated);
-    },
-  );
+      async (req) => {
+        const row = await rules.get(req.params.id);
+        if (!row) throw notFound(`bounce rule ${req.params.id}`);
+        const merged = {
+          pattern: req.body.pattern ?? row.pattern,
+          isRegex: req.body.isRegex ?? row.is_regex,
+          errorType: req.body.errorType ?? row.error_type,
+          reason: req.body.reason ?? row.reason,
+          code: req.body.code ?? row.code,
+        };
+        const updated = await rules.update(row.id, validRule(merged));
+        if (!updated) throw notFound(`bounce rule ${req.params.id}`);
+        return rowJson(updated);
+      },
+    );
 
-  app.post(
-    '/v1/bounce-rules/requalify',
-    {
-      schema: {
-        tags: ['bounce-rules'],
-        summary: 'Re-run classification of observed texts and of stored bounces still undefined',
-        response: { 200: RequalifyResult, 503: ErrorBody },
+    app.post(
+      '/v1/bounce-rules/requalify',
+      {
+        schema: {
+          tags: ['bounce-rules'],
+          summary: 'Re-run classification of observed texts and of stored bounces still undefined',
+          response: { 200: RequalifyResult, 503: ErrorBody },
+        },
       },
-    },
-    async () => requalify(pool),
-  );
-};
+      async () => rules.requalify(),
+    );
+  },
+);

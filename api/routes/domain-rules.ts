@@ -5,6 +5,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DEFAULT_DOMAIN_RULE, validateDomainRule } from '../../domain/domain-throttle';
 import { badRequest, conflict, notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, iso } from '../schemas';
 
 const RuleFields = {
@@ -72,175 +74,148 @@ function ruleJson(r: any): Static<typeof DomainRule> {
   };
 }
 
-const SELECT = `SELECT d.*, s.messages, s.errors, s.blocked_until, s.hour_count
-                  FROM domain_rule d LEFT JOIN domain_state s ON s.domain = d.domain`;
+export const domainRuleRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'domain-rule-routes', dependencies: [repository('domainRules')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const rules = app.domainRules;
 
-export const domainRuleRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
-
-  app.get(
-    '/v1/domain-rules',
-    {
-      schema: {
-        tags: ['mx management'],
-        summary:
-          'Per-domain rules with their breaker state; domains without a rule follow "*" or the built-in default',
-        response: {
-          200: Type.Object({ items: Type.Array(DomainRule), builtInDefault: Type.Object(RuleFields) }),
+    app.get(
+      '/v1/domain-rules',
+      {
+        schema: {
+          tags: ['mx management'],
+          summary:
+            'Per-domain rules with their breaker state; domains without a rule follow "*" or the built-in default',
+          response: {
+            200: Type.Object({ items: Type.Array(DomainRule), builtInDefault: Type.Object(RuleFields) }),
+          },
         },
       },
-    },
-    async () => {
-      const res = await pool.query(`${SELECT} ORDER BY d.domain`);
-      const { domain: _d, ...builtInDefault } = DEFAULT_DOMAIN_RULE;
-      return { items: res.rows.map(ruleJson), builtInDefault };
-    },
-  );
+      async () => {
+        const rows = await rules.list();
+        const { domain: _d, ...builtInDefault } = DEFAULT_DOMAIN_RULE;
+        return { items: rows.map(ruleJson), builtInDefault };
+      },
+    );
 
-  app.get(
-    '/v1/domain-states',
-    {
-      schema: {
-        tags: ['mx management'],
-        summary: 'Breaker state of every receiving domain seen',
-        querystring: Type.Object(
-          { blockedOnly: Type.Optional(Type.Boolean()) },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({
-            items: Type.Array(
-              Type.Object({
-                domain: Type.String(),
-                messages: Type.Integer(),
-                errors: Type.Integer(),
-                blockedUntil: NullableTimestamp,
-                hourCount: Type.Integer(),
-              }),
-            ),
-          }),
-          400: ErrorBody,
+    app.get(
+      '/v1/domain-states',
+      {
+        schema: {
+          tags: ['mx management'],
+          summary: 'Breaker state of every receiving domain seen',
+          querystring: Type.Object(
+            { blockedOnly: Type.Optional(Type.Boolean()) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              items: Type.Array(
+                Type.Object({
+                  domain: Type.String(),
+                  messages: Type.Integer(),
+                  errors: Type.Integer(),
+                  blockedUntil: NullableTimestamp,
+                  hourCount: Type.Integer(),
+                }),
+              ),
+            }),
+            400: ErrorBody,
+          },
         },
       },
-    },
-    async (req) => {
-      const res = await pool.query(
-        `SELECT * FROM domain_state WHERE NOT $1 OR blocked_until > now() ORDER BY domain LIMIT 1000`,
-        [req.query.blockedOnly ?? false],
-      );
-      return {
-        items: res.rows.map((s) => ({
-          domain: s.domain,
-          messages: s.messages,
-          errors: s.errors,
-          blockedUntil: iso(s.blocked_until),
-          hourCount: s.hour_count,
-        })),
-      };
-    },
-  );
-
-  app.post(
-    '/v1/domain-rules',
-    {
-      config: { scope: 'admin' },
-      schema: {
-        tags: ['mx management'],
-        summary: 'Add a rule for a domain (or *)',
-        body: CreateRule,
-        response: { 201: DomainRule, 400: ErrorBody, 409: ErrorBody },
+      async (req) => {
+        const states = await rules.states(req.query.blockedOnly ?? false);
+        return {
+          items: states.map((s) => ({
+            domain: s.domain,
+            messages: s.messages,
+            errors: s.errors,
+            blockedUntil: iso(s.blocked_until),
+            hourCount: s.hour_count,
+          })),
+        };
       },
-    },
-    async (req, reply) => {
-      const b = req.body;
-      const problem = validateDomainRule({ domain: b.domain })[0];
-      if (problem) throw badRequest(`body.${problem.field}`, problem.message);
-      const d = { ...DEFAULT_DOMAIN_RULE, ...b };
-      const ins = await pool.query(
-        `INSERT INTO domain_rule (domain, error_rate_threshold, min_messages, block_seconds, max_connections, max_per_hour)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (domain) DO NOTHING RETURNING id`,
-        [b.domain, d.errorRateThreshold, d.minMessages, d.blockSeconds, d.maxConnections, d.maxPerHour],
-      );
-      if (!ins.rows[0]) throw conflict(`a rule for ${b.domain} exists already; PATCH it`);
-      const res = await pool.query(`${SELECT} WHERE d.id = $1`, [ins.rows[0].id]);
-      return reply.status(201).send(ruleJson(res.rows[0]));
-    },
-  );
+    );
 
-  app.patch(
-    '/v1/domain-rules/:id',
-    {
-      config: { scope: 'admin' },
-      schema: {
-        tags: ['mx management'],
-        summary: 'Change a rule',
-        params: IdParams,
-        body: PatchRule,
-        response: { 200: DomainRule, 400: ErrorBody, 404: ErrorBody },
+    app.post(
+      '/v1/domain-rules',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags: ['mx management'],
+          summary: 'Add a rule for a domain (or *)',
+          body: CreateRule,
+          response: { 201: DomainRule, 400: ErrorBody, 409: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const b = req.body;
-      const res = await pool.query(
-        `UPDATE domain_rule SET error_rate_threshold = coalesce($2, error_rate_threshold), min_messages = coalesce($3, min_messages),
-                block_seconds = coalesce($4, block_seconds), max_connections = coalesce($5, max_connections),
-                max_per_hour = CASE WHEN $7 THEN $6 ELSE max_per_hour END, updated_at = now()
-          WHERE id = $1 RETURNING id`,
-        [
-          req.params.id,
-          b.errorRateThreshold ?? null,
-          b.minMessages ?? null,
-          b.blockSeconds ?? null,
-          b.maxConnections ?? null,
-          b.maxPerHour ?? null,
-          'maxPerHour' in b,
-        ],
-      );
-      if (!res.rows[0]) throw notFound(`domain rule ${req.params.id}`);
-      return ruleJson((await pool.query(`${SELECT} WHERE d.id = $1`, [req.params.id])).rows[0]);
-    },
-  );
+      async (req, reply) => {
+        const b = req.body;
+        const problem = validateDomainRule({ domain: b.domain })[0];
+        if (problem) throw badRequest(`body.${problem.field}`, problem.message);
+        const d = { ...DEFAULT_DOMAIN_RULE, ...b };
+        const row = await rules.insert(b.domain, d);
+        if (!row) throw conflict(`a rule for ${b.domain} exists already; PATCH it`);
+        return reply.status(201).send(ruleJson(row));
+      },
+    );
 
-  app.delete(
-    '/v1/domain-rules/:id',
-    {
-      config: { scope: 'admin' },
-      schema: {
-        tags: ['mx management'],
-        summary: 'Remove a rule (the domain follows * again)',
-        params: IdParams,
-        response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+    app.patch(
+      '/v1/domain-rules/:id',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags: ['mx management'],
+          summary: 'Change a rule',
+          params: IdParams,
+          body: PatchRule,
+          response: { 200: DomainRule, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      const res = await pool.query('DELETE FROM domain_rule WHERE id = $1', [req.params.id]);
-      if (res.rowCount === 0) throw notFound(`domain rule ${req.params.id}`);
-      return reply.status(204).send(null);
-    },
-  );
+      async (req) => {
+        const row = await rules.change(req.params.id, req.body);
+        if (!row) throw notFound(`domain rule ${req.params.id}`);
+        return ruleJson(row);
+      },
+    );
 
-  app.post(
-    '/v1/domain-states/:domain/unblock',
-    {
-      config: { scope: 'admin' },
-      schema: {
-        tags: ['mx management'],
-        summary: 'Lift a breaker by hand; held sends go with their next wave',
-        params: Type.Object(
-          { domain: Type.String({ minLength: 1, maxLength: 253 }) },
-          { additionalProperties: false },
-        ),
-        response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+    app.delete(
+      '/v1/domain-rules/:id',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags: ['mx management'],
+          summary: 'Remove a rule (the domain follows * again)',
+          params: IdParams,
+          response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      const res = await pool.query(
-        `UPDATE domain_state SET blocked_until = NULL, messages = 0, errors = 0, window_started_at = now() WHERE domain = lower($1)`,
-        [req.params.domain],
-      );
-      if (res.rowCount === 0) throw notFound(`no state for domain ${req.params.domain}`);
-      return reply.status(204).send(null);
-    },
-  );
-};
+      async (req, reply) => {
+        if (!(await rules.delete(req.params.id))) throw notFound(`domain rule ${req.params.id}`);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/domain-states/:domain/unblock',
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags: ['mx management'],
+          summary: 'Lift a breaker by hand; held sends go with their next wave',
+          params: Type.Object(
+            { domain: Type.String({ minLength: 1, maxLength: 253 }) },
+            { additionalProperties: false },
+          ),
+          response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        if (!(await rules.unblock(req.params.domain)))
+          throw notFound(`no state for domain ${req.params.domain}`);
+        return reply.status(204).send(null);
+      },
+    );
+  },
+);

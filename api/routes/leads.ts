@@ -1,9 +1,26 @@
+// Leads: create, read, list, change, delete (soft), merge, CSV import and the
+// email validity reset. Sends keep the lead id they were made for; a deleted
+// or merged lead still counts in run figures but leaves the lists (SPEC 1).
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { getLead, insertLead, resetEmailValidity, type LeadRow } from '../../db/lead-queries';
-import { ApiError, notFound } from '../errors';
-import { ErrorBody, FreeJsonObject, IdParams, NullableTimestamp, Nullable, Timestamp, iso } from '../schemas';
+import type { LeadRow } from '../../db/lead-queries';
+import { readLeadCsv } from '../../domain/lead-csv';
+import { ApiError, badRequest, conflict, notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
+import {
+  ErrorBody,
+  FreeJsonObject,
+  IdParams,
+  IntCursor,
+  IntId,
+  NullableTimestamp,
+  Nullable,
+  Timestamp,
+  iso,
+} from '../schemas';
+import { Limit, page, Text } from '../paging';
 
 const LeadBody = Type.Object(
   {
@@ -22,6 +39,32 @@ const LeadBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const IMPORT_MAX_BYTES = 2 * 1024 * 1024;
+const IMPORT_MAX_ROWS = 10_000;
+
+const LeadPatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 254 }))),
+    phones: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' }), Type.String({ maxLength: 32 }), {
+        additionalProperties: false,
+      }),
+    ),
+    lineUserId: Type.Optional(Nullable(Type.String({ pattern: '^U[0-9a-f]{32}$' }))),
+    smsPermission: Type.Optional(Type.Boolean()),
+    dmPermission: Type.Optional(Type.Boolean()),
+    attributes: Type.Optional(FreeJsonObject('free attributes, e.g. for segments')),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const ImportResult = Type.Object({
+  inserted: Type.Integer(),
+  ids: Type.Array(Type.Integer()),
+  errors: Type.Array(Type.Object({ row: Type.Integer(), field: Type.String(), message: Type.String() })),
+});
 
 export const Lead = Type.Object(
   {
@@ -70,69 +113,216 @@ export function leadJson(l: LeadRow): Static<typeof Lead> {
   };
 }
 
-export const leadRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
+export const leadRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'lead-routes', dependencies: [repository('leads')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const leads = app.leads;
 
-  app.post(
-    '/v1/leads',
-    {
-      schema: {
-        tags: ['leads'],
-        summary: 'Create a lead',
-        body: LeadBody,
-        response: { 201: Lead, 400: ErrorBody },
+    app.post(
+      '/v1/leads',
+      {
+        schema: {
+          tags: ['leads'],
+          summary: 'Create a lead',
+          body: LeadBody,
+          response: { 201: Lead, 400: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      const b = req.body;
-      const row = await insertLead(pool, {
-        name: b.name ?? '',
-        email: b.email ? b.email.trim() : null,
-        phones: b.phones ?? {},
-        lineUserId: b.lineUserId ?? null,
-        smsPermission: b.smsPermission ?? true,
-        dmPermission: b.dmPermission ?? true,
-        attributes: b.attributes ?? {},
-      });
-      return reply.status(201).send(leadJson(row));
-    },
-  );
+      async (req, reply) => {
+        const b = req.body;
+        const row = await leads.insert({
+          name: b.name ?? '',
+          email: b.email ? b.email.trim() : null,
+          phones: b.phones ?? {},
+          lineUserId: b.lineUserId ?? null,
+          smsPermission: b.smsPermission ?? true,
+          dmPermission: b.dmPermission ?? true,
+          attributes: b.attributes ?? {},
+        });
+        return reply.status(201).send(leadJson(row));
+      },
+    );
 
-  app.get(
-    '/v1/leads/:id',
-    {
-      schema: {
-        tags: ['leads'],
-        summary: 'A lead',
-        params: IdParams,
-        response: { 200: Lead, 400: ErrorBody, 404: ErrorBody },
+    app.get(
+      '/v1/leads/:id',
+      {
+        schema: {
+          tags: ['leads'],
+          summary: 'A lead',
+          params: IdParams,
+          response: { 200: Lead, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const row = await getLead(pool, req.params.id);
-      if (!row) throw notFound(`lead ${req.params.id}`);
-      return leadJson(row);
-    },
-  );
+      async (req) => {
+        const row = await leads.get(req.params.id);
+        if (!row) throw notFound(`lead ${req.params.id}`);
+        return leadJson(row);
+      },
+    );
 
-  app.post(
-    '/v1/leads/:id/email-validity',
-    {
-      schema: {
-        tags: ['leads'],
-        summary: 'Set the email validity flag back to valid (the consecutive-error counter restarts from 0)',
-        params: IdParams,
-        body: Type.Object({ valid: Type.Literal(true) }, { additionalProperties: false }),
-        response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    app.post(
+      '/v1/leads/:id/email-validity',
+      {
+        schema: {
+          tags: ['leads'],
+          summary:
+            'Set the email validity flag back to valid (the consecutive-error counter restarts from 0)',
+          params: IdParams,
+          body: Type.Object({ valid: Type.Literal(true) }, { additionalProperties: false }),
+          response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const lead = await getLead(pool, req.params.id);
-      if (!lead || lead.deleted_at) throw notFound(`lead ${req.params.id}`);
-      if (lead.email_valid)
-        throw new ApiError(409, `lead ${lead.id}'s email is already valid; nothing to reset`);
-      return leadJson((await resetEmailValidity(pool, lead.id))!);
-    },
-  );
-};
+      async (req) => {
+        const lead = await leads.get(req.params.id);
+        if (!lead || lead.deleted_at) throw notFound(`lead ${req.params.id}`);
+        if (lead.email_valid)
+          throw new ApiError(409, `lead ${lead.id}'s email is already valid; nothing to reset`);
+        return leadJson((await leads.resetEmailValidity(lead.id))!);
+      },
+    );
+    app.get(
+      '/v1/leads',
+      {
+        schema: {
+          tags: ['leads'],
+          summary: 'Live leads (not deleted, not merged away), by id; blank fields can be searched here',
+          querystring: Type.Object(
+            {
+              name: Text('name'),
+              email: Text('email'),
+              blank: Type.Optional(
+                Type.Array(
+                  Type.Union([Type.Literal('name'), Type.Literal('email'), Type.Literal('line_user_id')]),
+                  { maxItems: 3, description: 'fields that must be blank' },
+                ),
+              ),
+              includeRemoved: Type.Optional(
+                Type.Boolean({ description: 'include deleted and merged-away leads' }),
+              ),
+              limit: Limit,
+              cursor: IntCursor,
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ items: Type.Array(Lead), nextCursor: Nullable(Type.String()) }),
+            400: ErrorBody,
+          },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const limit = q.limit ?? 100;
+        const p = page(await leads.list({ ...q, limit }), limit);
+        return { items: p.items.map(leadJson), nextCursor: p.nextCursor };
+      },
+    );
+
+    app.patch(
+      '/v1/leads/:id',
+      {
+        schema: {
+          tags: ['leads'],
+          summary: 'Change a live lead',
+          params: IdParams,
+          body: LeadPatch,
+          response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req) => {
+        const lead = await leads.get(req.params.id);
+        if (!lead || lead.deleted_at) throw notFound(`lead ${req.params.id}`);
+        if (lead.merged_into_id)
+          throw conflict(`lead ${lead.id} was merged into lead ${lead.merged_into_id}; change that one`);
+        return leadJson((await leads.change(lead.id, req.body))!);
+      },
+    );
+
+    app.delete(
+      '/v1/leads/:id',
+      {
+        schema: {
+          tags: ['leads'],
+          summary:
+            'Delete a lead (soft: its sends and the figures keep it, lists leave it); repeating is harmless',
+          params: IdParams,
+          response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        if (!(await leads.softDelete(req.params.id))) throw notFound(`lead ${req.params.id}`);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/leads/:id/merge',
+      {
+        schema: {
+          tags: ['leads'],
+          summary:
+            'Merge this lead into another: it leaves the lists, its sends stay under its id and keep counting',
+          params: IdParams,
+          body: Type.Object({ intoId: IntId() }, { additionalProperties: false }),
+          response: { 200: Lead, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req) => {
+        const { id } = req.params;
+        const { intoId } = req.body;
+        if (id === intoId) throw badRequest('body.intoId', 'a lead cannot be merged into itself');
+        const into = await leads.merge(id, intoId, (from, into) => {
+          if (!from || from.deleted_at) throw notFound(`lead ${id}`);
+          // The lead in the path is the resource (404); the one in the body is a reference (400, as templateId is).
+          if (!into || into.deleted_at)
+            throw badRequest('body.intoId', `lead ${intoId} does not exist or was deleted`);
+          if (from.merged_into_id)
+            throw conflict(`lead ${id} was already merged into lead ${from.merged_into_id}`);
+          if (into.merged_into_id)
+            throw conflict(
+              `lead ${intoId} was itself merged into lead ${into.merged_into_id}; merge into that one`,
+            );
+        });
+        return leadJson(into);
+      },
+    );
+
+    // The CSV import in a context of its own: only it accepts text/csv.
+    await app.register(async (csv) => {
+      const app = csv.withTypeProvider<TypeBoxTypeProvider>();
+      app.addContentTypeParser(
+        'text/csv',
+        { parseAs: 'string', bodyLimit: IMPORT_MAX_BYTES },
+        (_req, body, done) => done(null, body),
+      );
+
+      app.post(
+        '/v1/leads/import',
+        {
+          schema: {
+            tags: ['leads'],
+            summary: `Import leads from CSV (text/csv, header row; at most ${IMPORT_MAX_ROWS} rows, 2 MiB): valid rows go in, invalid rows are reported`,
+            consumes: ['text/csv'],
+            body: Type.String({
+              description: 'name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…',
+            }),
+            response: { 200: ImportResult, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody },
+          },
+        },
+        async (req) => {
+          const { leads: parsed, errors, fileError } = readLeadCsv(req.body, IMPORT_MAX_ROWS);
+          if (fileError) {
+            const more = errors.length > 1 ? ` (and ${errors.length - 1} more header problems)` : '';
+            throw badRequest(
+              'body',
+              `row ${fileError.row}, ${fileError.field}: ${fileError.message}${more}; nothing was imported`,
+            );
+          }
+          const ids = await leads.importAll(parsed);
+          return { inserted: ids.length, ids, errors };
+        },
+      );
+    });
+  },
+);

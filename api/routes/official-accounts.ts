@@ -6,6 +6,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { OfficialAccountRow } from '../../db/line-queries';
 import { notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
 import { ErrorBody, IdParams, NullableTimestamp, Timestamp, iso } from '../schemas';
 
 const Secret = Type.String({ minLength: 1, maxLength: 1000, pattern: '^\\S+$' });
@@ -62,115 +64,96 @@ function accountJson(a: OfficialAccountRow): Static<typeof OfficialAccount> {
   };
 }
 
-export const officialAccountRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
-  const tags = ['official accounts'];
+export const officialAccountRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'official-account-routes', dependencies: [repository('officialAccounts')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const accounts = app.officialAccounts;
+    const tags = ['official accounts'];
 
-  app.post(
-    '/v1/official-accounts',
-    {
-      schema: {
-        tags,
-        summary: 'Register a LINE official account',
-        body: CreateBody,
-        response: { 201: OfficialAccount, 400: ErrorBody },
+    app.post(
+      '/v1/official-accounts',
+      {
+        schema: {
+          tags,
+          summary: 'Register a LINE official account',
+          body: CreateBody,
+          response: { 201: OfficialAccount, 400: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      const b = req.body;
-      const res = await pool.query<OfficialAccountRow>(
-        `INSERT INTO official_account (name, channel_id, access_token, channel_secret, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, now(), now()) RETURNING *`,
-        [b.name, b.channelId, b.accessToken, b.channelSecret],
-      );
-      return reply.status(201).send(accountJson(res.rows[0]!));
-    },
-  );
+      async (req, reply) => {
+        const b = req.body;
+        return reply.status(201).send(accountJson(await accounts.insert(b)));
+      },
+    );
 
-  app.get(
-    '/v1/official-accounts',
-    {
-      schema: {
-        tags,
-        summary: 'Official accounts (deleted ones only when asked)',
-        querystring: Type.Object(
-          { includeDeleted: Type.Optional(Type.Boolean()) },
-          { additionalProperties: false },
-        ),
-        response: { 200: Type.Object({ items: Type.Array(OfficialAccount) }), 400: ErrorBody },
+    app.get(
+      '/v1/official-accounts',
+      {
+        schema: {
+          tags,
+          summary: 'Official accounts (deleted ones only when asked)',
+          querystring: Type.Object(
+            { includeDeleted: Type.Optional(Type.Boolean()) },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ items: Type.Array(OfficialAccount) }), 400: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const res = await pool.query<OfficialAccountRow>(
-        'SELECT * FROM official_account WHERE $1 OR deleted_at IS NULL ORDER BY id',
-        [req.query.includeDeleted ?? false],
-      );
-      return { items: res.rows.map(accountJson) };
-    },
-  );
+      async (req) => {
+        return { items: (await accounts.list(req.query.includeDeleted ?? false)).map(accountJson) };
+      },
+    );
 
-  app.get(
-    '/v1/official-accounts/:id',
-    {
-      schema: {
-        tags,
-        summary: 'An official account',
-        params: IdParams,
-        response: { 200: OfficialAccount, 400: ErrorBody, 404: ErrorBody },
+    app.get(
+      '/v1/official-accounts/:id',
+      {
+        schema: {
+          tags,
+          summary: 'An official account',
+          params: IdParams,
+          response: { 200: OfficialAccount, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const res = await pool.query<OfficialAccountRow>('SELECT * FROM official_account WHERE id = $1', [
-        req.params.id,
-      ]);
-      if (!res.rows[0]) throw notFound(`official account ${req.params.id}`);
-      return accountJson(res.rows[0]);
-    },
-  );
+      async (req) => {
+        const account = await accounts.get(req.params.id);
+        if (!account) throw notFound(`official account ${req.params.id}`);
+        return accountJson(account);
+      },
+    );
 
-  app.patch(
-    '/v1/official-accounts/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Change an official account (rotate its token or secret)',
-        params: IdParams,
-        body: PatchBody,
-        response: { 200: OfficialAccount, 400: ErrorBody, 404: ErrorBody },
+    app.patch(
+      '/v1/official-accounts/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Change an official account (rotate its token or secret)',
+          params: IdParams,
+          body: PatchBody,
+          response: { 200: OfficialAccount, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const b = req.body;
-      const res = await pool.query<OfficialAccountRow>(
-        `UPDATE official_account
-            SET name = coalesce($2, name), channel_id = coalesce($3, channel_id),
-                access_token = coalesce($4, access_token), channel_secret = coalesce($5, channel_secret), updated_at = now()
-          WHERE id = $1 AND deleted_at IS NULL RETURNING *`,
-        [req.params.id, b.name ?? null, b.channelId ?? null, b.accessToken ?? null, b.channelSecret ?? null],
-      );
-      if (!res.rows[0]) throw notFound(`official account ${req.params.id}`);
-      return accountJson(res.rows[0]);
-    },
-  );
+      async (req) => {
+        const account = await accounts.change(req.params.id, req.body);
+        if (!account) throw notFound(`official account ${req.params.id}`);
+        return accountJson(account);
+      },
+    );
 
-  app.delete(
-    '/v1/official-accounts/:id',
-    {
-      schema: {
-        tags,
-        summary: 'Delete an official account (runs of its templates that start later go to error)',
-        params: IdParams,
-        response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+    app.delete(
+      '/v1/official-accounts/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete an official account (runs of its templates that start later go to error)',
+          params: IdParams,
+          response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      const res = await pool.query(
-        'UPDATE official_account SET deleted_at = coalesce(deleted_at, now()), updated_at = now() WHERE id = $1',
-        [req.params.id],
-      );
-      if (res.rowCount === 0) throw notFound(`official account ${req.params.id}`);
-      return reply.status(204).send(null);
-    },
-  );
-};
+      async (req, reply) => {
+        if (!(await accounts.softDelete(req.params.id))) throw notFound(`official account ${req.params.id}`);
+        return reply.status(204).send(null);
+      },
+    );
+  },
+);

@@ -7,15 +7,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { computeRunFigures, ratePercent, urlStars, type RunFigures } from '../../domain/figures';
-import { getRun } from '../../db/run-queries';
-import { getTemplate } from '../../db/template-queries';
-import {
-  runLinkClickCounts,
-  runResponders,
-  runTrackingCounts,
-  type LinkClickCounts,
-} from '../../db/tracking-queries';
+import type { LinkClickCounts } from '../../db/tracking-queries';
 import { notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
 import { ErrorBody, IdParams, Nullable, PageQuery, Timestamp, iso } from '../schemas';
 
 const Rate = Nullable(
@@ -129,105 +124,115 @@ function withAndWithout(c: LinkClickCounts, delivered: number) {
   };
 }
 
-export const runFigureRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
+export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
+  {
+    name: 'run-figure-routes',
+    dependencies: [repository('wizardRuns'), repository('templates'), repository('tracking')],
+  },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const { wizardRuns, templates, tracking } = app;
 
-  app.get(
-    '/v1/wizard-runs/:id/figures',
-    {
-      schema: {
-        tags: ['wizard runs'],
-        summary:
-          'Delivery, open, click and unsubscribe figures, with and without machine clicks; per body part and per URL',
-        params: IdParams,
-        response: { 200: RunFiguresBody, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
-      },
-    },
-    async (req) => {
-      const run = await getRun(pool, req.params.id);
-      if (!run) throw notFound(`wizard run ${req.params.id}`);
-      const template = await getTemplate(pool, run.template_id);
-      // Opens are seen only through the image in an HTML part (SPEC §8).
-      const format = template?.email_format ?? 'text';
-      const reason =
-        run.channel !== 'email'
-          ? `not measurable: ${run.channel} messages carry no tracking image`
-          : format === 'text'
-            ? 'not measurable: text mail carries no tracking image'
-            : template && !template.open_tracking
-              ? 'not measurable: open tracking was off for this template'
-              : null;
-      const measurable = reason === null;
-      const [c, links] = await Promise.all([
-        runTrackingCounts(pool, run.id),
-        runLinkClickCounts(pool, run.id, MAX_URLS),
-      ]);
-      const base = { sent: c.sent, delivered: c.delivered, errors: c.errors, unsubscribes: c.unsubscribes };
-      const all: RunFigures = computeRunFigures({
-        ...base,
-        openers: measurable ? c.openers : null,
-        clickers: c.clickers,
-        totalClicks: c.clicks,
-      });
-      const humanOnly: RunFigures = computeRunFigures({
-        ...base,
-        openers: measurable ? c.humanOpeners : null,
-        clickers: c.humanClickers,
-        totalClicks: c.humanClicks,
-      });
-      return {
-        runId: run.id,
-        status: run.status,
-        opens: { measurable, reason },
-        figures: { all, humanOnly },
-        suspectedMachineClicks: c.suspectedClicks,
-        parts: links.parts.map((p) => ({ part: p.part, ...withAndWithout(p, c.delivered) })),
-        urls: links.urls.map((u) => ({ url: u.url ?? '', part: u.part, ...withAndWithout(u, c.delivered) })),
-        moreUrls: links.moreUrls,
-      };
-    },
-  );
-
-  for (const [path, kind, what] of [
-    ['openers', 'open', 'Leads who opened the mail'],
-    ['clickers', 'click', 'Leads who clicked a counted link'],
-  ] as const) {
     app.get(
-      `/v1/wizard-runs/:id/${path}`,
+      '/v1/wizard-runs/:id/figures',
       {
         schema: {
           tags: ['wizard runs'],
-          summary: `${what}: live leads only, with how many counted leads have left the list`,
+          summary:
+            'Delivery, open, click and unsubscribe figures, with and without machine clicks; per body part and per URL',
           params: IdParams,
-          querystring: ResponderQuery,
-          response: { 200: ResponderList, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+          response: { 200: RunFiguresBody, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
         },
       },
       async (req) => {
-        if (!(await getRun(pool, req.params.id))) throw notFound(`wizard run ${req.params.id}`);
-        const limit = req.query.limit ?? 100;
-        const page = await runResponders(pool, req.params.id, kind, {
-          humanOnly: req.query.humanOnly ?? false,
-          afterLeadId: req.query.cursor ? Math.min(Number(req.query.cursor), 2147483647) : null,
-          limit,
+        const run = await wizardRuns.get(req.params.id);
+        if (!run) throw notFound(`wizard run ${req.params.id}`);
+        const template = await templates.get(run.template_id);
+        // Opens are seen only through the image in an HTML part (SPEC §8).
+        const format = template?.email_format ?? 'text';
+        const reason =
+          run.channel !== 'email'
+            ? `not measurable: ${run.channel} messages carry no tracking image`
+            : format === 'text'
+              ? 'not measurable: text mail carries no tracking image'
+              : template && !template.open_tracking
+                ? 'not measurable: open tracking was off for this template'
+                : null;
+        const measurable = reason === null;
+        const [c, links] = await Promise.all([
+          tracking.runCounts(run.id),
+          tracking.runLinkClicks(run.id, MAX_URLS),
+        ]);
+        const base = { sent: c.sent, delivered: c.delivered, errors: c.errors, unsubscribes: c.unsubscribes };
+        const all: RunFigures = computeRunFigures({
+          ...base,
+          openers: measurable ? c.openers : null,
+          clickers: c.clickers,
+          totalClicks: c.clicks,
+        });
+        const humanOnly: RunFigures = computeRunFigures({
+          ...base,
+          openers: measurable ? c.humanOpeners : null,
+          clickers: c.humanClickers,
+          totalClicks: c.humanClicks,
         });
         return {
-          items: page.items.map((r) => ({
-            leadId: r.lead_id,
-            name: r.name,
-            address: r.address,
-            sendId: String(r.send_id),
-            firstAt: iso(r.first_at)!,
-            lastAt: iso(r.last_at)!,
-            count: r.events,
-            humanCount: r.human_events,
+          runId: run.id,
+          status: run.status,
+          opens: { measurable, reason },
+          figures: { all, humanOnly },
+          suspectedMachineClicks: c.suspectedClicks,
+          parts: links.parts.map((p) => ({ part: p.part, ...withAndWithout(p, c.delivered) })),
+          urls: links.urls.map((u) => ({
+            url: u.url ?? '',
+            part: u.part,
+            ...withAndWithout(u, c.delivered),
           })),
-          nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
-          counted: page.counted,
-          leftLeads: page.leftLeads,
+          moreUrls: links.moreUrls,
         };
       },
     );
-  }
-};
+
+    for (const [path, kind, what] of [
+      ['openers', 'open', 'Leads who opened the mail'],
+      ['clickers', 'click', 'Leads who clicked a counted link'],
+    ] as const) {
+      app.get(
+        `/v1/wizard-runs/:id/${path}`,
+        {
+          schema: {
+            tags: ['wizard runs'],
+            summary: `${what}: live leads only, with how many counted leads have left the list`,
+            params: IdParams,
+            querystring: ResponderQuery,
+            response: { 200: ResponderList, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+          },
+        },
+        async (req) => {
+          if (!(await wizardRuns.get(req.params.id))) throw notFound(`wizard run ${req.params.id}`);
+          const limit = req.query.limit ?? 100;
+          const page = await tracking.runResponders(req.params.id, kind, {
+            humanOnly: req.query.humanOnly ?? false,
+            afterLeadId: req.query.cursor ? Math.min(Number(req.query.cursor), 2147483647) : null,
+            limit,
+          });
+          return {
+            items: page.items.map((r) => ({
+              leadId: r.lead_id,
+              name: r.name,
+              address: r.address,
+              sendId: String(r.send_id),
+              firstAt: iso(r.first_at)!,
+              lastAt: iso(r.last_at)!,
+              count: r.events,
+              humanCount: r.human_events,
+            })),
+            nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
+            counted: page.counted,
+            leftLeads: page.leftLeads,
+          };
+        },
+      );
+    }
+  },
+);

@@ -2,8 +2,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { compileSegmentFilter, FilterError } from '../../domain/segment-filter';
-import { badRequest, notFound } from '../errors';
-import { Channel, ErrorBody, IdParams, Timestamp, iso } from '../schemas';
+import type { SegmentRow } from '../../db/repositories/segments';
+import { ApiError, badRequest, notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
+import { Channel, ErrorBody, IdParams, IntCursor, Nullable, Timestamp, iso } from '../schemas';
+import { Limit, page, Text } from '../paging';
 
 const SegmentBody = Type.Object(
   {
@@ -28,15 +32,6 @@ export const Segment = Type.Object(
   { $id: 'Segment' },
 );
 
-export interface SegmentRow {
-  id: number;
-  name: string;
-  channel: string;
-  filter: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-}
-
 export const segmentJson = (s: SegmentRow): Static<typeof Segment> => ({
   id: s.id,
   name: s.name,
@@ -55,66 +50,142 @@ export function compileOrReject(filter: unknown) {
   }
 }
 
-export const segmentRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
+export const segmentRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'segment-routes', dependencies: [repository('segments')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const segments = app.segments;
 
-  app.post(
-    '/v1/segments',
-    {
-      schema: {
-        tags: ['segments'],
-        summary: 'Save a segment (search condition)',
-        body: SegmentBody,
-        response: { 201: Segment, 400: ErrorBody },
+    app.post(
+      '/v1/segments',
+      {
+        schema: {
+          tags: ['segments'],
+          summary: 'Save a segment (search condition)',
+          body: SegmentBody,
+          response: { 201: Segment, 400: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      compileOrReject(req.body.filter);
-      const res = await pool.query<SegmentRow>(
-        'INSERT INTO segment (name, channel, filter) VALUES ($1, $2, $3) RETURNING *',
-        [req.body.name, req.body.channel, JSON.stringify(req.body.filter)],
-      );
-      return reply.status(201).send(segmentJson(res.rows[0]!));
-    },
-  );
+      async (req, reply) => {
+        compileOrReject(req.body.filter);
+        const row = await segments.insert(req.body.name, req.body.channel, req.body.filter);
+        return reply.status(201).send(segmentJson(row));
+      },
+    );
 
-  app.get(
-    '/v1/segments/:id',
-    {
-      schema: {
-        tags: ['segments'],
-        summary: 'A segment',
-        params: IdParams,
-        response: { 200: Segment, 400: ErrorBody, 404: ErrorBody },
+    app.get(
+      '/v1/segments/:id',
+      {
+        schema: {
+          tags: ['segments'],
+          summary: 'A segment',
+          params: IdParams,
+          response: { 200: Segment, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const res = await pool.query<SegmentRow>('SELECT * FROM segment WHERE id = $1', [req.params.id]);
-      if (!res.rows[0]) throw notFound(`segment ${req.params.id}`);
-      return segmentJson(res.rows[0]);
-    },
-  );
+      async (req) => {
+        const row = await segments.get(req.params.id);
+        if (!row) throw notFound(`segment ${req.params.id}`);
+        return segmentJson(row);
+      },
+    );
 
-  app.get(
-    '/v1/segments/:id/preview',
-    {
-      schema: {
-        tags: ['segments'],
-        summary: 'How many live leads the segment selects now',
-        params: IdParams,
-        response: { 200: Type.Object({ count: Type.Integer() }), 400: ErrorBody, 404: ErrorBody },
+    app.get(
+      '/v1/segments/:id/preview',
+      {
+        schema: {
+          tags: ['segments'],
+          summary: 'How many live leads the segment selects now',
+          params: IdParams,
+          response: { 200: Type.Object({ count: Type.Integer() }), 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const seg = await pool.query<SegmentRow>('SELECT * FROM segment WHERE id = $1', [req.params.id]);
-      if (!seg.rows[0]) throw notFound(`segment ${req.params.id}`);
-      const compiled = compileSegmentFilter(seg.rows[0].filter);
-      const res = await pool.query<{ count: number }>(
-        `SELECT count(*)::int AS count FROM lead l WHERE l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${compiled.sql})`,
-        compiled.params,
-      );
-      return { count: res.rows[0]?.count ?? 0 };
-    },
-  );
-};
+      async (req) => {
+        const seg = await segments.get(req.params.id);
+        if (!seg) throw notFound(`segment ${req.params.id}`);
+        return { count: await segments.countLiveLeads(compileSegmentFilter(seg.filter)) };
+      },
+    );
+    app.get(
+      '/v1/segments',
+      {
+        schema: {
+          tags: ['segments'],
+          summary: 'Segments, by id',
+          querystring: Type.Object(
+            {
+              channel: Type.Optional(
+                Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), {
+                  maxItems: 3,
+                }),
+              ),
+              name: Text('name'),
+              limit: Limit,
+              cursor: IntCursor,
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ items: Type.Array(Segment), nextCursor: Nullable(Type.String()) }),
+            400: ErrorBody,
+          },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const limit = q.limit ?? 100;
+        const rows = await segments.list({ channels: q.channel, name: q.name, cursor: q.cursor, limit });
+        const p = page(rows, limit);
+        return { items: p.items.map(segmentJson), nextCursor: p.nextCursor };
+      },
+    );
+
+    app.patch(
+      '/v1/segments/:id',
+      {
+        schema: {
+          tags: ['segments'],
+          summary: 'Rename a segment or change its filter (runs already prepared keep their targets)',
+          params: IdParams,
+          body: Type.Object(
+            {
+              name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+              filter: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            },
+            { additionalProperties: false, minProperties: 1 },
+          ),
+          response: { 200: Segment, 400: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (req) => {
+        if (req.body.filter !== undefined) compileOrReject(req.body.filter);
+        const row = await segments.change(req.params.id, req.body);
+        if (!row) throw notFound(`segment ${req.params.id}`);
+        return segmentJson(row);
+      },
+    );
+
+    app.delete(
+      '/v1/segments/:id',
+      {
+        schema: {
+          tags: ['segments'],
+          summary: 'Delete a segment no waiting or running run targets',
+          params: IdParams,
+          response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const busy = await segments.runsStillToSend(req.params.id);
+        if (busy.length) {
+          throw new ApiError(
+            409,
+            `segment ${req.params.id} is the target of run(s) ${busy.join(', ')} still to send; cancel them first`,
+          );
+        }
+        if (!(await segments.delete(req.params.id))) throw notFound(`segment ${req.params.id}`);
+        return reply.status(204).send(null);
+      },
+    );
+  },
+);

@@ -3,6 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
 import {
   BigIdParams,
   Channel,
@@ -86,120 +88,116 @@ export function sendJson(s: any) {
   };
 }
 
-export const sendRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
+export const sendRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'send-routes', dependencies: [repository('sends'), repository('leads')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const { sends, leads } = app;
 
-  app.get(
-    '/v1/sends/:id',
-    {
-      schema: {
-        tags: ['sends'],
-        summary: 'One individual send with every attempt',
-        params: BigIdParams,
-        response: { 200: SendDetail, 400: ErrorBody, 404: ErrorBody },
+    app.get(
+      '/v1/sends/:id',
+      {
+        schema: {
+          tags: ['sends'],
+          summary: 'One individual send with every attempt',
+          params: BigIdParams,
+          response: { 200: SendDetail, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const res = await pool.query('SELECT * FROM send WHERE id = $1', [req.params.id]);
-      if (!res.rows[0]) throw notFound(`send ${req.params.id}`);
-      const attempts = await pool.query('SELECT * FROM send_attempt WHERE send_id = $1 ORDER BY attempt', [
-        req.params.id,
-      ]);
-      return {
-        ...sendJson(res.rows[0]),
-        attemptHistory: attempts.rows.map((a) => ({
-          attempt: a.attempt,
-          at: iso(a.at)!,
-          result: a.result,
-          code: a.code,
-          detail: a.detail,
+      async (req) => {
+        const send = await sends.get(req.params.id);
+        if (!send) throw notFound(`send ${req.params.id}`);
+        const attempts = await sends.attempts(req.params.id);
+        return {
+          ...sendJson(send),
+          attemptHistory: attempts.map((a) => ({
+            attempt: a.attempt,
+            at: iso(a.at)!,
+            result: a.result,
+            code: a.code,
+            detail: a.detail,
+            errorType: a.error_type,
+            errorReason: a.error_reason,
+            messageId: a.message_id,
+          })),
+        };
+      },
+    );
+
+    app.get(
+      '/v1/leads/:id/sends',
+      {
+        schema: {
+          tags: ['sends'],
+          summary: "A lead's whole send history across channels, newest first",
+          params: IdParams,
+          querystring: Type.Object(
+            { channel: Type.Optional(Channel), ...PageQuery },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ items: Type.Array(SendDetail), nextCursor: Nullable(Type.String()) }),
+            400: ErrorBody,
+            404: ErrorBody,
+          },
+        },
+      },
+      async (req) => {
+        if (!(await leads.exists(req.params.id))) throw notFound(`lead ${req.params.id}`);
+        const limit = req.query.limit ?? 100;
+        const rows = await sends.ofLead(req.params.id, {
+          channel: req.query.channel,
+          cursor: req.query.cursor,
+          limit,
+        });
+        const items = rows.slice(0, limit).map(sendJson);
+        const last = items[items.length - 1];
+        return { items, nextCursor: rows.length > limit && last ? last.id : null };
+      },
+    );
+
+    app.get(
+      '/v1/address-statuses',
+      {
+        schema: {
+          tags: ['sends'],
+          summary: 'Status of an address (valid, erroneous, quarantined, blocklisted, allowlisted)',
+          querystring: Type.Object(
+            { channel: Channel, address: Type.String({ minLength: 1, maxLength: 254 }) },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              channel: Type.String(),
+              address: Type.String(),
+              status: Type.String(),
+              errorType: Nullable(Type.String()),
+              reason: Nullable(Type.String()),
+              errorCount: Type.Integer(),
+              firstErrorAt: NullableTimestamp,
+              lastErrorAt: NullableTimestamp,
+              source: Type.String(),
+            }),
+            400: ErrorBody,
+            404: ErrorBody,
+          },
+        },
+      },
+      async (req) => {
+        const a = await sends.addressStatus(req.query.channel, req.query.address);
+        if (!a) throw notFound(`no status recorded for ${req.query.channel} address ${req.query.address}`);
+        return {
+          channel: a.channel,
+          address: a.address,
+          status: a.status,
           errorType: a.error_type,
-          errorReason: a.error_reason,
-          messageId: a.message_id,
-        })),
-      };
-    },
-  );
-
-  app.get(
-    '/v1/leads/:id/sends',
-    {
-      schema: {
-        tags: ['sends'],
-        summary: "A lead's whole send history across channels, newest first",
-        params: IdParams,
-        querystring: Type.Object(
-          { channel: Type.Optional(Channel), ...PageQuery },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({ items: Type.Array(SendDetail), nextCursor: Nullable(Type.String()) }),
-          400: ErrorBody,
-          404: ErrorBody,
-        },
+          reason: a.reason,
+          errorCount: a.error_count,
+          firstErrorAt: iso(a.first_error_at),
+          lastErrorAt: iso(a.last_error_at),
+          source: a.source,
+        };
       },
-    },
-    async (req) => {
-      const lead = await pool.query('SELECT 1 FROM lead WHERE id = $1', [req.params.id]);
-      if (lead.rowCount === 0) throw notFound(`lead ${req.params.id}`);
-      const limit = req.query.limit ?? 100;
-      const res = await pool.query(
-        `SELECT * FROM send WHERE lead_id = $1 AND ($2::text IS NULL OR channel = $2) AND ($3::bigint IS NULL OR id < $3)
-          ORDER BY id DESC LIMIT $4`,
-        [req.params.id, req.query.channel ?? null, req.query.cursor ?? null, limit + 1],
-      );
-      const items = res.rows.slice(0, limit).map(sendJson);
-      const last = items[items.length - 1];
-      return { items, nextCursor: res.rows.length > limit && last ? last.id : null };
-    },
-  );
-
-  app.get(
-    '/v1/address-statuses',
-    {
-      schema: {
-        tags: ['sends'],
-        summary: 'Status of an address (valid, erroneous, quarantined, blocklisted, allowlisted)',
-        querystring: Type.Object(
-          { channel: Channel, address: Type.String({ minLength: 1, maxLength: 254 }) },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({
-            channel: Type.String(),
-            address: Type.String(),
-            status: Type.String(),
-            errorType: Nullable(Type.String()),
-            reason: Nullable(Type.String()),
-            errorCount: Type.Integer(),
-            firstErrorAt: NullableTimestamp,
-            lastErrorAt: NullableTimestamp,
-            source: Type.String(),
-          }),
-          400: ErrorBody,
-          404: ErrorBody,
-        },
-      },
-    },
-    async (req) => {
-      const res = await pool.query(
-        'SELECT * FROM address_status WHERE channel = $1 AND address = lower($2)',
-        [req.query.channel, req.query.address],
-      );
-      const a = res.rows[0];
-      if (!a) throw notFound(`no status recorded for ${req.query.channel} address ${req.query.address}`);
-      return {
-        channel: a.channel,
-        address: a.address,
-        status: a.status,
-        errorType: a.error_type,
-        reason: a.reason,
-        errorCount: a.error_count,
-        firstErrorAt: iso(a.first_error_at),
-        lastErrorAt: iso(a.last_error_at),
-        source: a.source,
-      };
-    },
-  );
-};
+    );
+  },
+);

@@ -1,11 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { getTemplate, type TemplateRow } from '../../db/template-queries';
-import { liveOfficialAccount } from '../../db/line-queries';
+import type { TemplateRow } from '../../db/template-queries';
 import { validateLineMessages } from '../../domain/line-messages';
-import { badRequest, notFound } from '../errors';
-import { Channel, ErrorBody, IdParams, IntId, Nullable } from '../schemas';
+import { badRequest, conflict, notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
+import { Channel, ErrorBody, IdParams, IntCursor, IntId, Nullable } from '../schemas';
+import { Limit, page, Text } from '../paging';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 
@@ -115,88 +117,149 @@ export function checkTemplate(b: Body) {
   }
 }
 
-export const templateRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
+export const templateRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'template-routes', dependencies: [repository('templates')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const templates = app.templates;
 
-  app.post(
-    '/v1/templates',
-    {
-      schema: {
-        tags: ['templates'],
-        summary: 'Create a template',
-        body: TemplateBody,
-        response: { 201: Template, 400: ErrorBody },
+    app.post(
+      '/v1/templates',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Create a template',
+          body: TemplateBody,
+          response: { 201: Template, 400: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      const b = req.body;
-      checkTemplate(b);
-      if (b.lineAccountId !== undefined && !(await liveOfficialAccount(pool, b.lineAccountId))) {
-        throw badRequest('body.lineAccountId', `official account ${b.lineAccountId} does not exist`);
-      }
-      const res = await pool.query<TemplateRow>(
-        `INSERT INTO template (channel, title, memo, email_format, subject, from_address, reply_to, error_reply_to,
-                               body_text, body_html, click_tracking, open_tracking, sms_body, sms_error_address,
-                               line_account_id, line_messages)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING *`,
-        [
-          b.channel,
-          b.title,
-          b.memo ?? '',
-          b.channel === 'email' ? (b.format ?? 'text') : null,
-          b.subject ?? null,
-          b.from ?? null,
-          b.replyTo ?? null,
-          b.errorReplyTo ?? null,
-          b.bodyText ?? null,
-          b.bodyHtml ?? null,
-          b.clickTracking ?? false,
-          b.openTracking ?? false,
-          b.smsBody ?? null,
-          b.smsErrorAddress ?? null,
-          b.lineAccountId ?? null,
-          b.lineMessages ? JSON.stringify(b.lineMessages) : null,
-        ],
-      );
-      return reply.status(201).send(templateJson(res.rows[0]!));
-    },
-  );
+      async (req, reply) => {
+        const b = req.body;
+        checkTemplate(b);
+        if (b.lineAccountId !== undefined && !(await templates.officialAccountIsLive(b.lineAccountId))) {
+          throw badRequest('body.lineAccountId', `official account ${b.lineAccountId} does not exist`);
+        }
+        const { channel, ...fields } = b;
+        return reply.status(201).send(templateJson(await templates.insert(channel, fields)));
+      },
+    );
 
-  app.get(
-    '/v1/templates/:id',
-    {
-      schema: {
-        tags: ['templates'],
-        summary: 'A template',
-        params: IdParams,
-        response: { 200: Template, 400: ErrorBody, 404: ErrorBody },
+    app.get(
+      '/v1/templates/:id',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'A template',
+          params: IdParams,
+          response: { 200: Template, 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req) => {
-      const t = await getTemplate(pool, req.params.id);
-      if (!t) throw notFound(`template ${req.params.id}`);
-      return templateJson(t);
-    },
-  );
+      async (req) => {
+        const t = await templates.get(req.params.id);
+        if (!t) throw notFound(`template ${req.params.id}`);
+        return templateJson(t);
+      },
+    );
 
-  app.delete(
-    '/v1/templates/:id',
-    {
-      schema: {
-        tags: ['templates'],
-        summary: 'Delete a template (runs that start later go to error)',
-        params: IdParams,
-        response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+    app.delete(
+      '/v1/templates/:id',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Delete a template (runs that start later go to error)',
+          params: IdParams,
+          response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody },
+        },
       },
-    },
-    async (req, reply) => {
-      const res = await pool.query(
-        'UPDATE template SET deleted_at = coalesce(deleted_at, now()) WHERE id = $1',
-        [req.params.id],
-      );
-      if (res.rowCount === 0) throw notFound(`template ${req.params.id}`);
-      return reply.status(204).send(null);
-    },
-  );
-};
+      async (req, reply) => {
+        if (!(await templates.softDelete(req.params.id))) throw notFound(`template ${req.params.id}`);
+        return reply.status(204).send(null);
+      },
+    );
+    app.get(
+      '/v1/templates',
+      {
+        schema: {
+          tags: ['templates'],
+          summary: 'Templates, by id (deleted ones only when asked)',
+          querystring: Type.Object(
+            {
+              channel: Type.Optional(
+                Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), {
+                  maxItems: 3,
+                }),
+              ),
+              title: Text('title'),
+              includeDeleted: Type.Optional(Type.Boolean()),
+              limit: Limit,
+              cursor: IntCursor,
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({ items: Type.Array(Template), nextCursor: Nullable(Type.String()) }),
+            400: ErrorBody,
+          },
+        },
+      },
+      async (req) => {
+        const q = req.query;
+        const limit = q.limit ?? 100;
+        const rows = await templates.list({
+          channels: q.channel,
+          title: q.title,
+          includeDeleted: q.includeDeleted,
+          cursor: q.cursor,
+          limit,
+        });
+        const p = page(rows, limit);
+        return { items: p.items.map(templateJson), nextCursor: p.nextCursor };
+      },
+    );
+
+    app.patch(
+      '/v1/templates/:id',
+      {
+        schema: {
+          tags: ['templates'],
+          summary:
+            'Change a template (runs already reserved keep their title/memo snapshot); the channel cannot change',
+          params: IdParams,
+          body: Type.Partial(Type.Omit(TemplateBody, ['channel']), {
+            additionalProperties: false,
+            minProperties: 1,
+          }),
+          response: { 200: Template, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req) => {
+        const t = await templates.get(req.params.id);
+        if (!t || t.deleted_at) throw notFound(`template ${req.params.id}`);
+        const cur = templateJson(t);
+        const merged = {
+          channel: t.channel as 'email' | 'sms' | 'line',
+          title: cur.title,
+          memo: cur.memo,
+          format: (cur.format ?? undefined) as 'text' | 'html' | 'multipart' | undefined,
+          subject: cur.subject ?? undefined,
+          from: cur.from ?? undefined,
+          replyTo: cur.replyTo ?? undefined,
+          errorReplyTo: cur.errorReplyTo ?? undefined,
+          bodyText: cur.bodyText ?? undefined,
+          bodyHtml: cur.bodyHtml ?? undefined,
+          clickTracking: cur.clickTracking,
+          openTracking: cur.openTracking,
+          smsBody: cur.smsBody ?? undefined,
+          smsErrorAddress: cur.smsErrorAddress ?? undefined,
+          lineAccountId: cur.lineAccountId ?? undefined,
+          lineMessages: (cur.lineMessages ?? undefined) as Record<string, unknown>[] | undefined,
+          ...req.body,
+        };
+        checkTemplate(merged);
+        const updated = await templates.update(t, merged);
+        if (!updated) throw conflict(`template ${t.id} was deleted meanwhile`);
+        return templateJson(updated);
+      },
+    );
+  },
+);

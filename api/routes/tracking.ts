@@ -13,25 +13,18 @@
 // - GET /u/:token only shows a confirmation form: scanners follow GETs, so
 //   only a POST (RFC 8058's one-click POST, or the form) unsubscribes.
 // - Clicks and opens are recorded through a pool of their own whose commits
-//   do not wait for the WAL flush (db/tracking-queries, createTrackingRecorderPool);
-//   unsubscribes go through the API's durable pool.
+//   do not wait for the WAL flush (api/plugins/database.ts, AppDeps.trackingRecorderPool);
+//   unsubscribes go through the API's durable pool (db/repositories/tracking.ts).
 // - The client address is req.ip: behind a proxy, Fastify's trustProxy decides it.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Pool } from 'pg';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DEFAULT_BOT_THRESHOLDS, judgeClick } from '../../domain/bot-clicks';
 import { TRACKING_PATHS, TRACKING_TOKEN, locationHeaderValue } from '../../domain/link-rewrite';
-import {
-  createTrackingRecorderPool,
-  findToken,
-  findUnsubscribeTarget,
-  loadClickContext,
-  recordClick,
-  recordOpen,
-  recordUnsubscribe,
-  type Visit,
-} from '../../db/tracking-queries';
+import type { ClickRecorder } from '../../db/repositories/tracking';
+import type { Visit } from '../../db/tracking-queries';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
 
 const TokenParams = Type.Object(
   { token: Type.String({ description: 'opaque tracking token from the message' }) },
@@ -103,7 +96,7 @@ export const redirect = (reply: FastifyReply, url: string) =>
  * or of a part `acceptPart` refuses: then nothing is recorded.
  */
 export async function countClick(
-  db: Pool,
+  clicks: ClickRecorder,
   token: string,
   req: FastifyRequest,
   acceptPart: (part: string) => boolean = () => true,
@@ -111,7 +104,7 @@ export async function countClick(
   if (!TRACKING_TOKEN.test(token)) return null;
   const thresholds = DEFAULT_BOT_THRESHOLDS;
   const visit = visitOf(req);
-  const ctx = await loadClickContext(db, token, visit.at, thresholds.burstWindowMs);
+  const ctx = await clicks.context(token, visit.at, thresholds.burstWindowMs);
   if (!ctx || !acceptPart(ctx.part)) return null;
   const judgement = judgeClick(
     {
@@ -127,7 +120,7 @@ export async function countClick(
     thresholds,
   );
   try {
-    await recordClick(db, {
+    await clicks.record({
       sendId: ctx.sendId,
       linkId: ctx.linkId,
       visit,
@@ -153,14 +146,8 @@ function htmlNotFound(app: Parameters<FastifyPluginAsync>[0]) {
   });
 }
 
-interface Pools {
-  /** Durable commits: reads, unsubscribes. */
-  pool: Pool;
-  /** Click and open recordings (see createTrackingRecorderPool). */
-  recorder: Pool;
-}
-
-const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }) => {
+const clickRoutes: FastifyPluginAsync = async (fastify) => {
+  const { tracking } = fastify;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   htmlNotFound(app);
 
@@ -180,7 +167,7 @@ const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder 
       },
     },
     async (req, reply) => {
-      const url = await countClick(recorder, req.params.token, req);
+      const url = await countClick(tracking.emailClicks, req.params.token, req);
       return url ? redirect(reply, url) : notFoundPage(reply);
     },
   );
@@ -198,14 +185,15 @@ const clickRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder 
     },
     async (req, reply) => {
       const { token } = req.params;
-      const link = TRACKING_TOKEN.test(token) ? await findToken(pool, token, 'click') : null;
+      const link = TRACKING_TOKEN.test(token) ? await tracking.findToken(token, 'click') : null;
       if (!link) return notFoundPage(reply, true);
       return redirect(reply, link.url);
     },
   );
 };
 
-const openRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }) => {
+const openRoutes: FastifyPluginAsync = async (fastify) => {
+  const { tracking } = fastify;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   htmlNotFound(app);
 
@@ -241,7 +229,7 @@ const openRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }
       if (!TRACKING_TOKEN.test(token)) return notFoundPage(reply);
       const visit = visitOf(req);
       const judgement = openJudgement(visit.userAgent);
-      const found = await recordOpen(recorder, token, visit, judgement.suspected, judgement.reasons);
+      const found = await tracking.recordOpen(token, visit, judgement.suspected, judgement.reasons);
       return found ? gif(reply, false) : notFoundPage(reply);
     },
   );
@@ -259,13 +247,14 @@ const openRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool, recorder }
     },
     async (req, reply) => {
       const { token } = req.params;
-      const open = TRACKING_TOKEN.test(token) ? await findToken(pool, token, 'open') : null;
+      const open = TRACKING_TOKEN.test(token) ? await tracking.findToken(token, 'open') : null;
       return open ? gif(reply, true) : notFoundPage(reply, true);
     },
   );
 };
 
-const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) => {
+const unsubscribeRoutes: FastifyPluginAsync = async (fastify) => {
+  const { tracking } = fastify;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   htmlNotFound(app);
 
@@ -300,7 +289,7 @@ const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) =
     },
     async (req, reply) => {
       const { token } = req.params;
-      const target = TRACKING_TOKEN.test(token) ? await findUnsubscribeTarget(pool, token) : null;
+      const target = TRACKING_TOKEN.test(token) ? await tracking.findUnsubscribeTarget(token) : null;
       if (!target) return notFoundPage(reply);
       if (target.unsubscribed) return pageHeaders(reply.code(200)).send(stoppedPage);
       return pageHeaders(reply.code(200)).send(
@@ -328,7 +317,7 @@ const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) =
     },
     async (req, reply) => {
       const { token } = req.params;
-      const done = TRACKING_TOKEN.test(token) ? await recordUnsubscribe(pool, token, visitOf(req)) : null;
+      const done = TRACKING_TOKEN.test(token) ? await tracking.recordUnsubscribe(token, visitOf(req)) : null;
       if (!done) return notFoundPage(reply);
       return pageHeaders(reply.code(200)).send(stoppedPage);
     },
@@ -347,7 +336,7 @@ const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) =
     },
     async (req, reply) => {
       const { token } = req.params;
-      const target = TRACKING_TOKEN.test(token) ? await findUnsubscribeTarget(pool, token) : null;
+      const target = TRACKING_TOKEN.test(token) ? await tracking.findUnsubscribeTarget(token) : null;
       return target ? pageHeaders(reply.code(200)).send() : notFoundPage(reply, true);
     },
   );
@@ -355,17 +344,11 @@ const unsubscribeRoutes: FastifyPluginAsync<Pools> = async (fastify, { pool }) =
 
 const prefix = (path: string) => path.replace(/\/$/, '');
 
-/** Connections of the recorder pool; the API's own pool serves everything else. */
-const RECORDER_CONNECTIONS = 10;
-
-export const trackingRoutes: FastifyPluginAsync = async (app) => {
-  const { pool, config } = app.deps;
-  const recorder = config.databaseUrl
-    ? createTrackingRecorderPool(config.databaseUrl, RECORDER_CONNECTIONS)
-    : pool;
-  if (recorder !== pool) app.addHook('onClose', async () => recorder.end());
-  const pools: Pools = { pool, recorder };
-  await app.register(clickRoutes, { prefix: prefix(TRACKING_PATHS.click), ...pools });
-  await app.register(openRoutes, { prefix: prefix(TRACKING_PATHS.open), ...pools });
-  await app.register(unsubscribeRoutes, { prefix: prefix(TRACKING_PATHS.unsubscribe), ...pools });
-};
+export const trackingRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'tracking-routes', dependencies: [repository('tracking')] },
+  async (app) => {
+    await app.register(clickRoutes, { prefix: prefix(TRACKING_PATHS.click) });
+    await app.register(openRoutes, { prefix: prefix(TRACKING_PATHS.open) });
+    await app.register(unsubscribeRoutes, { prefix: prefix(TRACKING_PATHS.unsubscribe) });
+  },
+);

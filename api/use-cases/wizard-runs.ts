@@ -1,0 +1,196 @@
+// The wizard run, as the API offers it (SPEC: bulk sends):
+//
+// - reserve: check the template, the target and the options; store the run;
+//   then start its workflow. A run never exists without its workflow for long:
+//   a failed start marks the run `error` (it sends nothing), and a crash between
+//   the commit and the start is repaired by the consistency sweep.
+// - cancel: note the request, then cancel the workflow; repeating is harmless,
+//   and a run that ended meanwhile says how it ended.
+// - read: the run as stored, with its progress (the route renders it).
+// - sends / unsent: who was sent to, and who was not and why.
+//
+// The SQL is in db/repositories; the Temporal side in lifecycle/wizard-run.
+import type { Client } from '@temporalio/client';
+import type { FastifyBaseLogger } from 'fastify';
+import type { PoolClient } from 'pg';
+import type { AppConfig } from '../../config/config';
+import type { RunRow } from '../../db/run-queries';
+import type { SendRepository } from '../../db/repositories/sends';
+import type { TemplateRepository } from '../../db/repositories/templates';
+import type { WizardRunRepository } from '../../db/repositories/wizard-runs';
+import { isCancellable } from '../../domain/run-lifecycle';
+import { parseRetrySchedules } from '../../domain/retry-schedule';
+import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../lifecycle/wizard-run';
+import { ApiError, badRequest, conflict, notFound } from '../errors';
+
+/** Channels whose runs have a sender wired in the worker (activities/*-sender.ts). */
+const RUN_CHANNELS: readonly string[] = ['email', 'sms', 'line'];
+
+const START_FAILED =
+  'the workflow service was not reachable when the run was created, so it never started and sent nothing; create the run again';
+
+/** A reservation as the API received it (validated by its schema). */
+export interface RunRequest {
+  templateId: number;
+  segmentId?: number;
+  leadIds?: number[];
+  scheduledAt?: string | null;
+  includeAlreadySent?: boolean;
+  permissionFilter?: boolean;
+  allowLongSms?: boolean;
+  phoneField?: string;
+  statusMail?: string;
+  remindMail?: string;
+  updatedBy?: string;
+  retrySchedules?: Record<string, unknown>;
+}
+
+export interface WizardRunDeps {
+  runs: WizardRunRepository;
+  templates: TemplateRepository;
+  sends: SendRepository;
+  temporal: Client;
+  config: AppConfig;
+}
+
+export function wizardRunUseCases({ runs, templates, sends, temporal, config }: WizardRunDeps) {
+  const existing = async (id: number): Promise<RunRow> => {
+    const run = await runs.get(id);
+    if (!run) throw notFound(`wizard run ${id}`);
+    return run;
+  };
+
+  return {
+    /**
+     * Reserve a run (immediate when scheduledAt is empty) and start its
+     * workflow. `inTransaction` runs before the run's row commits (the
+     * idempotency record, test hooks).
+     */
+    async reserve(
+      b: RunRequest,
+      log: FastifyBaseLogger,
+      inTransaction: (client: PoolClient, runId: number) => Promise<void>,
+    ): Promise<RunRow> {
+      const template = await templates.get(b.templateId);
+      if (!template || template.deleted_at)
+        throw badRequest('body.templateId', `template ${b.templateId} does not exist`);
+      if (!RUN_CHANNELS.includes(template.channel)) {
+        throw badRequest(
+          'body.templateId',
+          `template ${b.templateId} is a ${template.channel} template; runs support ${RUN_CHANNELS.join(', ')}`,
+        );
+      }
+      if ((b.segmentId === undefined) === (b.leadIds === undefined)) {
+        throw badRequest('body.segmentId', 'give exactly one of segmentId or leadIds as the target');
+      }
+      if (b.segmentId !== undefined) {
+        const channel = await runs.segmentChannel(b.segmentId);
+        if (channel === null) throw badRequest('body.segmentId', `segment ${b.segmentId} does not exist`);
+        if (channel !== template.channel) {
+          throw badRequest(
+            'body.segmentId',
+            `segment ${b.segmentId} is for ${channel}, the template for ${template.channel}`,
+          );
+        }
+      }
+      if (b.retrySchedules !== undefined) {
+        const parsed = parseRetrySchedules(b.retrySchedules);
+        if (!parsed.ok) throw badRequest('body.retrySchedules', parsed.error);
+      }
+      let scheduledAt: Date | null = null;
+      if (b.scheduledAt) {
+        scheduledAt = new Date(b.scheduledAt);
+        if (scheduledAt.getTime() <= Date.now()) {
+          throw badRequest('body.scheduledAt', `${b.scheduledAt} is in the past; leave it empty to send now`);
+        }
+      }
+
+      // The row commits first, then its workflow starts (workflow id = the
+      // run's, one execution ever): a workflow never runs ahead of its row.
+      // Should the start fail, the row is marked error here; should this
+      // process die between COMMIT and the start, the consistency sweep
+      // (workflows/run-sweep.ts) starts the reserved run's workflow.
+      const run = await runs.reserve(
+        {
+          channel: template.channel,
+          template: { id: template.id, title: template.title, memo: template.memo },
+          segmentId: b.segmentId ?? null,
+          leadIds: b.leadIds ?? null,
+          includeAlreadySent: b.includeAlreadySent ?? false,
+          permissionFilter: b.permissionFilter ?? false,
+          allowLongSms: b.allowLongSms ?? false,
+          phoneField: b.phoneField ?? null,
+          scheduledAt,
+          statusMail: b.statusMail ?? null,
+          remindMail: b.remindMail ?? null,
+          updatedBy: b.updatedBy ?? null,
+          retrySchedules: b.retrySchedules ?? null,
+        },
+        inTransaction,
+      );
+      try {
+        await startWizardRun(
+          temporal,
+          config.taskQueueWizard,
+          {
+            runId: run.id,
+            channel: run.channel,
+            scheduledAt: scheduledAt ? scheduledAt.toISOString() : null,
+            settings: wizardRunSettings(config, run.channel),
+          },
+          'reserved',
+        );
+      } catch (err) {
+        log.error({ err, runId: run.id }, 'could not start the run workflow');
+        // Had the start reached the server after all, its workflow finds the run
+        // in error and ends without sending.
+        await runs
+          .transition(run.id, ['reserved'], 'error', { errorMessage: START_FAILED })
+          .catch((e: unknown) => log.error({ err: e, runId: run.id }, 'could not mark the unstarted run'));
+        throw new ApiError(
+          503,
+          `the workflow service is not reachable; run ${run.id} was not started and will send nothing, retry shortly`,
+        );
+      }
+      return run;
+    },
+
+    /** The run as stored now (its progress is rendered from its counters). */
+    read: existing,
+
+    /**
+     * Cancel a reserved, preparing or running run. `accepted` is false when it
+     * was cancelled already (nothing new happened).
+     */
+    async cancel(id: number): Promise<{ run: RunRow; accepted: boolean }> {
+      const run = await existing(id);
+      if (run.status === 'cancelled') return { run, accepted: false };
+      if (!isCancellable(run.status))
+        throw conflict(`wizard run ${run.id} is ${run.status} and can no longer be cancelled`);
+      await runs.markCancelRequested(run.id);
+      const outcome = await cancelWizardRun(temporal, run.id);
+      if (outcome === 'already-closed') {
+        // The workflow ended on its own meanwhile; the row says how.
+        const now = await runs.get(run.id);
+        if (now && !isCancellable(now.status) && now.status !== 'cancelled') {
+          throw conflict(`wizard run ${run.id} is ${now.status} and can no longer be cancelled`);
+        }
+      }
+      return { run: (await runs.get(run.id))!, accepted: true };
+    },
+
+    /** The run's sends by id, up to limit + 1 (the extra one says a next page exists). */
+    async sends(id: number, page: { cursor?: string | number; limit: number }) {
+      await existing(id);
+      return sends.ofRun(id, page);
+    },
+
+    /** Leads excluded at preparation (with the reason) and those still pending. */
+    async unsent(id: number, limit: number, offset: number) {
+      const run = await existing(id);
+      return runs.unsent(run.id, limit, offset);
+    },
+  };
+}
+
+export type WizardRunUseCases = ReturnType<typeof wizardRunUseCases>;

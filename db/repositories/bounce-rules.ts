@@ -1,0 +1,22 @@
+// Bounce qualification rules as the API lists and edits them (db/bounce-rule-queries holds the SQL).
+import type { Pool } from 'pg';
+import {
+  getBounceRuleRow,
+  insertUserRule,
+  listBounceRuleRows,
+  requalify,
+  updateUserRule,
+  type RuleInput,
+} from '../bounce-rule-queries';
+
+export function bounceRuleRepository(pool: Pool) {
+  return {
+    list: (state: string | undefined, limit: number) => listBounceRuleRows(pool, state, limit),
+    get: (id: number) => getBounceRuleRow(pool, id),
+    insert: (r: RuleInput) => insertUserRule(pool, r),
+    update: (id: number, r: RuleInput) => updateUserRule(pool, id, r),
+    requalify: () => requalify(pool),
+  };
+}
+
+export type BounceRuleRepository = ReturnType<typeof bounceRuleRepository>;

@@ -1,0 +1,113 @@
+// Wizard runs as the API reserves, cancels and reads them.
+import type { Pool, PoolClient } from 'pg';
+import { wizardRunWorkflowId } from '../../domain/run-lifecycle';
+import { inTransaction } from '../pool';
+import { getRun, transitionRun, type RunRow } from '../run-queries';
+
+/** What a reservation stores besides the template's snapshot. */
+export interface NewRun {
+  channel: string;
+  template: { id: number; title: string; memo: string };
+  segmentId: number | null;
+  leadIds: number[] | null;
+  includeAlreadySent: boolean;
+  permissionFilter: boolean;
+  allowLongSms: boolean;
+  phoneField: string | null;
+  scheduledAt: Date | null;
+  statusMail: string | null;
+  remindMail: string | null;
+  updatedBy: string | null;
+  retrySchedules: Record<string, unknown> | null;
+}
+
+export interface UnsentRow {
+  lead_id: number;
+  address: string | null;
+  reason: string;
+}
+
+export function wizardRunRepository(pool: Pool) {
+  return {
+    get: (id: number) => getRun(pool, id),
+    transition: (id: number, from: readonly string[], status: string, extra?: { errorMessage?: string }) =>
+      transitionRun(pool, id, from, status, extra),
+
+    async segmentChannel(segmentId: number): Promise<string | null> {
+      const res = await pool.query<{ channel: string }>('SELECT channel FROM segment WHERE id = $1', [
+        segmentId,
+      ]);
+      return res.rows[0]?.channel ?? null;
+    },
+
+    /**
+     * Store a reserved run under its workflow id; `beforeCommit` runs in the
+     * same transaction (the idempotency record, test hooks).
+     */
+    reserve(r: NewRun, beforeCommit: (client: PoolClient, runId: number) => Promise<void>): Promise<RunRow> {
+      return inTransaction(pool, async (client) => {
+        const ins = await client.query<{ id: number }>(
+          `INSERT INTO wizard_run (channel, template_id, template_title, template_memo, target_kind, segment_id, lead_ids,
+                                   include_already_sent, permission_filter, allow_long_sms, phone_field, scheduled_at,
+                                   status_mail, remind_mail, status, workflow_id, updated_by, retry_schedules)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'reserved', '', $15, $16) RETURNING id`,
+          [
+            r.channel,
+            r.template.id,
+            r.template.title,
+            r.template.memo,
+            r.segmentId !== null ? 'segment' : 'list',
+            r.segmentId,
+            r.leadIds,
+            r.includeAlreadySent,
+            r.permissionFilter,
+            r.allowLongSms,
+            r.phoneField,
+            r.scheduledAt,
+            r.statusMail,
+            r.remindMail,
+            r.updatedBy,
+            r.retrySchedules ? JSON.stringify(r.retrySchedules) : null,
+          ],
+        );
+        const id = ins.rows[0]!.id;
+        const upd = await client.query<RunRow>(
+          'UPDATE wizard_run SET workflow_id = $2 WHERE id = $1 RETURNING *',
+          [id, wizardRunWorkflowId(id)],
+        );
+        await beforeCommit(client, id);
+        return upd.rows[0]!;
+      });
+    },
+
+    /** Note the first cancel request (later ones keep its time). */
+    async markCancelRequested(id: number): Promise<void> {
+      await pool.query(
+        'UPDATE wizard_run SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1',
+        [id],
+      );
+    },
+
+    /** Excluded leads with their reason, then those still pending, by lead id; with the total. */
+    async unsent(
+      runId: number,
+      limit: number,
+      offset: number,
+    ): Promise<{ rows: UnsentRow[]; total: number }> {
+      const res = await pool.query<UnsentRow & { total: number }>(
+        `WITH u AS (
+           SELECT e.lead_id, e.address, e.reason FROM run_exclusion e WHERE e.run_id = $1
+           UNION ALL
+           SELECT t.lead_id, t.address, 'pending' FROM run_target t
+             LEFT JOIN send s ON s.run_id = t.run_id AND s.lead_id = t.lead_id
+            WHERE t.run_id = $1 AND (s.id IS NULL OR s.result = 'pending')
+         )
+         SELECT u.*, count(*) OVER ()::int AS total FROM u ORDER BY u.lead_id LIMIT $2 OFFSET $3`,
+        [runId, limit, offset],
+      );
+      return { rows: res.rows, total: res.rows[0]?.total ?? 0 };
+    },
+  };
+}
+
+export type WizardRunRepository = ReturnType<typeof wizardRunRepository>;
