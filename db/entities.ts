@@ -4,7 +4,9 @@
 // in a database; set-based statements in db/queries use the same table names.
 import { EntitySchema } from '@mikro-orm/core';
 
-export type Channel = 'email' | 'sms' | 'line';
+import type { Channel } from '../domain/channels';
+
+export type { Channel };
 export type FriendStatus = 'friend' | 'blocked' | 'unknown';
 export type RunStatus = 'reserved' | 'preparing' | 'running' | 'completed' | 'error' | 'cancelled';
 export type SendResult = 'delivered' | 'sent' | 'error' | 'pre_error' | 'pending';

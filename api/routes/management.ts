@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { getLead, insertLead, type LeadRow } from '../../db/lead-queries';
 import { inTransaction } from '../../db/pool';
 import { getTemplate, type TemplateRow } from '../../db/template-queries';
+import type { Channel } from '../../domain/channels';
 import { escapeLike } from '../../domain/history-search';
 import { readLeadCsv } from '../../domain/lead-csv';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
@@ -311,7 +312,7 @@ export const managementRoutes: FastifyPluginAsync = async (fastify) => {
       if (!t || t.deleted_at) throw notFound(`template ${req.params.id}`);
       const cur = templateJson(t);
       const merged = {
-        channel: t.channel as 'email' | 'sms' | 'line',
+        channel: t.channel as Channel,
         title: cur.title,
         memo: cur.memo,
         format: (cur.format ?? undefined) as 'text' | 'html' | 'multipart' | undefined,

@@ -9,12 +9,13 @@ import { parseRetrySchedules } from '../../domain/retry-schedule';
 import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../workflows/wizard-run-client';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
+import { CHANNELS } from '../../domain/channels';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
 
-/** Channels whose runs have a sender wired in the worker (activities/*-sender.ts). */
-const RUN_CHANNELS: readonly string[] = ['email', 'sms', 'line'];
+/** Every channel has runs: channels/registry.ts wires a sender for each in the worker. */
+const RUN_CHANNELS: readonly string[] = CHANNELS;
 
 const START_FAILED =
   'the workflow service was not reachable when the run was created, so it never started and sent nothing; create the run again';
