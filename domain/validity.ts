@@ -2,7 +2,7 @@
 // Pure: safe to import from workflow code.
 
 import { PERMANENT_INVALIDATING_CODES } from './delivery-codes';
-import type { DeliveryOutcome } from './smtp-classification';
+import type { SmtpOutcome } from './smtp-classification';
 
 /** First seed: three errors in a row; configurable (the second seed quarantines at 5). */
 export const DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS = 3;
@@ -12,7 +12,7 @@ export interface ValidityState {
   consecutiveErrors: number;
 }
 
-export type ValidityOutcome = Pick<DeliveryOutcome, 'result' | 'code' | 'invalidatesAtOnce' | 'policyBlock'>;
+export type ValidityOutcome = Pick<SmtpOutcome, 'result' | 'code' | 'invalidatesAtOnce' | 'policyBlock'>;
 
 /**
  * The state after one outcome:
