@@ -11,6 +11,7 @@ import { parseRetrySchedules, type RetrySchedule } from '../domain/retry-schedul
 import {
   claimTargetBatch,
   claimRetryBatch,
+  claimSingleSend,
   getRun,
   nextRetryDue,
   setExpectedCompletion,
@@ -287,7 +288,13 @@ export function createActivities(deps: ActivityDeps) {
       const sender = senderFor(send.channel);
       if (!sender.sendSingle)
         throw runCannotProceed('ChannelUnavailable', `${send.channel} has no single sends`);
-      await sender.sendSingle(sendId);
+      const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
+      if (claimed) {
+        const template = await getTemplate(pool, claimed.template_id);
+        if (!template)
+          throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
+        await sender.sendSingle(claimed, template);
+      }
     }
     const now = await sendStanding(pool, sendId);
     return now ? { result: now.result, code: now.code } : { result: 'error', code: null };

@@ -3,10 +3,12 @@
 // (its own exclusions), delivers claimed sends and makes single sends,
 // recording outcomes through db/outcomes.ts. Channels are declared in
 // channels/registry.ts.
+import { heartbeat } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { PreparedTargets, ClaimedSend } from '../db/run-queries';
-import type { RecordedCounts } from '../db/outcomes';
+import { recordOutcomes, type OutcomeRecord, type RecordedCounts, type RecordingRules } from '../db/outcomes';
+import type { DeliveryOutcome } from '../domain/delivery-outcome';
 import type { TemplateRow } from '../db/template-queries';
 import type { AppConfig } from '../config/config';
 import type { Channel } from '../domain/channels';
@@ -27,6 +29,54 @@ export function addCounts(total: BatchCounts, c: RecordedCounts): void {
   total.preErrors += c.preErrors;
 }
 
+/** A claimed send's attempt with its outcome, as recorded now; final unless the caller sets a retry. */
+export function outcomeRecord(
+  target: ClaimedSend,
+  outcome: DeliveryOutcome,
+  messageId: string | null = null,
+  extra?: OutcomeRecord['extra'],
+): OutcomeRecord {
+  return {
+    sendId: target.send_id,
+    leadId: target.lead_id,
+    address: target.address,
+    attempt: target.attempt,
+    at: new Date(),
+    outcome,
+    messageId,
+    nextAttemptAt: null,
+    extra,
+  };
+}
+
+const FLUSH_EVERY = 50;
+
+/**
+ * A batch's outcomes recorded in chunks, so a crash loses little: each chunk is one transaction
+ * (db/outcomes.ts), adds its counts to the batch's total and heartbeats the progress.
+ */
+export function chunkedRecording(
+  pool: Pool,
+  runId: number | null,
+  rules: RecordingRules,
+  total: BatchCounts,
+) {
+  let pending: OutcomeRecord[] = [];
+  const flush = async (): Promise<void> => {
+    const chunk = pending;
+    pending = [];
+    addCounts(total, await recordOutcomes(pool, runId, chunk, rules));
+    heartbeat({ recorded: total.sent + total.preErrors });
+  };
+  return {
+    async add(record: OutcomeRecord): Promise<void> {
+      pending.push(record);
+      if (pending.length >= FLUSH_EVERY) await flush();
+    },
+    flush,
+  };
+}
+
 export interface SendContext {
   runId: number;
   template: TemplateRow;
@@ -40,8 +90,8 @@ export interface ChannelSender {
   prepare(runId: number): Promise<PreparedTargets>;
   /** Render, send and record claimed sends; only counts come back. */
   deliver(ctx: SendContext, claimed: ClaimedSend[]): Promise<BatchCounts>;
-  /** One single send (no run, SPEC 2): its one attempt, recorded. A send already recorded is left alone. */
-  sendSingle?(sendId: string): Promise<void>;
+  /** One single send (no run, SPEC 2), claimed for its one attempt: send and record it. */
+  sendSingle?(claimed: ClaimedSend, template: TemplateRow): Promise<void>;
 }
 
 /**

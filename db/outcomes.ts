@@ -88,6 +88,15 @@ export async function recordOutcomes(
   const sorted = [...records].sort((a, b) => (BigInt(a.sendId) < BigInt(b.sendId) ? -1 : 1));
   const resultOf = (r: OutcomeRecord) => (r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result);
   const col = <T>(f: (r: OutcomeRecord) => T) => sorted.map(f);
+  // What the send and its attempt row both keep of the outcome, in this order.
+  const outcomeCols = [
+    col(resultOf),
+    col((r) => r.outcome.code),
+    col((r) => r.outcome.detail),
+    col((r) => r.outcome.errorType),
+    col((r) => r.outcome.reason),
+    col((r) => r.messageId),
+  ];
   return inTransaction(pool, async (client) => {
     const updated = await client.query<{ id: string }>(
       `WITH v AS (
@@ -107,12 +116,7 @@ export async function recordOutcomes(
        RETURNING s.id`,
       [
         col((r) => r.sendId),
-        col(resultOf),
-        col((r) => r.outcome.code),
-        col((r) => r.outcome.detail),
-        col((r) => r.outcome.errorType),
-        col((r) => r.outcome.reason),
-        col((r) => r.messageId),
+        ...outcomeCols,
         col((r) => r.at.toISOString()),
         col((r) => r.nextAttemptAt?.toISOString() ?? null),
         col((r) => r.extra?.body ?? null),
@@ -126,17 +130,7 @@ export async function recordOutcomes(
       `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
        SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
        ON CONFLICT (send_id, attempt) DO NOTHING`,
-      [
-        col((r) => r.sendId),
-        col((r) => r.attempt),
-        col((r) => r.at.toISOString()),
-        col(resultOf),
-        col((r) => r.outcome.code),
-        col((r) => r.outcome.detail),
-        col((r) => r.outcome.errorType),
-        col((r) => r.outcome.reason),
-        col((r) => r.messageId),
-      ],
+      [col((r) => r.sendId), col((r) => r.attempt), col((r) => r.at.toISOString()), ...outcomeCols],
     );
     await recordSmsParts(client, sorted);
     if (rules.validity) {

@@ -4,15 +4,9 @@ import { Context, heartbeat } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { planAfterAttempt } from '../../domain/retry-plan';
-import {
-  claimSingleSend,
-  prepareEmailTargets,
-  clearRunHold,
-  setRunHold,
-  type ClaimedSend,
-} from '../../db/run-queries';
+import { prepareEmailTargets, clearRunHold, setRunHold, type ClaimedSend } from '../../db/run-queries';
 import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
-import { getTemplate } from '../../db/template-queries';
+import type { TemplateRow } from '../../db/template-queries';
 import { classifyAcceptedMessage, preErrorMissingAddress } from '../../domain/smtp-classification';
 import {
   RELAY_REFUSED_BY_AGREEMENT,
@@ -27,15 +21,8 @@ import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } fro
 import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
 import { AcceptMarks } from './accept-marks';
-import { runCannotProceed } from '../run-failure';
-import {
-  ZERO,
-  addCounts,
-  type BatchCounts,
-  type ChannelModule,
-  type ChannelSender,
-  type SendContext,
-} from '../sender';
+import { ZERO, addCounts, outcomeRecord } from '../sender';
+import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
 
 export interface EmailSenderDeps {
   pool: Pool;
@@ -385,25 +372,14 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
    * recorded without a run and classified like any other. No retry waves:
    * a transactional message that cannot go now is reported, not re-sent later.
    */
-  async function sendSingle(sendId: string): Promise<void> {
-    const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
-    if (!claimed) return;
-    const template = await getTemplate(pool, claimed.template_id);
-    if (!template)
-      throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
-    const attempt = { sendId, leadId: claimed.lead_id, address: claimed.address || '', attempt: 1 };
-    let sent: { outcome: OutcomeRecord['outcome']; messageId: string | null };
-    if (!claimed.address) sent = { outcome: preErrorMissingAddress(), messageId: null };
-    else {
+  async function sendSingle(claimed: ClaimedSend, template: TemplateRow): Promise<void> {
+    let outcome: OutcomeRecord['outcome'] = preErrorMissingAddress();
+    let messageId: string | null = null;
+    if (claimed.address) {
       const messages = await renderEmailBatch(pool, template, [claimed], deps.settings);
-      sent = await deps.email.send(messages.get(sendId)!);
+      ({ outcome, messageId } = await deps.email.send(messages.get(claimed.send_id)!));
     }
-    await recordOutcomes(
-      pool,
-      null,
-      [{ ...attempt, ...sent, at: new Date(), nextAttemptAt: null }],
-      recording,
-    );
+    await recordOutcomes(pool, null, [outcomeRecord(claimed, outcome, messageId)], recording);
   }
 
   return { prepare: (runId) => prepareEmailTargets(pool, runId), deliver, sendSingle };

@@ -23,18 +23,12 @@ import {
   prepareLineTargets,
   type OfficialAccountRow,
 } from '../../db/line-queries';
-import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
+import type { RecordingRules } from '../../db/outcomes';
 import { preErrorOutcome, type DeliveryOutcome } from '../../domain/delivery-outcome';
 import { getRun, type ClaimedSend } from '../../db/run-queries';
 import { getTemplate, type TemplateRow } from '../../db/template-queries';
-import {
-  ZERO,
-  addCounts,
-  type BatchCounts,
-  type ChannelModule,
-  type ChannelSender,
-  type SendContext,
-} from '../sender';
+import { ZERO, chunkedRecording, outcomeRecord } from '../sender';
+import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
 
 export interface LineSenderDeps {
   pool: Pool;
@@ -44,7 +38,6 @@ export interface LineSenderDeps {
   concurrency?: number;
 }
 
-const FLUSH_EVERY = 50;
 /** Activity attempts after which a 5xx / timeout / network failure is recorded as an error instead of retried. */
 const TRANSIENT_ATTEMPTS = 10;
 
@@ -119,27 +112,9 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
     );
     let exhausted = await lineQuotaExhausted(pool, runId);
     const total: BatchCounts = { ...ZERO, claimed: claimed.length };
-    let pending: OutcomeRecord[] = [];
-    const flush = async () => {
-      const chunk = pending;
-      pending = [];
-      addCounts(total, await recordOutcomes(pool, runId, chunk, RECORDING));
-      heartbeat({ recorded: total.sent + total.preErrors });
-    };
-    const record = async (c: ClaimedSend, outcome: DeliveryOutcome, messageId: string | null = null) => {
-      pending.push({
-        sendId: c.send_id,
-        leadId: c.lead_id,
-        address: c.address,
-        attempt: c.attempt,
-        at: new Date(),
-        outcome,
-        messageId,
-        nextAttemptAt: null,
-        extra: { lineAccountName: account.name },
-      });
-      if (pending.length >= FLUSH_EVERY) await flush();
-    };
+    const recording = chunkedRecording(pool, runId, RECORDING, total);
+    const record = (c: ClaimedSend, outcome: DeliveryOutcome, messageId: string | null = null) =>
+      recording.add(outcomeRecord(c, outcome, messageId, { lineAccountName: account.name }));
 
     // A transient failure that stops the batch: thrown after what was pushed is recorded.
     let stoppedBy: LinePushOutcome | null = null;
@@ -178,7 +153,7 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 8) }, worker));
-    await flush();
+    await recording.flush();
 
     if (stoppedBy !== null) {
       const outcome: LinePushOutcome = stoppedBy;

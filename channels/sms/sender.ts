@@ -18,18 +18,17 @@
 //   660 character maximum) and the SMS permission flag is not consulted,
 //   as a single email ignores the validity flag.
 // - Validity flags (SPEC 4) are email's; SMS errors do not change them.
-import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { runCannotProceed } from '../run-failure';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { SmsSubmitResult, SmsTransport } from './transport';
-import { claimSingleSend, getRun, type ClaimedSend } from '../../db/run-queries';
+import { getRun, type ClaimedSend } from '../../db/run-queries';
 import { prepareSmsTargets } from '../../db/sms-queries';
-import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
+import type { OutcomeRecord, RecordingRules } from '../../db/outcomes';
 import { preErrorOutcome } from '../../domain/delivery-outcome';
 import { submitDeliveryOutcome } from '../../domain/smpp-status';
-import { getTemplate, type TemplateRow } from '../../db/template-queries';
+import type { TemplateRow } from '../../db/template-queries';
 import { ensureTrackingTokens, tokenKey, type WantedToken } from '../../db/tracking-queries';
 import { ownTrackingPrefixes, rewriteTextLinks } from '../../domain/link-rewrite';
 import { personalize } from '../../domain/personalize';
@@ -40,14 +39,8 @@ import {
   SMS_PRE_ERROR_DETAIL,
   type SmsPreError,
 } from '../../domain/sms-segments';
-import {
-  ZERO,
-  addCounts,
-  type BatchCounts,
-  type ChannelModule,
-  type ChannelSender,
-  type SendContext,
-} from '../sender';
+import { ZERO, chunkedRecording, outcomeRecord } from '../sender';
+import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
 
 /** Where short URLs live: `${publicBaseUrl}${SHORT_LINK_PATH}<code>`. */
 export const SHORT_LINK_PATH = '/s/';
@@ -66,8 +59,6 @@ export interface SmsSenderDeps {
     retryDelaysMs?: readonly number[];
   };
 }
-
-const FLUSH_EVERY = 50;
 
 /** A submitted message is 'sent' until its receipt; SMS errors never touch email validity. */
 const RECORDING: RecordingRules = {
@@ -131,27 +122,13 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
     );
     const tokens = template.click_tracking ? await shortUrls(bodies) : new Map<string, string>();
 
-    let pending: OutcomeRecord[] = [];
-    const flush = async () => {
-      const chunk = pending;
-      pending = [];
-      addCounts(total, await recordOutcomes(pool, runId, chunk, RECORDING));
-      heartbeat({ recorded: total.sent + total.preErrors });
-    };
-    const attemptOf = (target: ClaimedSend) => ({
-      sendId: target.send_id,
-      leadId: target.lead_id,
-      address: target.address,
-      attempt: target.attempt,
-      at: new Date(),
-      nextAttemptAt: null,
-    });
-    const preError = (target: ClaimedSend, reason: SmsPreError, body: string | null): OutcomeRecord => ({
-      ...attemptOf(target),
-      outcome: preErrorOutcome(SMS_PRE_ERROR_DETAIL[reason]),
-      messageId: null,
-      extra: { body, segments: null, partIds: [] },
-    });
+    const recording = chunkedRecording(pool, runId, RECORDING, total);
+    const preError = (target: ClaimedSend, reason: SmsPreError, body: string | null): OutcomeRecord =>
+      outcomeRecord(target, preErrorOutcome(SMS_PRE_ERROR_DETAIL[reason]), null, {
+        body,
+        segments: null,
+        partIds: [],
+      });
 
     const stillRefused: ClaimedSend[] = [];
     let next = 0;
@@ -159,9 +136,8 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
       while (next < claimed.length && !ctx.cancellationSignal.aborted) {
         const target = claimed[next++]!;
         const record = await deliverOne(target);
-        if (record) pending.push(record);
+        if (record) await recording.add(record);
         else stillRefused.push(target);
-        if (pending.length >= FLUSH_EVERY) await flush();
       }
     };
 
@@ -203,16 +179,20 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
           { sendId: target.send_id, outcome: res.outcome, reason: res.reason },
           'sms not submitted',
         );
-      return {
-        ...attemptOf(target),
-        outcome: submitDeliveryOutcome(res.outcome, res.detail),
-        messageId: partIds[0]?.messageId ?? null,
-        extra: { body: text, segments: segmentCount(text), partIds },
-      };
+      return outcomeRecord(
+        target,
+        submitDeliveryOutcome(res.outcome, res.detail),
+        partIds[0]?.messageId ?? null,
+        {
+          body: text,
+          segments: segmentCount(text),
+          partIds,
+        },
+      );
     };
 
     await Promise.all(Array.from({ length: Math.max(1, settings.sendConcurrency) }, worker));
-    await flush();
+    await recording.flush();
     const unsent = [...stillRefused, ...claimed.slice(next)];
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
       // Claims never sent go back to the state they were claimed from (as email does).
@@ -235,14 +215,10 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
     return deliverClaimed(ctx.runId, ctx.template, run?.allow_long_sms ?? false, claimed);
   }
 
-  async function sendSingle(sendId: string): Promise<void> {
-    const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
-    if (!claimed) return;
-    const template = await getTemplate(pool, claimed.template_id);
-    if (!template)
-      throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
+  /** Single sends have no run options: long messages are allowed. */
+  const sendSingle = async (claimed: ClaimedSend, template: TemplateRow): Promise<void> => {
     await deliverClaimed(null, template, true, [claimed]);
-  }
+  };
 
   return {
     prepare: (runId) => prepareSmsTargets(pool, runId, getCountryCallingCode(region as CountryCode)),
