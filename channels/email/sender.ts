@@ -231,17 +231,9 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       res: { outcome: EmailSendResult['outcome']; messageId: string | null },
     ) => {
       const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
-      const now = Date.now();
-      pending.push({
-        sendId: target.send_id,
-        leadId: target.lead_id,
-        address: target.address,
-        attempt: target.attempt,
-        at: new Date(now),
-        outcome: plan.outcome,
-        messageId: res.messageId,
-        nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
-      });
+      const attempt = outcomeRecord(target, plan.outcome, res.messageId);
+      const retryAt = plan.retryInMs === null ? null : attempt.at.getTime() + skew + plan.retryInMs;
+      pending.push({ ...attempt, nextAttemptAt: retryAt === null ? null : new Date(retryAt) });
     };
     const worker = async () => {
       while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
