@@ -2,49 +2,42 @@
 // explicit dependencies, so the worker hands in real ones and tests hand in
 // real ones pointed at local servers.
 import { Context } from '@temporalio/activity';
-import { runCannotProceed } from './run-failure';
+import { runCannotProceed } from '../channels/run-failure';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { isChannel, type Channel } from '../domain/channels';
 import { expectedCompletion } from '../domain/run-lifecycle';
-import { preErrorMissingAddress } from '../domain/smtp-classification';
 import { parseRetrySchedules, type RetrySchedule } from '../domain/retry-schedule';
-import type { EmailTransport } from '../channels/email';
 import {
   claimTargetBatch,
   claimRetryBatch,
   claimSingleSend,
   getRun,
   nextRetryDue,
-  recordEmailOutcomes,
   setExpectedCompletion,
   transitionRun,
   type RunRow,
 } from '../db/run-queries';
 import { getTemplate, type TemplateRow } from '../db/template-queries';
 import { applyPendingReports } from '../db/report-queries';
-import { renderEmailBatch } from './render-email';
-import { createEmailSender } from './email-sender';
-import { ZERO, type BatchCounts, type ChannelSender } from './channel-sender';
+import { sendStanding } from '../db/outcomes';
+import { ZERO, type BatchCounts, type ChannelSender } from '../channels/sender';
+import { CHANNEL_MODULES } from '../channels/registry';
+import type { NoticeMailer } from '../channels/email/notices';
 import { runEndMail, runFailureNotice, runStartMail } from './notification-mails';
 import { observeBatch, observeQueueLag, recordMessages } from '../observability/metrics';
 
 export interface ActivityDeps {
   pool: Pool;
-  email: EmailTransport;
   logger: Logger;
+  /** The senders of the channels this worker runs (channels/registry.ts createSenders). */
+  senders: Partial<Record<Channel, ChannelSender>>;
+  /** How status mail and failure notices go out. */
+  notices: NoticeMailer;
   settings: {
-    bounceDomain: string;
-    publicBaseUrl: string;
     notifyFrom: string;
     invalidAfterErrors: number;
-    /** Messages on the wire at once per batch; the pool bounds connections. */
-    sendConcurrency: number;
-    /** First and longest wait of sends held by a fault of our relay (activities/email-sender.ts). */
-    relayHoldMs?: number;
-    relayHoldMaxMs?: number;
   };
-  /** Transports of channels besides email (SMS, LINE), by channel name. */
-  senders?: Partial<Record<string, ChannelSender>>;
 }
 
 export interface RunHeader {
@@ -74,14 +67,13 @@ export interface RetryWaveInput {
 
 export function createActivities(deps: ActivityDeps) {
   const { pool, logger } = deps;
-  const senders: Record<string, ChannelSender> = { email: createEmailSender(deps), ...deps.senders };
   const senderFor = (channel: string): ChannelSender => {
-    const sender = senders[channel];
+    const sender = isChannel(channel) ? deps.senders[channel] : undefined;
     if (!sender)
       throw runCannotProceed(
         'ChannelUnavailable',
-        channel === 'sms'
-          ? 'no SMS transport is configured on the workers (SMPP_URL is not set); set it and create the run again'
+        isChannel(channel)
+          ? CHANNEL_MODULES[channel].unavailable
           : `no ${channel} transport is configured on the workers; create the run again once one is`,
       );
     return sender;
@@ -284,76 +276,28 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  async function sendNotice(mail: { from: string; to: string; subject: string; text: string }) {
-    const res = await deps.email.send({
-      ...mail,
-      envelopeFrom: mail.from,
-      messageId: `<notice-${Date.now()}-${Math.random().toString(36).slice(2)}@${deps.settings.bounceDomain}>`,
-    });
-    // A notice that cannot be delivered is logged, not retried forever: the run's records already say it all.
-    if (res.outcome.result !== 'sent')
-      logger.warn({ to: mail.to, detail: res.outcome.detail }, 'notification not delivered');
-  }
+  const sendNotice = deps.notices;
 
   /**
-   * A single send (SPEC 2): goes out whatever the validity flag says, is
-   * recorded without a run and classified like any other. No retry waves:
-   * a transactional message that cannot go now is reported, not re-sent later.
+   * A single send (SPEC 2) through its channel's single-send hook: one attempt, recorded without
+   * a run. The send's result and code go back to the caller.
    */
-  async function sendSingleEmail(sendId: string): Promise<{ result: string; code: number | null }> {
-    const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
-    const current = async () => {
-      const r = await pool.query<{ result: string; code: number | null }>(
-        'SELECT result, code FROM send WHERE id = $1',
-        [sendId],
-      );
-      return r.rows[0] ?? { result: 'error', code: null };
-    };
-    if (!claimed) return current();
-    const template = await getTemplate(pool, claimed.template_id);
-    if (!template)
-      throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
-    const now = new Date();
-    if (!claimed.address) {
-      await recordEmailOutcomes(
-        pool,
-        null,
-        [
-          {
-            sendId,
-            leadId: claimed.lead_id,
-            address: '',
-            attempt: 1,
-            at: now,
-            outcome: preErrorMissingAddress(),
-            messageId: null,
-            nextAttemptAt: null,
-          },
-        ],
-        deps.settings.invalidAfterErrors,
-      );
-      return current();
+  async function sendSingle(sendId: string): Promise<{ result: string; code: number | null }> {
+    const send = await sendStanding(pool, sendId);
+    if (send?.result === 'pending') {
+      const sender = senderFor(send.channel);
+      if (!sender.sendSingle)
+        throw runCannotProceed('ChannelUnavailable', `${send.channel} has no single sends`);
+      const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
+      if (claimed) {
+        const template = await getTemplate(pool, claimed.template_id);
+        if (!template)
+          throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
+        await sender.sendSingle(claimed, template);
+      }
     }
-    const messages = await renderEmailBatch(pool, template, [claimed], deps.settings);
-    const res = await deps.email.send(messages.get(sendId)!);
-    await recordEmailOutcomes(
-      pool,
-      null,
-      [
-        {
-          sendId,
-          leadId: claimed.lead_id,
-          address: claimed.address,
-          attempt: 1,
-          at: new Date(),
-          outcome: res.outcome,
-          messageId: res.messageId,
-          nextAttemptAt: null,
-        },
-      ],
-      deps.settings.invalidAfterErrors,
-    );
-    return current();
+    const now = await sendStanding(pool, sendId);
+    return now ? { result: now.result, code: now.code } : { result: 'error', code: null };
   }
 
   /**
@@ -383,7 +327,9 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     applyAsyncReports,
-    sendSingleEmail,
+    // Both names are the one channel-neutral single send: workflows already in history call them by name.
+    sendSingleEmail: sendSingle,
+    sendSingleSms: sendSingle,
     loadRunHeader,
     markPreparing,
     prepareRun,

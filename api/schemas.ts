@@ -1,6 +1,7 @@
 // Shared TypeBox pieces. Every route declares its own request and response
 // schemas with these; they feed validation, types and /openapi.json.
 import { Type, type TSchema } from '@sinclair/typebox';
+import { CHANNELS } from '../domain/channels';
 import {
   BIGINT_ID_PATTERN,
   FREE_JSON_LIMITS,
@@ -34,7 +35,7 @@ export const FreeJsonObject = (description?: string) =>
     description: `${description ? `${description}; ` : ''}at most ${FREE_JSON_LIMITS.maxDepth} levels deep and ${FREE_JSON_LIMITS.maxBytes} bytes as JSON`,
   });
 
-export const Channel = Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]);
+export const Channel = Type.Union(CHANNELS.map((c) => Type.Literal(c)));
 
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 with zone' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);

@@ -2,6 +2,8 @@
 // documented defaults (the README's configuration table mirrors CONFIG_KEYS).
 // Secrets are never logged: `describeConfig` masks them.
 
+import { isChannel, type Channel } from '../domain/channels';
+
 export interface AppConfig {
   /** API listen port. */
   port: number;
@@ -470,9 +472,20 @@ export function redactUrl(value: string): string {
   }
 }
 
+/** Each channel's send queue and its rate (batches started per second across all workers; 0: no cap). */
+const CHANNEL_QUEUES: Readonly<
+  Record<Channel, { queue: (c: AppConfig) => string; batchesPerSecond: (c: AppConfig) => number }>
+> = {
+  email: { queue: (c) => c.taskQueueEmail, batchesPerSecond: (c) => c.emailBatchesPerSecond },
+  sms: { queue: (c) => c.taskQueueSms, batchesPerSecond: (c) => c.smsBatchesPerSecond },
+  line: { queue: (c) => c.taskQueueLine, batchesPerSecond: (c) => c.lineBatchesPerSecond },
+};
+
 /** The task queue a channel's send activities run on: one per channel, so each scales and is rate-limited on its own. */
 export function sendQueueFor(config: AppConfig, channel: string): string {
-  if (channel === 'sms') return config.taskQueueSms;
-  if (channel === 'line') return config.taskQueueLine;
-  return config.taskQueueEmail;
+  return CHANNEL_QUEUES[isChannel(channel) ? channel : 'email'].queue(config);
+}
+
+export function sendRateFor(config: AppConfig, channel: Channel): number {
+  return CHANNEL_QUEUES[channel].batchesPerSecond(config);
 }

@@ -10,7 +10,6 @@ import {
 } from '../domain/target-exclusions';
 import { ADDRESS_STATUS_RULES, LEAD_VALIDITY_RULES, STATUSES_CLEARED_BY_DELIVERY } from '../domain/validity';
 import { compileSegmentFilter } from '../domain/segment-filter';
-import type { DeliveryOutcome } from '../domain/smtp-classification';
 import { inTransaction, type Queryable } from './pool';
 
 export interface RunRow {
@@ -361,7 +360,7 @@ export async function claimSingleSend(
  * Make relays' acceptances durable at once, before their chunk is recorded:
  * if the worker dies now, a retried batch finds the message ids and records
  * those sends instead of sending them again. One statement for many marks
- * (see activities/accept-marks.ts).
+ * (see channels/email/accept-marks.ts).
  */
 export async function markAccepted(
   db: Queryable,
@@ -388,123 +387,6 @@ export async function nextRetryDue(
   );
   const row = res.rows[0];
   return row?.due_at ? { dueAt: row.due_at, count: row.count } : null;
-}
-
-export interface SendRecord {
-  sendId: string;
-  leadId: number;
-  address: string;
-  attempt: number;
-  at: Date;
-  outcome: DeliveryOutcome;
-  messageId: string | null;
-  /** When the next retry wave may send it again; null = final. */
-  nextAttemptAt: Date | null;
-}
-
-export interface RecordedCounts {
-  sent: number;
-  delivered: number;
-  errors: number;
-  preErrors: number;
-}
-
-const sendResult = (o: DeliveryOutcome) => (o.result === 'sent' ? 'delivered' : o.result);
-
-/** Counter deltas of a chunk: a first attempt adds a sent message; a retry replaces an error already counted. */
-export function countDeltas(records: readonly Pick<SendRecord, 'attempt' | 'outcome'>[]): RecordedCounts {
-  const c: RecordedCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
-  for (const r of records) {
-    const result = sendResult(r.outcome);
-    if (result === 'pre_error') {
-      c.preErrors++;
-      continue;
-    }
-    if (r.attempt <= 1) c.sent++;
-    else c.errors--;
-    if (result === 'delivered') c.delivered++;
-    else if (result === 'error') c.errors++;
-  }
-  return c;
-}
-
-/**
- * Write a chunk of outcomes in one transaction: the sends, their attempt
- * rows, the leads' validity counters, the addresses' status rows and the
- * run's counters, so the run's counters always equal what the records say.
- */
-export async function recordEmailOutcomes(
-  pool: Pool,
-  runId: number | null,
-  records: readonly SendRecord[],
-  invalidAfterErrors: number,
-): Promise<RecordedCounts> {
-  if (records.length === 0) return { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
-  const sorted = [...records].sort((a, b) => a.leadId - b.leadId);
-  const col = <T>(f: (r: SendRecord) => T) => sorted.map(f);
-  // SPEC 4: a message's error counts once toward the lead's consecutive
-  // errors (its first attempt), never its retries; a policy block is the
-  // stream's fault, not the recipient's.
-  const counts = (r: SendRecord) => r.outcome.result === 'error' && !r.outcome.policyBlock && r.attempt <= 1;
-  return inTransaction(pool, async (client) => {
-    await client.query(
-      `WITH v AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::timestamptz[], $9::timestamptz[])
-                  AS v(id, result, code, detail, error_type, error_reason, message_id, at, next_at)
-       )
-       UPDATE send s
-          SET result = v.result, code = v.code, detail = v.detail, error_type = v.error_type,
-              error_reason = v.error_reason, message_id = coalesce(v.message_id, s.message_id),
-              sent_at = coalesce(s.sent_at, v.at), delivered_at = CASE WHEN v.result = 'delivered' THEN v.at END,
-              next_attempt_at = v.next_at, updated_at = now()
-         FROM v WHERE s.id = v.id`,
-      [
-        col((r) => r.sendId),
-        col((r) => sendResult(r.outcome)),
-        col((r) => r.outcome.code),
-        col((r) => r.outcome.detail),
-        col((r) => r.outcome.errorType),
-        col((r) => r.outcome.reason),
-        col((r) => r.messageId),
-        col((r) => r.at.toISOString()),
-        col((r) => r.nextAttemptAt?.toISOString() ?? null),
-      ],
-    );
-    await client.query(
-      `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
-       SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
-       ON CONFLICT (send_id, attempt) DO NOTHING`,
-      [
-        col((r) => r.sendId),
-        col((r) => r.attempt),
-        col((r) => r.at.toISOString()),
-        col((r) => sendResult(r.outcome)),
-        col((r) => r.outcome.code),
-        col((r) => r.outcome.detail),
-        col((r) => r.outcome.errorType),
-        col((r) => r.outcome.reason),
-        col((r) => r.messageId),
-      ],
-    );
-    await applyValidity(
-      client,
-      sorted.map((r) => ({
-        leadId: r.leadId,
-        address: r.address,
-        delivered: sendResult(r.outcome) === 'delivered',
-        counts: counts(r),
-        invalidNow: r.outcome.invalidatesAtOnce && r.outcome.result === 'error',
-        errorType: r.outcome.errorType,
-        reason: r.outcome.reason,
-        at: r.at,
-      })),
-      invalidAfterErrors,
-    );
-    const deltas = countDeltas(sorted);
-    if (runId !== null) await addRunCounters(client, runId, deltas);
-    return deltas;
-  });
 }
 
 export interface ValidityFact {
@@ -616,16 +498,6 @@ export async function applyValidity(
     `UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
       WHERE a.channel = 'email' AND a.status = ANY($2::text[]) AND a.address = ANY($1::text[])`,
     [sorted.filter((r) => r.delivered).map((r) => r.address.toLowerCase()), STATUSES_CLEARED_BY_DELIVERY],
-  );
-}
-
-async function addRunCounters(client: PoolClient, runId: number, c: RecordedCounts) {
-  await client.query(
-    `UPDATE wizard_run
-        SET sent_count = sent_count + $2, delivered_count = delivered_count + $3,
-            error_count = error_count + $4, pre_error_count = pre_error_count + $5, updated_at = now()
-      WHERE id = $1`,
-    [runId, c.sent, c.delivered, c.errors, c.preErrors],
   );
 }
 

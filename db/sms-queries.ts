@@ -1,5 +1,6 @@
-// Queries of the SMS channel (SPEC §6): preparing a run's targets, recording
-// submits, applying delivery receipts and closing the receipt window. Set-based
+// Queries of the SMS channel (SPEC §6): preparing a run's targets, applying
+// delivery receipts and closing the receipt window (submits are recorded by
+// db/outcomes.ts). Set-based
 // like db/run-queries; the run's counters move in the same transaction as the
 // sends they count.
 //
@@ -10,7 +11,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { classifyReceipt, combinePartOutcomes, type ReceiptOutcome } from '../domain/smpp-status';
 import { inTransaction } from './pool';
-import { alreadySentSql, prepareTargets, type PreparedTargets, type RecordedCounts } from './run-queries';
+import { alreadySentSql, prepareTargets, type PreparedTargets } from './run-queries';
 
 export const DEFAULT_PHONE_FIELD = 'mobile';
 
@@ -40,116 +41,6 @@ export function prepareSmsTargets(
       sentThisTemplateBefore: alreadySentSql('l.id'),
     },
   });
-}
-
-export interface SmsSendRecord {
-  sendId: string;
-  attempt: number;
-  at: Date;
-  /** 'sent': submitted, awaiting the receipt. */
-  result: 'sent' | 'error' | 'pre_error';
-  /** SPEC §6 wording; null while a submitted message awaits its receipt. */
-  detail: string | null;
-  errorType: string | null;
-  errorReason: string | null;
-  body: string | null;
-  segments: number | null;
-  /** Accepted parts' SMSC ids by part number (1-based); empty when none was accepted. */
-  partIds: Array<{ seq: number; messageId: string }>;
-}
-
-export type SmsCounts = RecordedCounts & { parts: number };
-
-export const ZERO_SMS_COUNTS: SmsCounts = { sent: 0, delivered: 0, errors: 0, preErrors: 0, parts: 0 };
-
-/** One transaction: the sends, their attempt rows, their parts and the run's counters. */
-export async function recordSmsOutcomes(
-  pool: Pool,
-  runId: number | null,
-  records: readonly SmsSendRecord[],
-): Promise<SmsCounts> {
-  if (records.length === 0) return { ...ZERO_SMS_COUNTS };
-  const sorted = [...records].sort((a, b) => Number(a.sendId) - Number(b.sendId));
-  const col = <T>(f: (r: SmsSendRecord) => T) => sorted.map(f);
-  const counts: SmsCounts = { ...ZERO_SMS_COUNTS };
-  for (const r of sorted) {
-    counts.parts += r.partIds.length;
-    if (r.result === 'pre_error') counts.preErrors++;
-    else {
-      counts.sent++;
-      if (r.result === 'error') counts.errors++;
-    }
-  }
-  return inTransaction(pool, async (client) => {
-    await client.query(
-      `WITH v AS (
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamptz[])
-                  AS v(id, result, detail, error_type, error_reason, body, segments, message_id, at)
-       )
-       UPDATE send s
-          SET result = v.result, code = NULL, detail = v.detail, error_type = v.error_type, error_reason = v.error_reason,
-              body = coalesce(v.body, s.body), sms_segments = coalesce(v.segments, s.sms_segments),
-              message_id = coalesce(v.message_id, s.message_id),
-              sent_at = CASE WHEN v.result = 'pre_error' THEN s.sent_at ELSE coalesce(s.sent_at, v.at) END,
-              delivered_at = NULL, next_attempt_at = NULL, updated_at = now()
-         FROM v WHERE s.id = v.id`,
-      [
-        col((r) => r.sendId),
-        col((r) => r.result),
-        col((r) => r.detail),
-        col((r) => r.errorType),
-        col((r) => r.errorReason),
-        col((r) => r.body),
-        col((r) => r.segments),
-        col((r) => r.partIds[0]?.messageId ?? null),
-        col((r) => r.at.toISOString()),
-      ],
-    );
-    await client.query(
-      `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
-       SELECT id, attempt, at, result, NULL, detail, error_type, error_reason, message_id
-         FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-              AS v(id, attempt, at, result, detail, error_type, error_reason, message_id)
-       ON CONFLICT (send_id, attempt) DO NOTHING`,
-      [
-        col((r) => r.sendId),
-        col((r) => r.attempt),
-        col((r) => r.at.toISOString()),
-        col((r) => r.result),
-        col((r) => r.detail),
-        col((r) => r.errorType),
-        col((r) => r.errorReason),
-        col((r) => r.partIds[0]?.messageId ?? null),
-      ],
-    );
-    const parts = sorted.flatMap((r) => r.partIds.map((p) => ({ sendId: r.sendId, at: r.at, ...p })));
-    if (parts.length > 0) {
-      await client.query(
-        `INSERT INTO sms_part (send_id, seq, message_id, submitted_at)
-         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[])
-         ON CONFLICT (send_id, seq) DO UPDATE SET message_id = excluded.message_id, submitted_at = excluded.submitted_at,
-                                                  stat = NULL, err = NULL, receipt_at = NULL`,
-        [
-          parts.map((p) => p.sendId),
-          parts.map((p) => p.seq),
-          parts.map((p) => p.messageId),
-          parts.map((p) => p.at.toISOString()),
-        ],
-      );
-    }
-    if (runId !== null) await addSmsRunCounters(client, runId, counts);
-    return counts;
-  });
-}
-
-async function addSmsRunCounters(client: PoolClient, runId: number, c: SmsCounts) {
-  await client.query(
-    `UPDATE wizard_run
-        SET sent_count = sent_count + $2, delivered_count = delivered_count + $3, error_count = error_count + $4,
-            pre_error_count = pre_error_count + $5, sms_parts_count = sms_parts_count + $6, updated_at = now()
-      WHERE id = $1`,
-    [runId, c.sent, c.delivered, c.errors, c.preErrors, c.parts],
-  );
 }
 
 export interface IncomingReceipt {

@@ -4,7 +4,7 @@
 // indexes, and each recording statement writes the event, the send and the
 // run's counters together.
 //
-// Lock order, the same as recordEmailOutcomes: send (or lead) first, then the
+// Lock order, the same as recordOutcomes (db/outcomes.ts): send (or lead) first, then the
 // run. Each data-modifying CTE reads the one it must follow, because
 // PostgreSQL gives no order to CTEs that do not depend on each other.
 import { randomBytes } from 'node:crypto';

@@ -9,15 +9,15 @@ import { mkdirSync } from 'node:fs';
 import { describeConfig, loadConfig } from '../config/config';
 import { migrateUp, openOrm } from '../db/orm';
 import { createPool } from '../db/pool';
-import { createEmailTransport } from '../channels/email';
+import { createEmailTransport } from '../channels/email/transport';
 import { createWorkers, runWorkers, startSmsReceipts } from '../worker/create-workers';
 import { startApi } from '../api/server';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startTemporalServer } from './temporal-server';
 import { SmtpSink } from './smtp-sink';
 import { SmscSimulator } from './smsc-simulator';
-import { createSmsTransport } from '../channels/sms';
-import { smppOptionsFromUrl } from '../channels/smpp-url';
+import { createSmsTransport } from '../channels/sms/transport';
+import { smppOptionsFromUrl } from '../channels/sms/smpp-url';
 import { LineSimulator } from './line-simulator';
 
 async function main() {

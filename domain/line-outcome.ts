@@ -1,6 +1,7 @@
 // LINE Messaging API responses mapped to a push outcome (REFERENCE "LINE Messaging API", SPEC §7).
 // Classification only: what the workflow does with a kind (stop the run, wait, retry) is its business.
 // Pure: safe to import from workflow code.
+import type { DeliveryOutcome } from './delivery-outcome';
 
 export type LinePushOutcomeKind =
   /** 200: LINE accepted the push. Delivery is not confirmed: pushes to users who blocked us are dropped silently. */
@@ -32,10 +33,12 @@ export interface LineErrorDetail {
   property?: string;
 }
 
-export interface LinePushOutcome {
+/** A push's delivery outcome: no SPEC code or type; the reason of a failure is its kind. */
+export interface LinePushOutcome extends DeliveryOutcome {
   kind: LinePushOutcomeKind;
-  /** The individual send's result as SPEC §1 names it. */
-  result: 'sent' | 'error' | 'pre_error';
+  code: null;
+  errorType: null;
+  reason: LinePushOutcomeKind | null;
   /** Retrying the same request (same retry key) may succeed. */
   retryable: boolean;
   /** The cause lies with the official account (token, plan, quota), not with this recipient: every other push of the
@@ -75,10 +78,28 @@ export interface LineTransportFailure {
 export const LINE_MONTHLY_LIMIT_MESSAGE = 'You have reached your monthly limit.';
 const MONTHLY_LIMIT = /monthly limit/i;
 
+/** The fields every channel's outcome has, from a push's kind and result. */
+type PushFacts = Omit<LinePushOutcome, keyof Omit<DeliveryOutcome, 'result' | 'retryable' | 'detail'>>;
+
+function asDeliveryOutcome(push: PushFacts): LinePushOutcome {
+  return {
+    ...push,
+    code: null,
+    errorType: null,
+    reason: push.result === 'sent' ? null : push.kind,
+    invalidatesAtOnce: false,
+    policyBlock: false,
+  };
+}
+
 export function classifyLinePushResponse(
   response: LineHttpResponse,
   nowMs: number = Date.now(),
 ): LinePushOutcome {
+  return asDeliveryOutcome(classifyResponse(response, nowMs));
+}
+
+function classifyResponse(response: LineHttpResponse, nowMs: number): PushFacts {
   const { status } = response;
   const error = readErrorBody(response.body);
   const base = {
@@ -190,7 +211,7 @@ export function classifyLinePushResponse(
 }
 
 export function classifyLineTransportFailure(failure: LineTransportFailure): LinePushOutcome {
-  return {
+  return asDeliveryOutcome({
     kind: failure.kind,
     result: 'error',
     // The retry key makes a repeat harmless even if the lost attempt was accepted.
@@ -206,7 +227,7 @@ export function classifyLineTransportFailure(failure: LineTransportFailure): Lin
     requestId: null,
     acceptedRequestId: null,
     retryAfterMs: null,
-  };
+  });
 }
 
 /** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3); null when absent or unreadable. */

@@ -1,17 +1,17 @@
 // What happens after one attempt (SPEC 4): hard errors are final; soft and
 // ignored errors wait for the next wave of their reason's schedule; a schedule
 // that runs out turns the send into its exhausted code (41606).
-import { makeDeliveryOutcome, type DeliveryOutcome } from './smtp-classification';
+import { makeDeliveryOutcome, type SmtpOutcome } from './smtp-classification';
 import { nextRetryDelay, retryScheduleFor, type RetrySchedule } from './retry-schedule';
 
 export interface RetryPlan {
-  outcome: DeliveryOutcome;
+  outcome: SmtpOutcome;
   /** Milliseconds until the next attempt; null = this attempt is the send's last. */
   retryInMs: number | null;
 }
 
 export function planAfterAttempt(
-  outcome: DeliveryOutcome,
+  outcome: SmtpOutcome,
   attemptsSoFar: number,
   overrides?: Partial<Record<string, RetrySchedule>>,
 ): RetryPlan {

@@ -38,7 +38,7 @@ export function expectedCompletion(opts: {
 
 /**
  * Failures a run cannot recover from: activities throw them non-retryable
- * (activities/run-failure.ts), and the workflow ends the run in `error` with
+ * (channels/run-failure.ts), and the workflow ends the run in `error` with
  * the failure's message, written for the user. One list for both sides.
  */
 export const RUN_FAILURE_TYPES = [

@@ -1,5 +1,6 @@
 // SMPP 3.4 results → SMS send results (SPEC §6, REFERENCE "SMS"). Pure: the SMS channel
 // classifies with it, and workflow code may import it to decide what a receipt means.
+import type { DeliveryOutcome } from './delivery-outcome';
 import type { ErrorReason, ErrorType } from './error-reasons';
 import { SMS_ERROR_DETAIL } from './sms-segments';
 
@@ -118,6 +119,28 @@ export function summarizeSubmit(statuses: readonly number[]): { outcome: SmsSubm
   if (accepted > 0) return { outcome: 'partial', detail: SMS_ERROR_DETAIL.some_parts_failed };
   const permanent = attempted.some((s) => classifySubmitStatus(s) === 'permanent');
   return { outcome: permanent ? 'permanent' : 'retryable', detail: SMS_ERROR_DETAIL.sending_failed };
+}
+
+/**
+ * A submit's outcome as recorded when it is final for the activity (a retryable one is tried again
+ * instead): accepted whole → 'sent', awaiting its receipt; some parts accepted → an error of
+ * undefined type (the handset may hold the rest); none → a hard refusal.
+ */
+export function submitDeliveryOutcome(
+  outcome: Exclude<SmsSubmitOutcome, 'retryable'>,
+  detail: string,
+): DeliveryOutcome {
+  const partial = outcome === 'partial';
+  return {
+    result: outcome === 'submitted' ? 'sent' : 'error',
+    code: null,
+    errorType: outcome === 'submitted' ? null : partial ? 'undefined' : 'hard',
+    reason: outcome === 'submitted' ? null : partial ? 'undefined' : 'refused',
+    detail: outcome === 'submitted' ? null : detail,
+    retryable: false,
+    invalidatesAtOnce: false,
+    policyBlock: false,
+  };
 }
 
 // ---------------------------------------------------------------------------

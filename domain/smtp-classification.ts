@@ -3,24 +3,18 @@
 // Pure: safe to import from workflow code.
 
 import { DELIVERY_CODES, DeliveryCode, invalidatesAtOnce, type DeliveryCodeClass } from './delivery-codes';
+import type { DeliveryOutcome } from './delivery-outcome';
 import type { ErrorReason, ErrorType } from './error-reasons';
 import { findRelayFault, mayBeRelayRefusal, refusalSignature, type RelayFaultReason } from './relay-faults';
 
-export interface DeliveryOutcome {
+/** An SMTP reply or transport error as a delivery outcome: SPEC §3 code, §5 type and reason always known. */
+export interface SmtpOutcome extends DeliveryOutcome {
   /** SPEC §3 code. */
   code: number;
-  result: 'sent' | 'error' | 'pre_error';
   /** null on success. */
   errorType: ErrorType | null;
   /** null on success. */
   reason: ErrorReason | null;
-  /** Soft, ignored and undefined errors are retried by waves; hard errors and pre-errors never. */
-  retryable: boolean;
-  /** 42521 / 42551 / 42553: the address turns invalid after this single error. */
-  invalidatesAtOnce: boolean;
-  /** A block of our stream (spam, reputation, rate, sender authentication, our own relay or data), not a bad
-   * recipient: must not count against the recipient's validity. */
-  policyBlock: boolean;
   /** A fault of our connection to our own relay (domain/relay-faults.ts): the send waits for the relay
    * instead of being recorded against its recipient. null for every other outcome. */
   relayFault: RelayFaultReason | null;
@@ -599,7 +593,7 @@ export function findClassificationRule(facts: ClassificationFacts): SmtpClassifi
   return rule;
 }
 
-function resultOf(codeClass: DeliveryCodeClass | undefined): DeliveryOutcome['result'] {
+function resultOf(codeClass: DeliveryCodeClass | undefined): SmtpOutcome['result'] {
   if (codeClass === 'success') return 'sent';
   if (codeClass === 'pre_error') return 'pre_error';
   return 'error';
@@ -623,7 +617,7 @@ export interface OutcomeSpec {
 }
 
 /** Builds an outcome with the derived fields (result, retryable, invalidatesAtOnce) filled the one way. */
-export function makeDeliveryOutcome(spec: OutcomeSpec): DeliveryOutcome {
+export function makeDeliveryOutcome(spec: OutcomeSpec): SmtpOutcome {
   const info = DELIVERY_CODES[spec.code];
   const result = resultOf(info?.class);
   const success = result === 'sent';
@@ -649,7 +643,7 @@ export function makeDeliveryOutcome(spec: OutcomeSpec): DeliveryOutcome {
  * The rule table, with the relay's faults in between its first group (success, our local failures)
  * and the rest: a fault of our connection to our relay is never the recipient's (SPEC §10).
  */
-function classify(input: TransportError): DeliveryOutcome {
+function classify(input: TransportError): SmtpOutcome {
   const facts = classificationFacts(input);
   const rule = findClassificationRule(facts);
   const remote = input.response?.trim()
@@ -678,21 +672,21 @@ function classify(input: TransportError): DeliveryOutcome {
 }
 
 /** Any SMTP reply, 2xx included (→ 40000). */
-export function classifySmtpReply(reply: SmtpReply): DeliveryOutcome {
+export function classifySmtpReply(reply: SmtpReply): SmtpOutcome {
   return classify({ responseCode: reply.responseCode, response: reply.response, command: reply.command });
 }
 
 /** A nodemailer error (code, response, responseCode, command, message). */
-export function classifyTransportError(err: TransportError): DeliveryOutcome {
+export function classifyTransportError(err: TransportError): SmtpOutcome {
   return classify(err);
 }
 
-export function classifyAcceptedMessage(detail?: string): DeliveryOutcome {
+export function classifyAcceptedMessage(detail?: string): SmtpOutcome {
   return makeDeliveryOutcome({ code: DeliveryCode.Delivered, errorType: null, reason: null, remote: detail });
 }
 
 /** Seed 91001: the address is empty or not an email address; nothing was sent. */
-export function preErrorMissingAddress(detail?: string): DeliveryOutcome {
+export function preErrorMissingAddress(detail?: string): SmtpOutcome {
   return makeDeliveryOutcome({
     code: DeliveryCode.InvalidAddress,
     errorType: 'hard',

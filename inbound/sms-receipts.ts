@@ -10,7 +10,7 @@
 // not be confirmed" (REFERENCE: unknown is reconciled, never guessed).
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { SmsTransport } from '../channels/sms';
+import type { SmsTransport } from '../channels/sms/transport';
 import { applySmsReceipts, expireSmsReceipts, type IncomingReceipt } from '../db/sms-queries';
 
 export interface SmsReceiptProcessingOptions {

@@ -8,9 +8,9 @@ import '../api/server';
 import '../db/orm';
 import '../worker/metrics-server';
 import '../inbound/sms-receipts';
-import '../channels/email';
-import '../channels/sms';
-import '../channels/smpp-url';
+import '../channels/email/transport';
+import '../channels/sms/transport';
+import '../channels/sms/smpp-url';
 import { workflowBundle } from '../worker/create-workers';
 
 workflowBundle().then(

@@ -14,12 +14,12 @@ import { createCleanupActivities } from '../activities/cleanup-activities';
 import { createRunSweepActivities } from '../activities/run-sweep-activities';
 import { ensureRunSweepSchedule } from '../lifecycle/run-sweep';
 import { Client } from '@temporalio/client';
-import type { EmailTransport } from '../channels/email';
-import type { AppConfig } from '../config/config';
-import { createLineClient, LINE_API_BASE_URL } from '../channels/line';
-import { createLineSender } from '../activities/line-sender';
-import type { SmsTransport } from '../channels/sms';
-import { createSmsSender } from '../activities/sms-sender';
+import type { EmailTransport } from '../channels/email/transport';
+import { sendQueueFor, sendRateFor, type AppConfig } from '../config/config';
+import type { SmsTransport } from '../channels/sms/transport';
+import { createSenders } from '../channels/registry';
+import { createNoticeMailer } from '../channels/email/notices';
+import type { Channel } from '../domain/channels';
 import { startSmsReceiptProcessing } from '../inbound/sms-receipts';
 
 export interface WorkerDeps {
@@ -62,43 +62,20 @@ const quietBundlerLogger = {
 
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
-  const smsSender = deps.sms
-    ? createSmsSender({
-        pool: deps.pool,
-        sms: deps.sms,
-        logger: deps.logger,
-        settings: {
-          publicBaseUrl: config.publicBaseUrl,
-          smsSender: config.smsSender,
-          smsDefaultRegion: config.smsDefaultRegion,
-          sendConcurrency: config.workerMaxConcurrentActivities * 2,
-        },
-      })
-    : undefined;
+  // Every channel's sender is built the same way, from the registry; a channel whose transport is
+  // not configured here (SMS without SMPP_URL) gets no sender and no send worker.
+  const senders = createSenders({
+    pool: deps.pool,
+    logger: deps.logger,
+    config,
+    transports: { email: deps.email, sms: deps.sms },
+  });
   const activities = createActivities({
     pool: deps.pool,
-    email: deps.email,
     logger: deps.logger,
-    settings: {
-      bounceDomain: config.bounceDomain,
-      publicBaseUrl: config.publicBaseUrl,
-      notifyFrom: config.notifyFrom,
-      invalidAfterErrors: config.invalidAfterErrors,
-      sendConcurrency: config.smtpMaxConnections * 2,
-      relayHoldMs: config.relayHoldSeconds * 1000,
-      relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,
-    },
-    senders: {
-      line: createLineSender({
-        pool: deps.pool,
-        logger: deps.logger,
-        line: createLineClient({
-          baseUrl: config.lineApiBaseUrl || LINE_API_BASE_URL,
-          timeoutMs: config.lineTimeoutMs,
-        }),
-      }),
-      ...(smsSender ? { sms: smsSender } : {}),
-    },
+    senders,
+    notices: createNoticeMailer(deps.email, config.bounceDomain, deps.logger),
+    settings: { notifyFrom: config.notifyFrom, invalidAfterErrors: config.invalidAfterErrors },
   });
   // The consistency sweep talks to Temporal as a client, over the worker's connection.
   const temporal = new Client({ connection: deps.connection, namespace: deps.namespace });
@@ -113,43 +90,26 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     activities: { ...activities, ...createCleanupActivities({ pool: deps.pool }), ...sweep },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });
-  const email = await Worker.create({
-    connection: deps.connection,
-    namespace: deps.namespace,
-    taskQueue: config.taskQueueEmail,
-    activities: {
-      sendRunBatch: activities.sendRunBatch,
-      sendRetryBatch: activities.sendRetryBatch,
-      sendSingleEmail: activities.sendSingleEmail,
-    },
-    maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
-    ...queueRate(config.emailBatchesPerSecond),
-  });
-  const line = await Worker.create({
-    connection: deps.connection,
-    namespace: deps.namespace,
-    taskQueue: config.taskQueueLine,
-    activities: { sendRunBatch: activities.sendRunBatch, sendRetryBatch: activities.sendRetryBatch },
-    maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
-    ...queueRate(config.lineBatchesPerSecond),
-  });
-  const sms = smsSender
-    ? [
-        await Worker.create({
-          connection: deps.connection,
-          namespace: deps.namespace,
-          taskQueue: config.taskQueueSms,
-          activities: {
-            sendRunBatch: activities.sendRunBatch,
-            sendRetryBatch: activities.sendRetryBatch,
-            sendSingleSms: smsSender.sendSingleSms,
-          },
-          maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
-          ...queueRate(config.smsBatchesPerSecond),
-        }),
-      ]
-    : [];
-  return [wizard, email, line, ...sms];
+  const sendActivities = {
+    sendRunBatch: activities.sendRunBatch,
+    sendRetryBatch: activities.sendRetryBatch,
+    sendSingleEmail: activities.sendSingleEmail,
+    sendSingleSms: activities.sendSingleSms,
+  };
+  const channelWorkers: Worker[] = [];
+  for (const channel of Object.keys(senders) as Channel[]) {
+    channelWorkers.push(
+      await Worker.create({
+        connection: deps.connection,
+        namespace: deps.namespace,
+        taskQueue: sendQueueFor(config, channel),
+        activities: sendActivities,
+        maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
+        ...queueRate(sendRateFor(config, channel)),
+      }),
+    );
+  }
+  return [wizard, ...channelWorkers];
 }
 
 /**

@@ -2,12 +2,12 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createLogger } from '../observability/logger';
 import { startMetricsServer } from './metrics-server';
-import { createEmailTransport } from '../channels/email';
+import { createEmailTransport } from '../channels/email/transport';
 import { describeConfig, loadConfig } from '../config/config';
 import { createPool } from '../db/pool';
 import { createWorkers, runWorkers, startSmsReceipts } from './create-workers';
-import { createSmsTransport } from '../channels/sms';
-import { smppOptionsFromUrl } from '../channels/smpp-url';
+import { createSmsTransport } from '../channels/sms/transport';
+import { smppOptionsFromUrl } from '../channels/sms/smpp-url';
 
 async function main() {
   const config = loadConfig();

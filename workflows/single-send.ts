@@ -3,7 +3,6 @@
 // faults like every other side effect.
 import { proxyActivities } from '@temporalio/workflow';
 import type { WizardRunActivities } from '../activities/wizard-run-activities';
-import type { SmsActivities } from '../activities/sms-sender';
 
 export interface SingleSendInput {
   sendId: string;
@@ -15,7 +14,7 @@ export interface SingleSendInput {
 export async function singleSendWorkflow(
   input: SingleSendInput,
 ): Promise<{ result: string; code: number | null }> {
-  const sender = proxyActivities<WizardRunActivities & SmsActivities>({
+  const sender = proxyActivities<WizardRunActivities>({
     taskQueue: input.taskQueueSend,
     startToCloseTimeout: '5 minutes',
     retry: { initialInterval: '2s', maximumInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 10 },

@@ -10,6 +10,7 @@
 // - sends / unsent: who was sent to, and who was not and why.
 //
 // The SQL is in db/repositories; the Temporal side in lifecycle/wizard-run.
+import { CHANNELS } from '../../domain/channels';
 import type { Client } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { PoolClient } from 'pg';
@@ -24,7 +25,8 @@ import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../lifecy
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 
 /** Channels whose runs have a sender wired in the worker (activities/*-sender.ts). */
-const RUN_CHANNELS: readonly string[] = ['email', 'sms', 'line'];
+/** Every channel has runs: channels/registry.ts wires a sender for each in the worker. */
+const RUN_CHANNELS: readonly string[] = CHANNELS;
 
 const START_FAILED =
   'the workflow service was not reachable when the run was created, so it never started and sent nothing; create the run again';

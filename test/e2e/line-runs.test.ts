@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { signBody } from '../../channels/line-signature';
 import { lineFollowEvent, lineUnfollowEvent, randomUserId, sendLineWebhook } from '../../dev/line-simulator';
-import { BLOCKED_DETAIL, MONTHLY_LIMIT_DETAIL } from '../../activities/line-sender';
+import { BLOCKED_DETAIL, MONTHLY_LIMIT_DETAIL } from '../../channels/line/sender';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { createLineAccount } from '../support/fixtures';
 

@@ -3,7 +3,7 @@
 // mails like a mail client, follows their tracking URLs over real HTTP like
 // readers and like link scanners, and checks the figures the API reports.
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { renderEmailBatch } from '../../activities/render-email';
+import { renderEmailBatch } from '../../channels/email/render';
 import type { ClaimedSend } from '../../db/run-queries';
 import { getTemplate } from '../../db/template-queries';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';

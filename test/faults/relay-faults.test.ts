@@ -6,7 +6,7 @@
 // Every wait is on a condition (database state, sink counters), never on the clock.
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import pino from 'pino';
-import { createEmailTransport } from '../../channels/email';
+import { createEmailTransport } from '../../channels/email/transport';
 import { SmtpSink } from '../../dev/smtp-sink';
 import { metricsText } from '../../observability/metrics';
 import { createWorkers } from '../../worker/create-workers';

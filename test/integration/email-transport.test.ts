@@ -2,7 +2,7 @@
 // pooled connections that survive a refused recipient and a relay that went
 // away between messages.
 import { simpleParser } from 'mailparser';
-import { createEmailTransport, type EmailMessage, type EmailTransport } from '../../channels/email';
+import { createEmailTransport, type EmailMessage, type EmailTransport } from '../../channels/email/transport';
 import { SmtpSink } from '../../dev/smtp-sink';
 import { uniqueSuffix } from '../support/harness';
 

@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLineClient, type LineClient } from '../../channels/line';
+import { createLineClient, type LineClient } from '../../channels/line/client';
 import { signBody, verifySignature } from '../../channels/line-signature';
 import type { LineMessage } from '../../domain/line-messages';
 import { parseLineWebhook } from '../../domain/line-webhook';

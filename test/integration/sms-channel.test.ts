@@ -7,7 +7,7 @@ import {
   type SmsReceipt,
   type SmsTransport,
   type SmsTransportOptions,
-} from '../../channels/sms';
+} from '../../channels/sms/transport';
 import { SmscSimulator, type SmscSimulatorOptions } from '../../dev/smsc-simulator';
 import {
   SUBMIT_NO_RESPONSE,

@@ -1,4 +1,4 @@
-import { AcceptMarks, type AcceptMark } from '../../activities/accept-marks';
+import { AcceptMarks, type AcceptMark } from '../../channels/email/accept-marks';
 
 /** A write whose completion the test controls, recording the groups it was given. */
 function controlledWrite() {

@@ -1,5 +1,5 @@
 import { simpleParser } from 'mailparser';
-import { composeMessage, formatAddress } from '../../channels/mime';
+import { composeMessage, formatAddress } from '../../channels/email/mime';
 
 const base = {
   from: 'news@example.test',

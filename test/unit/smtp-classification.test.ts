@@ -9,12 +9,12 @@ import {
   findClassificationRule,
   parseEnhancedStatusCode,
   preErrorMissingAddress,
-  type DeliveryOutcome,
+  type SmtpOutcome,
   type SmtpReply,
   type TransportError,
 } from '../../domain/smtp-classification';
 
-type Expected = Partial<DeliveryOutcome> & Pick<DeliveryOutcome, 'code'>;
+type Expected = Partial<SmtpOutcome> & Pick<SmtpOutcome, 'code'>;
 
 const sent = (code: 40000 | 40001): Expected => ({
   code,
@@ -24,7 +24,7 @@ const sent = (code: 40000 | 40001): Expected => ({
   retryable: false,
   policyBlock: false,
 });
-const hard = (code: number, reason: DeliveryOutcome['reason']): Expected => ({
+const hard = (code: number, reason: SmtpOutcome['reason']): Expected => ({
   code,
   result: 'error',
   errorType: 'hard',
@@ -32,7 +32,7 @@ const hard = (code: number, reason: DeliveryOutcome['reason']): Expected => ({
   retryable: false,
   policyBlock: false,
 });
-const soft = (code: number, reason: DeliveryOutcome['reason']): Expected => ({
+const soft = (code: number, reason: SmtpOutcome['reason']): Expected => ({
   code,
   result: 'error',
   errorType: 'soft',
@@ -42,7 +42,7 @@ const soft = (code: number, reason: DeliveryOutcome['reason']): Expected => ({
   invalidatesAtOnce: false,
 });
 /** A fault of our connection to our own relay: the send waits, the recipient is untouched. */
-const relayFault = (code: number, relay: NonNullable<DeliveryOutcome['relayFault']>): Expected => ({
+const relayFault = (code: number, relay: NonNullable<SmtpOutcome['relayFault']>): Expected => ({
   code,
   result: 'error',
   errorType: 'soft',

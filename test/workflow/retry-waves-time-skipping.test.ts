@@ -4,7 +4,10 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/wizard-run-activities';
-import { createEmailTransport } from '../../channels/email';
+import { createEmailTransport } from '../../channels/email/transport';
+import { createNoticeMailer } from '../../channels/email/notices';
+import { createSenders } from '../../channels/registry';
+import { loadConfig } from '../../config/config';
 import { createPool } from '../../db/pool';
 import { SmtpSink } from '../../dev/smtp-sink';
 import { resolveTemporalTestServer } from '../../dev/temporal-binary';
@@ -52,17 +55,21 @@ test('when a mailbox stays full, then the default schedule retries 5 times hourl
     ).rows[0].id;
 
     const taskQueue = `ts-${tag}`;
+    const logger = testLogger('worker');
+    const config = {
+      ...loadConfig({}),
+      bounceDomain: 'bounce.test',
+      publicBaseUrl: 'http://localhost',
+      notifyFrom: 'n@test',
+      invalidAfterErrors: 3,
+      smtpMaxConnections: 1,
+    };
     const activities = createActivities({
       pool,
-      email,
-      logger: testLogger('worker'),
-      settings: {
-        bounceDomain: 'bounce.test',
-        publicBaseUrl: 'http://localhost',
-        notifyFrom: 'n@test',
-        invalidAfterErrors: 3,
-        sendConcurrency: 2,
-      },
+      logger,
+      senders: createSenders({ pool, logger, config, transports: { email } }),
+      notices: createNoticeMailer(email, config.bounceDomain, logger),
+      settings: config,
     });
     const worker = await Worker.create({
       connection: env.nativeConnection,

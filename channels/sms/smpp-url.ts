@@ -1,5 +1,5 @@
 // SMPP_URL → transport options: smpp://systemId:password@host:port (port 2775 by default).
-import type { SmsTransportOptions } from './sms';
+import type { SmsTransportOptions } from './transport';
 
 export const DEFAULT_SMPP_PORT = 2775;
 

@@ -1,7 +1,7 @@
 // Wire encoding of an SMS body for submit_sm: data_coding, short_message bytes and the
 // concatenation UDH. The `smpp` package would encode strings itself, but it labels GSM
 // text as data_coding 0x01 (IA5) and does not split; so bodies go to it as ready Buffers.
-import { smsEncoding, splitSegments } from '../domain/sms-segments';
+import { smsEncoding, splitSegments } from '../../domain/sms-segments';
 
 export const DATA_CODING_GSM7 = 0x00; // SMSC default alphabet: GSM 03.38
 export const DATA_CODING_UCS2 = 0x08;

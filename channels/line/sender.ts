@@ -1,4 +1,5 @@
-// The LINE channel (SPEC §7): pushes through channels/line.ts, outcomes classified by domain/line-outcome.ts.
+// The LINE channel (SPEC §7): pushes through ./client.ts, outcomes classified by domain/line-outcome.ts and recorded
+// by db/outcomes.ts.
 //
 // Results: LINE confirms acceptance, never delivery (a push to a user who blocked us is accepted and dropped), so an
 // accepted push is recorded 'sent', never 'delivered'; the run's figures are sent / planned and pre-errors. There
@@ -7,26 +8,27 @@
 // with the same X-Line-Retry-Key, so a push whose answer was lost is answered 409 and counted once.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { runCannotProceed } from './run-failure';
+import { runCannotProceed } from '../run-failure';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { LineClient } from '../channels/line';
-import type { LineMessage } from '../domain/line-messages';
-import type { LinePushOutcome } from '../domain/line-outcome';
-import { personalize } from '../domain/personalize';
+import { createLineClient, LINE_API_BASE_URL, type LineClient } from './client';
+import type { LineMessage } from '../../domain/line-messages';
+import type { LinePushOutcome } from '../../domain/line-outcome';
+import { personalize } from '../../domain/personalize';
 import {
   blockedLeads,
   lineQuotaExhausted,
   liveOfficialAccount,
   markLineQuotaExhausted,
   prepareLineTargets,
-  recordLineOutcomes,
-  type LineSendRecord,
   type OfficialAccountRow,
-} from '../db/line-queries';
-import { getRun, type ClaimedSend } from '../db/run-queries';
-import { getTemplate, type TemplateRow } from '../db/template-queries';
-import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
+} from '../../db/line-queries';
+import type { RecordingRules } from '../../db/outcomes';
+import { preErrorOutcome, type DeliveryOutcome } from '../../domain/delivery-outcome';
+import { getRun, type ClaimedSend } from '../../db/run-queries';
+import { getTemplate, type TemplateRow } from '../../db/template-queries';
+import { ZERO, chunkedRecording, outcomeRecord } from '../sender';
+import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
 
 export interface LineSenderDeps {
   pool: Pool;
@@ -36,12 +38,23 @@ export interface LineSenderDeps {
   concurrency?: number;
 }
 
-const FLUSH_EVERY = 50;
 /** Activity attempts after which a 5xx / timeout / network failure is recorded as an error instead of retried. */
 const TRANSIENT_ATTEMPTS = 10;
 
 export const BLOCKED_DETAIL = 'the user blocked the account after befriending it';
 export const MONTHLY_LIMIT_DETAIL = 'the monthly message limit is exhausted';
+
+/**
+ * LINE confirms acceptance, never delivery: an accepted push is 'sent' for good. Every push is final (no retry
+ * waves), so only pending sends change and a chunk recorded twice counts once. A LINE user id is not an address
+ * whose deliverability we track: no validity.
+ */
+const RECORDING: RecordingRules = {
+  acceptedAs: 'sent',
+  validity: null,
+  pendingOnly: true,
+  stampPreErrors: false,
+};
 
 /**
  * The X-Line-Retry-Key of a send's attempt: a UUID derived from the send id and its attempt number, so a Temporal
@@ -99,29 +112,9 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
     );
     let exhausted = await lineQuotaExhausted(pool, runId);
     const total: BatchCounts = { ...ZERO, claimed: claimed.length };
-    let pending: LineSendRecord[] = [];
-    const flush = async () => {
-      const chunk = pending;
-      pending = [];
-      const c = await recordLineOutcomes(pool, runId, chunk);
-      total.sent += c.sent;
-      total.errors += c.errors;
-      total.preErrors += c.preErrors;
-      heartbeat({ recorded: total.sent + total.preErrors });
-    };
-    const record = async (
-      c: ClaimedSend,
-      r: Omit<LineSendRecord, 'sendId' | 'attempt' | 'at' | 'accountName'>,
-    ) => {
-      pending.push({
-        sendId: c.send_id,
-        attempt: c.attempt,
-        at: new Date(),
-        accountName: account.name,
-        ...r,
-      });
-      if (pending.length >= FLUSH_EVERY) await flush();
-    };
+    const recording = chunkedRecording(pool, runId, RECORDING, total);
+    const record = (c: ClaimedSend, outcome: DeliveryOutcome, messageId: string | null = null) =>
+      recording.add(outcomeRecord(c, outcome, messageId, { lineAccountName: account.name }));
 
     // A transient failure that stops the batch: thrown after what was pushed is recorded.
     let stoppedBy: LinePushOutcome | null = null;
@@ -130,21 +123,11 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
       while (next < claimed.length && stoppedBy === null && !ctx.cancellationSignal.aborted) {
         const c = claimed[next++]!;
         if (blocked.has(c.lead_id)) {
-          await record(c, {
-            result: 'pre_error',
-            reason: 'blocked',
-            detail: BLOCKED_DETAIL,
-            messageId: null,
-          });
+          await record(c, preErrorOutcome(BLOCKED_DETAIL, 'blocked'));
           continue;
         }
         if (exhausted) {
-          await record(c, {
-            result: 'pre_error',
-            reason: 'monthly_limit',
-            detail: MONTHLY_LIMIT_DETAIL,
-            messageId: null,
-          });
+          await record(c, preErrorOutcome(MONTHLY_LIMIT_DETAIL, 'monthly_limit'));
           continue;
         }
         const outcome = await deps.line.push({
@@ -158,12 +141,7 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
           // Every later push of the account meets it too: stop pushing, in this batch and in later ones.
           exhausted = true;
           await markLineQuotaExhausted(pool, runId);
-          await record(c, {
-            result: 'pre_error',
-            reason: 'monthly_limit',
-            detail: MONTHLY_LIMIT_DETAIL,
-            messageId: null,
-          });
+          await record(c, preErrorOutcome(MONTHLY_LIMIT_DETAIL, 'monthly_limit'));
           continue;
         }
         const giveUp = outcome.kind !== 'rate_limited' && ctx.info.attempt >= TRANSIENT_ATTEMPTS;
@@ -171,16 +149,11 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
           stoppedBy ??= outcome;
           return;
         }
-        await record(c, {
-          result: outcome.result,
-          reason: outcome.result === 'sent' ? null : outcome.kind,
-          detail: outcome.detail,
-          messageId: outcome.sentMessageIds[0] ?? outcome.acceptedRequestId ?? outcome.requestId,
-        });
+        await record(c, outcome, outcome.sentMessageIds[0] ?? outcome.acceptedRequestId ?? outcome.requestId);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 8) }, worker));
-    await flush();
+    await recording.flush();
 
     if (stoppedBy !== null) {
       const outcome: LinePushOutcome = stoppedBy;
@@ -207,3 +180,20 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
 
   return { prepare, deliver };
 }
+
+/** LINE's client holds no socket of its own: built from the configuration unless one is handed in. */
+export const lineChannel: ChannelModule = {
+  name: 'line',
+  unavailable: 'no line transport is configured on the workers; create the run again once one is',
+  createSender: ({ pool, logger, config, transports }) =>
+    createLineSender({
+      pool,
+      logger,
+      line:
+        transports.line ??
+        createLineClient({
+          baseUrl: config.lineApiBaseUrl || LINE_API_BASE_URL,
+          timeoutMs: config.lineTimeoutMs,
+        }),
+    }),
+};

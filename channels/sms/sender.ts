@@ -1,7 +1,7 @@
 // The SMS channel (SPEC §6): targets from the run's phone field, pre-errors
 // decided before anything goes out (mobile number, body length, short URLs),
 // submits through the SMPP transport, receipts applied later by
-// inbound/sms-receipts.ts.
+// inbound/sms-receipts.ts. Outcomes: domain/smpp-status.ts, recorded by db/outcomes.ts.
 //
 // Decisions:
 // - A submit the SMSC refused for now (throttled, queue full, no bind, no
@@ -18,21 +18,29 @@
 //   660 character maximum) and the SMS permission flag is not consulted,
 //   as a single email ignores the validity flag.
 // - Validity flags (SPEC 4) are email's; SMS errors do not change them.
-import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity';
-import { runCannotProceed } from './run-failure';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { SmsSubmitResult, SmsTransport } from '../channels/sms';
-import { claimSingleSend, getRun, type ClaimedSend } from '../db/run-queries';
-import { prepareSmsTargets, recordSmsOutcomes, type SmsSendRecord } from '../db/sms-queries';
-import { getTemplate, type TemplateRow } from '../db/template-queries';
-import { ensureTrackingTokens, tokenKey, type WantedToken } from '../db/tracking-queries';
-import { ownTrackingPrefixes, rewriteTextLinks } from '../domain/link-rewrite';
-import { personalize } from '../domain/personalize';
-import { checkMobileNumber } from '../domain/phone';
-import { checkSmsBody, segmentCount, SMS_PRE_ERROR_DETAIL, type SmsPreError } from '../domain/sms-segments';
-import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
+import type { SmsSubmitResult, SmsTransport } from './transport';
+import { getRun, type ClaimedSend } from '../../db/run-queries';
+import { prepareSmsTargets } from '../../db/sms-queries';
+import type { OutcomeRecord, RecordingRules } from '../../db/outcomes';
+import { preErrorOutcome } from '../../domain/delivery-outcome';
+import { submitDeliveryOutcome } from '../../domain/smpp-status';
+import type { TemplateRow } from '../../db/template-queries';
+import { ensureTrackingTokens, tokenKey, type WantedToken } from '../../db/tracking-queries';
+import { ownTrackingPrefixes, rewriteTextLinks } from '../../domain/link-rewrite';
+import { personalize } from '../../domain/personalize';
+import { checkMobileNumber } from '../../domain/phone';
+import {
+  checkSmsBody,
+  segmentCount,
+  SMS_PRE_ERROR_DETAIL,
+  type SmsPreError,
+} from '../../domain/sms-segments';
+import { ZERO, chunkedRecording, outcomeRecord } from '../sender';
+import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
 
 /** Where short URLs live: `${publicBaseUrl}${SHORT_LINK_PATH}<code>`. */
 export const SHORT_LINK_PATH = '/s/';
@@ -52,14 +60,15 @@ export interface SmsSenderDeps {
   };
 }
 
-export interface SmsSender extends ChannelSender {
-  /** One single send (no run): its one attempt, recorded; the send's result and code. */
-  sendSingleSms(sendId: string): Promise<{ result: string; code: number | null }>;
-}
+/** A submitted message is 'sent' until its receipt; SMS errors never touch email validity. */
+const RECORDING: RecordingRules = {
+  acceptedAs: 'sent',
+  validity: null,
+  pendingOnly: false,
+  stampPreErrors: false,
+};
 
-const FLUSH_EVERY = 50;
-
-export function createSmsSender(deps: SmsSenderDeps): SmsSender {
+export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
   const { pool, sms, logger, settings } = deps;
   const region = settings.smsDefaultRegion.toUpperCase();
   const retryDelays = settings.retryDelaysMs ?? [1000, 2000];
@@ -113,29 +122,13 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
     );
     const tokens = template.click_tracking ? await shortUrls(bodies) : new Map<string, string>();
 
-    let pending: SmsSendRecord[] = [];
-    const flush = async () => {
-      const chunk = pending;
-      pending = [];
-      const c = await recordSmsOutcomes(pool, runId, chunk);
-      total.sent += c.sent;
-      total.delivered += c.delivered;
-      total.errors += c.errors;
-      total.preErrors += c.preErrors;
-      heartbeat({ recorded: total.sent + total.preErrors });
-    };
-    const preError = (target: ClaimedSend, reason: SmsPreError, body: string | null): SmsSendRecord => ({
-      sendId: target.send_id,
-      attempt: target.attempt,
-      at: new Date(),
-      result: 'pre_error',
-      detail: SMS_PRE_ERROR_DETAIL[reason],
-      errorType: null,
-      errorReason: null,
-      body,
-      segments: null,
-      partIds: [],
-    });
+    const recording = chunkedRecording(pool, runId, RECORDING, total);
+    const preError = (target: ClaimedSend, reason: SmsPreError, body: string | null): OutcomeRecord =>
+      outcomeRecord(target, preErrorOutcome(SMS_PRE_ERROR_DETAIL[reason]), null, {
+        body,
+        segments: null,
+        partIds: [],
+      });
 
     const stillRefused: ClaimedSend[] = [];
     let next = 0;
@@ -143,13 +136,12 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
       while (next < claimed.length && !ctx.cancellationSignal.aborted) {
         const target = claimed[next++]!;
         const record = await deliverOne(target);
-        if (record) pending.push(record);
+        if (record) await recording.add(record);
         else stillRefused.push(target);
-        if (pending.length >= FLUSH_EVERY) await flush();
       }
     };
 
-    const deliverOne = async (target: ClaimedSend): Promise<SmsSendRecord | null> => {
+    const deliverOne = async (target: ClaimedSend): Promise<OutcomeRecord | null> => {
       const number = checkMobileNumber(target.address, region);
       if (!number.ok) return preError(target, 'not_mobile', null);
       let text = bodies.get(target.send_id) ?? '';
@@ -182,29 +174,25 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
       const partIds = res.parts.flatMap((p, i) =>
         p.messageId !== null ? [{ seq: i + 1, messageId: p.messageId }] : [],
       );
-      const base = {
-        sendId: target.send_id,
-        attempt: target.attempt,
-        at: new Date(),
-        body: text,
-        segments: segmentCount(text),
-        partIds,
-      };
-      if (res.outcome === 'submitted') {
-        return { ...base, result: 'sent', detail: null, errorType: null, errorReason: null };
-      }
-      logger.info({ sendId: target.send_id, outcome: res.outcome, reason: res.reason }, 'sms not submitted');
-      return {
-        ...base,
-        result: 'error',
-        detail: res.detail,
-        errorType: res.outcome === 'partial' ? 'undefined' : 'hard',
-        errorReason: res.outcome === 'partial' ? 'undefined' : 'refused',
-      };
+      if (res.outcome !== 'submitted')
+        logger.info(
+          { sendId: target.send_id, outcome: res.outcome, reason: res.reason },
+          'sms not submitted',
+        );
+      return outcomeRecord(
+        target,
+        submitDeliveryOutcome(res.outcome, res.detail),
+        partIds[0]?.messageId ?? null,
+        {
+          body: text,
+          segments: segmentCount(text),
+          partIds,
+        },
+      );
     };
 
     await Promise.all(Array.from({ length: Math.max(1, settings.sendConcurrency) }, worker));
-    await flush();
+    await recording.flush();
     const unsent = [...stillRefused, ...claimed.slice(next)];
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
       // Claims never sent go back to the state they were claimed from (as email does).
@@ -227,27 +215,34 @@ export function createSmsSender(deps: SmsSenderDeps): SmsSender {
     return deliverClaimed(ctx.runId, ctx.template, run?.allow_long_sms ?? false, claimed);
   }
 
-  async function sendSingleSms(sendId: string): Promise<{ result: string; code: number | null }> {
-    const claimed = await claimSingleSend(pool, sendId, Context.current().info.attempt > 1);
-    if (claimed) {
-      const template = await getTemplate(pool, claimed.template_id);
-      if (!template)
-        throw runCannotProceed('TemplateMissing', `template ${claimed.template_id} no longer exists`);
-      await deliverClaimed(null, template, true, [claimed]);
-    }
-    const r = await pool.query<{ result: string; code: number | null }>(
-      'SELECT result, code FROM send WHERE id = $1',
-      [sendId],
-    );
-    return r.rows[0] ?? { result: 'error', code: null };
-  }
+  /** Single sends have no run options: long messages are allowed. */
+  const sendSingle = async (claimed: ClaimedSend, template: TemplateRow): Promise<void> => {
+    await deliverClaimed(null, template, true, [claimed]);
+  };
 
   return {
     prepare: (runId) => prepareSmsTargets(pool, runId, getCountryCallingCode(region as CountryCode)),
     deliver,
-    sendSingleSms,
+    sendSingle,
   };
 }
 
-/** The activities the SMS worker adds to the shared send activities. */
-export type SmsActivities = Pick<SmsSender, 'sendSingleSms'>;
+export const smsChannel: ChannelModule = {
+  name: 'sms',
+  unavailable:
+    'no SMS transport is configured on the workers (SMPP_URL is not set); set it and create the run again',
+  createSender: ({ pool, logger, config, transports }) =>
+    transports.sms
+      ? createSmsSender({
+          pool,
+          sms: transports.sms,
+          logger,
+          settings: {
+            publicBaseUrl: config.publicBaseUrl,
+            smsSender: config.smsSender,
+            smsDefaultRegion: config.smsDefaultRegion,
+            sendConcurrency: config.workerMaxConcurrentActivities * 2,
+          },
+        })
+      : null,
+};

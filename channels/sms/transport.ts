@@ -25,7 +25,7 @@ import {
   type MessageIdFormat,
   type ReceiptOutcome,
   type SmsSubmitOutcome,
-} from '../domain/smpp-status';
+} from '../../domain/smpp-status';
 import { buildSubmitParts, type SubmitPart } from './smpp-pdu';
 
 export interface SmsTransportOptions {

@@ -1,31 +1,42 @@
-// The email channel: pooled SMTP through channels/email.ts, outcomes
-// classified by domain/, retries planned by the reason's schedule.
+// The email channel: pooled SMTP through ./transport.ts, outcomes
+// classified by domain/smtp-classification.ts, retries planned by the reason's schedule.
 import { Context, heartbeat } from '@temporalio/activity';
-import { planAfterAttempt } from '../domain/retry-plan';
-import {
-  prepareEmailTargets,
-  recordEmailOutcomes,
-  clearRunHold,
-  setRunHold,
-  type ClaimedSend,
-  type SendRecord,
-} from '../db/run-queries';
-import { classifyAcceptedMessage } from '../domain/smtp-classification';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { planAfterAttempt } from '../../domain/retry-plan';
+import { prepareEmailTargets, clearRunHold, setRunHold, type ClaimedSend } from '../../db/run-queries';
+import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
+import type { TemplateRow } from '../../db/template-queries';
+import { classifyAcceptedMessage, preErrorMissingAddress } from '../../domain/smtp-classification';
 import {
   RELAY_REFUSED_BY_AGREEMENT,
   relayHoldMs,
   relayRefusalByAgreement,
   type RefusalSighting,
   type RelayFaultReason,
-} from '../domain/relay-faults';
-import type { EmailSendResult } from '../channels/email';
-import { renderEmailBatch } from './render-email';
-import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../db/domain-queries';
-import { domainOf, holdUntil, ruleFor } from '../domain/domain-throttle';
-import { countRelayHeldSends, setBreakerState, setRelayFault } from '../observability/metrics';
-import type { ActivityDeps } from './wizard-run-activities';
+} from '../../domain/relay-faults';
+import type { EmailSendResult, EmailTransport } from './transport';
+import { renderEmailBatch, type RenderSettings } from './render';
+import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../../db/domain-queries';
+import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
+import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
 import { AcceptMarks } from './accept-marks';
-import { ZERO, type BatchCounts, type ChannelSender, type SendContext } from './channel-sender';
+import { ZERO, addCounts, outcomeRecord } from '../sender';
+import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
+
+export interface EmailSenderDeps {
+  pool: Pool;
+  email: EmailTransport;
+  logger: Logger;
+  settings: RenderSettings & {
+    invalidAfterErrors: number;
+    /** Messages on the wire at once per batch; the pool bounds connections. */
+    sendConcurrency: number;
+    /** First and longest wait of sends held by a fault of our relay. */
+    relayHoldMs?: number;
+    relayHoldMaxMs?: number;
+  };
+}
 
 const FLUSH_EVERY = 50;
 const HEARTBEAT_EVERY_MS = 1000;
@@ -50,7 +61,7 @@ class RelayGate {
   constructor(
     private readonly minMs: number,
     private readonly maxMs: number,
-    private readonly logger: ActivityDeps['logger'],
+    private readonly logger: Logger,
   ) {}
 
   /** The hold in force now, if any. */
@@ -130,8 +141,15 @@ class DomainSlots {
   }
 }
 
-export function createEmailSender(deps: ActivityDeps): ChannelSender {
+export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
   const { pool } = deps;
+  // An SMTP acceptance is SPEC's delivery (bounces come later, as reports); outcomes move validity.
+  const recording: RecordingRules = {
+    acceptedAs: 'delivered',
+    validity: { invalidAfterErrors: deps.settings.invalidAfterErrors },
+    pendingOnly: false,
+    stampPreErrors: true,
+  };
   const slots = new DomainSlots();
   const relay = new RelayGate(
     deps.settings.relayHoldMs ?? DEFAULT_RELAY_HOLD_MS,
@@ -159,7 +177,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
       setBreakerState(st.domain, !!st.blockedUntil && st.blockedUntil.getTime() > Date.now());
     const sentThisBatch = new Map<string, number>();
     const held: Array<{ sendId: string; until: Date }> = [];
-    let pending: SendRecord[] = [];
+    let pending: OutcomeRecord[] = [];
     let marks: Promise<void>[] = [];
     let markFailure: unknown = null;
     const flush = async () => {
@@ -176,7 +194,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
         if (r.outcome.result === 'error') d.errors++;
         perDomain.set(domainOf(r.address), d);
       }
-      const c = await recordEmailOutcomes(pool, runId, chunk, deps.settings.invalidAfterErrors);
+      const c = await recordOutcomes(pool, runId, chunk, recording);
       const tripped = await countDomainOutcomes(pool, perDomain, rules);
       if (tripped.length > 0) {
         deps.logger.warn({ runId, domains: tripped }, 'receiving domains blocked by the error-rate breaker');
@@ -185,10 +203,7 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
           setBreakerState(d, true);
         }
       }
-      total.sent += c.sent;
-      total.delivered += c.delivered;
-      total.errors += c.errors;
-      total.preErrors += c.preErrors;
+      addCounts(total, c);
       heartbeat({ recorded: total.sent + total.preErrors });
     };
 
@@ -216,17 +231,9 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
       res: { outcome: EmailSendResult['outcome']; messageId: string | null },
     ) => {
       const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
-      const now = Date.now();
-      pending.push({
-        sendId: target.send_id,
-        leadId: target.lead_id,
-        address: target.address,
-        attempt: target.attempt,
-        at: new Date(now),
-        outcome: plan.outcome,
-        messageId: res.messageId,
-        nextAttemptAt: plan.retryInMs === null ? null : new Date(now + skew + plan.retryInMs),
-      });
+      const attempt = outcomeRecord(target, plan.outcome, res.messageId);
+      const retryAt = plan.retryInMs === null ? null : attempt.at.getTime() + skew + plan.retryInMs;
+      pending.push({ ...attempt, nextAttemptAt: retryAt === null ? null : new Date(retryAt) });
     };
     const worker = async () => {
       while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
@@ -352,5 +359,41 @@ export function createEmailSender(deps: ActivityDeps): ChannelSender {
     return total;
   }
 
-  return { prepare: (runId) => prepareEmailTargets(pool, runId), deliver };
+  /**
+   * A single send (SPEC 2): goes out whatever the validity flag says, is
+   * recorded without a run and classified like any other. No retry waves:
+   * a transactional message that cannot go now is reported, not re-sent later.
+   */
+  async function sendSingle(claimed: ClaimedSend, template: TemplateRow): Promise<void> {
+    let outcome: OutcomeRecord['outcome'] = preErrorMissingAddress();
+    let messageId: string | null = null;
+    if (claimed.address) {
+      const messages = await renderEmailBatch(pool, template, [claimed], deps.settings);
+      ({ outcome, messageId } = await deps.email.send(messages.get(claimed.send_id)!));
+    }
+    await recordOutcomes(pool, null, [outcomeRecord(claimed, outcome, messageId)], recording);
+  }
+
+  return { prepare: (runId) => prepareEmailTargets(pool, runId), deliver, sendSingle };
 }
+
+export const emailChannel: ChannelModule = {
+  name: 'email',
+  unavailable: 'no email transport is configured on the workers; create the run again once one is',
+  createSender: ({ pool, logger, config, transports }) =>
+    transports.email
+      ? createEmailSender({
+          pool,
+          email: transports.email,
+          logger,
+          settings: {
+            bounceDomain: config.bounceDomain,
+            publicBaseUrl: config.publicBaseUrl,
+            invalidAfterErrors: config.invalidAfterErrors,
+            sendConcurrency: config.smtpMaxConnections * 2,
+            relayHoldMs: config.relayHoldSeconds * 1000,
+            relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,
+          },
+        })
+      : null,
+};

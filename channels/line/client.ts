@@ -10,8 +10,8 @@ import {
   classifyLineTransportFailure,
   type LineHttpResponse,
   type LinePushOutcome,
-} from '../domain/line-outcome';
-import type { LineMessage } from '../domain/line-messages';
+} from '../../domain/line-outcome';
+import type { LineMessage } from '../../domain/line-messages';
 
 export interface LineClientOptions {
   /** 'https://api.line.me' in production; the simulator's URL in development and tests. */

@@ -1,7 +1,7 @@
 // Renders the bulk mails of a claimed batch: merge fields, click-counting
 // links, the open-tracking image, one-click unsubscribe headers (RFC 8058),
 // the VERP return path and the Message-ID the product can find again.
-import { escapeHtml, personalize } from '../domain/personalize';
+import { escapeHtml, personalize } from '../../domain/personalize';
 import {
   TRACKING_PATHS,
   appendBeforeBodyEnd,
@@ -10,12 +10,12 @@ import {
   rewriteTextLinks,
   trackableLinks,
   type RewriteOptions,
-} from '../domain/link-rewrite';
-import type { ClaimedSend } from '../db/run-queries';
-import type { TemplateRow } from '../db/template-queries';
-import { ensureTrackingTokens, tokenKey, type WantedToken } from '../db/tracking-queries';
+} from '../../domain/link-rewrite';
+import type { ClaimedSend } from '../../db/run-queries';
+import type { TemplateRow } from '../../db/template-queries';
+import { ensureTrackingTokens, tokenKey, type WantedToken } from '../../db/tracking-queries';
 import type { Pool } from 'pg';
-import type { EmailMessage } from '../channels/email';
+import type { EmailMessage } from './transport';
 
 export interface RenderSettings {
   bounceDomain: string;

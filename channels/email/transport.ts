@@ -1,5 +1,5 @@
 // The email transport: nodemailer's pooled SMTP connections carry messages
-// composed by channels/mime.ts. It sends
+// composed by ./mime.ts. It sends
 // one message and returns a classified outcome; it decides no policy (retries,
 // validity) — that is domain/ and the workflow's business.
 import { Readable } from 'node:stream';
@@ -8,9 +8,9 @@ import { composeMessage } from './mime';
 import {
   classifyAcceptedMessage,
   classifyTransportError,
-  type DeliveryOutcome,
+  type SmtpOutcome,
   type TransportError,
-} from '../domain/smtp-classification';
+} from '../../domain/smtp-classification';
 
 export interface EmailMessage {
   from: string;
@@ -27,7 +27,7 @@ export interface EmailMessage {
 }
 
 export interface EmailSendResult {
-  outcome: DeliveryOutcome;
+  outcome: SmtpOutcome;
   messageId: string | null;
   /** The server's final reply text, when it gave one. */
   response: string | null;

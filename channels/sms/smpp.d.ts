@@ -1,5 +1,5 @@
 // Minimal types for the `smpp` package (0.5.x ships none and there is no @types/smpp):
-// only what channels/sms.ts and dev/smsc-simulator.ts use.
+// only what channels/sms/transport.ts and dev/smsc-simulator.ts use.
 declare module 'smpp' {
   import type { EventEmitter } from 'node:events';
   import type { Server as NetServer, Socket } from 'node:net';

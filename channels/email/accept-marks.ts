@@ -5,8 +5,8 @@
 // under load one statement carries many, so the database sees one round trip
 // and one commit per group instead of one per message, and no mark waits
 // longer than the write before it.
-import type { Queryable } from '../db/pool';
-import { markAccepted } from '../db/run-queries';
+import type { Queryable } from '../../db/pool';
+import { markAccepted } from '../../db/run-queries';
 
 export interface AcceptMark {
   sendId: string;

@@ -2,11 +2,11 @@
 // a fixed, small shape (a text part, an HTML part or both, a few headers), so
 // the worker composes them directly instead of through a general MIME tree:
 // in the benchmark that tree was a third of the worker's CPU per message.
-// The SMTP client (channels/email.ts) sends the result as-is; dot-stuffing is
+// The SMTP client (./transport.ts) sends the result as-is; dot-stuffing is
 // the SMTP layer's job.
 import { randomBytes } from 'node:crypto';
 import { domainToASCII } from 'node:url';
-import { splitByCost } from '../domain/split-by-cost';
+import { splitByCost } from '../../domain/split-by-cost';
 
 /** Every character is ASCII: UTF-8 then spends exactly one byte per UTF-16 unit. */
 const isAscii = (s: string): boolean => Buffer.byteLength(s) === s.length;

@@ -1,0 +1,204 @@
+// Recording what a send attempt came to, for every channel: the sends, their
+// attempt rows, SMS parts, email validity and the run's counters, in one
+// transaction, so the run's counters always equal what the records say.
+// A channel's differences are data (RecordingRules) and the record's `extra`.
+import { validityEvidence } from '../domain/validity';
+import type { Pool, PoolClient } from 'pg';
+import type { DeliveryOutcome } from '../domain/delivery-outcome';
+import { inTransaction, type Queryable } from './pool';
+import { applyValidity } from './run-queries';
+
+export interface OutcomeRecord {
+  sendId: string;
+  leadId: number;
+  address: string;
+  attempt: number;
+  at: Date;
+  outcome: DeliveryOutcome;
+  /** The provider's id of the message (email Message-ID, first SMS part's SMSC id, LINE message or request id). */
+  messageId: string | null;
+  /** When the next retry wave may send it again; null = final. */
+  nextAttemptAt: Date | null;
+  /** What the send row keeps besides the outcome on some channels. */
+  extra?: {
+    /** SMS: the text as it went out, and its segments. */
+    body?: string | null;
+    segments?: number | null;
+    /** SMS: accepted parts' SMSC ids by part number (1-based). */
+    partIds?: ReadonlyArray<{ seq: number; messageId: string }>;
+    /** LINE: the official account that pushed it. */
+    lineAccountName?: string;
+  };
+}
+
+/** How a channel's outcomes are recorded. */
+export interface RecordingRules {
+  /**
+   * What a send the provider accepted is recorded as: email 'delivered' (an SMTP acceptance is
+   * SPEC's delivery; bounces come later as reports); SMS 'sent' until its receipt; LINE 'sent'
+   * for good (LINE never confirms delivery).
+   */
+  acceptedAs: 'delivered' | 'sent';
+  /** Email: outcomes move the lead's validity and the address's status (SPEC 4). null: they never do. */
+  validity: { invalidAfterErrors: number } | null;
+  /**
+   * Only sends still pending change, and only they count: a chunk recorded twice (a retried
+   * activity) counts once. Off where a retry wave records over an earlier error (email).
+   */
+  pendingOnly: boolean;
+  /** A pre-error gets the attempt's time as its sent_at too (email); otherwise it stays unsent. */
+  stampPreErrors: boolean;
+}
+
+export interface RecordedCounts {
+  sent: number;
+  delivered: number;
+  errors: number;
+  preErrors: number;
+}
+
+export const NO_COUNTS: Readonly<RecordedCounts> = { sent: 0, delivered: 0, errors: 0, preErrors: 0 };
+
+type Recorded = Pick<OutcomeRecord, 'attempt'> & { result: string };
+
+/** Counter deltas of a chunk: a first attempt adds a sent message; a retry replaces an error already counted. */
+export function countDeltas(records: readonly Recorded[]): RecordedCounts {
+  const c: RecordedCounts = { ...NO_COUNTS };
+  for (const r of records) {
+    if (r.result === 'pre_error') {
+      c.preErrors++;
+      continue;
+    }
+    if (r.attempt <= 1) c.sent++;
+    else c.errors--;
+    if (r.result === 'delivered') c.delivered++;
+    else if (r.result === 'error') c.errors++;
+  }
+  return c;
+}
+
+/** Write a chunk of outcomes of one run (null: single sends) and return the counts it added. */
+export async function recordOutcomes(
+  pool: Pool,
+  runId: number | null,
+  records: readonly OutcomeRecord[],
+  rules: RecordingRules,
+): Promise<RecordedCounts> {
+  if (records.length === 0) return { ...NO_COUNTS };
+  // Sends are locked in a stable order (leads and addresses sort themselves in applyValidity).
+  const sorted = [...records].sort((a, b) => (BigInt(a.sendId) < BigInt(b.sendId) ? -1 : 1));
+  const resultOf = (r: OutcomeRecord) => (r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result);
+  const col = <T>(f: (r: OutcomeRecord) => T) => sorted.map(f);
+  // What the send and its attempt row both keep of the outcome, in this order.
+  const outcomeCols = [
+    col(resultOf),
+    col((r) => r.outcome.code),
+    col((r) => r.outcome.detail),
+    col((r) => r.outcome.errorType),
+    col((r) => r.outcome.reason),
+    col((r) => r.messageId),
+  ];
+  return inTransaction(pool, async (client) => {
+    const updated = await client.query<{ id: string }>(
+      `WITH v AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+                              $8::timestamptz[], $9::timestamptz[], $10::text[], $11::int[], $12::text[])
+                  AS v(id, result, code, detail, error_type, error_reason, message_id, at, next_at, body, segments, account)
+       )
+       UPDATE send s
+          SET result = v.result, code = v.code, detail = v.detail, error_type = v.error_type,
+              error_reason = v.error_reason, message_id = coalesce(v.message_id, s.message_id),
+              body = coalesce(v.body, s.body), sms_segments = coalesce(v.segments, s.sms_segments),
+              line_account_name = coalesce(v.account, s.line_account_name),
+              sent_at = CASE WHEN v.result = 'pre_error' AND NOT $13 THEN s.sent_at ELSE coalesce(s.sent_at, v.at) END,
+              delivered_at = CASE WHEN v.result = 'delivered' THEN v.at END,
+              next_attempt_at = v.next_at, updated_at = now()
+         FROM v WHERE s.id = v.id AND (NOT $14 OR s.result = 'pending')
+       RETURNING s.id`,
+      [
+        col((r) => r.sendId),
+        ...outcomeCols,
+        col((r) => r.at.toISOString()),
+        col((r) => r.nextAttemptAt?.toISOString() ?? null),
+        col((r) => r.extra?.body ?? null),
+        col((r) => r.extra?.segments ?? null),
+        col((r) => r.extra?.lineAccountName ?? null),
+        rules.stampPreErrors,
+        rules.pendingOnly,
+      ],
+    );
+    await client.query(
+      `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
+       SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+       ON CONFLICT (send_id, attempt) DO NOTHING`,
+      [col((r) => r.sendId), col((r) => r.attempt), col((r) => r.at.toISOString()), ...outcomeCols],
+    );
+    await recordSmsParts(client, sorted);
+    if (rules.validity) {
+      const { invalidAfterErrors } = rules.validity;
+      await applyValidity(
+        client,
+        sorted.map((r) => ({
+          leadId: r.leadId,
+          address: r.address,
+          // SPEC 4, one rule in domain/validity.ts: a message's error counts once (its first attempt).
+          ...validityEvidence(r.outcome, r.attempt),
+          errorType: r.outcome.errorType,
+          reason: r.outcome.reason,
+          at: r.at,
+        })),
+        invalidAfterErrors,
+      );
+    }
+    const changed = new Set(updated.rows.map((r) => String(r.id)));
+    const counted = rules.pendingOnly ? sorted.filter((r) => changed.has(r.sendId)) : sorted;
+    const deltas = countDeltas(counted.map((r) => ({ attempt: r.attempt, result: resultOf(r) })));
+    const parts = counted.reduce((n, r) => n + (r.extra?.partIds?.length ?? 0), 0);
+    if (runId !== null) await addRunCounters(client, runId, deltas, parts);
+    return deltas;
+  });
+}
+
+/** SMS: the parts the SMSC accepted, which its receipts will name (db/sms-queries applySmsReceipts). */
+async function recordSmsParts(client: PoolClient, records: readonly OutcomeRecord[]) {
+  const parts = records.flatMap((r) =>
+    (r.extra?.partIds ?? []).map((p) => ({ sendId: r.sendId, at: r.at, ...p })),
+  );
+  if (parts.length === 0) return;
+  await client.query(
+    `INSERT INTO sms_part (send_id, seq, message_id, submitted_at)
+     SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[])
+     ON CONFLICT (send_id, seq) DO UPDATE SET message_id = excluded.message_id, submitted_at = excluded.submitted_at,
+                                              stat = NULL, err = NULL, receipt_at = NULL`,
+    [
+      parts.map((p) => p.sendId),
+      parts.map((p) => p.seq),
+      parts.map((p) => p.messageId),
+      parts.map((p) => p.at.toISOString()),
+    ],
+  );
+}
+
+/** sms_parts_count: the SMS run's "sent" figure (SPEC §6 "sent = messages after splitting"); 0 elsewhere. */
+async function addRunCounters(client: PoolClient, runId: number, c: RecordedCounts, parts: number) {
+  await client.query(
+    `UPDATE wizard_run
+        SET sent_count = sent_count + $2, delivered_count = delivered_count + $3,
+            error_count = error_count + $4, pre_error_count = pre_error_count + $5,
+            sms_parts_count = sms_parts_count + $6, updated_at = now()
+      WHERE id = $1`,
+    [runId, c.sent, c.delivered, c.errors, c.preErrors, parts],
+  );
+}
+
+/** A send's channel and where it stands (a single send's answer to its caller). */
+export async function sendStanding(
+  db: Queryable,
+  sendId: string,
+): Promise<{ channel: string; result: string; code: number | null } | null> {
+  const res = await db.query<{ channel: string; result: string; code: number | null }>(
+    'SELECT channel, result, code FROM send WHERE id = $1',
+    [sendId],
+  );
+  return res.rows[0] ?? null;
+}
