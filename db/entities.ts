@@ -646,7 +646,17 @@ export interface InboundReport {
   errorReason?: string | null;
   appliedAt?: Date | null;
   detail?: string | null;
-  raw: string;
+  /** Null on a recipient row past the first: the raw message is on its message_report_id row. */
+  raw?: string | null;
+  /** 0 for the first recipient of a message (the row holding raw), 1… for the others. */
+  position: number;
+  messageReportId?: string | null;
+  format?: string | null;
+  statusCode?: string | null;
+  /** recipient | ours | rate | content: whose fault the bounce is. */
+  fault?: string | null;
+  evidence?: unknown;
+  reading?: unknown;
 }
 
 export const InboundReportSchema = new EntitySchema<InboundReport>({
@@ -655,7 +665,7 @@ export const InboundReportSchema = new EntitySchema<InboundReport>({
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
     receivedAt: { type: 'Date', columnType: 'timestamptz' },
-    fingerprint: { type: 'string', columnType: 'text', unique: 'inbound_report_fingerprint_unique' },
+    fingerprint: { type: 'string', columnType: 'text' },
     kind: { type: 'string', columnType: 'text' },
     status: { type: 'string', columnType: 'text' },
     sendId: { type: 'bigint', nullable: true },
@@ -668,8 +678,16 @@ export const InboundReportSchema = new EntitySchema<InboundReport>({
     errorReason: { type: 'string', columnType: 'text', nullable: true },
     appliedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     detail: { type: 'string', columnType: 'text', nullable: true },
-    raw: { type: 'string', columnType: 'text' },
+    raw: { type: 'string', columnType: 'text', nullable: true },
+    position: { type: 'number', default: 0 },
+    messageReportId: { type: 'bigint', nullable: true },
+    format: { type: 'string', columnType: 'text', nullable: true },
+    statusCode: { type: 'string', columnType: 'text', nullable: true },
+    fault: { type: 'string', columnType: 'text', nullable: true },
+    evidence: { type: 'json', nullable: true },
+    reading: { type: 'json', nullable: true },
   },
+  uniques: [{ name: 'inbound_report_fingerprint_position_unique', properties: ['fingerprint', 'position'] }],
 });
 
 /** A LINE webhook event (follow or unfollow) applied once, by its webhookEventId. */

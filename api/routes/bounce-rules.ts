@@ -199,6 +199,6 @@ export const bounceRuleRoutes: FastifyPluginAsync = async (fastify) => {
         response: { 200: RequalifyResult, 503: ErrorBody },
       },
     },
-    async () => requalify(pool),
+    async () => requalify(pool, app.deps.config.invalidAfterErrors),
   );
 };
