@@ -24,6 +24,7 @@ import { sendRoutes } from './routes/sends';
 import { messageRoutes } from './routes/messages';
 import { shortLinkRoutes } from './routes/short-links';
 import { inboundRoutes } from './routes/inbound';
+import { inboundReportRoutes } from './routes/inbound-reports';
 import { bounceRuleRoutes } from './routes/bounce-rules';
 import { runSearchRoutes } from './routes/run-search';
 import { sendSearchRoutes } from './routes/send-search';
@@ -179,6 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(messageRoutes);
   await app.register(shortLinkRoutes);
   await app.register(inboundRoutes);
+  await app.register(inboundReportRoutes);
   await app.register(bounceRuleRoutes);
   await app.register(runSearchRoutes);
   await app.register(sendSearchRoutes);
