@@ -318,10 +318,11 @@ async function correlateAll(
     ...reportHeaderAddresses(raw),
     ...(reading.feedback?.originalMailFrom ? [reading.feedback.originalMailFrom] : []),
   ];
-  const worthMatching = c.recipients.filter(
-    (o) =>
-      o.action !== 'none' && o.action !== 'auto-reply' && !(c.kind === 'arf' && o.detail.includes('without')),
-  );
+  // A feedback report without its Feedback-Type says nothing usable: left unmatched, as before.
+  const unusableArf = c.kind === 'arf' && (reading.feedback?.feedbackType ?? null) === null;
+  const worthMatching = unusableArf
+    ? []
+    : c.recipients.filter((o) => o.action !== 'none' && o.action !== 'auto-reply');
   if (worthMatching.length === 0) return;
   const byToken = await correlateByToken(pool, bounceDomain, {
     verpAddresses,
