@@ -121,7 +121,7 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   rule('exchange-dbeb', String.raw`5\.4\.1 recipient address rejected: access denied`, 'hard', 'unknown_user', 42550),
   rule('user-unknown', String.raw`\buser(?:name)? (?:is )?(?:unknown|not found)\b|\bunknown (?:user|recipient|local[- ]part|mailbox)\b`, 'hard', 'unknown_user', 42550),
   rule('no-such-user', String.raw`\bno such (?:user|recipient|mailbox|address|account)\b`, 'hard', 'unknown_user', 42550),
-  rule('no-longer-on-server', String.raw`\bno longer (?:on (?:this|the) server|here|valid|available)\b`, 'hard', 'unknown_user', 42550),
+  rule('no-longer-on-server', String.raw`\bno longer (?:on (?:this |the )?server|here|valid|available)\b`, 'hard', 'unknown_user', 42550),
   rule('does-not-exist', String.raw`\b(?:does not|doesn't|no longer) exists?\b`, 'hard', 'unknown_user', 42550),
   rule('exchange-recipient-not-found', 'RecipientNotFound', 'hard', 'unknown_user', 42550, false),
   rule('mailbox-unavailable', String.raw`\bmailbox (?:is )?(?:unavailable|not found|not available|unknown)\b`, 'hard', 'unknown_user', 42550),

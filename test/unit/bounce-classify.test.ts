@@ -102,6 +102,18 @@ describe('Status-field fallback when the text says nothing', () => {
   });
 });
 
+test('when the text has no code, then the wording alone decides', () => {
+  expect(decide('recipient no longer on server')).toMatchObject({
+    reason: 'unknown_user',
+    ruleId: 'builtin:no-longer-on-server',
+  });
+  expect(decide('Mailbox is frozen')).toMatchObject({
+    reason: 'invalid_account',
+    ruleId: 'builtin:mailbox-frozen',
+  });
+  expect(decide('Virus detected')).toMatchObject({ reason: 'refused', fault: 'content' });
+});
+
 test('when a rule matches, then the decision names the rule and the field', () => {
   expect(decide('552 5.2.2 Mailbox full', '5.2.2').evidence).toEqual([
     'rule `mailbox-full` on Diagnostic-Code',
