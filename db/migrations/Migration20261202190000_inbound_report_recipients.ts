@@ -15,11 +15,15 @@ export class Migration20261202190000_inbound_report_recipients extends Migration
       add column if not exists "evidence" jsonb null,
       add column if not exists "reading" jsonb null;`);
     this.addSql(`alter table "inbound_report" alter column "raw" drop not null;`);
-    this.addSql(`alter table "inbound_report" drop constraint if exists "inbound_report_fingerprint_unique";`);
+    this.addSql(
+      `alter table "inbound_report" drop constraint if exists "inbound_report_fingerprint_unique";`,
+    );
     this.addSql(
       `alter table "inbound_report" add constraint "inbound_report_fingerprint_position_unique" unique ("fingerprint", "position");`,
     );
-    this.addSql(`create index if not exists "inbound_report_recipient_idx" on "inbound_report" (lower("recipient"));`);
+    this.addSql(
+      `create index if not exists "inbound_report_recipient_idx" on "inbound_report" (lower("recipient"));`,
+    );
     this.addSql(`create index if not exists "inbound_report_send_idx" on "inbound_report" ("send_id");`);
     this.addSql(
       `create index if not exists "inbound_report_message_idx" on "inbound_report" ("message_report_id");`,
