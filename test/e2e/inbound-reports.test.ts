@@ -123,6 +123,15 @@ test('when a report names two recipients, then the POST answer names both with t
     ]),
   );
 
+  const bySend = await call(reader, 'GET', `/v1/inbound-reports?sendId=${a.sendId}`);
+  expect(bySend.body.items).toEqual([
+    expect.objectContaining({
+      recipient: a.address,
+      decision: 'against-recipient',
+      errorReason: 'unknown_user',
+    }),
+  ]);
+
   const policy = await call(reader, 'GET', '/v1/inbound-reports?decision=refused-by-policy&limit=500');
   expect(policy.body.items.map((i: { recipient: string }) => i.recipient)).toContain(b.address);
   expect(policy.body.items.map((i: { recipient: string }) => i.recipient)).not.toContain(a.address);

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { processInboundReport, type InboundDeps } from '../../inbound/process-report';
 import { requalify } from '../../db/bounce-rule-queries';
+import { applyPendingReports } from '../../db/report-queries';
 import { startHarness, type Harness } from '../support/harness';
 import { uniqueWord } from '../support/report-fixtures';
 
@@ -268,4 +269,28 @@ test('when a report names several recipients, then each one is stored, matched t
       ])
     ).rows[0].n,
   ).toBe(4);
+});
+
+test('when a pending bounce is still undefined, then a requalify gives it the new rule before it is applied', async () => {
+  const word = uniqueWord();
+  const s = await fragileSend();
+  // As the pipeline leaves a report whose run could not be told yet: stored, pending, undefined.
+  const row = await h.pool.query<{ id: string }>(
+    `INSERT INTO inbound_report (received_at, fingerprint, kind, status, send_id, run_id, action, recipient, remote_text, status_code, code, error_type, error_reason, evidence, raw)
+     VALUES (now(), $1, 'dsn', 'pending', $2, NULL, 'bounce', $3, $4, '5.0.0', 0, 'undefined', 'undefined', '[]', 'raw')
+     RETURNING id`,
+    [randomBytes(16).toString('hex'), s.sendId, s.address, `554 quux ${word} bounced`],
+  );
+  await h.pool.query(
+    `INSERT INTO bounce_rule (pattern, is_regex, error_type, reason, code, origin, state, created_at, updated_at)
+     VALUES ($1, false, 'soft', 'mailbox_full', 42552, 'user', 'qualified', now(), now())`,
+    [`quux ${word}`],
+  );
+  await requalify(h.pool, THRESHOLD);
+  expect(await reportRow(row.rows[0]!.id)).toMatchObject({ status: 'pending', error_reason: 'mailbox_full' });
+  await applyPendingReports(h.pool, null, THRESHOLD);
+  expect((await h.pool.query('SELECT error_reason FROM send WHERE id = $1', [s.sendId])).rows[0]).toEqual({
+    error_reason: 'mailbox_full',
+  });
+  expect(await leadRow(s.leadId)).toEqual({ email_valid: false, email_error_count: THRESHOLD });
 });
