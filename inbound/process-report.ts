@@ -152,7 +152,6 @@ interface Clues {
   verpAddresses: string[];
   envelopeId: string | null;
   returnedTexts: string[];
-  recipients: string[];
 }
 
 /**
@@ -164,7 +163,7 @@ interface Clues {
 async function correlateByToken(
   pool: Pool,
   bounceDomain: string,
-  clues: Omit<Clues, 'recipients'>,
+  clues: Clues,
 ): Promise<{ send: SendRef; by: MatchedBy } | null> {
   for (const address of clues.verpAddresses) {
     const token = verpToken(address, bounceDomain);
