@@ -25,6 +25,7 @@ import { trackingRoutes } from './routes/tracking';
 import { sendRoutes } from './routes/sends';
 import { messageRoutes } from './routes/messages';
 import { shortLinkRoutes } from './routes/short-links';
+import { inboundReportRoutes } from './routes/inbound-reports';
 import { bounceRuleRoutes } from './routes/bounce-rules';
 import { runSearchRoutes } from './routes/run-search';
 import { sendSearchRoutes } from './routes/send-search';
@@ -197,6 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     invalidAfterErrors: deps.config.invalidAfterErrors,
     logger: deps.logger,
   });
+  await app.register(inboundReportRoutes);
   await app.register(bounceRuleRoutes);
   await app.register(runSearchRoutes);
   await app.register(sendSearchRoutes);

@@ -5,10 +5,18 @@
 //   - origin 'observed': one row per normalized remote text with its
 //     occurrence count, classified by whichever rule matched it, or
 //     state 'undefined' when none did (waiting for a user to qualify it).
-import { BUILTIN_BOUNCE_RULES, matchBounceRule, type BounceRule } from '../domain/bounce-rules';
+import type { Pool } from 'pg';
+import {
+  BUILTIN_BOUNCE_RULES,
+  classifyBounce,
+  type BounceDecision,
+  type BounceRule,
+  type BounceSignals,
+} from '../domain/bounce-rules';
 import { normalizeBounceText, OCCURRENCE_CAP } from '../domain/bounce-normalize';
 import type { ErrorReason, ErrorType } from '../domain/error-reasons';
-import type { Queryable } from './pool';
+import { inTransaction, type Queryable } from './pool';
+import { applyValidity } from './run-queries';
 
 export interface BounceRuleDbRow {
   id: number;
@@ -25,22 +33,20 @@ export interface BounceRuleDbRow {
   updated_at: Date;
 }
 
-export interface Qualification {
-  errorType: string;
-  reason: string;
-  code: number;
-  /** The rule that matched, e.g. `builtin:mailbox-full` or `user:12`; null when none did. */
-  ruleId: string | null;
-  ruleOrigin: 'builtin' | 'user' | null;
-}
+/** A qualification is the decision on one bounce text (domain/bounce-rules.ts classifyBounce). */
+export type Qualification = BounceDecision;
 
-export const UNDEFINED_QUALIFICATION: Qualification = {
+export const UNDEFINED_QUALIFICATION: Qualification = Object.freeze({
   errorType: 'undefined',
   reason: 'undefined',
   code: 0,
   ruleId: null,
   ruleOrigin: null,
-};
+  fault: null,
+  countsAgainstRecipient: false,
+  refusedByPolicy: false,
+  evidence: [],
+}) as Qualification;
 
 /** User rules in matching order (oldest first), as domain rules. */
 export async function loadUserRules(db: Queryable): Promise<BounceRule[]> {
@@ -58,17 +64,16 @@ export async function loadUserRules(db: Queryable): Promise<BounceRule[]> {
   }));
 }
 
-export function qualify(text: string | null, userRules: readonly BounceRule[]): Qualification {
-  if (text === null || text.trim() === '') return UNDEFINED_QUALIFICATION;
-  const rule = matchBounceRule(text, [...userRules, ...BUILTIN_BOUNCE_RULES]);
-  if (rule === null) return UNDEFINED_QUALIFICATION;
-  return {
-    errorType: rule.errorType,
-    reason: rule.reason,
-    code: rule.code,
-    ruleId: String(rule.id ?? ''),
-    ruleOrigin: rule.origin,
-  };
+/**
+ * The decision on a bounce: user rules, then built-in ones, on the text; then the status-code
+ * fallbacks on the Status field when the report has one (SPEC 5, issue 16).
+ */
+export function qualify(
+  text: string | null,
+  userRules: readonly BounceRule[],
+  signals: Omit<BounceSignals, 'diagnostic'> = { status: null },
+): Qualification {
+  return classifyBounce({ ...signals, diagnostic: text }, [...userRules, ...BUILTIN_BOUNCE_RULES]);
 }
 
 /**
@@ -103,46 +108,75 @@ export interface RequalifyResult {
 
 /**
  * Re-run classification after rules changed: observed rows get the answer of
- * the current rules, and stored bounces still classified 'undefined' (their
- * report and, when already applied, their send) take the new qualification.
+ * the current rules, and stored bounces still classified 'undefined' take the
+ * new qualification. A pending report is simply applied with it later; a report
+ * already applied updates its send and, now that its text is qualified against
+ * the recipient, counts toward the address's validity (an undefined text counted
+ * against nobody until now).
  */
-export async function requalify(db: Queryable): Promise<RequalifyResult> {
-  const userRules = await loadUserRules(db);
-  const observed = await db.query<{ id: number; normalized_text: string }>(
+export async function requalify(pool: Pool, invalidAfterErrors = 3): Promise<RequalifyResult> {
+  const userRules = await loadUserRules(pool);
+  const observed = await pool.query<{ id: number; normalized_text: string }>(
     `SELECT id, normalized_text FROM bounce_rule WHERE origin = 'observed' AND normalized_text IS NOT NULL ORDER BY id`,
   );
   let qualified = 0;
   for (const row of observed.rows) {
     const q = qualify(row.normalized_text, userRules);
     if (q.ruleId !== null) qualified++;
-    await db.query(
+    await pool.query(
       `UPDATE bounce_rule SET error_type = $2, reason = $3, code = $4, state = $5, updated_at = now() WHERE id = $1`,
       [row.id, q.errorType, q.reason, q.code, q.ruleId === null ? 'undefined' : 'qualified'],
     );
   }
-  const reports = await db.query<{ id: string; send_id: string | null; remote_text: string }>(
-    `SELECT id, send_id, remote_text FROM inbound_report
-      WHERE action = 'bounce' AND error_reason = 'undefined' AND remote_text IS NOT NULL ORDER BY id LIMIT 10000`,
+  const reports = await pool.query<{
+    id: string;
+    send_id: string | null;
+    remote_text: string | null;
+    status_code: string | null;
+    evidence: string[] | null;
+  }>(
+    `SELECT id, send_id, remote_text, status_code, evidence FROM inbound_report
+      WHERE action = 'bounce' AND error_reason = 'undefined' AND (remote_text IS NOT NULL OR status_code IS NOT NULL)
+      ORDER BY id LIMIT 10000`,
   );
   let reportCount = 0;
   let sendCount = 0;
   for (const r of reports.rows) {
-    const q = qualify(r.remote_text, userRules);
+    const q = qualify(r.remote_text, userRules, { status: r.status_code });
     if (q.ruleId === null) continue;
-    await db.query(`UPDATE inbound_report SET error_type = $2, error_reason = $3, code = $4 WHERE id = $1`, [
-      r.id,
-      q.errorType,
-      q.reason,
-      q.code,
-    ]);
-    reportCount++;
-    if (r.send_id !== null) {
-      const s = await db.query(
-        `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now() WHERE id = $1 AND result = 'error' AND error_reason = 'undefined'`,
+    const evidence = [...(r.evidence ?? []), ...q.evidence, 'qualified later by requalify'];
+    sendCount += await inTransaction(pool, async (client) => {
+      await client.query(
+        `UPDATE inbound_report SET error_type = $2, error_reason = $3, code = $4, fault = $5, evidence = $6::jsonb WHERE id = $1`,
+        [r.id, q.errorType, q.reason, q.code, q.fault, JSON.stringify(evidence)],
+      );
+      if (r.send_id === null) return 0;
+      const s = await client.query<{ lead_id: number; address: string }>(
+        `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now()
+          WHERE id = $1 AND result = 'error' AND error_reason = 'undefined' RETURNING lead_id, address`,
         [r.send_id, q.errorType, q.reason],
       );
-      sendCount += s.rowCount ?? 0;
-    }
+      const send = s.rows[0];
+      if (send && q.countsAgainstRecipient)
+        await applyValidity(
+          client,
+          [
+            {
+              leadId: send.lead_id,
+              address: send.address,
+              delivered: false,
+              counts: true,
+              invalidNow: false,
+              errorType: q.errorType,
+              reason: q.reason,
+              at: new Date(),
+            },
+          ],
+          invalidAfterErrors,
+        );
+      return s.rowCount ?? 0;
+    });
+    reportCount++;
   }
   return {
     texts: observed.rows.length,

@@ -37,8 +37,9 @@ export async function applyPendingReports(
       remote_text: string | null;
       error_type: string | null;
       error_reason: string | null;
+      fault: string | null;
     }>(
-      `SELECT id, send_id, action, remote_text, error_type, error_reason FROM inbound_report
+      `SELECT id, send_id, action, remote_text, error_type, error_reason, fault FROM inbound_report
         WHERE run_id IS NOT DISTINCT FROM $1 AND status = 'pending' AND send_id IS NOT NULL
         ORDER BY id LIMIT 10000 FOR UPDATE SKIP LOCKED`,
       [runId],
@@ -54,10 +55,12 @@ export async function applyPendingReports(
       run_id: number | null;
       error_type: string | null;
       error_reason: string | null;
+      fault: string | null;
     }>(
       `WITH r AS (
-         SELECT DISTINCT ON (send_id) send_id, remote_text, error_type, error_reason
-           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS r(send_id, remote_text, error_type, error_reason)
+         SELECT DISTINCT ON (send_id) send_id, remote_text, error_type, error_reason, fault
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $6::text[])
+                AS r(send_id, remote_text, error_type, error_reason, fault)
           ORDER BY send_id
        )
        UPDATE send s
@@ -65,13 +68,14 @@ export async function applyPendingReports(
               error_type = coalesce(r.error_type, 'hard'), error_reason = coalesce(r.error_reason, 'undefined'),
               delivered_at = NULL, updated_at = now()
          FROM r WHERE s.id = r.send_id AND s.result = 'delivered'
-       RETURNING s.id, s.lead_id, s.address, s.detail, s.template_id, s.run_id, s.error_type, s.error_reason`,
+       RETURNING s.id, s.lead_id, s.address, s.detail, s.template_id, s.run_id, s.error_type, s.error_reason, r.fault`,
       [
         bounces.map((b) => b.send_id),
         bounces.map((b) => b.remote_text),
         bounces.map((b) => b.error_type),
         bounces.map((b) => b.error_reason),
         ASYNC_BOUNCE_CODE,
+        bounces.map((b) => b.fault),
       ],
     );
     const now = new Date();
@@ -81,7 +85,9 @@ export async function applyPendingReports(
         leadId: b.lead_id,
         address: b.address,
         delivered: false,
-        counts: true,
+        // Issue 16: a refusal about our side, our rate or our message never counts against the
+        // recipient, and an undefined text counts only once a rule qualifies it (requalify).
+        counts: (b.fault === null || b.fault === 'recipient') && b.error_type !== 'undefined',
         invalidNow: false,
         errorType: b.error_type,
         reason: b.error_reason,

@@ -97,6 +97,8 @@ const RATE_TEXT = /too (?:fast|quickly|many)|\brate\b|\bratelimit/i;
 // authorized", Microsoft "Client host … blocked").
 const POLICY_TEXT =
   /\b(?:TSS\d\d|TS0\d|BL\d\d|S3140|S3150|SC-00\d|RP-00\d|OU-00\d|DY-00\d)\b|unsolicited|\bspam|reputation|\bblock(?:ed|list|listed)?\b|black ?list|deny ?list|\b(?:RBL|DNSBL)\b|spamhaus|\bbanned\b|too many (?:messages|connections|recipients)|rate[- ]?limit|unexpected volume|complaints|traffic not accepted|\bIP\b|\bclient host\b|\bPTR\b|reverse (?:DNS|lookup)/i;
+const RATE_LIMIT_TEXT =
+  /too many (?:recipients|connections|messages)|\brate that prevents\b|receiving mail (?:at a rate|too quickly)|rate[- ]?limit|\bthrottl/i;
 const SENDER_AUTH_TEXT = /\b(?:SPF|DKIM|DMARC)\b|\bunauthenticated\b/i;
 const FULL_TEXT =
   /mailbox (?:is )?full|over (?:the )?quota|quota exceeded|exceed(?:s|ed)? (?:the |its )?(?:storage|quota)|out of storage|insufficient (?:storage|space)/i;
@@ -226,6 +228,16 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     policyBlock: true,
   },
   {
+    // Our rate, whatever the code says ("550 5.1.1 … too many recipients this hour", Gmail "receiving mail
+    // at a rate that prevents additional messages"): the recipient is fine.
+    id: 'rate-text',
+    when: [{ basicClasses: [4, 5], text: RATE_LIMIT_TEXT }],
+    code: DeliveryCode.AccessDenied,
+    errorType: 'soft',
+    reason: 'refused',
+    policyBlock: true,
+  },
+  {
     // Spam / reputation / blocklist texts (Gmail "likely unsolicited", "low reputation"; Microsoft S3150,
     // SC-001, RP-001; Yahoo TSS04, BL21 Spamhaus). Addressing and mailbox codes keep their own meaning.
     id: 'spam-or-reputation-block',
@@ -277,11 +289,16 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     reason: 'invalid_account',
   },
   {
-    // RFC 3463 5.1.2 bad destination system; Microsoft 5.4.310 "DNS domain does not exist"; 5.4.4 no route.
+    // RFC 3463 5.1.2 bad destination system; Microsoft 5.4.310 "DNS domain does not exist"; 5.4.4 no route;
+    // RFC 7505 null MX (5.1.10 with its wording: Microsoft's 5.1.10 is RecipientNotFound). Both seed
+    // manuals: the part after @ does not resolve, fix the address and send again: soft 41605.
     id: 'bad-domain',
-    when: [{ enhanced: ['5.1.2', '5.4.4', '5.4.310'] }],
-    code: DeliveryCode.MailboxUnavailable,
-    errorType: 'hard',
+    when: [
+      { enhanced: ['5.1.2', '5.4.4', '5.4.310'] },
+      { enhanced: ['5.1.10'], text: /\bnull MX\b|does not accept mail/i },
+    ],
+    code: DeliveryCode.DnsFailure,
+    errorType: 'soft',
     reason: 'invalid_domain',
   },
   {
@@ -337,8 +354,8 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
   {
     id: 'bad-domain-text',
     when: [{ basicClasses: [5], text: BAD_DOMAIN_TEXT, enhancedNot: ['5.7.'] }],
-    code: DeliveryCode.MailboxUnavailable,
-    errorType: 'hard',
+    code: DeliveryCode.DnsFailure,
+    errorType: 'soft',
     reason: 'invalid_domain',
   },
   {

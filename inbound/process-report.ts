@@ -1,24 +1,31 @@
-// The inbound report pipeline (SPEC 4, issue 4): whatever reaches the bounce
-// mailbox (SMTP listener or the API for MTAs that pipe mail) is stored once,
-// classified and tied to its send, then applied through the run's workflow.
-// Bad input never throws: it is stored as 'unmatched' for inspection. Only
-// infrastructure failures (database down) reject, so callers can ask for a retry.
+// The inbound report pipeline (SPEC 4, issues 4 and 16): whatever reaches the
+// bounce mailbox (SMTP listener or the API for MTAs that pipe mail) is read by
+// the format recognisers (inbound/formats), and EVERY recipient it reports on is
+// classified (domain/bounce-rules.ts), tied to its send, stored (one
+// inbound_report row per recipient, the raw message once) and applied through
+// the run's workflow. A decision carries its evidence. Bad input never throws:
+// it is stored as 'unmatched' for inspection. Only infrastructure failures
+// (database down) reject, so callers can ask for a retry.
+//
+// Order of trust for one recipient: the reading's fields (Action, Status,
+// Diagnostic-Code, the SMTP stage) → user rules then built-in rules on the
+// Diagnostic-Code → the Status field's fallback → 'undefined' (counts against
+// nobody until qualified). Correlation: VERP, ENVID, returned headers, then the
+// recipient's address.
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { isAutoReply } from '../domain/auto-reply';
-import {
-  parseDeliveryStatus,
-  parseFeedbackReport,
-  extractAddress,
-  type DsnRecipient,
-} from '../domain/report-fields';
+import type { BounceRule } from '../domain/bounce-rules';
+import { domainOf } from '../domain/domain-throttle';
+import { extractAddress, parseHeaderBlock } from '../domain/report-fields';
 import { VERP_TOKEN, verpToken } from '../domain/verp';
 import { loadUserRules, qualify, recordBounceText, type Qualification } from '../db/bounce-rule-queries';
+import { countDomainOutcomes, loadDomainRules } from '../db/domain-queries';
 import { applyPendingReports } from '../db/report-queries';
 import { notifyRunOfReports } from './run-signal';
+import { readBounce } from './formats';
+import type { BounceReading, RecipientReading } from './formats/types';
 
 export interface InboundDeps {
   pool: Pool;
@@ -48,17 +55,37 @@ export type ReportAction =
 
 export type MatchedBy = 'verp' | 'envelope-id' | 'returned-headers' | 'recipient';
 
-export interface Classification {
-  kind: ReportKind;
+/** What became of one recipient of a report. */
+export interface RecipientOutcome {
+  /** 0 for the first recipient (the stored row holding the raw message). */
+  position: number;
+  recipient: string | null;
   status: ReportStatus;
   action: ReportAction;
   sendId: string | null;
   runId: number | null;
   matchedBy: MatchedBy | null;
-  recipient: string | null;
+  /** The remote text the send records (Diagnostic-Code, else "status x.y.z"). */
   remoteText: string | null;
+  /** Enhanced status code of the reading (Status field or the text). */
+  statusCode: string | null;
   qualification: Qualification | null;
+  /** The reading's evidence, then the decision's. */
+  evidence: string[];
+  /** The reading of this recipient, as the recogniser gave it. */
+  reading: RecipientReading | null;
   detail: string;
+}
+
+/**
+ * A report's outcome. The top-level fields repeat the primary recipient (the first failed one,
+ * else the first), as before issue 16; `recipients` has them all.
+ */
+export interface Classification extends Omit<RecipientOutcome, 'position' | 'reading'> {
+  kind: ReportKind;
+  /** The recogniser that read it (inbound/formats), e.g. 'rfc3464'. */
+  format: string;
+  recipients: RecipientOutcome[];
 }
 
 export interface ProcessedReport extends Classification {
@@ -66,55 +93,18 @@ export interface ProcessedReport extends Classification {
   /** True when the same raw message was stored before: nothing was done. */
   duplicate: boolean;
   fingerprint: string;
+  /** Stored row id per recipient, in order (empty for a duplicate). */
+  recipientIds: string[];
 }
-
-const REPORT_ACTIONS = new Set(['failed', 'delayed', 'delivered', 'relayed', 'expanded']);
 
 interface SendRef {
   id: string;
   run_id: number | null;
+  address: string;
 }
 
 function fingerprintOf(raw: Buffer): string {
   return createHash('sha256').update(raw).digest('hex');
-}
-
-function headerAddresses(mail: ParsedMail, name: string): string[] {
-  const value = mail.headers.get(name);
-  if (value === undefined) return [];
-  if (typeof value === 'string') return [value];
-  const list = Array.isArray(value) ? value : [value];
-  const out: string[] = [];
-  for (const v of list) {
-    if (typeof v === 'string') out.push(v);
-    else if (v && typeof v === 'object' && 'value' in v && Array.isArray(v.value)) {
-      for (const a of v.value as Array<{ address?: string }>) if (a.address) out.push(a.address);
-    }
-  }
-  return out;
-}
-
-function plainHeaders(mail: ParsedMail): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of mail.headerLines ?? []) {
-    const colon = line.line.indexOf(':');
-    if (colon > 0 && out[line.key] === undefined) out[line.key] = line.line.slice(colon + 1).trim();
-  }
-  return out;
-}
-
-/** The top-level multipart lost its closing boundary: the message was cut off. */
-function isTruncated(mail: ParsedMail, raw: string): boolean {
-  const ct = mail.headers.get('content-type') as
-    { value?: string; params?: Record<string, string> } | undefined;
-  if (!ct || typeof ct !== 'object' || !ct.value?.toLowerCase().startsWith('multipart/')) return false;
-  const boundary = ct.params?.boundary;
-  return typeof boundary === 'string' && boundary !== '' && !raw.includes(`--${boundary}--`);
-}
-
-function part(mail: ParsedMail, ...types: string[]): string | null {
-  const a = mail.attachments.find((x) => types.includes(x.contentType.toLowerCase()));
-  return a ? a.content.toString('utf8') : null;
 }
 
 function escapeRegExp(s: string): string {
@@ -141,16 +131,17 @@ function returnedTokens(texts: readonly string[], bounceDomain: string): string[
 
 async function sendByToken(pool: Pool, token: string): Promise<SendRef | null> {
   if (!VERP_TOKEN.test(token)) return null;
-  const r = await pool.query<SendRef>(`SELECT id, run_id FROM send WHERE token = $1 AND channel = 'email'`, [
-    token,
-  ]);
+  const r = await pool.query<SendRef>(
+    `SELECT id, run_id, address FROM send WHERE token = $1 AND channel = 'email'`,
+    [token],
+  );
   return r.rows[0] ?? null;
 }
 
 async function sendByAddress(pool: Pool, address: string): Promise<SendRef | null> {
   // Only a guess: the most recent delivered send to that address.
   const r = await pool.query<SendRef>(
-    `SELECT id, run_id FROM send WHERE channel = 'email' AND lower(address) = lower($1) AND result = 'delivered'
+    `SELECT id, run_id, address FROM send WHERE channel = 'email' AND lower(address) = lower($1) AND result = 'delivered'
       ORDER BY coalesce(delivered_at, sent_at, created_at) DESC, id DESC LIMIT 1`,
     [address],
   );
@@ -161,14 +152,15 @@ interface Clues {
   verpAddresses: string[];
   envelopeId: string | null;
   returnedTexts: string[];
-  recipients: string[];
 }
 
 /**
  * Exact identifiers first (VERP, ENVID, returned headers); the recipient
  * address comes last because it only guesses among that address's sends.
+ * The identifiers name one send (ours carry one recipient each); the recipients
+ * of a report each find theirs (pipeline below).
  */
-async function correlate(
+async function correlateByToken(
   pool: Pool,
   bounceDomain: string,
   clues: Clues,
@@ -186,26 +178,181 @@ async function correlate(
     const send = await sendByToken(pool, token);
     if (send) return { send, by: 'returned-headers' };
   }
-  for (const address of clues.recipients) {
+  return null;
+}
+
+async function correlateByAddress(
+  pool: Pool,
+  addresses: readonly string[],
+): Promise<{ send: SendRef; by: MatchedBy } | null> {
+  for (const address of addresses) {
     const send = await sendByAddress(pool, address);
     if (send) return { send, by: 'recipient' };
   }
   return null;
 }
 
-function base(kind: ReportKind, status: ReportStatus, action: ReportAction, detail: string): Classification {
+/** The report's own header addresses (To, Delivered-To, X-Original-To): where a VERP token sits. */
+function reportHeaderAddresses(raw: Buffer): string[] {
+  const text = raw.subarray(0, 64 * 1024).toString('utf8');
+  const end = text.search(/\r?\n\r?\n/);
+  const out: string[] = [];
+  for (const [name, value] of parseHeaderBlock(end < 0 ? text : text.slice(0, end))) {
+    if (name !== 'to' && name !== 'delivered-to' && name !== 'x-original-to') continue;
+    for (const piece of value.split(',')) {
+      const address = extractAddress(piece);
+      if (address !== null) out.push(address);
+    }
+  }
+  return out;
+}
+
+function emptyOutcome(
+  position: number,
+  status: ReportStatus,
+  action: ReportAction,
+  detail: string,
+): RecipientOutcome {
   return {
-    kind,
+    position,
+    recipient: null,
     status,
     action,
     sendId: null,
     runId: null,
     matchedBy: null,
-    recipient: null,
     remoteText: null,
+    statusCode: null,
     qualification: null,
+    evidence: [],
+    reading: null,
     detail,
   };
+}
+
+function primaryOf(recipients: readonly RecipientOutcome[]): RecipientOutcome {
+  return recipients.find((r) => r.action === 'bounce') ?? recipients[0]!;
+}
+
+function classification(kind: ReportKind, format: string, recipients: RecipientOutcome[]): Classification {
+  const { position: _p, reading: _r, ...primary } = primaryOf(recipients);
+  return { ...primary, kind, format, recipients };
+}
+
+function reportKind(reading: BounceReading): ReportKind {
+  if (reading.truncated && reading.recipients.length === 0 && reading.feedback === null) return 'truncated';
+  return reading.kind;
+}
+
+/**
+ * Read a raw message and decide on each recipient, WITHOUT the database: the
+ * part of the pipeline that `npm run classify` runs too. Correlation fields
+ * (sendId, matchedBy) stay empty and statuses are those of an unmatched report.
+ */
+export async function readAndDecide(
+  raw: Buffer,
+  userRules: readonly BounceRule[],
+): Promise<{ reading: BounceReading; classification: Classification }> {
+  const reading = await readBounce(raw);
+  const kind = reportKind(reading);
+  const recipients: RecipientOutcome[] = [];
+  if (kind === 'dsn') {
+    reading.recipients.forEach((r, position) => {
+      const failed = r.action === 'failed';
+      const o = emptyOutcome(
+        position,
+        failed ? 'unmatched' : 'ignored',
+        failed ? 'bounce' : (r.action as Exclude<typeof r.action, 'failed'>),
+        '',
+      );
+      o.recipient = r.recipient ?? r.originalRecipient;
+      o.reading = r;
+      o.statusCode = r.status;
+      o.remoteText = r.diagnostic ?? (r.status === null ? null : `status ${r.status}`);
+      o.evidence = [`${reading.format} format`, ...r.evidence];
+      if (failed) {
+        o.qualification = qualify(r.diagnostic, userRules, { status: r.status, smtpStage: r.smtpStage });
+        o.evidence.push(...o.qualification.evidence);
+        o.detail = 'bounce for no known send';
+      } else {
+        o.evidence.push(`Action ${r.action}: not a failure`);
+        o.detail = `DSN action ${r.action}: not a failure`;
+      }
+      recipients.push(o);
+    });
+    if (recipients.length === 0)
+      recipients.push(
+        emptyOutcome(0, 'unmatched', 'none', 'delivery-status part without a recipient action'),
+      );
+  } else if (kind === 'arf' && reading.feedback !== null) {
+    const f = reading.feedback;
+    const o = emptyOutcome(0, 'unmatched', f.feedbackType === 'abuse' ? 'complaint' : 'feedback', '');
+    o.recipient = f.originalRcptTo[0] ?? null;
+    o.evidence = [`${reading.format} format`, `Feedback-Type ${f.feedbackType ?? 'missing'}`];
+    if (f.feedbackType === null) o.detail = 'feedback report without Feedback-Type';
+    else if (f.feedbackType !== 'abuse') {
+      o.status = 'ignored';
+      o.detail = `feedback type ${f.feedbackType}: not a complaint`;
+    } else o.detail = 'complaint for no known send';
+    recipients.push(o);
+  } else if (kind === 'auto-reply') {
+    recipients.push(emptyOutcome(0, 'ignored', 'auto-reply', reading.detail));
+  } else {
+    recipients.push(emptyOutcome(0, 'unmatched', 'none', reading.detail));
+  }
+  return { reading, classification: classification(kind, reading.format, recipients) };
+}
+
+/** Tie each recipient to its send (see correlate*). */
+async function correlateAll(
+  pool: Pool,
+  bounceDomain: string,
+  raw: Buffer,
+  reading: BounceReading,
+  c: Classification,
+  envelope: InboundEnvelope,
+): Promise<void> {
+  const verpAddresses = [
+    ...(envelope.rcptTo ?? []),
+    ...reportHeaderAddresses(raw),
+    ...(reading.feedback?.originalMailFrom ? [reading.feedback.originalMailFrom] : []),
+  ];
+  // A feedback report without its Feedback-Type says nothing usable: left unmatched, as before.
+  const unusableArf = c.kind === 'arf' && (reading.feedback?.feedbackType ?? null) === null;
+  const worthMatching = unusableArf
+    ? []
+    : c.recipients.filter((o) => o.action !== 'none' && o.action !== 'auto-reply');
+  if (worthMatching.length === 0) return;
+  const byToken = await correlateByToken(pool, bounceDomain, {
+    verpAddresses,
+    envelopeId: reading.envelopeId,
+    returnedTexts: reading.returnedTexts,
+  });
+  const addressesOf = (o: RecipientOutcome): string[] =>
+    c.kind === 'arf'
+      ? (reading.feedback?.originalRcptTo ?? [])
+      : [o.reading?.originalRecipient ?? null, o.reading?.recipient ?? null].filter(
+          (a): a is string => a !== null,
+        );
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  // The token names one send: the recipient with its address, else (a forwarded address) the primary one.
+  const tokenOwner =
+    byToken === null
+      ? null
+      : (worthMatching.find((o) => addressesOf(o).some((a) => same(a, byToken.send.address))) ??
+        primaryOf(worthMatching));
+  for (const o of worthMatching) {
+    const match = o === tokenOwner ? byToken : await correlateByAddress(pool, addressesOf(o));
+    if (match === null) continue;
+    o.sendId = match.send.id;
+    o.runId = match.send.run_id;
+    o.matchedBy = match.by;
+    o.evidence.push(`matched to send ${match.send.id} by ${match.by}`);
+    if (o.status === 'unmatched') {
+      o.status = 'pending';
+      o.detail = `${o.action === 'complaint' ? 'complaint' : 'bounce'} matched by ${match.by}`;
+    }
+  }
 }
 
 /** Classify and correlate one raw message. Reads the database; writes nothing. */
@@ -215,124 +362,28 @@ export async function classifyReport(
   raw: Buffer,
   envelope: InboundEnvelope = {},
 ): Promise<Classification> {
-  let mail: ParsedMail;
-  try {
-    mail = await simpleParser(raw, { keepDeliveryStatus: true } as Parameters<typeof simpleParser>[1]);
-  } catch (err) {
-    return base(
-      'unparseable',
-      'unmatched',
-      'none',
-      `not a parseable message: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-  const rawText = raw.toString('utf8');
-  if (isTruncated(mail, rawText))
-    return base('truncated', 'unmatched', 'none', 'MIME message is truncated (no closing boundary)');
+  const { reading, classification: c } = await readAndDecide(raw, await loadUserRules(pool));
+  await correlateAll(pool, bounceDomain, raw, reading, c, envelope);
+  return classification(c.kind, c.format, c.recipients);
+}
 
-  const subject = mail.subject ?? '';
-  if (isAutoReply(plainHeaders(mail), subject))
-    return base('auto-reply', 'ignored', 'auto-reply', 'auto-reply: says nothing about the address');
-
-  // mailparser keeps an inline message/rfc822 in the body instead of the
-  // attachments, so the raw body (past the report's own headers) is searched too.
-  const headerEnd = rawText.search(/\r?\n\r?\n/);
-  const returnedTexts = [
-    part(mail, 'message/rfc822', 'text/rfc822-headers', 'message/global', 'message/global-headers'),
-    headerEnd < 0 ? null : rawText.slice(headerEnd),
-  ].filter((t): t is string => t !== null);
-  const verpAddresses = [
-    ...(envelope.rcptTo ?? []),
-    ...headerAddresses(mail, 'to'),
-    ...headerAddresses(mail, 'delivered-to'),
-    ...headerAddresses(mail, 'x-original-to'),
-  ];
-
-  const dsnText = part(mail, 'message/delivery-status', 'message/global-delivery-status');
-  if (dsnText !== null) {
-    const dsn = parseDeliveryStatus(dsnText);
-    const recipient: DsnRecipient | undefined =
-      dsn.recipients.find((r) => r.action === 'failed') ??
-      dsn.recipients.find((r) => r.action !== null && REPORT_ACTIONS.has(r.action));
-    if (!recipient || recipient.action === null)
-      return base('dsn', 'unmatched', 'none', 'delivery-status part without a recipient action');
-    const address = recipient.originalRecipient ?? recipient.finalRecipient;
-    const clues: Clues = {
-      verpAddresses,
-      envelopeId: dsn.originalEnvelopeId,
-      returnedTexts,
-      recipients: [recipient.originalRecipient, recipient.finalRecipient].filter(
-        (a): a is string => a !== null,
-      ),
-    };
-    const match = await correlate(pool, bounceDomain, clues);
-    const c = base('dsn', 'unmatched', recipient.action === 'failed' ? 'bounce' : recipient.action, '');
-    c.recipient = address;
-    c.remoteText =
-      recipient.diagnosticCode ?? (recipient.status === null ? null : `status ${recipient.status}`);
-    if (match) {
-      c.sendId = match.send.id;
-      c.runId = match.send.run_id;
-      c.matchedBy = match.by;
-    }
-    if (recipient.action !== 'failed') {
-      c.status = 'ignored';
-      c.detail = `DSN action ${recipient.action}: not a failure`;
-    } else if (!match) {
-      c.detail = 'bounce for no known send';
-    } else {
-      c.status = 'pending';
-      c.detail = `bounce matched by ${match.by}`;
-    }
-    return c;
-  }
-
-  const arfText = part(mail, 'message/feedback-report');
-  if (arfText !== null) {
-    const arf = parseFeedbackReport(arfText);
-    const clues: Clues = {
-      verpAddresses: [...verpAddresses, ...(arf.originalMailFrom === null ? [] : [arf.originalMailFrom])],
-      envelopeId: null,
-      returnedTexts,
-      recipients: arf.originalRcptTo,
-    };
-    const c = base('arf', 'unmatched', arf.feedbackType === 'abuse' ? 'complaint' : 'feedback', '');
-    c.recipient = arf.originalRcptTo[0] ?? null;
-    if (arf.feedbackType === null) {
-      c.detail = 'feedback report without Feedback-Type';
-      return c;
-    }
-    const match = await correlate(pool, bounceDomain, clues);
-    if (match) {
-      c.sendId = match.send.id;
-      c.runId = match.send.run_id;
-      c.matchedBy = match.by;
-    }
-    if (arf.feedbackType !== 'abuse') {
-      c.status = 'ignored';
-      c.detail = `feedback type ${arf.feedbackType}: not a complaint`;
-    } else if (!match) {
-      c.detail = 'complaint for no known send';
-    } else {
-      c.status = 'pending';
-      c.detail = `complaint matched by ${match.by}`;
-    }
-    return c;
-  }
-
-  const from = extractAddress(headerAddresses(mail, 'from')[0] ?? null);
-  return base(
-    'other',
-    'unmatched',
-    'none',
-    `no delivery-status or feedback-report part${from ? ` (from ${from})` : ''}`,
-  );
+function readingJson(reading: BounceReading, o: RecipientOutcome): string {
+  return JSON.stringify({
+    kind: reading.kind,
+    format: reading.format,
+    detail: reading.detail,
+    envelopeId: reading.envelopeId,
+    truncated: reading.truncated,
+    feedback: reading.feedback,
+    recipient: o.reading,
+  });
 }
 
 /**
- * Store a raw message once (sha256 fingerprint), count its bounce text in the
- * qualification table and have matched reports applied. A duplicate changes
- * nothing and says so.
+ * Store a raw message once (sha256 fingerprint) with one row per recipient,
+ * count its bounce texts in the qualification table, count refusals by policy
+ * per receiving domain (MX breaker) and have matched reports applied. A
+ * duplicate changes nothing and says so.
  */
 export async function processInboundReport(
   deps: InboundDeps,
@@ -340,46 +391,77 @@ export async function processInboundReport(
   envelope: InboundEnvelope = {},
 ): Promise<ProcessedReport> {
   const fingerprint = fingerprintOf(raw);
-  const c = await classifyReport(deps.pool, deps.bounceDomain, raw, envelope);
-  if (c.action === 'bounce' && c.remoteText !== null) {
-    c.qualification = qualify(c.remoteText, await loadUserRules(deps.pool));
+  const { reading, classification: first } = await readAndDecide(raw, await loadUserRules(deps.pool));
+  await correlateAll(deps.pool, deps.bounceDomain, raw, reading, first, envelope);
+  const c = classification(first.kind, first.format, first.recipients);
+  const ids: string[] = [];
+  for (const o of c.recipients) {
+    const q = o.qualification;
+    const bounce = o.action === 'bounce';
+    const inserted = await deps.pool.query<{ id: string }>(
+      `INSERT INTO inbound_report (received_at, fingerprint, position, message_report_id, kind, format, status, send_id, run_id,
+              action, recipient, remote_text, status_code, code, error_type, error_reason, fault, evidence, reading, detail, raw)
+       VALUES (now(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::jsonb, $18::jsonb, $19, $20)
+       ON CONFLICT (fingerprint, position) DO NOTHING RETURNING id`,
+      [
+        fingerprint,
+        o.position,
+        ids[0] ?? null,
+        c.kind,
+        c.format,
+        o.status,
+        o.sendId,
+        o.runId,
+        o.action,
+        o.recipient,
+        o.remoteText,
+        o.statusCode,
+        q?.code ?? null,
+        bounce ? (q?.errorType ?? 'undefined') : null,
+        bounce ? (q?.reason ?? 'undefined') : null,
+        bounce ? (q?.fault ?? null) : null,
+        JSON.stringify(o.evidence),
+        readingJson(reading, o),
+        o.detail,
+        // Text column: a NUL byte would make PostgreSQL refuse the row. Stored once, on the first row.
+        o.position === 0 ? raw.toString('utf8').replace(/\0/g, '\uFFFD') : null,
+      ],
+    );
+    const id = inserted.rows[0]?.id ?? null;
+    if (id === null) {
+      if (o.position === 0) return { ...c, id: null, duplicate: true, fingerprint, recipientIds: [] };
+      continue;
+    }
+    ids.push(id);
   }
-  const q = c.qualification;
-  const inserted = await deps.pool.query<{ id: string }>(
-    `INSERT INTO inbound_report (received_at, fingerprint, kind, status, send_id, run_id, action, recipient, remote_text, code, error_type, error_reason, detail, raw)
-     VALUES (now(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-     ON CONFLICT (fingerprint) DO NOTHING RETURNING id`,
-    [
-      fingerprint,
-      c.kind,
-      c.status,
-      c.sendId,
-      c.runId,
-      c.action,
-      c.recipient,
-      c.remoteText,
-      q?.code ?? null,
-      c.action === 'bounce' ? (q?.errorType ?? 'undefined') : null,
-      c.action === 'bounce' ? (q?.reason ?? 'undefined') : null,
-      c.detail,
-      // Text column: a NUL byte would make PostgreSQL refuse the row.
-      raw.toString('utf8').replace(/\0/g, '\uFFFD'),
-    ],
-  );
-  const id = inserted.rows[0]?.id ?? null;
-  if (id === null) return { ...c, id: null, duplicate: true, fingerprint };
 
-  if (c.action === 'bounce' && c.remoteText !== null && q !== null)
-    await recordBounceText(deps.pool, c.remoteText, q);
-  if (c.status === 'pending') {
+  const refusedByDomain = new Map<string, { messages: number; errors: number }>();
+  for (const o of c.recipients) {
+    const q = o.qualification;
+    if (o.action !== 'bounce' || q === null) continue;
+    if (o.reading?.diagnostic) await recordBounceText(deps.pool, o.reading.diagnostic, q);
+    if (q.refusedByPolicy && o.recipient !== null) {
+      const d = refusedByDomain.get(domainOf(o.recipient)) ?? { messages: 0, errors: 0 };
+      d.errors++;
+      refusedByDomain.set(domainOf(o.recipient), d);
+    }
+  }
+  if (refusedByDomain.size > 0) {
+    const tripped = await countDomainOutcomes(deps.pool, refusedByDomain, await loadDomainRules(deps.pool));
+    deps.logger?.warn(
+      { reportId: ids[0], domains: [...refusedByDomain.keys()], tripped },
+      'bounce refused by policy (our side or our rate): counted for the receiving domain, not against the recipient',
+    );
+  }
+  const runs = new Set<number | null>(c.recipients.filter((o) => o.status === 'pending').map((o) => o.runId));
+  for (const runId of runs) {
     try {
-      if (c.runId !== null)
-        await notifyRunOfReports(deps.temporal, deps.pool, c.runId, deps.invalidAfterErrors);
+      if (runId !== null) await notifyRunOfReports(deps.temporal, deps.pool, runId, deps.invalidAfterErrors);
       else await applyPendingReports(deps.pool, null, deps.invalidAfterErrors);
     } catch (err) {
       // Stored and pending: the run's next report (or a requalify) picks it up.
-      deps.logger?.warn({ err, reportId: id, runId: c.runId }, 'inbound report stored but not yet applied');
+      deps.logger?.warn({ err, reportId: ids[0], runId }, 'inbound report stored but not yet applied');
     }
   }
-  return { ...c, id, duplicate: false, fingerprint };
+  return { ...c, id: ids[0] ?? null, duplicate: false, fingerprint, recipientIds: ids };
 }

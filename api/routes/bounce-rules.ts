@@ -195,7 +195,7 @@ export const bounceRuleRoutes: FastifyPluginAsync = routesPlugin(
           response: { 200: RequalifyResult, 503: ErrorBody },
         },
       },
-      async () => rules.requalify(),
+      async () => rules.requalify(app.deps.config.invalidAfterErrors),
     );
   },
 );

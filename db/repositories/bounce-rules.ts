@@ -15,7 +15,7 @@ export function bounceRuleRepository(pool: Pool) {
     get: (id: number) => getBounceRuleRow(pool, id),
     insert: (r: RuleInput) => insertUserRule(pool, r),
     update: (id: number, r: RuleInput) => updateUserRule(pool, id, r),
-    requalify: () => requalify(pool),
+    requalify: (invalidAfterErrors: number) => requalify(pool, invalidAfterErrors),
   };
 }
 

@@ -29,6 +29,21 @@ const InboundResult = Type.Object(
     errorType: Nullable(Type.String()),
     errorReason: Nullable(Type.String()),
     detail: Type.String(),
+    recipients: Type.Array(
+      Type.Object({
+        recipient: Nullable(Type.String()),
+        status: Type.String(),
+        action: Type.String(),
+        sendId: Nullable(Type.String()),
+        statusCode: Nullable(Type.String({ description: 'enhanced status code read (RFC 3463)' })),
+        code: Nullable(Type.Integer({ description: 'qualification code (SPEC 3); null when not a bounce' })),
+        errorType: Nullable(Type.String()),
+        errorReason: Nullable(Type.String()),
+        fault: Nullable(Type.String({ description: 'recipient | ours | rate | content' })),
+        evidence: Type.Array(Type.String()),
+      }),
+      { description: 'every recipient the report names, with its decision' },
+    ),
   },
   { $id: 'InboundResult' },
 );
@@ -69,6 +84,18 @@ export const bounceReportRoutes: FastifyPluginAsync<InboundDeps> = async (fastif
         errorType: r.qualification?.errorType ?? null,
         errorReason: r.qualification?.reason ?? null,
         detail: r.detail,
+        recipients: r.recipients.map((o) => ({
+          recipient: o.recipient,
+          status: o.status,
+          action: o.action,
+          sendId: o.sendId,
+          statusCode: o.statusCode,
+          code: o.qualification?.code ?? null,
+          errorType: o.qualification?.errorType ?? null,
+          errorReason: o.qualification?.reason ?? null,
+          fault: o.qualification?.fault ?? null,
+          evidence: o.evidence,
+        })),
       });
     },
   );

@@ -120,14 +120,34 @@ const replyCases: ReadonlyArray<[string, SmtpReply, Expected]> = [
   [
     'Postfix 550 5.1.2 recipient domain not found',
     { response: '550 5.1.2 <a@nowhere.invalid>: Recipient address rejected: Domain not found' },
-    hard(42550, 'invalid_domain'),
+    soft(41605, 'invalid_domain'),
   ],
   [
     'Microsoft 550 5.4.310 DNS domain does not exist',
     { response: '550 5.4.310 DNS domain nowhere.example does not exist [Message=InfoDomainNonexistent]' },
-    hard(42550, 'invalid_domain'),
+    soft(41605, 'invalid_domain'),
   ],
-  ['Exim 550 unrouteable address', { response: '550 Unrouteable address' }, hard(42550, 'invalid_domain')],
+  ['Exim 550 unrouteable address', { response: '550 Unrouteable address' }, soft(41605, 'invalid_domain')],
+  // Issue 16: an invalid domain is soft 41605 (both seed manuals), and our rate never hurts the recipient.
+  [
+    'RFC 7505 null MX',
+    { response: '556 5.1.10 Host does not accept mail (null MX)' },
+    soft(41605, 'invalid_domain'),
+  ],
+  ['550 5.4.4 invalid domain', { response: '550 5.4.4 Invalid domain' }, soft(41605, 'invalid_domain')],
+  [
+    'too many recipients this hour under 5.1.1',
+    { response: '550 5.1.1 <a@x.example>: Recipient address rejected: too many recipients this hour' },
+    policyBlock(),
+  ],
+  [
+    'Gmail receiving mail at a rate (5.2.1)',
+    {
+      response:
+        '550-5.2.1 The user you are trying to contact is receiving mail at a rate that prevents additional messages from being delivered.',
+    },
+    policyBlock(),
+  ],
   ['a generic 550 without a known text', { response: '550 Rejected' }, hard(42550, 'refused')],
   // X.2.x: decided by text
   [
