@@ -165,11 +165,39 @@ export function extractAddress(value: string | null | undefined): string | null 
   return `${m[1]}@${domain}`;
 }
 
+// Non-standard Action values seen in the wild, read as the RFC 3464 value they
+// mean. `deliverable` is what some verifiers and list servers write for a
+// delivered recipient; `expired` is a delay that ran out, i.e. a failure.
+const ACTION_SYNONYMS: Record<string, DsnAction> = {
+  deliverable: 'delivered',
+  success: 'delivered',
+  successful: 'delivered',
+  sent: 'delivered',
+  expired: 'failed',
+  failure: 'failed',
+  fail: 'failed',
+  bounced: 'failed',
+  bounce: 'failed',
+  rejected: 'failed',
+  undeliverable: 'failed',
+  undelivered: 'failed',
+  permanent: 'failed',
+  error: 'failed',
+  delay: 'delayed',
+  deferred: 'delayed',
+  transient: 'delayed',
+  retrying: 'delayed',
+  warning: 'delayed',
+  relay: 'relayed',
+  expand: 'expanded',
+};
+
 function parseAction(value: string | undefined): DsnAction | null {
   const v = nonEmpty(value);
   if (v === null) return null;
-  const word = v.toLowerCase().split(/[\s(;]/)[0] ?? '';
-  return (DSN_ACTIONS as readonly string[]).includes(word) ? (word as DsnAction) : null;
+  const word = v.toLowerCase().split(/[\s(;,.:]/)[0] ?? '';
+  if ((DSN_ACTIONS as readonly string[]).includes(word)) return word as DsnAction;
+  return ACTION_SYNONYMS[word] ?? null;
 }
 
 function parseStatus(value: string | undefined): string | null {

@@ -225,8 +225,20 @@ describe('parseDeliveryStatus', () => {
   });
 
   test('when an action or status is not a known value, then it is null rather than guessed', () => {
-    const dsn = parseDeliveryStatus('Final-Recipient: rfc822; a@b.jp\nAction: bounced\nStatus: failed');
+    const dsn = parseDeliveryStatus('Final-Recipient: rfc822; a@b.jp\nAction: frobnicated\nStatus: failed');
     expect(dsn.recipients[0]).toMatchObject({ action: null, status: null, diagnosticCode: null });
+  });
+
+  test.each([
+    ['deliverable', 'delivered'],
+    ['expired', 'failed'],
+    ['Bounced', 'failed'],
+    ['failure', 'failed'],
+    ['deferred', 'delayed'],
+    ['relay', 'relayed'],
+  ])('when a generator writes the non-standard Action: %s, then it reads as %s', (written, read) => {
+    const dsn = parseDeliveryStatus(`Final-Recipient: rfc822; a@b.jp\nAction: ${written}\nStatus: 5.1.1`);
+    expect(dsn.recipients[0]?.action).toBe(read);
   });
 
   test.each([
