@@ -104,6 +104,10 @@ function firstText(input: BounceInput): { name: string; result: Recognised } | n
 
 const UNINFORMATIVE = /^\s*(?:[a-z-]+;\s*)?(?:[245]\d\d[ -]?)?\s*(?:[245]\.\d{1,3}\.\d{1,3})?\s*[.:]?\s*$/i;
 
+// Texts that say the queue has given up on the recipient: a final failure.
+const GAVE_UP =
+  /Envelope expired|retry timeout exceeded|Could not deliver for the last \d+ seconds|I'm not going to try again|Giving up/i;
+
 /** Fills what a DSN recipient's fields leave out from the human-readable reading of the same recipient. */
 function fillFromText(
   r: RecipientReading,
@@ -128,6 +132,11 @@ function fillFromText(
         : `enhanced code in the text part over ${out.status}`,
     );
     out.status = textCode;
+  }
+  // OpenSMTPD 6.8 reports an expired envelope (the queue gave up) as Action: delayed.
+  if (out.action === 'delayed' && t.diagnostic !== null && GAVE_UP.test(t.diagnostic)) {
+    out.action = 'failed';
+    out.evidence.push(`failed, not delayed: the text says "${GAVE_UP.exec(t.diagnostic)?.[0] ?? ''}"`);
   }
   if (out.replyCode === null && t.replyCode !== null) out.replyCode = t.replyCode;
   if (out.remoteMta === null && t.remoteMta !== null) out.remoteMta = t.remoteMta;

@@ -13,13 +13,19 @@ export const opensmtpd: Recogniser = {
   name: 'opensmtpd',
   read(input) {
     if (!SIGNATURE.test(input.reportText)) return null;
-    const delayed = /Delays have been reported|has been delayed|will be retried/i.test(input.reportText);
+    const delayed =
+      /Delays have been reported|has been delayed|will be retried|A message is delayed|only a temporary failure report/i.test(
+        input.reportText,
+      );
     const blocks = recipientBlocks(input.reportText, {
       recipientLine: /^\s*<?([^\s<>:]+@[^\s<>:]+?)>?:\s+(.*)$/,
     });
     return answer(
       'opensmtpd',
-      blockReadings('opensmtpd', blocks, () => ({ action: delayed ? 'delayed' : undefined })),
+      // An expired envelope is dropped from the queue, though OpenSMTPD 6.8 words it as a delay.
+      blockReadings('opensmtpd', blocks, (b) => ({
+        action: delayed && !/Envelope expired/i.test(b.text) ? 'delayed' : undefined,
+      })),
     );
   },
 };

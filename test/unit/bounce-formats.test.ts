@@ -35,6 +35,21 @@ const failed = (
   ...more,
 });
 
+function real(
+  format: string,
+  recipient: string,
+  status: string,
+  replyCode: number | null,
+  smtpStage: RecipientReading['smtpStage'],
+  says?: string,
+): Expected {
+  return {
+    kind: 'dsn',
+    format,
+    recipients: [failed(recipient, status, { replyCode, smtpStage, ...(says ? { says } : {}) })],
+  };
+}
+
 const EXPECTED: Record<string, Expected> = {
   // RFC 3464 and its lenient readings
   'rfc3464/postfix-two-recipients.eml': {
@@ -322,6 +337,57 @@ const EXPECTED: Record<string, Expected> = {
     recipients: [failed('vera@zimbra.example.com', null, { says: 'exceeded their quota' })],
   },
 
+  // Real bounces: captured by helper HM from Debian bookworm's exim4-daemon-light 4.96,
+  // opensmtpd 6.8.0p2, dma 0.13 and postfix 3.7.11 relaying to dev/smtp-sink.ts
+  // (see test/fixtures/bounces/real/README.txt on its branch).
+  'real/dma/unknown-user.eml': real('dma', 'unknown@receiver.test', '5.1.1', 550, 'rcpt'),
+  'real/dma/mailbox-full.eml': real('dma', 'full@receiver.test', '5.2.2', 552, 'rcpt'),
+  'real/dma/policy.eml': real('dma', 'policy@receiver.test', '5.7.1', 550, 'rcpt'),
+  'real/exim/unknown-user.eml': real('rfc3464', 'unknown@receiver.test', '5.1.1', 550, 'rcpt'),
+  'real/exim/mailbox-full.eml': real('rfc3464', 'full@receiver.test', '5.2.2', 552, 'rcpt'),
+  // Exim gave up on a 452 (retry timeout): its Status says 5.0.0, the text says why.
+  'real/exim/mailbox-full-452.eml': real(
+    'rfc3464',
+    'full452@receiver.test',
+    '5.0.0',
+    452,
+    'rcpt',
+    'mailbox full',
+  ),
+  'real/exim/policy.eml': real('rfc3464', 'policy@receiver.test', '5.7.1', 550, 'rcpt'),
+  'real/exim/unreachable.eml': real(
+    'rfc3464',
+    'x@unreachable.test',
+    '5.0.0',
+    null,
+    null,
+    'retry timeout exceeded',
+  ),
+  'real/opensmtpd/unknown-user.eml': real('rfc3464', 'unknown@receiver.test', '5.1.1', 550, null),
+  'real/opensmtpd/mailbox-full.eml': real('rfc3464', 'full@receiver.test', '5.2.2', 552, null),
+  // OpenSMTPD 6.8 says Action: delayed for an envelope it has dropped.
+  'real/opensmtpd/mailbox-full-452-expired.eml': real(
+    'rfc3464',
+    'full452@receiver.test',
+    '4.4.7',
+    null,
+    null,
+    'Envelope expired',
+  ),
+  'real/opensmtpd/policy.eml': real('rfc3464', 'policy@receiver.test', '5.7.1', 550, null),
+  'real/postfix/unknown-user.eml': real('rfc3464', 'unknown@receiver.test', '5.1.1', 550, 'rcpt'),
+  'real/postfix/mailbox-full.eml': real('rfc3464', 'full@receiver.test', '5.2.2', 552, 'rcpt'),
+  'real/postfix/mailbox-full-452.eml': real('rfc3464', 'full452@receiver.test', '4.2.2', 452, 'rcpt'),
+  'real/postfix/policy.eml': real('rfc3464', 'policy@receiver.test', '5.7.1', 550, 'rcpt'),
+  'real/postfix/unreachable.eml': real(
+    'rfc3464',
+    'x@unreachable.test',
+    '4.4.1',
+    null,
+    'connect',
+    'Connection refused',
+  ),
+
   // Not bounces, or bounces that look like auto-replies
   'auto-reply/vacation.eml': { kind: 'auto-reply', format: 'auto-reply', recipients: [] },
   'auto-reply/not-a-vacation-exim.eml': {
@@ -333,10 +399,13 @@ const EXPECTED: Record<string, Expected> = {
   'unparseable/garbage.eml': { kind: 'unparseable', format: 'none', recipients: [] },
 };
 
-function fixtureFiles(): string[] {
+function fixtureFiles(dir = ''): string[] {
   const out: string[] = [];
-  for (const family of readdirSync(DIR))
-    for (const f of readdirSync(join(DIR, family))) if (f.endsWith('.eml')) out.push(`${family}/${f}`);
+  for (const entry of readdirSync(join(DIR, dir), { withFileTypes: true })) {
+    const rel = dir === '' ? entry.name : `${dir}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...fixtureFiles(rel));
+    else if (entry.name.endsWith('.eml')) out.push(rel);
+  }
   return out.sort();
 }
 
