@@ -43,12 +43,27 @@ export interface MessageContent {
   hasReportPart?: boolean;
 }
 
-/** The message reads as a delivery report: by its sender, its subject or its wording. */
+export interface BounceSignals {
+  reportPart: boolean;
+  sender: boolean;
+  subject: boolean;
+  wording: boolean;
+}
+
+/** Which signs of a delivery report the message shows. */
+export function bounceSignals(content: MessageContent): BounceSignals {
+  return {
+    reportPart: content.hasReportPart === true,
+    sender: BOUNCE_SENDER.test(content.from ?? ''),
+    subject: BOUNCE_SUBJECT.test(content.subject ?? ''),
+    wording: BOUNCE_BODY.test((content.body ?? '').slice(0, 20000)),
+  };
+}
+
+/** The message reads as a delivery report: by its sender, its subject or its wording (any one). */
 export function looksLikeBounce(content: MessageContent): boolean {
-  if (content.hasReportPart) return true;
-  if (BOUNCE_SENDER.test(content.from ?? '')) return true;
-  if (BOUNCE_SUBJECT.test(content.subject ?? '')) return true;
-  return BOUNCE_BODY.test((content.body ?? '').slice(0, 20000));
+  const s = bounceSignals(content);
+  return s.reportPart || s.sender || s.subject || s.wording;
 }
 
 function lowerKeys(headers: Record<string, string | undefined>): Map<string, string> {

@@ -1,11 +1,11 @@
 // The last resort for a message that reads as a bounce (a mail-system sender,
-// a bounce subject or bounce wording) in a layout no recogniser above knows:
+// or a bounce subject with bounce wording) in a layout no recogniser above knows:
 // the recipients are X-Failed-Recipients, else addresses on lines that carry
 // failure wording or an SMTP reply; failing both, one reading without a
 // recipient (the pipeline then relies on VERP or the returned headers). The
 // format is named after the sender's provider where we know it (docomo,
 // SoftBank carry no format of their own that we could document).
-import { looksLikeBounce } from '../../domain/auto-reply';
+import { bounceSignals } from '../../domain/auto-reply';
 import {
   addressOf,
   failedRecipientsHeader,
@@ -50,7 +50,10 @@ function ownAddresses(input: BounceInput): Set<string> {
 export const generic: Recogniser = {
   name: 'generic',
   read(input: BounceInput): Recognised | null {
-    if (!looksLikeBounce({ from: input.from, subject: input.subject, body: input.reportText })) return null;
+    // A person's mail may quote bounce wording; a generic reading needs a
+    // mail-system sender, or a bounce subject together with bounce wording.
+    const signs = bounceSignals({ from: input.from, subject: input.subject, body: input.reportText });
+    if (!signs.sender && !(signs.subject && signs.wording)) return null;
     const domain = fromDomain(input);
     const format = PROVIDERS.find(([, re]) => re.test(domain))?.[0] ?? 'generic';
     const readings: RecipientReading[] = [];

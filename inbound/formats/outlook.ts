@@ -11,7 +11,7 @@ import { addressOf, answer, reading, type Recogniser } from './common';
 import type { RecipientReading } from './types';
 
 const SIGNATURE =
-  /Delivery has (?:failed|been delayed) to these recipients or (?:groups|distribution lists)|Your message to \S+ couldn't be delivered|The following recipient\(s\) (?:cannot|could not) be reached|Your message did not reach some or all of the intended recipients|Diagnostic information for administrators|Remote Server returned '/i;
+  /Delivery (?:has failed|has been delayed|is delayed) to these recipients or (?:groups|distribution lists)|Your message to \S+ couldn't be delivered|The following recipient\(s\) (?:cannot|could not) be reached|Your message did not reach some or all of the intended recipients|Diagnostic information for administrators|Remote Server returned '/i;
 
 interface Facts {
   remote?: string;
@@ -72,7 +72,8 @@ export const outlook: Recogniser = {
         /#([245]\d\d [^#]*?)\s*##/.exec(body)?.[1] ?? /<([^<>]*#[245]\.\d+\.\d+[^<>]*)>/.exec(body)?.[1];
       if (remote) f.remote = remote;
       if (hash) f.hash = hash;
-      if (!remote && !hash && body && !f.explanation) f.explanation = body;
+      const prose = follow.filter((l) => !/^(?:Subject|Sent|To|From):/i.test(l)).join(' ');
+      if (!remote && !hash && prose && !f.explanation) f.explanation = prose;
     }
     const receiving = /Receiving server:\s*(\S+)/i.exec(text)?.[1];
     const readings: RecipientReading[] = order.map((a) => {

@@ -44,6 +44,11 @@ export const sendmail: Recogniser = {
         }
       }
       if (replyLine === null) {
+        // "<addr>... Deferred: Connection timed out with mx." names the recipient without a code.
+        const named = tLines.find((l) => addr.test(l) && /\.\.\.\s*\S/.test(l));
+        if (named !== undefined) replyLine = named.replace(/^<?[^\s<>]+>?\.\.\.\s*/, '');
+      }
+      if (replyLine === null) {
         const first = tLines.findIndex((l) => /^<<<\s*[45]\d\d/.test(l));
         if (first >= 0 && blocks.length === 1) {
           replyLine = tLines[first]!.replace(/^<<<\s*/, '');

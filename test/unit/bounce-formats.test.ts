@@ -337,6 +337,56 @@ const EXPECTED: Record<string, Expected> = {
     recipients: [failed('vera@zimbra.example.com', null, { says: 'exceeded their quota' })],
   },
 
+  'docomo/iso-2022-jp.eml': {
+    kind: 'dsn',
+    format: 'docomo',
+    recipients: [failed('nao@docomo.ne.jp', null, { replyCode: 550, says: 'Unknown user' })],
+  },
+  'gmail/delayed-qp.eml': {
+    kind: 'dsn',
+    format: 'gmail',
+    recipients: [{ recipient: 'amy@example.com', action: 'delayed', status: '4.3.0', replyCode: 451 }],
+  },
+  'outlook/exchange2010-base64.eml': {
+    kind: 'dsn',
+    format: 'rfc3464',
+    recipients: [
+      failed('ben@fabrikam.example', '5.1.1', {
+        says: 'RecipNotFound',
+        evidence: 'human-readable part (outlook)',
+      }),
+    ],
+  },
+  'outlook/delayed.eml': {
+    kind: 'dsn',
+    format: 'outlook',
+    recipients: [{ recipient: 'dina@example.com', action: 'delayed', status: '4.4.0', replyCode: 451 }],
+  },
+  'sendmail/transient.eml': {
+    kind: 'dsn',
+    format: 'sendmail',
+    recipients: [{ recipient: 'cody@example.com', action: 'delayed', status: null, smtpStage: 'connect' }],
+  },
+  'opensmtpd/delayed.eml': {
+    kind: 'dsn',
+    format: 'opensmtpd',
+    recipients: [{ recipient: 'eve@example.com', action: 'delayed', status: '4.7.0', replyCode: 421 }],
+  },
+  // The refusal is about our sender domain: the stage says MAIL FROM, the code 5.1.8.
+  'postfix/sender-domain.eml': {
+    kind: 'dsn',
+    format: 'postfix',
+    recipients: [
+      failed('finn@example.com', '5.1.8', {
+        replyCode: 553,
+        smtpStage: 'mail',
+        says: 'Domain of sender address',
+      }),
+    ],
+  },
+  // A person quoting bounce words is not a bounce: hugo@example.net must not read as failed.
+  'other/person-quoting-bounce.eml': { kind: 'other', format: 'none', recipients: [] },
+
   // Real bounces: captured by helper HM from Debian bookworm's exim4-daemon-light 4.96,
   // opensmtpd 6.8.0p2, dma 0.13 and postfix 3.7.11 relaying to dev/smtp-sink.ts
   // (see test/fixtures/bounces/real/README.txt on its branch).
