@@ -248,6 +248,7 @@ export function parseDeliveryStatus(body: string): DeliveryStatus {
     recipients: [],
   };
   if (typeof body !== 'string') return result;
+  let last: Map<string, string> | null = null;
   for (const block of splitBlocks(body)) {
     const fields = toMap(parseHeaderBlock(block));
     if (PER_MESSAGE_FIELDS.some((f) => fields.has(f))) {
@@ -255,9 +256,17 @@ export function parseDeliveryStatus(body: string): DeliveryStatus {
       result.originalEnvelopeId ??= nonEmpty(fields.get('original-envelope-id'));
       result.arrivalDate ??= nonEmpty(fields.get('arrival-date'));
     }
-    if (PER_RECIPIENT_FIELDS.some((f) => fields.has(f))) {
-      result.recipients.push(parseRecipient(fields));
+    if (!PER_RECIPIENT_FIELDS.some((f) => fields.has(f))) continue;
+    // A block without a recipient whose fields the previous recipient lacks is
+    // that recipient's continuation (some generators put blank lines inside).
+    const named = fields.has('final-recipient') || fields.has('original-recipient');
+    if (!named && last !== null && [...fields.keys()].every((k) => !last!.has(k))) {
+      for (const [k, v] of fields) last.set(k, v);
+      result.recipients[result.recipients.length - 1] = parseRecipient(last);
+      continue;
     }
+    last = fields;
+    result.recipients.push(parseRecipient(fields));
   }
   return result;
 }

@@ -481,6 +481,16 @@ describe('bounce formats: every fixture has its expected reading', () => {
   });
 });
 
+describe('line endings', () => {
+  // What arrives over SMTP has CRLF line ends; the fixtures are stored with LF.
+  test.each(Object.keys(EXPECTED))('%s reads the same with CRLF line ends', async (file) => {
+    const raw = readFileSync(join(DIR, file));
+    const crlf = Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+    const strip = (r: BounceReading) => ({ ...r, returnedTexts: [] });
+    expect(strip(await readBounce(crlf))).toEqual(strip(await readBounce(raw)));
+  });
+});
+
 describe('readBounce never throws', () => {
   test.each<[string, Buffer]>([
     ['an empty buffer', Buffer.alloc(0)],
