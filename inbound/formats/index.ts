@@ -19,7 +19,14 @@ import { amazonSes } from './amazon-ses';
 import { arf } from './arf';
 import { auKddi } from './au-kddi';
 import { barracuda } from './barracuda';
-import { buildInput, enhancedCodeIn, type BounceInput, type Recognised, type Recogniser } from './common';
+import {
+  buildInput,
+  enhancedCodeIn,
+  reading,
+  type BounceInput,
+  type Recognised,
+  type Recogniser,
+} from './common';
 import { courier } from './courier';
 import { dma } from './dma';
 import { domino } from './domino';
@@ -147,6 +154,22 @@ function fillFromText(
   return out;
 }
 
+/** The line of a text that names an address and the non-blank lines after it (up to 3). */
+function textAround(text: string, address: string | null): string | null {
+  if (address === null) return null;
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.toLowerCase().includes(address.toLowerCase()));
+  if (at < 0) return null;
+  const out: string[] = [];
+  for (let i = at; i < lines.length && out.length < 4; i++) {
+    if (lines[i]!.trim() === '') break;
+    out.push(lines[i]!.trim());
+  }
+  const joined = out.join(' ');
+  // Only worth it when it says more than the address.
+  return joined.replace(/<?[^\s<>]+@[^\s<>]+>?:?/g, '').trim().length >= 8 ? joined : null;
+}
+
 function sameAddress(a: string | null, b: string | null): boolean {
   return a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
 }
@@ -194,7 +217,15 @@ function readRoot(root: MimePart, depth: number): BounceReading {
         textReadings.find(
           (t) => sameAddress(t.recipient, r.recipient) || sameAddress(t.recipient, r.originalRecipient),
         ) ?? (dsn.recipients.length === 1 && textReadings.length === 1 ? textReadings[0] : undefined);
-      return fillFromText(r, match, text?.name ?? 'text');
+      if (match) return fillFromText(r, match, text?.name ?? 'text');
+      // A text part in a layout we do not know: the lines that name the recipient.
+      const around = textAround(input.reportText, r.recipient);
+      if (around === null) return r;
+      return fillFromText(
+        r,
+        reading({ recipient: r.recipient, diagnostic: around, evidence: [] }),
+        'lines naming the recipient',
+      );
     });
     return {
       ...base,

@@ -113,6 +113,16 @@ const EXPECTED: Record<string, Expected> = {
     format: 'rfc3464',
     recipients: [failed('ユーザー@example.jp', '5.1.1')],
   },
+  'rfc3464/unknown-text-layout.eml': {
+    kind: 'dsn',
+    format: 'rfc3464',
+    recipients: [
+      failed('ida@example.info', '5.2.1', {
+        says: 'mailbox is disabled',
+        evidence: 'lines naming the recipient',
+      }),
+    ],
+  },
   'arf/abuse.eml': { kind: 'arf', format: 'arf', recipients: [], feedbackType: 'abuse' },
 
   // Human-readable formats
