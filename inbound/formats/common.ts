@@ -143,7 +143,7 @@ export function enhancedCodeIn(text: string | null): string | null {
   return codes.find((c) => !/\.0\.0$/.test(c)) ?? codes[0] ?? null;
 }
 
-const REPLY = /(?:^|[\s:;'"(#<[=])([245][0-5]\d)(?=[\s-]|$)(?![-\s]*\d{3}\b(?![.\d]))/gm;
+const REPLY = /(?:^|[\s:;'"(#<[=])([245][0-5]\d)(?=[\s,;-]|$)(?![-\s]*\d{3}\b(?![.\d]))/gm;
 
 /** The basic SMTP reply code in a text (first one), e.g. 550. */
 export function replyCodeIn(text: string | null): number | null {
@@ -250,11 +250,9 @@ export function reading(seed: ReadingSeed): RecipientReading {
   }
   const smtpStage = seed.smtpStage ?? smtpStageIn(diagnostic);
   if (seed.smtpStage == null && smtpStage !== null) evidence.push(`SMTP stage ${smtpStage} in text`);
-  const action: RecipientAction =
-    seed.action ??
-    (status?.startsWith('4') || (status === null && replyCode !== null && replyCode < 500)
-      ? 'delayed'
-      : 'failed');
+  // A text bounce is a failure unless its format says it is a delay warning:
+  // a 4xx code in it is often the last try of a queue that has given up.
+  const action: RecipientAction = seed.action ?? 'failed';
   return {
     recipient: seed.recipient,
     originalRecipient: seed.originalRecipient ?? null,

@@ -7,7 +7,7 @@
 //                    fill what its fields leave out (diagnostic, stage, code).
 //  3. text formats   most specific signature first: providers whose mail also
 //                    matches a generic MTA wording come before that MTA
-//                    (mail.ru and GMX before Exim, Zimbra/iCloud/Yandex before
+//                    (mail.ru, GMX and Zoho before Exim, Zimbra/iCloud/Yandex before
 //                    Postfix, Yahoo/AOL before qmail).
 //  4. generic        anything that reads as a bounce (sender, subject, wording).
 //  5. auto-reply     content first: only what does not read as a bounce.
@@ -49,6 +49,8 @@ import { sendmail } from './sendmail';
 import { trendMicro } from './trend-micro';
 import type { BounceReading, RecipientReading } from './types';
 import { yahoo } from './yahoo';
+import { zoho } from './zoho';
+import { mimecast } from './mimecast';
 
 export type { BounceReading, RecipientReading } from './types';
 
@@ -63,6 +65,8 @@ export const TEXT_RECOGNISERS: readonly Recogniser[] = [
   mailru,
   yandex,
   gmx,
+  zoho,
+  mimecast,
   icloud,
   zimbra,
   dma,

@@ -397,6 +397,21 @@ const EXPECTED: Record<string, Expected> = {
   // A person quoting bounce words is not a bounce: hugo@example.net must not read as failed.
   'other/person-quoting-bounce.eml': { kind: 'other', format: 'none', recipients: [] },
 
+  'zoho/invalid-address.eml': {
+    kind: 'dsn',
+    format: 'zoho',
+    recipients: [
+      failed('jane@example.com', '5.1.1', { replyCode: 550, says: 'User Unknown' }),
+      // Zoho gave up ("Host not reachable"): a 421 in a bounce is not a delay.
+      failed('kurt@unreachable.example', null, { replyCode: 421, says: 'Host not reachable' }),
+    ],
+  },
+  'mimecast/failure.eml': {
+    kind: 'dsn',
+    format: 'mimecast',
+    recipients: [failed('lars@example.com', '5.4.1', { says: 'Access denied' })],
+  },
+
   // Real bounces: captured by helper HM from Debian bookworm's exim4-daemon-light 4.96,
   // opensmtpd 6.8.0p2, dma 0.13 and postfix 3.7.11 relaying to dev/smtp-sink.ts
   // (see test/fixtures/bounces/real/README.txt on its branch).
