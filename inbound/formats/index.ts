@@ -14,7 +14,7 @@
 //  6. a message enclosed in a non-bounce (a bounce forwarded by a person) is
 //     read the same way, once.
 //  7. other.
-import { isAutoReplyMessage } from '../../domain/auto-reply';
+import { bounceSignals, isAutoReplyMessage } from '../../domain/auto-reply';
 import { amazonSes } from './amazon-ses';
 import { arf } from './arf';
 import { auKddi } from './au-kddi';
@@ -37,7 +37,7 @@ import { gmx } from './gmx';
 import { googleGroups } from './google-groups';
 import { mdaemon } from './mdaemon';
 import { messagingServer } from './messaging-server';
-import { partText, parseMime, walk, type MimePart } from './mime';
+import { decodeWords, header, partText, parseMime, walk, type MimePart } from './mime';
 import { opensmtpd } from './opensmtpd';
 import { outlook } from './outlook';
 import { postfix } from './postfix';
@@ -304,7 +304,13 @@ export async function readBounce(raw: Buffer): Promise<BounceReading> {
     if (!Buffer.isBuffer(raw) || raw.length === 0) return empty('unparseable', 'none', 'empty message');
     const root = parseMime(raw);
     if (root.headers.length === 0) return empty('unparseable', 'none', 'not a message: no header fields');
-    return readRoot(root, 0);
+    const read = readRoot(root, 0);
+    if (read.kind !== 'dsn') return read;
+    // The sender is one more signal, weaker than the report's own words.
+    const from = decodeWords(header(root, 'from'));
+    if (!bounceSignals({ from }).sender) return read;
+    const note = `sent by a mail system (${from.replace(/\s+/g, ' ').trim().slice(0, 80)})`;
+    return { ...read, recipients: read.recipients.map((r) => ({ ...r, evidence: [...r.evidence, note] })) };
   } catch (err) {
     return empty('unparseable', 'none', `not readable: ${err instanceof Error ? err.message : String(err)}`);
   }
