@@ -367,6 +367,17 @@ const EXPECTED: Record<string, Expected> = {
       }),
     ],
   },
+  'outlook/o365-html-only.eml': {
+    kind: 'dsn',
+    format: 'rfc3464',
+    recipients: [
+      failed('mona@contoso.example', '5.1.10', {
+        replyCode: 550,
+        says: 'RecipientNotFound',
+        evidence: '(outlook)',
+      }),
+    ],
+  },
   'outlook/delayed.eml': {
     kind: 'dsn',
     format: 'outlook',
