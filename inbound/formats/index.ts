@@ -5,11 +5,16 @@
 //  2. rfc3464        a delivery-status part (anywhere, forwarded too) is the
 //                    most trusted source; the text recognisers below then only
 //                    fill what its fields leave out (diagnostic, stage, code).
-//  3. text formats   most specific signature first: providers whose mail also
-//                    matches a generic MTA wording come before that MTA
-//                    (mail.ru, GMX and Zoho before Exim, Zimbra/iCloud/Yandex before
-//                    Postfix, Yahoo/AOL before qmail).
-//  4. generic        anything that reads as a bounce (sender, subject, wording).
+//  3. text formats   (TEXT_RECOGNISERS, in this order) most specific signature
+//                    first: SES's JSON and SendGrid's own line; Google Groups
+//                    before Gmail (same sender); providers whose mail also
+//                    matches a generic MTA wording before that MTA (mail.ru,
+//                    GMX and Zoho before Exim; Zimbra, iCloud and Yandex
+//                    before Postfix; Yahoo/AOL before qmail); the MTAs; then
+//                    the gateways and appliances named by header or subject.
+//                    The first that reads at least one recipient wins.
+//  4. generic        what reads as a bounce in no known layout: a mail-system
+//                    sender, or a bounce subject together with bounce wording.
 //  5. auto-reply     content first: only what does not read as a bounce.
 //  6. a message enclosed in a non-bounce (a bounce forwarded by a person) is
 //     read the same way, once.

@@ -597,5 +597,7 @@ describe('registry', () => {
     expect(names.indexOf('gmx')).toBeLessThan(names.indexOf('exim'));
     expect(names.indexOf('zimbra')).toBeLessThan(names.indexOf('postfix'));
     expect(names.indexOf('yahoo')).toBeLessThan(names.indexOf('qmail'));
+    expect(names.indexOf('google-groups')).toBeLessThan(names.indexOf('gmail'));
+    expect(names.indexOf('zoho')).toBeLessThan(names.indexOf('exim'));
   });
 });
