@@ -4,6 +4,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBounce, RECOGNISERS } from '../../inbound/formats';
+import { decodeWords, parseMime, partText } from '../../inbound/formats/mime';
 import type { BounceReading, RecipientReading } from '../../inbound/formats/types';
 
 const DIR = join(__dirname, '..', 'fixtures', 'bounces');
@@ -599,5 +600,49 @@ describe('registry', () => {
     expect(names.indexOf('yahoo')).toBeLessThan(names.indexOf('qmail'));
     expect(names.indexOf('google-groups')).toBeLessThan(names.indexOf('gmail'));
     expect(names.indexOf('zoho')).toBeLessThan(names.indexOf('exim'));
+  });
+});
+
+describe('the tolerant MIME reader under the recognisers', () => {
+  test('when the last part has no closing boundary, then the parts before it are whole and the tree says truncated', () => {
+    const root = parseMime(
+      'From: a@b\nContent-Type: multipart/report; boundary="X"\n\n--X\nContent-Type: text/plain\n\nhello\n--X\nContent-Type: message/rfc822\n\nFrom: c@d\n\ncut he',
+    );
+    expect(root.parts.map((p) => p.contentType)).toEqual(['text/plain', 'message/rfc822']);
+    expect(partText(root.parts[0]!)).toBe('hello');
+    expect(root.truncated).toBe(true);
+  });
+
+  test('when a message is enclosed, then it is parsed as a message of its own', () => {
+    const root = parseMime('From: a@b\nContent-Type: message/rfc822\n\nFrom: c@d\nSubject: inner\n\nbody');
+    expect(root.message?.headers).toEqual([
+      ['from', 'c@d'],
+      ['subject', 'inner'],
+    ]);
+  });
+
+  test.each<[string, string, string]>([
+    [
+      'base64 UTF-8',
+      'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64',
+      Buffer.from('Grüße').toString('base64'),
+    ],
+    [
+      'quoted-printable Latin-1',
+      'Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable',
+      'Gr=FC=DFe',
+    ],
+    [
+      'KOI8-R',
+      'Content-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: base64',
+      Buffer.from([0xf0, 0xd2, 0xc9]).toString('base64'),
+    ],
+  ])('when the body is %s, then its text is decoded', (label, headers, body) => {
+    const text = partText(parseMime(`From: a@b\n${headers}\n\n${body}`));
+    expect(text).toBe(label === 'KOI8-R' ? 'При' : 'Grüße');
+  });
+
+  test('when a header carries encoded words, then they are decoded and joined', () => {
+    expect(decodeWords('=?UTF-8?B?R3LDvMOfZQ==?= =?ISO-8859-1?Q?_und_Gr=FC=DFe?=')).toBe('Grüße und Grüße');
   });
 });
