@@ -389,3 +389,21 @@ export function answer(label: string, recipients: RecipientReading[]): Recognise
     detail: `${label} format: ${recipients.length} recipient(s)`,
   };
 }
+
+/**
+ * Addresses of the bounce's own headers: our bounce address (To) and the
+ * reporter (From, Reply-To). Not X-Original-To: dma puts the failed
+ * recipient there.
+ */
+export function ownAddresses(input: BounceInput): Set<string> {
+  const out = new Set<string>();
+  for (const name of ['to', 'return-path', 'from', 'reply-to']) {
+    for (const v of headerAll(input.root, name)) {
+      for (const piece of v.split(',')) {
+        const a = addressOf(piece);
+        if (a !== null) out.add(a.toLowerCase());
+      }
+    }
+  }
+  return out;
+}

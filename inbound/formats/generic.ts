@@ -9,13 +9,13 @@ import { bounceSignals } from '../../domain/auto-reply';
 import {
   addressOf,
   failedRecipientsHeader,
+  ownAddresses,
   fromDomain,
   reading,
   type BounceInput,
   type Recognised,
   type Recogniser,
 } from './common';
-import { header } from './mime';
 import type { RecipientReading } from './types';
 
 const PROVIDERS: ReadonlyArray<[string, RegExp]> = [
@@ -34,18 +34,6 @@ const PROVIDERS: ReadonlyArray<[string, RegExp]> = [
 
 const FAILURE_LINE =
   /(?:\b[45]\d\d\b|\b[45]\.\d{1,3}\.\d{1,3}\b|unknown|not exist|no such|invalid|rejected|refused|denied|full|quota|disabled|unavailable|failed|could not|couldn't|cannot|unable|blocked|expired|timed? ?out|not found|宛先|不明|存在しません|エラー)/i;
-
-function ownAddresses(input: BounceInput): Set<string> {
-  const out = new Set<string>();
-  for (const name of ['to', 'return-path', 'delivered-to', 'x-original-to', 'from', 'reply-to']) {
-    const v = header(input.root, name);
-    for (const piece of (v ?? '').split(',')) {
-      const a = addressOf(piece);
-      if (a !== null) out.add(a.toLowerCase());
-    }
-  }
-  return out;
-}
 
 export const generic: Recogniser = {
   name: 'generic',

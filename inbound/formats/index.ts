@@ -27,6 +27,7 @@ import { barracuda } from './barracuda';
 import {
   buildInput,
   enhancedCodeIn,
+  ownAddresses,
   reading,
   type BounceInput,
   type Recognised,
@@ -110,9 +111,18 @@ function returnedTexts(root: MimePart, input: BounceInput): string[] {
 }
 
 function firstText(input: BounceInput): { name: string; result: Recognised } | null {
+  // A text layout may name our own address (Exim's "A message sent by <sender>"):
+  // it is never the failed recipient.
+  const own = ownAddresses(input);
   for (const r of TEXT_RECOGNISERS) {
-    const result = r.read(input);
-    if (result && (result.recipients.length > 0 || result.kind === 'arf'))
+    const read = r.read(input);
+    if (!read) continue;
+    const recipients = read.recipients.filter((x) => !own.has(x.recipient?.toLowerCase() ?? ''));
+    const dropped = read.recipients.length - recipients.length;
+    const detail =
+      dropped > 0 ? `${read.detail ?? r.name} (${dropped} naming our own address left out)` : read.detail;
+    const result = { ...read, recipients, detail };
+    if (result.recipients.length > 0 || result.kind === 'arf')
       return { name: result.format ?? r.name, result };
   }
   return null;

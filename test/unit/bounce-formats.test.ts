@@ -163,6 +163,12 @@ const EXPECTED: Record<string, Expected> = {
       }),
     ],
   },
+  // Exim names the sender ("A message sent by <…>") in the same layout as a recipient.
+  'exim/sender-named.eml': {
+    kind: 'dsn',
+    format: 'exim',
+    recipients: [failed('olive@example.com', '5.1.1', { replyCode: 550, smtpStage: 'rcpt' })],
+  },
   'exim/retry-timeout.eml': {
     kind: 'dsn',
     format: 'exim',
