@@ -430,6 +430,35 @@ const EXPECTED: Record<string, Expected> = {
     recipients: [failed('lars@example.com', '5.4.1', { says: 'Access denied' })],
   },
 
+  'gmail/workspace-domain-not-found.eml': {
+    kind: 'dsn',
+    format: 'gmail',
+    recipients: [failed('pia@nxdomain.example', null, { says: 'NXDOMAIN' })],
+  },
+  'yahoo/no-mx.eml': {
+    kind: 'dsn',
+    format: 'yahoo',
+    recipients: [failed('quentin@nomx.example', null, { says: 'No MX or A records' })],
+  },
+  'courier/delayed.eml': {
+    kind: 'dsn',
+    format: 'courier',
+    recipients: [
+      {
+        recipient: 'rosa@example.com',
+        action: 'delayed',
+        status: '4.2.2',
+        replyCode: 452,
+        smtpStage: 'rcpt',
+      },
+    ],
+  },
+  'amazon-ses/dsn.eml': {
+    kind: 'dsn',
+    format: 'rfc3464',
+    recipients: [failed('sara@example.com', '5.1.1', { replyCode: 550, says: 'user unknown' })],
+  },
+
   // Real bounces: captured by helper HM from Debian bookworm's exim4-daemon-light 4.96,
   // opensmtpd 6.8.0p2, dma 0.13 and postfix 3.7.11 relaying to dev/smtp-sink.ts
   // (see test/fixtures/bounces/real/README.txt on its branch).
