@@ -165,11 +165,39 @@ export function extractAddress(value: string | null | undefined): string | null 
   return `${m[1]}@${domain}`;
 }
 
+// Non-standard Action values seen in the wild, read as the RFC 3464 value they
+// mean. `deliverable` is what some verifiers and list servers write for a
+// delivered recipient; `expired` is a delay that ran out, i.e. a failure.
+const ACTION_SYNONYMS: Record<string, DsnAction> = {
+  deliverable: 'delivered',
+  success: 'delivered',
+  successful: 'delivered',
+  sent: 'delivered',
+  expired: 'failed',
+  failure: 'failed',
+  fail: 'failed',
+  bounced: 'failed',
+  bounce: 'failed',
+  rejected: 'failed',
+  undeliverable: 'failed',
+  undelivered: 'failed',
+  permanent: 'failed',
+  error: 'failed',
+  delay: 'delayed',
+  deferred: 'delayed',
+  transient: 'delayed',
+  retrying: 'delayed',
+  warning: 'delayed',
+  relay: 'relayed',
+  expand: 'expanded',
+};
+
 function parseAction(value: string | undefined): DsnAction | null {
   const v = nonEmpty(value);
   if (v === null) return null;
-  const word = v.toLowerCase().split(/[\s(;]/)[0] ?? '';
-  return (DSN_ACTIONS as readonly string[]).includes(word) ? (word as DsnAction) : null;
+  const word = v.toLowerCase().split(/[\s(;,.:]/)[0] ?? '';
+  if ((DSN_ACTIONS as readonly string[]).includes(word)) return word as DsnAction;
+  return ACTION_SYNONYMS[word] ?? null;
 }
 
 function parseStatus(value: string | undefined): string | null {
@@ -220,6 +248,7 @@ export function parseDeliveryStatus(body: string): DeliveryStatus {
     recipients: [],
   };
   if (typeof body !== 'string') return result;
+  let last: Map<string, string> | null = null;
   for (const block of splitBlocks(body)) {
     const fields = toMap(parseHeaderBlock(block));
     if (PER_MESSAGE_FIELDS.some((f) => fields.has(f))) {
@@ -227,9 +256,17 @@ export function parseDeliveryStatus(body: string): DeliveryStatus {
       result.originalEnvelopeId ??= nonEmpty(fields.get('original-envelope-id'));
       result.arrivalDate ??= nonEmpty(fields.get('arrival-date'));
     }
-    if (PER_RECIPIENT_FIELDS.some((f) => fields.has(f))) {
-      result.recipients.push(parseRecipient(fields));
+    if (!PER_RECIPIENT_FIELDS.some((f) => fields.has(f))) continue;
+    // A block without a recipient whose fields the previous recipient lacks is
+    // that recipient's continuation (some generators put blank lines inside).
+    const named = fields.has('final-recipient') || fields.has('original-recipient');
+    if (!named && last !== null && [...fields.keys()].every((k) => !last!.has(k))) {
+      for (const [k, v] of fields) last.set(k, v);
+      result.recipients[result.recipients.length - 1] = parseRecipient(last);
+      continue;
     }
+    last = fields;
+    result.recipients.push(parseRecipient(fields));
   }
   return result;
 }

@@ -1,4 +1,4 @@
-import { isAutoReply } from '../../domain/auto-reply';
+import { isAutoReply, isAutoReplyMessage, looksLikeBounce } from '../../domain/auto-reply';
 
 describe('isAutoReply', () => {
   test('when RFC 3834 says auto-replied, then it is an auto-reply', () => {
@@ -66,5 +66,81 @@ describe('isAutoReply', () => {
     '',
   ])('when the subject is %p and no header says so, then it is not an auto-reply', (subject) => {
     expect(isAutoReply({}, subject)).toBe(false);
+  });
+});
+
+describe('auto-replies are decided by content first, headers second', () => {
+  const exim = {
+    from: 'Mail Delivery System <Mailer-Daemon@mx.example.net>',
+    subject: 'Mail delivery failed: returning message to sender',
+    body: 'This message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered to one or more of its\nrecipients.',
+  };
+
+  test.each<[string, Record<string, string>, Parameters<typeof isAutoReplyMessage>[1]]>([
+    ['an Exim bounce', { 'Auto-Submitted': 'auto-replied' }, exim],
+    [
+      'a Google Groups refusal',
+      { 'Auto-Submitted': 'auto-replied' },
+      {
+        from: 'Mail Delivery Subsystem <mailer-daemon@googlemail.com>',
+        subject: 'Delivery Status Notification (Failure)',
+        body: "We're writing to let you know that the group you tried to contact (team) may not exist",
+      },
+    ],
+    [
+      'a mail.ru bounce',
+      { 'Auto-Submitted': 'auto-replied' },
+      {
+        from: 'MAILER-DAEMON@corp.mail.ru',
+        subject: 'Недоставленное сообщение',
+        body: 'Это письмо создано автоматически',
+      },
+    ],
+    [
+      'a bounce from an unknown sender with bounce wording only',
+      { 'Auto-Submitted': 'auto-replied' },
+      {
+        from: 'relay@example.net',
+        subject: 'Re: your mail',
+        body: 'Your message could not be delivered: user unknown',
+      },
+    ],
+    [
+      'a message with a report part',
+      { 'Auto-Submitted': 'auto-replied' },
+      { subject: 'Out of Office', hasReportPart: true },
+    ],
+  ])(
+    'when %s carries Auto-Submitted: auto-replied, then it is not an auto-reply',
+    (_label, headers, content) => {
+      expect(isAutoReplyMessage(headers, content)).toBe(false);
+    },
+  );
+
+  test('when a person is away, then it is an auto-reply even with bounce-free body', () => {
+    expect(
+      isAutoReplyMessage(
+        { 'Auto-Submitted': 'auto-replied' },
+        { from: 'Walter <walter@example.com>', subject: 'Out of Office', body: 'I am away until Monday.' },
+      ),
+    ).toBe(true);
+  });
+
+  test('when only headers are given, then a MAILER-DAEMON From header is enough to refuse the auto-reply reading', () => {
+    expect(
+      isAutoReply({ 'Auto-Submitted': 'auto-replied', From: 'Mailer-Daemon@mx.example.net' }, 'Re: hi'),
+    ).toBe(false);
+    expect(isAutoReply({ 'Auto-Submitted': 'auto-replied', From: 'walter@example.com' }, 'Re: hi')).toBe(
+      true,
+    );
+  });
+
+  test('looksLikeBounce reads the sender, the subject and the wording', () => {
+    expect(looksLikeBounce({ from: 'postmaster@example.jp' })).toBe(true);
+    expect(looksLikeBounce({ subject: 'Undeliverable: hello' })).toBe(true);
+    expect(looksLikeBounce({ body: "I'm afraid I wasn't able to deliver your message" })).toBe(true);
+    expect(looksLikeBounce({ from: 'walter@example.com', subject: 'Re: hello', body: 'Thanks!' })).toBe(
+      false,
+    );
   });
 });

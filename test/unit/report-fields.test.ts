@@ -225,8 +225,29 @@ describe('parseDeliveryStatus', () => {
   });
 
   test('when an action or status is not a known value, then it is null rather than guessed', () => {
-    const dsn = parseDeliveryStatus('Final-Recipient: rfc822; a@b.jp\nAction: bounced\nStatus: failed');
+    const dsn = parseDeliveryStatus('Final-Recipient: rfc822; a@b.jp\nAction: frobnicated\nStatus: failed');
     expect(dsn.recipients[0]).toMatchObject({ action: null, status: null, diagnosticCode: null });
+  });
+
+  test('when a generator puts a blank line inside a recipient block, then its fields stay with that recipient', () => {
+    const dsn = parseDeliveryStatus(
+      'Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; a@b.jp\n\nAction: failed\nStatus: 5.1.1\n\nFinal-Recipient: rfc822; c@d.jp\nAction: delayed\nStatus: 4.2.2\n',
+    );
+    expect(dsn.recipients).toHaveLength(2);
+    expect(dsn.recipients[0]).toMatchObject({ finalRecipient: 'a@b.jp', action: 'failed', status: '5.1.1' });
+    expect(dsn.recipients[1]).toMatchObject({ finalRecipient: 'c@d.jp', action: 'delayed' });
+  });
+
+  test.each([
+    ['deliverable', 'delivered'],
+    ['expired', 'failed'],
+    ['Bounced', 'failed'],
+    ['failure', 'failed'],
+    ['deferred', 'delayed'],
+    ['relay', 'relayed'],
+  ])('when a generator writes the non-standard Action: %s, then it reads as %s', (written, read) => {
+    const dsn = parseDeliveryStatus(`Final-Recipient: rfc822; a@b.jp\nAction: ${written}\nStatus: 5.1.1`);
+    expect(dsn.recipients[0]?.action).toBe(read);
   });
 
   test.each([
