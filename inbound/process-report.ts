@@ -239,8 +239,14 @@ function classification(kind: ReportKind, format: string, recipients: RecipientO
   return { ...primary, kind, format, recipients };
 }
 
+/**
+ * A cut-off message still counts when what arrived says why (a Status or a
+ * diagnostic for some recipient: the report before a truncated original is
+ * whole); a report cut before any of that is only 'truncated'.
+ */
 function reportKind(reading: BounceReading): ReportKind {
-  if (reading.truncated && reading.recipients.length === 0 && reading.feedback === null) return 'truncated';
+  const saysWhy = reading.recipients.some((r) => r.status !== null || r.diagnostic !== null);
+  if (reading.truncated && reading.feedback === null && !saysWhy) return 'truncated';
   return reading.kind;
 }
 
