@@ -38,5 +38,5 @@ test('when given a DSN and a non-report, then it prints a decision with evidence
       },
     ],
   });
-  expect(lines[1]).toMatchObject({ file: junk, kind: 'other', recipients: [{ decision: null }] });
+  expect(lines[1]).toMatchObject({ file: junk, kind: 'unparseable', recipients: [{ decision: null }] });
 }, 60_000);
