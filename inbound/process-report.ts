@@ -240,7 +240,10 @@ function classification(kind: ReportKind, format: string, recipients: RecipientO
 }
 
 function reportKind(reading: BounceReading): ReportKind {
-  if (reading.truncated && reading.recipients.length === 0 && reading.feedback === null) return 'truncated';
+  // Cut off before any recipient could be read whole (a generic "bounce without a readable recipient"
+  // says nothing to apply either): truncated, not a report.
+  const noRecipient = reading.recipients.every((r) => r.recipient === null && r.originalRecipient === null);
+  if (reading.truncated && noRecipient && reading.feedback === null) return 'truncated';
   return reading.kind;
 }
 
