@@ -114,7 +114,7 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   rule('disabled-account', String.raw`\b(?:disabled|inactive|deactivated|suspended|closed) (?:account|mailbox|user)\b`, 'hard', 'invalid_account', 42550),
 
   // Domain does not resolve: soft, quarantined at the threshold (SPEC §5).
-  rule('domain-not-found', String.raw`\b(?:host|domain)(?: name)? (?:not found|unknown|does not exist|doesn't exist)\b|\bunknown (?:host|domain)\b|\bno such domain\b`, 'soft', 'invalid_domain', 41605),
+  rule('domain-not-found', String.raw`\b(?:host|domain)(?: name)? (?:not found|unknown|does not exist|doesn't exist)\b|\bunknown (?:host|domain)\b|\bno such domain\b|\bDNS domain \S+ does not exist\b`, 'soft', 'invalid_domain', 41605),
   rule('nxdomain', String.raw`\bNXDOMAIN\b|\bname service error\b`, 'soft', 'invalid_domain', 41605),
   rule('no-mx', String.raw`\bno (?:mx|mail exchanger|valid mx)(?: records?)?\b`, 'soft', 'invalid_domain', 41605),
   rule('invalid-domain', String.raw`\binvalid (?:recipient )?domain\b|\bdomain (?:is )?(?:not reachable|unreachable)\b|\bdoes not accept mail\b|\bnull mx\b|\bunrout(?:e)?able (?:address|domain)\b`, 'soft', 'invalid_domain', 41605),
@@ -169,6 +169,9 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   status('x.4.1', 'soft', 'unreachable', 41601),
   status('x.4.2', 'soft', 'unreachable', 41601),
   status('x.4.7', 'soft', 'unreachable', 41606),
+  // The rest of X.3 (mail system) and X.4 (network and routing): the receiving side failed, try again.
+  status('x.3', 'soft', 'unreachable', 41601),
+  status('x.4', 'soft', 'unreachable', 41601),
 ]);
 
 // Compiled user patterns are cached; bounded because user rules are edited over time.
