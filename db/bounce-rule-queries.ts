@@ -14,6 +14,7 @@ import {
   type BounceSignals,
 } from '../domain/bounce-rules';
 import { normalizeBounceText, OCCURRENCE_CAP } from '../domain/bounce-normalize';
+import { invalidatesAtOnce } from '../domain/delivery-codes';
 import type { ErrorReason, ErrorType } from '../domain/error-reasons';
 import { inTransaction, type Queryable } from './pool';
 import { applyValidity } from './run-queries';
@@ -178,6 +179,7 @@ export async function requalify(pool: Pool, invalidAfterErrors = 3): Promise<Req
     });
     reportCount++;
   }
+  sendCount += await requalifySendingErrors(pool, userRules, invalidAfterErrors);
   return {
     texts: observed.rows.length,
     qualified,
@@ -185,6 +187,60 @@ export async function requalify(pool: Pool, invalidAfterErrors = 3): Promise<Req
     reports: reportCount,
     sends: sendCount,
   };
+}
+
+/** The remote reply in a sending error's detail (`meaning [COMMAND]: reply`, domain/smtp-classification.ts). */
+function replyOfDetail(detail: string): string {
+  return detail.replace(/^[^:[]*(?:\[[^\]]*\])?:\s*/, '');
+}
+
+/**
+ * Sends whose live SMTP reply no rule knew (`undefined`, SPEC 10: it counted against nobody) take the
+ * qualification the rules give their reply now, and one that speaks against the recipient counts
+ * toward the address's validity from then on, as one error of that message.
+ */
+async function requalifySendingErrors(
+  pool: Pool,
+  userRules: readonly BounceRule[],
+  invalidAfterErrors: number,
+): Promise<number> {
+  const sends = await pool.query<{ id: string; detail: string }>(
+    `SELECT id, detail FROM send
+      WHERE channel = 'email' AND result = 'error' AND error_type = 'undefined' AND detail IS NOT NULL
+      ORDER BY id LIMIT 10000`,
+  );
+  let count = 0;
+  for (const row of sends.rows) {
+    const q = qualify(replyOfDetail(row.detail), userRules);
+    if (q.ruleId === null) continue;
+    count += await inTransaction(pool, async (client) => {
+      const s = await client.query<{ lead_id: number; address: string }>(
+        `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now()
+          WHERE id = $1 AND result = 'error' AND error_type = 'undefined' RETURNING lead_id, address`,
+        [row.id, q.errorType, q.reason],
+      );
+      const send = s.rows[0];
+      if (send && q.countsAgainstRecipient)
+        await applyValidity(
+          client,
+          [
+            {
+              leadId: send.lead_id,
+              address: send.address,
+              delivered: false,
+              counts: true,
+              invalidNow: invalidatesAtOnce(q.code),
+              errorType: q.errorType,
+              reason: q.reason,
+              at: new Date(),
+            },
+          ],
+          invalidAfterErrors,
+        );
+      return s.rowCount ?? 0;
+    });
+  }
+  return count;
 }
 
 export async function listBounceRuleRows(

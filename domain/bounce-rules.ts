@@ -98,6 +98,8 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   // The rate: too many recipients or messages for now (Gmail 5.2.1 / 4.2.1 "receiving mail at a rate").
   policy('rate', String.raw`\btoo many (?:recipients|connections|messages|mails|emails)\b|\brate (?:limit|that prevents)|\b(?:receiving|sending) mail (?:at a rate|too quickly)\b|\bthrottl|\btemporarily deferred\b|\bexceeded (?:the )?(?:hourly|daily|sending) (?:limit|quota)\b`, 'rate'),
   policy('denied-by-policy', String.raw`\b(?:denied|rejected|refused|blocked) (?:by|due to) (?:local |site |our )?policy\b|\bpolicy (?:rejection|violation)\b|\bmessage filtered\b|\bfiltered by\b`, 'ours'),
+  // Google Groups: "may not exist, or you may not have permission to post" refuses the sender.
+  policy('no-permission-to-post', String.raw`\bnot have permission to post\b|\bnot (?:allowed|authorized|permitted) to post\b`, 'ours'),
   rule('virus', String.raw`\bvirus(?:es)? (?:detected|found)\b|\binfected\b|\bmalware\b`, 'soft', 'refused', 42554, true, 'content'),
 
   // Mailbox full: soft, back to valid after 30 days (SPEC §4).
@@ -112,7 +114,7 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   rule('disabled-account', String.raw`\b(?:disabled|inactive|deactivated|suspended|closed) (?:account|mailbox|user)\b`, 'hard', 'invalid_account', 42550),
 
   // Domain does not resolve: soft, quarantined at the threshold (SPEC §5).
-  rule('domain-not-found', String.raw`\b(?:host|domain)(?: name)? (?:not found|unknown|does not exist|doesn't exist)\b|\bunknown (?:host|domain)\b|\bno such domain\b`, 'soft', 'invalid_domain', 41605),
+  rule('domain-not-found', String.raw`\b(?:host|domain)(?: name)? (?:not found|unknown|does not exist|doesn't exist)\b|\bunknown (?:host|domain)\b|\bno such domain\b|\bDNS domain \S+ does not exist\b`, 'soft', 'invalid_domain', 41605),
   rule('nxdomain', String.raw`\bNXDOMAIN\b|\bname service error\b`, 'soft', 'invalid_domain', 41605),
   rule('no-mx', String.raw`\bno (?:mx|mail exchanger|valid mx)(?: records?)?\b`, 'soft', 'invalid_domain', 41605),
   rule('invalid-domain', String.raw`\binvalid (?:recipient )?domain\b|\bdomain (?:is )?(?:not reachable|unreachable)\b|\bdoes not accept mail\b|\bnull mx\b|\bunrout(?:e)?able (?:address|domain)\b`, 'soft', 'invalid_domain', 41605),
@@ -128,6 +130,7 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   rule('invalid-recipient', String.raw`\b(?:invalid|bad) (?:recipient|mailbox)\b|\brecipient (?:not found|unknown|invalid)\b`, 'hard', 'unknown_user', 42550),
   rule('no-account-here', String.raw`\bdoes(?:n't| not) have an? [^\s]{1,60} account\b`, 'hard', 'unknown_user', 42550),
   rule('unknown-user-ja', String.raw`(?:宛先|アドレス|ユーザー?).{0,10}(?:存在しません|見つかりません|不明)`, 'hard', 'unknown_user', 42550),
+  rule('not-listed', String.raw`\bnot listed in\b[^.;]{0,40}\b(?:directory|address book|names)\b`, 'hard', 'unknown_user', 42550),
   rule('user-not-local', String.raw`\buser not local\b`, 'hard', 'unknown_user', 42551),
   rule('bad-address-syntax', String.raw`\bmailbox name not allowed\b|\bbad (?:destination )?(?:mailbox )?address syntax\b`, 'hard', 'unknown_user', 42553),
 
@@ -144,7 +147,7 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
 
   // Gave up or could not connect.
   rule('expired', String.raw`\bdelivery time expired\b|\bmessage expired\b|\bretry (?:time(?:out)?|period) (?:exceeded|expired)\b`, 'soft', 'unreachable', 41606),
-  rule('connection', String.raw`\bconnection (?:timed out|refused)\b|\bno route to host\b|\bnetwork is unreachable\b|\bhost unreachable\b`, 'soft', 'unreachable', 41601),
+  rule('connection', String.raw`\bconnection (?:timed out|refused)\b|\bno route to host\b|\bnetwork is unreachable\b|\bhost (?:is )?(?:unreachable|not reachable)\b`, 'soft', 'unreachable', 41601),
 
   // Fallbacks on the RFC 3463 enhanced status code alone, in the text or in the report's Status field.
   // Our sender (5.1.7 / 5.1.8) and policy (X.7.x) first; 5.1.10 is RFC 7505's null MX (Exchange's
@@ -166,6 +169,9 @@ export const BUILTIN_BOUNCE_RULES: readonly BounceRule[] = Object.freeze([
   status('x.4.1', 'soft', 'unreachable', 41601),
   status('x.4.2', 'soft', 'unreachable', 41601),
   status('x.4.7', 'soft', 'unreachable', 41606),
+  // The rest of X.3 (mail system) and X.4 (network and routing): the receiving side failed, try again.
+  status('x.3', 'soft', 'unreachable', 41601),
+  status('x.4', 'soft', 'unreachable', 41601),
 ]);
 
 // Compiled user patterns are cached; bounded because user rules are edited over time.

@@ -96,7 +96,12 @@ const RATE_TEXT = /too (?:fast|quickly|many)|\brate\b|\bratelimit/i;
 // Texts naming our IP or host speak of the stream, not the recipient (Gmail "The IP you're using … is not
 // authorized", Microsoft "Client host … blocked").
 const POLICY_TEXT =
-  /\b(?:TSS\d\d|TS0\d|BL\d\d|S3140|S3150|SC-00\d|RP-00\d|OU-00\d|DY-00\d)\b|unsolicited|\bspam|reputation|\bblock(?:ed|list|listed)?\b|black ?list|deny ?list|\b(?:RBL|DNSBL)\b|spamhaus|\bbanned\b|too many (?:messages|connections|recipients)|rate[- ]?limit|unexpected volume|complaints|traffic not accepted|\bIP\b|\bclient host\b|\bPTR\b|reverse (?:DNS|lookup)/i;
+  /\b(?:TSS\d\d|TS0\d|BL\d\d|S3140|S3150|SC-00\d|RP-00\d|OU-00\d|DY-00\d)\b|unsolicited|\bspam|reputation|\bblock(?:ed|list|listed)?\b|black ?list|deny ?list|\b(?:RBL|DNSBL)\b|spamhaus|\bbanned\b|too many (?:messages|connections|recipients)|rate[- ]?limit|unexpected volume|complaints|traffic not accepted|\bIP\b|\bclient host\b|\bPTR\b|reverse (?:DNS|lookup)|\b(?:denied|rejected|refused|blocked) (?:by|due to) (?:local |site |our )?policy\b|\bpolicy (?:rejection|violation)\b|\bmessage filtered\b/i;
+// A frozen or locked mailbox may thaw: soft, like a disabled one without a text saying it is gone.
+const FROZEN_TEXT = /\bmail ?box is (?:frozen|locked)\b|\baccount (?:is )?(?:frozen|locked)\b/i;
+// The message's size, whatever the code (552 is also "storage exceeded"): the content is at fault.
+const MESSAGE_SIZE_TEXT =
+  /\bmessage (?:size )?(?:is )?too (?:large|big)\b|\bmessage size exceeds\b|\bexceeds (?:the )?(?:maximum )?(?:message )?size limit\b/i;
 const RATE_LIMIT_TEXT =
   /too many (?:recipients|connections|messages)|\brate that prevents\b|receiving mail (?:at a rate|too quickly)|rate[- ]?limit|\bthrottl/i;
 const SENDER_AUTH_TEXT = /\b(?:SPF|DKIM|DMARC)\b|\bunauthenticated\b/i;
@@ -283,7 +288,7 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
     // X.2.1 "mailbox disabled, not accepting messages" without a text saying it is gone: maybe temporary
     // (the seed: a dormant account is retried until the counter reaches its threshold).
     id: 'account-unavailable',
-    when: [{ enhanced: ['5.2.1', '4.2.1'] }],
+    when: [{ enhanced: ['5.2.1', '4.2.1'] }, { basicClasses: [4, 5], text: FROZEN_TEXT }],
     code: DeliveryCode.TransactionFailed,
     errorType: 'soft',
     reason: 'invalid_account',
@@ -332,7 +337,10 @@ export const SMTP_CLASSIFICATION_RULES: readonly SmtpClassificationRule[] = [
   {
     id: 'message-content-refused',
     // X.3.4 / X.2.3 too big, 5.6.x content: fix the message, the recipient is fine (REFERENCE).
-    when: [{ basicClasses: [5], enhanced: ['5.3.4', '5.2.3', '5.6.'] }],
+    when: [
+      { basicClasses: [5], enhanced: ['5.3.4', '5.2.3', '5.6.'] },
+      { basicClasses: [5], text: MESSAGE_SIZE_TEXT, enhancedNot: ['5.1.', '5.2.2'] },
+    ],
     code: DeliveryCode.TransactionFailed,
     errorType: 'soft',
     reason: 'refused',

@@ -38,16 +38,25 @@ export interface ValidityEvidence {
 /**
  * A message's error counts once toward the lead's consecutive errors (its
  * first attempt), never its retries; a pre-error was never sent, and a policy
- * block is the stream's fault, not the recipient's (SPEC 10).
+ * block is the stream's fault, not the recipient's (SPEC 10). An `undefined`
+ * error (a reply text no rule knows yet) counts against nobody until it is
+ * qualified (SPEC 10, second manual): requalifying applies it then
+ * (db/bounce-rule-queries.ts requalify).
  */
 export function validityEvidence(
-  outcome: { result: 'sent' | 'error' | 'pre_error'; policyBlock: boolean; invalidatesAtOnce: boolean },
+  outcome: {
+    result: 'sent' | 'error' | 'pre_error';
+    policyBlock: boolean;
+    invalidatesAtOnce: boolean;
+    errorType?: string | null;
+  },
   attempt: number,
 ): ValidityEvidence {
+  const qualifiedError = outcome.result === 'error' && outcome.errorType !== 'undefined';
   return {
     delivered: outcome.result === 'sent',
-    counts: outcome.result === 'error' && !outcome.policyBlock && attempt <= 1,
-    invalidNow: outcome.invalidatesAtOnce && outcome.result === 'error',
+    counts: qualifiedError && !outcome.policyBlock && attempt <= 1,
+    invalidNow: qualifiedError && outcome.invalidatesAtOnce,
   };
 }
 

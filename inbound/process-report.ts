@@ -245,8 +245,10 @@ function classification(kind: ReportKind, format: string, recipients: RecipientO
  * whole); a report cut before any of that is only 'truncated'.
  */
 function reportKind(reading: BounceReading): ReportKind {
+  // Cut off before any recipient could be read whole, or before any says why: nothing to apply.
+  const noRecipient = reading.recipients.every((r) => r.recipient === null && r.originalRecipient === null);
   const saysWhy = reading.recipients.some((r) => r.status !== null || r.diagnostic !== null);
-  if (reading.truncated && reading.feedback === null && !saysWhy) return 'truncated';
+  if (reading.truncated && reading.feedback === null && (noRecipient || !saysWhy)) return 'truncated';
   return reading.kind;
 }
 

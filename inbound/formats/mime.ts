@@ -21,6 +21,8 @@ export interface MimePart {
   message: MimePart | null;
   /** A multipart of this part (or below it) had no closing boundary. */
   truncated: boolean;
+  /** The message ended inside this part: the last part of a multipart whose closing boundary never came. */
+  cut?: boolean;
 }
 
 const MAX_DEPTH = 8;
@@ -180,6 +182,8 @@ export function parseMime(raw: Buffer | string, depth = 0): MimePart {
       return part;
     }
     part.parts = split.parts.map((p) => parseMime(p, depth + 1));
+    const last = part.parts[part.parts.length - 1];
+    if (!split.closed && last !== undefined) last.cut = true;
     part.truncated = !split.closed || part.parts.some((p) => p.truncated);
     return part;
   }

@@ -67,6 +67,13 @@ function fieldsInText(text: string): string | null {
   return text.slice(start);
 }
 
+/** The field groups of a cut delivery-status body that a blank line closed. */
+function completeGroups(text: string): string {
+  const closed = text.replace(/\r\n/g, '\n').search(/\n[ \t]*\n(?![\s\S]*\n[ \t]*\n)/);
+  if (/\n[ \t]*\n\s*$/.test(text.replace(/\r\n/g, '\n'))) return text;
+  return closed < 0 ? '' : text.replace(/\r\n/g, '\n').slice(0, closed);
+}
+
 export const rfc3464: Recogniser = {
   name: 'rfc3464',
   read(input: BounceInput): Recognised | null {
@@ -76,7 +83,9 @@ export const rfc3464: Recogniser = {
       parts = dsnParts(input.root, true);
       where = 'delivery-status part nested in an enclosed message';
     }
-    let bodies = parts.map(partText);
+    // A delivery-status part the message ended in: its last field group may be cut short (a recipient
+    // without its Status or Diagnostic-Code) and is read only when a blank line closed it.
+    let bodies = parts.map((p) => (p.cut === true ? completeGroups(partText(p)) : partText(p)));
     if (bodies.length === 0) {
       const inText = fieldsInText(input.text);
       if (inText === null) return null;
