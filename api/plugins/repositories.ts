@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { bounceRuleRepository, type BounceRuleRepository } from '../../db/repositories/bounce-rules';
 import { domainRuleRepository, type DomainRuleRepository } from '../../db/repositories/domain-rules';
 import { historyRepository, type HistoryRepository } from '../../db/repositories/history';
+import { inboundReportRepository, type InboundReportRepository } from '../../db/repositories/inbound-reports';
 import { leadRepository, type LeadRepository } from '../../db/repositories/leads';
 import {
   officialAccountRepository,
@@ -30,6 +31,7 @@ declare module 'fastify' {
     bounceRules: BounceRuleRepository;
     domainRules: DomainRuleRepository;
     officialAccounts: OfficialAccountRepository;
+    inboundReports: InboundReportRepository;
   }
 }
 
@@ -45,6 +47,7 @@ type Repositories = {
   bounceRules: BounceRuleRepository;
   domainRules: DomainRuleRepository;
   officialAccounts: OfficialAccountRepository;
+  inboundReports: InboundReportRepository;
 };
 
 /** The plugin name a route plugin lists in its dependencies, e.g. 'leads-repository'. */
@@ -71,4 +74,5 @@ export const repositoryPlugins: FastifyPluginAsync[] = [
   repositoryPlugin('bounceRules', (db) => bounceRuleRepository(db.pool)),
   repositoryPlugin('domainRules', (db) => domainRuleRepository(db.pool)),
   repositoryPlugin('officialAccounts', (db) => officialAccountRepository(db.pool)),
+  repositoryPlugin('inboundReports', (db) => inboundReportRepository(db.pool)),
 ];
