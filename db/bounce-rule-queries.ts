@@ -36,18 +36,6 @@ export interface BounceRuleDbRow {
 /** A qualification is the decision on one bounce text (domain/bounce-rules.ts classifyBounce). */
 export type Qualification = BounceDecision;
 
-export const UNDEFINED_QUALIFICATION: Qualification = Object.freeze({
-  errorType: 'undefined',
-  reason: 'undefined',
-  code: 0,
-  ruleId: null,
-  ruleOrigin: null,
-  fault: null,
-  countsAgainstRecipient: false,
-  refusedByPolicy: false,
-  evidence: [],
-}) as Qualification;
-
 /** User rules in matching order (oldest first), as domain rules. */
 export async function loadUserRules(db: Queryable): Promise<BounceRule[]> {
   const rows = await db.query<BounceRuleDbRow>(

@@ -19,22 +19,6 @@ import { wizardRunRepository, type WizardRunRepository } from '../../db/reposito
 import type { DatabasePools } from './database';
 import { sharedPlugin } from './named-plugin';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    leads: LeadRepository;
-    templates: TemplateRepository;
-    segments: SegmentRepository;
-    wizardRuns: WizardRunRepository;
-    sends: SendRepository;
-    history: HistoryRepository;
-    tracking: TrackingRepository;
-    bounceRules: BounceRuleRepository;
-    domainRules: DomainRuleRepository;
-    officialAccounts: OfficialAccountRepository;
-    inboundReports: InboundReportRepository;
-  }
-}
-
 /** Every repository the app decorates itself with, by decorator name. */
 type Repositories = {
   leads: LeadRepository;
@@ -49,6 +33,12 @@ type Repositories = {
   officialAccounts: OfficialAccountRepository;
   inboundReports: InboundReportRepository;
 };
+
+declare module 'fastify' {
+  // Each repository is a decorator of the app, typed from the list above.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the members are Repositories'
+  interface FastifyInstance extends Repositories {}
+}
 
 /** The plugin name a route plugin lists in its dependencies, e.g. 'leads-repository'. */
 export const repository = (key: keyof Repositories) => `${key}-repository`;

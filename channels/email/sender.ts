@@ -21,14 +21,16 @@ import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } fro
 import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
 import { AcceptMarks } from './accept-marks';
-import { ZERO, addCounts, outcomeRecord } from '../sender';
-import type {
-  BatchCounts,
-  ChannelModule,
-  ChannelSender,
-  SendContext,
-  TemplateDraft,
-  TemplateProblem,
+import {
+  ZERO,
+  addCounts,
+  outcomeRecord,
+  type BatchCounts,
+  type ChannelModule,
+  type ChannelSender,
+  type SendContext,
+  type TemplateDraft,
+  type TemplateProblem,
 } from '../sender';
 
 export interface EmailSenderDeps {

@@ -27,14 +27,16 @@ import type { RecordingRules } from '../../db/outcomes';
 import { preErrorOutcome, type DeliveryOutcome } from '../../domain/delivery-outcome';
 import { getRun, type ClaimedSend } from '../../db/run-queries';
 import { getTemplate, type TemplateRow } from '../../db/template-queries';
-import { ZERO, chunkedRecording, outcomeRecord } from '../sender';
-import type {
-  BatchCounts,
-  ChannelModule,
-  ChannelSender,
-  SendContext,
-  TemplateDraft,
-  TemplateProblem,
+import {
+  ZERO,
+  chunkedRecording,
+  outcomeRecord,
+  type BatchCounts,
+  type ChannelModule,
+  type ChannelSender,
+  type SendContext,
+  type TemplateDraft,
+  type TemplateProblem,
 } from '../sender';
 
 export interface LineSenderDeps {
