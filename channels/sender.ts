@@ -6,7 +6,8 @@
 import { heartbeat } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import type { PreparedTargets, ClaimedSend } from '../db/run-queries';
+import type { PreparedTargets, ClaimedSend, RunRow } from '../db/run-queries';
+import type { LeadRow } from '../db/lead-queries';
 import { recordOutcomes, type OutcomeRecord, type RecordedCounts, type RecordingRules } from '../db/outcomes';
 import type { DeliveryOutcome } from '../domain/delivery-outcome';
 import type { TemplateRow } from '../db/template-queries';
@@ -107,11 +108,39 @@ export interface SenderEnv {
   transports: { email?: EmailTransport; sms?: SmsTransport; line?: LineClient };
 }
 
+/** A template as the API receives it (POST/PATCH /v1/templates), before it is stored. */
+export interface TemplateDraft {
+  format?: 'text' | 'html' | 'multipart';
+  subject?: string;
+  from?: string;
+  bodyText?: string;
+  bodyHtml?: string;
+  smsBody?: string;
+  lineAccountId?: number;
+  lineMessages?: Record<string, unknown>[];
+}
+
+/** What is wrong with a template draft, with the request field at fault (`body.subject`). */
+export interface TemplateProblem {
+  field: string;
+  message: string;
+}
+
 /** One channel as the registry declares it. */
 export interface ChannelModule {
   name: Channel;
+  /** The channel's name in messages to API users ('SMS'). */
+  label: string;
   /** This channel's sender, or null when its transport is not configured on this worker. */
   createSender(env: SenderEnv): ChannelSender | null;
   /** Why a run of this channel cannot go on when the workers have no sender for it. */
   unavailable: string;
+  /** The channel's completeness rules for a template: the first problem, or null. */
+  checkTemplate(draft: TemplateDraft): TemplateProblem | null;
+  /** The address a single send (POST /v1/messages) goes to; absent: the channel has no single sends. */
+  singleSendAddress?(lead: LeadRow): string;
+  /** Why opens of a run cannot be measured (null: they can); absent: the channel carries no tracking image. */
+  opensUnmeasurable?(template: TemplateRow | null): string | null;
+  /** The run's "sent" figure, when it is not its count of sent messages (SMS: parts after splitting). */
+  sentFigure?(run: RunRow): number;
 }

@@ -2,9 +2,19 @@
 // documented defaults (the README's configuration table mirrors CONFIG_KEYS).
 // Secrets are never logged: `describeConfig` masks them.
 
-import { isChannel, type Channel } from '../domain/channels';
+import { CHANNELS, isChannel, type Channel } from '../domain/channels';
 
-export interface AppConfig {
+/**
+ * The settings every channel has, named after it (domain/channels.ts): its send activities' task
+ * queue (`taskQueueSms` from TASK_QUEUE_SMS, default `send-sms`) and the server-enforced cap on
+ * send batches started per second on that queue, across all workers (`smsBatchesPerSecond` from
+ * SMS_BATCHES_PER_SECOND, default 0 = none). A new channel gets both without an edit here.
+ */
+export type ChannelSettings = { [C in Channel as `taskQueue${Capitalize<C>}`]: string } & {
+  [C in Channel as `${C}BatchesPerSecond`]: number;
+};
+
+export interface AppConfig extends ChannelSettings {
   /** API listen port. */
   port: number;
   host: string;
@@ -53,13 +63,6 @@ export interface AppConfig {
   /** How long a completed run stays open for asynchronous bounces, in seconds. */
   asyncBounceWindowSeconds: number;
   taskQueueWizard: string;
-  taskQueueEmail: string;
-  taskQueueSms: string;
-  taskQueueLine: string;
-  /** Server-enforced cap on send batches started per second on each channel's queue, across all workers (0 = none). */
-  emailBatchesPerSecond: number;
-  smsBatchesPerSecond: number;
-  lineBatchesPerSecond: number;
   /** LINE Messaging API base URL; empty means the local LINE simulator under `npm start`, https://api.line.me elsewhere. */
   lineApiBaseUrl: string;
   /** Per LINE API request, body included. */
@@ -89,6 +92,52 @@ interface KeySpec {
   default: string;
   secret?: boolean;
   doc: string;
+  /** A setting of every channel: the one README row that documents the pattern (`TASK_QUEUE_<CHANNEL>`). */
+  family?: { env: string; default: string; doc: string };
+}
+
+/** The setting's key of a channel: `taskQueueSms`. */
+export function taskQueueKey(channel: Channel): `taskQueue${Capitalize<Channel>}` {
+  return `taskQueue${channel[0]!.toUpperCase()}${channel.slice(1)}` as `taskQueue${Capitalize<Channel>}`;
+}
+
+function batchesPerSecondKey(channel: Channel): `${Channel}BatchesPerSecond` {
+  return `${channel}BatchesPerSecond`;
+}
+
+const TASK_QUEUE_FAMILY = {
+  env: 'TASK_QUEUE_<CHANNEL>',
+  default: 'send-<channel>',
+  doc: "task queue of a channel's send activities, named after the channel (`TASK_QUEUE_EMAIL`, `TASK_QUEUE_SMS`, `TASK_QUEUE_LINE`)",
+};
+
+const BATCHES_PER_SECOND_FAMILY = {
+  env: '<CHANNEL>_BATCHES_PER_SECOND',
+  default: '0',
+  doc: "a channel's send batches started per second, all workers together (maxTaskQueueActivitiesPerSecond: set it alike on every worker); 0: no cap",
+};
+
+/** The two settings of every channel, TASK_QUEUE_<CHANNEL> and <CHANNEL>_BATCHES_PER_SECOND. */
+function channelKeys(): KeySpec[] {
+  const upper = (c: Channel) => c.toUpperCase();
+  return [
+    ...CHANNELS.map((c): KeySpec => ({
+      env: `TASK_QUEUE_${upper(c)}`,
+      key: taskQueueKey(c),
+      kind: 'string',
+      default: `send-${c}`,
+      doc: `task queue of ${c} send activities`,
+      family: TASK_QUEUE_FAMILY,
+    })),
+    ...CHANNELS.map((c): KeySpec => ({
+      env: `${upper(c)}_BATCHES_PER_SECOND`,
+      key: batchesPerSecondKey(c),
+      kind: 'int',
+      default: '0',
+      doc: `${c} send batches started per second across all workers; 0: no cap`,
+      family: BATCHES_PER_SECOND_FAMILY,
+    })),
+  ];
 }
 
 export const CONFIG_KEYS: readonly KeySpec[] = [
@@ -286,48 +335,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 'wizard-runs',
     doc: 'task queue of run workflows and their bookkeeping activities',
   },
-  {
-    env: 'TASK_QUEUE_EMAIL',
-    key: 'taskQueueEmail',
-    kind: 'string',
-    default: 'send-email',
-    doc: 'task queue of email send activities',
-  },
-  {
-    env: 'TASK_QUEUE_SMS',
-    key: 'taskQueueSms',
-    kind: 'string',
-    default: 'send-sms',
-    doc: 'task queue of SMS send activities',
-  },
-  {
-    env: 'TASK_QUEUE_LINE',
-    key: 'taskQueueLine',
-    kind: 'string',
-    default: 'send-line',
-    doc: 'task queue of LINE send activities',
-  },
-  {
-    env: 'EMAIL_BATCHES_PER_SECOND',
-    key: 'emailBatchesPerSecond',
-    kind: 'int',
-    default: '0',
-    doc: 'email send batches started per second across all workers (Temporal maxTaskQueueActivitiesPerSecond; set the same on every worker); 0: no cap',
-  },
-  {
-    env: 'SMS_BATCHES_PER_SECOND',
-    key: 'smsBatchesPerSecond',
-    kind: 'int',
-    default: '0',
-    doc: 'the same for SMS (provider rate limits)',
-  },
-  {
-    env: 'LINE_BATCHES_PER_SECOND',
-    key: 'lineBatchesPerSecond',
-    kind: 'int',
-    default: '0',
-    doc: 'the same for LINE (API rate limits)',
-  },
+  ...channelKeys(),
   {
     env: 'LINE_API_BASE_URL',
     key: 'lineApiBaseUrl',
@@ -472,20 +480,12 @@ export function redactUrl(value: string): string {
   }
 }
 
-/** Each channel's send queue and its rate (batches started per second across all workers; 0: no cap). */
-const CHANNEL_QUEUES: Readonly<
-  Record<Channel, { queue: (c: AppConfig) => string; batchesPerSecond: (c: AppConfig) => number }>
-> = {
-  email: { queue: (c) => c.taskQueueEmail, batchesPerSecond: (c) => c.emailBatchesPerSecond },
-  sms: { queue: (c) => c.taskQueueSms, batchesPerSecond: (c) => c.smsBatchesPerSecond },
-  line: { queue: (c) => c.taskQueueLine, batchesPerSecond: (c) => c.lineBatchesPerSecond },
-};
-
 /** The task queue a channel's send activities run on: one per channel, so each scales and is rate-limited on its own. */
 export function sendQueueFor(config: AppConfig, channel: string): string {
-  return CHANNEL_QUEUES[isChannel(channel) ? channel : 'email'].queue(config);
+  return config[taskQueueKey(isChannel(channel) ? channel : 'email')];
 }
 
+/** A channel's send batches started per second across all workers (0: no cap). */
 export function sendRateFor(config: AppConfig, channel: Channel): number {
-  return CHANNEL_QUEUES[channel].batchesPerSecond(config);
+  return config[batchesPerSecondKey(channel)];
 }

@@ -3,20 +3,14 @@
 // not an address whose deliverability we track.
 import type { Pool } from 'pg';
 import type { Queryable } from './pool';
+import type { Row } from './rows';
 import { alreadySentSql, prepareTargets, type PreparedTargets } from './run-queries';
 
-export interface OfficialAccountRow {
-  id: number;
-  name: string;
-  channel_id: string;
-  /** Secret: goes into the Authorization header of pushes and nowhere else. */
-  access_token: string;
-  /** Secret: verifies webhook signatures. */
-  channel_secret: string;
-  deleted_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/**
+ * A LINE official account as stored (db/rows.ts). Secrets: `access_token` goes into the
+ * Authorization header of pushes and nowhere else; `channel_secret` verifies webhook signatures.
+ */
+export type OfficialAccountRow = Row<'official_account'>;
 
 export async function getOfficialAccount(db: Queryable, id: number): Promise<OfficialAccountRow | null> {
   const res = await db.query<OfficialAccountRow>('SELECT * FROM official_account WHERE id = $1', [id]);

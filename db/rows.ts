@@ -9,6 +9,7 @@
 // a string, timestamptz is a Date, jsonb is parsed. A column may narrow its
 // TypeScript type (a union of texts, a JSON shape) without changing its `pg`.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CHANNELS } from '../domain/channels';
 
 /** The column types the migrations use (information_schema udt_name, arrays as `<type>[]`). */
 export type PgType =
@@ -31,6 +32,9 @@ export const col = {
   textArray: () => typed('text[]', Type.Array(Type.String())),
   int4Array: () => typed('int4[]', Type.Array(Type.Integer())),
 };
+
+/** A channel's name (domain/channels.ts) in a text column. */
+const channelName = () => col.text(Type.Union(CHANNELS.map((c) => Type.Literal(c))));
 
 /** A column that may be NULL. */
 export const nullable = <T extends TSchema>(schema: T) =>
@@ -240,7 +244,7 @@ export const TABLES = {
   },
   template: {
     id: col.int4(),
-    channel: col.text(),
+    channel: channelName(),
     title: col.text(),
     memo: col.text(),
     email_format: nullable(col.text()),
@@ -280,7 +284,7 @@ export const TABLES = {
   },
   wizard_run: {
     id: col.int4(),
-    channel: col.text(),
+    channel: channelName(),
     template_id: col.int4(),
     template_title: col.text(),
     template_memo: col.text(),

@@ -11,54 +11,10 @@ import {
 import { ADDRESS_STATUS_RULES, LEAD_VALIDITY_RULES, STATUSES_CLEARED_BY_DELIVERY } from '../domain/validity';
 import { compileSegmentFilter } from '../domain/segment-filter';
 import { inTransaction, type Queryable } from './pool';
+import type { Row } from './rows';
 
-export interface RunRow {
-  id: number;
-  channel: string;
-  template_id: number;
-  template_title: string;
-  template_memo: string;
-  target_kind: 'segment' | 'list';
-  segment_id: number | null;
-  lead_ids: number[] | null;
-  include_already_sent: boolean;
-  permission_filter: boolean;
-  allow_long_sms: boolean;
-  phone_field: string | null;
-  scheduled_at: Date | null;
-  retry_schedules: Record<string, unknown> | null;
-  start_notified_at: Date | null;
-  end_notified_at: Date | null;
-  status_mail: string | null;
-  remind_mail: string | null;
-  status: string;
-  workflow_id: string;
-  error_message: string | null;
-  expected_completion_at: Date | null;
-  /** Why the run's sends wait (a relay fault, domain/relay-faults.ts); null while nothing holds them. */
-  hold_reason: string | null;
-  hold_detail: string | null;
-  held_since: Date | null;
-  held_until: Date | null;
-  started_at: Date | null;
-  completed_at: Date | null;
-  cancel_requested_at: Date | null;
-  updated_by: string | null;
-  target_count: number;
-  excluded_count: number;
-  sent_count: number;
-  /** SMS runs: parts the SMSC accepted (db/sms-queries). */
-  sms_parts_count: number;
-  delivered_count: number;
-  pre_error_count: number;
-  error_count: number;
-  opener_count: number;
-  clicker_count: number;
-  click_count: number;
-  unsubscribe_count: number;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A wizard run as stored: the columns db/rows.ts declares. */
+export type RunRow = Row<'wizard_run'>;
 
 export async function getRun(db: Queryable, runId: number): Promise<RunRow | null> {
   const res = await db.query<RunRow>('SELECT * FROM wizard_run WHERE id = $1', [runId]);

@@ -14,6 +14,7 @@
 // then, among the leads left, `duplicate` for every lead after the first (by
 // lead id) with the same address as normalized for the channel.
 
+import type { Channel } from './channels';
 import type { ErrorReason } from './error-reasons';
 import {
   and,
@@ -60,7 +61,8 @@ export const EXCLUSION_REASONS: readonly ExclusionReason[] = [
   'duplicate',
 ];
 
-export type TargetChannel = 'email' | 'sms' | 'line';
+/** Every channel has target rules: a channel added to domain/channels.ts does not compile until TARGET_RULES has its. */
+export type TargetChannel = Channel;
 
 /**
  * One channel's rules. `address` reads the lead's inputs; `dedupeKey` and the

@@ -4,5 +4,7 @@ import { CONFIG_KEYS } from '../config/config';
 
 console.log('| variable | default | meaning |');
 console.log('|---|---|---|');
-for (const k of CONFIG_KEYS)
+// A setting every channel has is one row, its pattern (TASK_QUEUE_<CHANNEL>).
+const rows = new Map(CONFIG_KEYS.map((k) => [k.family?.env ?? k.env, k.family ?? k]));
+for (const k of rows.values())
   console.log(`| \`${k.env}\` | ${k.default === '' ? '(empty)' : `\`${k.default}\``} | ${k.doc} |`);

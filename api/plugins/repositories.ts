@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { bounceRuleRepository, type BounceRuleRepository } from '../../db/repositories/bounce-rules';
 import { domainRuleRepository, type DomainRuleRepository } from '../../db/repositories/domain-rules';
 import { historyRepository, type HistoryRepository } from '../../db/repositories/history';
+import { inboundReportRepository, type InboundReportRepository } from '../../db/repositories/inbound-reports';
 import { leadRepository, type LeadRepository } from '../../db/repositories/leads';
 import {
   officialAccountRepository,
@@ -18,21 +19,6 @@ import { wizardRunRepository, type WizardRunRepository } from '../../db/reposito
 import type { DatabasePools } from './database';
 import { sharedPlugin } from './named-plugin';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    leads: LeadRepository;
-    templates: TemplateRepository;
-    segments: SegmentRepository;
-    wizardRuns: WizardRunRepository;
-    sends: SendRepository;
-    history: HistoryRepository;
-    tracking: TrackingRepository;
-    bounceRules: BounceRuleRepository;
-    domainRules: DomainRuleRepository;
-    officialAccounts: OfficialAccountRepository;
-  }
-}
-
 /** Every repository the app decorates itself with, by decorator name. */
 type Repositories = {
   leads: LeadRepository;
@@ -45,7 +31,14 @@ type Repositories = {
   bounceRules: BounceRuleRepository;
   domainRules: DomainRuleRepository;
   officialAccounts: OfficialAccountRepository;
+  inboundReports: InboundReportRepository;
 };
+
+declare module 'fastify' {
+  // Each repository is a decorator of the app, typed from the list above.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the members are Repositories'
+  interface FastifyInstance extends Repositories {}
+}
 
 /** The plugin name a route plugin lists in its dependencies, e.g. 'leads-repository'. */
 export const repository = (key: keyof Repositories) => `${key}-repository`;
@@ -71,4 +64,5 @@ export const repositoryPlugins: FastifyPluginAsync[] = [
   repositoryPlugin('bounceRules', (db) => bounceRuleRepository(db.pool)),
   repositoryPlugin('domainRules', (db) => domainRuleRepository(db.pool)),
   repositoryPlugin('officialAccounts', (db) => officialAccountRepository(db.pool)),
+  repositoryPlugin('inboundReports', (db) => inboundReportRepository(db.pool)),
 ];

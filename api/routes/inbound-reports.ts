@@ -4,13 +4,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {
-  getInboundReport,
-  INBOUND_DECISIONS,
-  searchInboundReports,
-  type InboundReportRow,
-} from '../../db/inbound-report-queries';
+import { INBOUND_DECISIONS, type InboundReportRow } from '../../db/inbound-report-queries';
 import { ApiError, notFound } from '../errors';
+import { repository } from '../plugins/repositories';
+import { routesPlugin } from '../plugins/named-plugin';
 import { BigIdParams, ErrorBody, iso, Nullable, PageQuery, Timestamp } from '../schemas';
 
 const KINDS = ['dsn', 'arf', 'auto-reply', 'other', 'unparseable', 'truncated'] as const;
@@ -97,75 +94,78 @@ function itemJson(r: InboundReportRow): Static<typeof InboundReportItem> {
   };
 }
 
-export const inboundReportRoutes: FastifyPluginAsync = async (fastify) => {
-  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { pool } = app.deps;
-  app.addSchema(InboundReportItem);
+export const inboundReportRoutes: FastifyPluginAsync = routesPlugin(
+  { name: 'inbound-report-routes', dependencies: [repository('inboundReports')] },
+  async (fastify) => {
+    const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+    const { inboundReports } = app;
+    app.addSchema(InboundReportItem);
 
-  app.get(
-    '/v1/inbound-reports',
-    {
-      schema: {
-        tags: ['inbound'],
-        summary:
-          'What reached the bounce mailbox, one entry per recipient of a report, newest first; AND across fields, OR within lists; cursor-paged',
-        querystring: SearchQuery,
-        response: {
-          200: Type.Object({
-            items: Type.Array(Type.Ref(InboundReportItem)),
-            nextCursor: Nullable(Type.String()),
-          }),
-          400: ErrorBody,
-          503: ErrorBody,
+    app.get(
+      '/v1/inbound-reports',
+      {
+        schema: {
+          tags: ['inbound'],
+          summary:
+            'What reached the bounce mailbox, one entry per recipient of a report, newest first; AND across fields, OR within lists; cursor-paged',
+          querystring: SearchQuery,
+          response: {
+            200: Type.Object({
+              items: Type.Array(Type.Ref(InboundReportItem)),
+              nextCursor: Nullable(Type.String()),
+            }),
+            400: ErrorBody,
+            503: ErrorBody,
+          },
         },
       },
-    },
-    async (req) => {
-      const q = req.query;
-      const time = (v: string | undefined, field: string) => {
-        if (v === undefined) return undefined;
-        const d = new Date(v);
-        if (Number.isNaN(d.getTime())) throw new ApiError(400, `${field}: not a date-time`, field);
-        return d;
-      };
-      const limit = q.limit ?? 100;
-      const page = await searchInboundReports(pool, {
-        kind: q.kind,
-        decision: q.decision,
-        status: q.status,
-        recipient: q.recipient,
-        runId: q.runId,
-        sendId: q.sendId,
-        receivedFrom: time(q.receivedFrom, 'receivedFrom'),
-        receivedTo: time(q.receivedTo, 'receivedTo'),
-        beforeId: q.cursor,
-        limit,
-      });
-      const items = page.rows.map(itemJson);
-      return { items, nextCursor: page.more ? (items[items.length - 1]?.id ?? null) : null };
-    },
-  );
-
-  app.get(
-    '/v1/inbound-reports/:id',
-    {
-      schema: {
-        tags: ['inbound'],
-        summary: 'One stored report entry: the raw message, the fields read, the decision and its evidence',
-        params: BigIdParams,
-        response: { 200: InboundReportDetail, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      async (req) => {
+        const q = req.query;
+        const time = (v: string | undefined, field: string) => {
+          if (v === undefined) return undefined;
+          const d = new Date(v);
+          if (Number.isNaN(d.getTime())) throw new ApiError(400, `${field}: not a date-time`, field);
+          return d;
+        };
+        const limit = q.limit ?? 100;
+        const page = await inboundReports.search({
+          kind: q.kind,
+          decision: q.decision,
+          status: q.status,
+          recipient: q.recipient,
+          runId: q.runId,
+          sendId: q.sendId,
+          receivedFrom: time(q.receivedFrom, 'receivedFrom'),
+          receivedTo: time(q.receivedTo, 'receivedTo'),
+          beforeId: q.cursor,
+          limit,
+        });
+        const items = page.rows.map(itemJson);
+        return { items, nextCursor: page.more ? (items[items.length - 1]?.id ?? null) : null };
       },
-    },
-    async (req) => {
-      const r = await getInboundReport(pool, req.params.id);
-      if (r === null) throw notFound(`inbound report ${req.params.id}`);
-      return {
-        ...itemJson(r),
-        fingerprint: r.fingerprint,
-        raw: r.raw,
-        reading: r.reading ?? null,
-        otherRecipients: r.siblings.map(itemJson),
-      };
-    },
-  );
-};
+    );
+
+    app.get(
+      '/v1/inbound-reports/:id',
+      {
+        schema: {
+          tags: ['inbound'],
+          summary: 'One stored report entry: the raw message, the fields read, the decision and its evidence',
+          params: BigIdParams,
+          response: { 200: InboundReportDetail, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+        },
+      },
+      async (req) => {
+        const r = await inboundReports.get(req.params.id);
+        if (r === null) throw notFound(`inbound report ${req.params.id}`);
+        return {
+          ...itemJson(r),
+          fingerprint: r.fingerprint,
+          raw: r.raw,
+          reading: r.reading ?? null,
+          otherRecipients: r.siblings.map(itemJson),
+        };
+      },
+    );
+  },
+);

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startSingleSend } from '../../lifecycle/single-send';
-import { DEFAULT_PHONE_FIELD } from '../../db/sms-queries';
+import { CHANNEL_MODULES } from '../../channels/registry';
 import { ApiError, badRequest } from '../errors';
 import { ErrorBody } from '../schemas';
 import { repository } from '../plugins/repositories';
@@ -13,6 +13,12 @@ import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempoten
 import { SendDetail, sendJson } from './sends';
 
 const WAIT_FOR_RESULT_MS = 20_000;
+
+/** The channels with single sends, for the answer to a template of another ('email or SMS'). */
+const SINGLE_SEND_CHANNELS = Object.values(CHANNEL_MODULES)
+  .filter((m) => m.singleSendAddress)
+  .map((m) => m.label)
+  .join(' or ');
 
 export const messageRoutes: FastifyPluginAsync = routesPlugin(
   {
@@ -57,15 +63,14 @@ export const messageRoutes: FastifyPluginAsync = routesPlugin(
         const template = await templates.get(templateId);
         if (!template || template.deleted_at)
           throw badRequest('body.templateId', `template ${templateId} does not exist`);
-        if (template.channel !== 'email' && template.channel !== 'sms') {
+        const addressOf = CHANNEL_MODULES[template.channel].singleSendAddress;
+        if (!addressOf) {
           throw badRequest(
             'body.templateId',
-            `template ${templateId} is a ${template.channel} template; single sends are email or SMS so far`,
+            `template ${templateId} is a ${template.channel} template; single sends are ${SINGLE_SEND_CHANNELS} so far`,
           );
         }
-        // An SMS goes to the lead's mobile phone field; a missing one is the pre-error "not a mobile phone number".
-        const address =
-          template.channel === 'sms' ? (lead.phones[DEFAULT_PHONE_FIELD] ?? '') : (lead.email ?? '');
+        const address = addressOf(lead);
         const sendId = await sends.insertSingle(
           {
             leadId: lead.id,

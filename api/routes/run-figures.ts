@@ -8,6 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { computeRunFigures, ratePercent, urlStars, type RunFigures } from '../../domain/figures';
 import type { LinkClickCounts } from '../../db/tracking-queries';
+import { CHANNEL_MODULES } from '../../channels/registry';
 import { notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -148,16 +149,10 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
         const run = await wizardRuns.get(req.params.id);
         if (!run) throw notFound(`wizard run ${req.params.id}`);
         const template = await templates.get(run.template_id);
-        // Opens are seen only through the image in an HTML part (SPEC §8).
-        const format = template?.email_format ?? 'text';
-        const reason =
-          run.channel !== 'email'
-            ? `not measurable: ${run.channel} messages carry no tracking image`
-            : format === 'text'
-              ? 'not measurable: text mail carries no tracking image'
-              : template && !template.open_tracking
-                ? 'not measurable: open tracking was off for this template'
-                : null;
+        const opensUnmeasurable = CHANNEL_MODULES[run.channel].opensUnmeasurable;
+        const reason = opensUnmeasurable
+          ? opensUnmeasurable(template)
+          : `not measurable: ${run.channel} messages carry no tracking image`;
         const measurable = reason === null;
         const [c, links] = await Promise.all([
           tracking.runCounts(run.id),

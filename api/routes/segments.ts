@@ -6,6 +6,7 @@ import type { SegmentRow } from '../../db/repositories/segments';
 import { ApiError, badRequest, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
+import { CHANNELS } from '../../domain/channels';
 import { Channel, ErrorBody, IdParams, IntCursor, Nullable, Timestamp, iso } from '../schemas';
 import { Limit, page, Text } from '../paging';
 
@@ -114,11 +115,7 @@ export const segmentRoutes: FastifyPluginAsync = routesPlugin(
           summary: 'Segments, by id',
           querystring: Type.Object(
             {
-              channel: Type.Optional(
-                Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), {
-                  maxItems: 3,
-                }),
-              ),
+              channel: Type.Optional(Type.Array(Channel, { maxItems: CHANNELS.length })),
               name: Text('name'),
               limit: Limit,
               cursor: IntCursor,

@@ -2,10 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { TemplateRow } from '../../db/template-queries';
-import { validateLineMessages } from '../../domain/line-messages';
+import { CHANNEL_MODULES } from '../../channels/registry';
 import { badRequest, conflict, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
+import { CHANNELS } from '../../domain/channels';
 import { Channel, ErrorBody, IdParams, IntCursor, IntId, Nullable } from '../schemas';
 import { Limit, page, Text } from '../paging';
 
@@ -86,35 +87,10 @@ export function templateJson(t: TemplateRow): Static<typeof Template> {
 
 type Body = Static<typeof TemplateBody>;
 
-/** Channel-specific completeness, with the field at fault named. */
+/** Channel-specific completeness (each channel's rule, channels/registry.ts), with the field at fault named. */
 export function checkTemplate(b: Body) {
-  if (b.channel === 'email') {
-    const format = b.format ?? 'text';
-    if (!b.subject) throw badRequest('body.subject', 'an email template needs a subject');
-    if (!b.from) throw badRequest('body.from', 'an email template needs a from address');
-    if (format !== 'html' && !b.bodyText)
-      throw badRequest('body.bodyText', `a ${format} template needs a text body`);
-    if (format !== 'text' && !b.bodyHtml)
-      throw badRequest('body.bodyHtml', `a ${format} template needs an HTML body`);
-    for (const f of ['smsBody', 'lineAccountId', 'lineMessages'] as const) {
-      if (b[f] !== undefined) throw badRequest(`body.${f}`, 'not a field of an email template');
-    }
-  } else if (b.channel === 'sms') {
-    if (!b.smsBody) throw badRequest('body.smsBody', 'an SMS template needs a body');
-  } else {
-    if (!b.lineAccountId)
-      throw badRequest('body.lineAccountId', 'a LINE template names its official account');
-    if (!b.lineMessages)
-      throw badRequest('body.lineMessages', 'a LINE template needs 1 to 5 message objects');
-    const check = validateLineMessages(b.lineMessages, 'body.lineMessages');
-    if (!check.ok) {
-      const [first, ...rest] = check.errors;
-      throw badRequest(
-        first!.path,
-        [first!.message, ...rest.map((e) => `${e.path}: ${e.message}`)].join('; '),
-      );
-    }
-  }
+  const problem = CHANNEL_MODULES[b.channel].checkTemplate(b);
+  if (problem) throw badRequest(problem.field, problem.message);
 }
 
 export const templateRoutes: FastifyPluginAsync = routesPlugin(
@@ -184,11 +160,7 @@ export const templateRoutes: FastifyPluginAsync = routesPlugin(
           summary: 'Templates, by id (deleted ones only when asked)',
           querystring: Type.Object(
             {
-              channel: Type.Optional(
-                Type.Array(Type.Union([Type.Literal('email'), Type.Literal('sms'), Type.Literal('line')]), {
-                  maxItems: 3,
-                }),
-              ),
+              channel: Type.Optional(Type.Array(Channel, { maxItems: CHANNELS.length })),
               title: Text('title'),
               includeDeleted: Type.Optional(Type.Boolean()),
               limit: Limit,
@@ -237,7 +209,7 @@ export const templateRoutes: FastifyPluginAsync = routesPlugin(
         if (!t || t.deleted_at) throw notFound(`template ${req.params.id}`);
         const cur = templateJson(t);
         const merged = {
-          channel: t.channel as 'email' | 'sms' | 'line',
+          channel: t.channel,
           title: cur.title,
           memo: cur.memo,
           format: (cur.format ?? undefined) as 'text' | 'html' | 'multipart' | undefined,

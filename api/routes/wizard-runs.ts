@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RunRow } from '../../db/run-queries';
+import { CHANNEL_MODULES } from '../../channels/registry';
 import { runSummary } from '../../domain/run-summary';
 import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { repository } from '../plugins/repositories';
@@ -168,8 +169,8 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
     counters: {
       targets: r.target_count,
       excluded: r.excluded_count,
-      // SMS: parts accepted by the SMSC (SPEC §6 "sent = messages after splitting"); progress stays per message.
-      sent: r.channel === 'sms' ? r.sms_parts_count : r.sent_count,
+      // Per channel (SMS: parts accepted by the SMSC, SPEC §6); progress stays per message.
+      sent: CHANNEL_MODULES[r.channel].sentFigure?.(r) ?? r.sent_count,
       delivered: r.delivered_count,
       preErrors: r.pre_error_count,
       errors: r.error_count,

@@ -21,8 +21,17 @@ import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } fro
 import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
 import { AcceptMarks } from './accept-marks';
-import { ZERO, addCounts, outcomeRecord } from '../sender';
-import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
+import {
+  ZERO,
+  addCounts,
+  outcomeRecord,
+  type BatchCounts,
+  type ChannelModule,
+  type ChannelSender,
+  type SendContext,
+  type TemplateDraft,
+  type TemplateProblem,
+} from '../sender';
 
 export interface EmailSenderDeps {
   pool: Pool;
@@ -377,8 +386,35 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
   return { prepare: (runId) => prepareEmailTargets(pool, runId), deliver, sendSingle };
 }
 
+/** An email template is complete with a subject, a from address and the bodies its format names. */
+function checkEmailTemplate(t: TemplateDraft): TemplateProblem | null {
+  const format = t.format ?? 'text';
+  if (!t.subject) return { field: 'body.subject', message: 'an email template needs a subject' };
+  if (!t.from) return { field: 'body.from', message: 'an email template needs a from address' };
+  if (format !== 'html' && !t.bodyText)
+    return { field: 'body.bodyText', message: `a ${format} template needs a text body` };
+  if (format !== 'text' && !t.bodyHtml)
+    return { field: 'body.bodyHtml', message: `a ${format} template needs an HTML body` };
+  for (const f of ['smsBody', 'lineAccountId', 'lineMessages'] as const) {
+    if (t[f] !== undefined) return { field: `body.${f}`, message: 'not a field of an email template' };
+  }
+  return null;
+}
+
+/** Opens are seen only through the image in an HTML part (SPEC §8), when the template tracks them. */
+function emailOpensUnmeasurable(template: TemplateRow | null): string | null {
+  const format = template?.email_format ?? 'text';
+  if (format === 'text') return 'not measurable: text mail carries no tracking image';
+  if (template && !template.open_tracking) return 'not measurable: open tracking was off for this template';
+  return null;
+}
+
 export const emailChannel: ChannelModule = {
   name: 'email',
+  label: 'email',
+  checkTemplate: checkEmailTemplate,
+  singleSendAddress: (lead) => lead.email ?? '',
+  opensUnmeasurable: emailOpensUnmeasurable,
   unavailable: 'no email transport is configured on the workers; create the run again once one is',
   createSender: ({ pool, logger, config, transports }) =>
     transports.email

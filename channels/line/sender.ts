@@ -12,7 +12,7 @@ import { runCannotProceed } from '../run-failure';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createLineClient, LINE_API_BASE_URL, type LineClient } from './client';
-import type { LineMessage } from '../../domain/line-messages';
+import { validateLineMessages, type LineMessage } from '../../domain/line-messages';
 import type { LinePushOutcome } from '../../domain/line-outcome';
 import { personalize } from '../../domain/personalize';
 import {
@@ -27,8 +27,17 @@ import type { RecordingRules } from '../../db/outcomes';
 import { preErrorOutcome, type DeliveryOutcome } from '../../domain/delivery-outcome';
 import { getRun, type ClaimedSend } from '../../db/run-queries';
 import { getTemplate, type TemplateRow } from '../../db/template-queries';
-import { ZERO, chunkedRecording, outcomeRecord } from '../sender';
-import type { BatchCounts, ChannelModule, ChannelSender, SendContext } from '../sender';
+import {
+  ZERO,
+  chunkedRecording,
+  outcomeRecord,
+  type BatchCounts,
+  type ChannelModule,
+  type ChannelSender,
+  type SendContext,
+  type TemplateDraft,
+  type TemplateProblem,
+} from '../sender';
 
 export interface LineSenderDeps {
   pool: Pool;
@@ -182,8 +191,25 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
 }
 
 /** LINE's client holds no socket of its own: built from the configuration unless one is handed in. */
+/** A LINE template names its official account and holds 1 to 5 valid message objects. */
+function checkLineTemplate(t: TemplateDraft): TemplateProblem | null {
+  if (!t.lineAccountId)
+    return { field: 'body.lineAccountId', message: 'a LINE template names its official account' };
+  if (!t.lineMessages)
+    return { field: 'body.lineMessages', message: 'a LINE template needs 1 to 5 message objects' };
+  const check = validateLineMessages(t.lineMessages, 'body.lineMessages');
+  if (check.ok) return null;
+  const [first, ...rest] = check.errors;
+  return {
+    field: first!.path,
+    message: [first!.message, ...rest.map((e) => `${e.path}: ${e.message}`)].join('; '),
+  };
+}
+
 export const lineChannel: ChannelModule = {
   name: 'line',
+  label: 'LINE',
+  checkTemplate: checkLineTemplate,
   unavailable: 'no line transport is configured on the workers; create the run again once one is',
   createSender: ({ pool, logger, config, transports }) =>
     createLineSender({

@@ -24,7 +24,7 @@ import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { SmsSubmitResult, SmsTransport } from './transport';
 import { getRun, type ClaimedSend } from '../../db/run-queries';
-import { prepareSmsTargets } from '../../db/sms-queries';
+import { DEFAULT_PHONE_FIELD, prepareSmsTargets } from '../../db/sms-queries';
 import type { OutcomeRecord, RecordingRules } from '../../db/outcomes';
 import { preErrorOutcome } from '../../domain/delivery-outcome';
 import { submitDeliveryOutcome } from '../../domain/smpp-status';
@@ -229,6 +229,13 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
 
 export const smsChannel: ChannelModule = {
   name: 'sms',
+  label: 'SMS',
+  checkTemplate: (t) =>
+    t.smsBody ? null : { field: 'body.smsBody', message: 'an SMS template needs a body' },
+  // A single SMS goes to the lead's mobile phone field; a missing one is the pre-error "not a mobile phone number".
+  singleSendAddress: (lead) => lead.phones[DEFAULT_PHONE_FIELD] ?? '',
+  // SPEC §6: "sent" counts the parts the SMSC accepted (messages after splitting); progress stays per message.
+  sentFigure: (run) => run.sms_parts_count,
   unavailable:
     'no SMS transport is configured on the workers (SMPP_URL is not set); set it and create the run again',
   createSender: ({ pool, logger, config, transports }) =>

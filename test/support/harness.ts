@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import { buildApp, type AppTestHooks } from '../../api/app';
 import { createEmailTransport, type EmailTransport } from '../../channels/email/transport';
-import { loadConfig, type AppConfig } from '../../config/config';
+import { loadConfig, taskQueueKey, type AppConfig } from '../../config/config';
+import { CHANNELS } from '../../domain/channels';
 import { createPool } from '../../db/pool';
 import { createApiKey } from '../../db/api-key-queries';
 import { SmtpSink } from '../../dev/smtp-sink';
@@ -133,9 +134,8 @@ export async function startHarness(
     temporalAddress,
     smtpUrl,
     taskQueueWizard: `wizard-${suffix}`,
-    taskQueueEmail: `email-${suffix}`,
-    taskQueueLine: `line-${suffix}`,
-    taskQueueSms: `sms-${suffix}`,
+    // Every channel's send queue is this run's own (email-<suffix>, sms-<suffix>, …).
+    ...Object.fromEntries(CHANNELS.map((c) => [taskQueueKey(c), `${c}-${suffix}`])),
     smppUrl: `smpp://orchestrator:secret@${smscHost}:${smscPort}`,
     lineApiBaseUrl,
     sendBatchSize: 20,

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_KEYS, loadConfig } from '../../config/config';
+import { CONFIG_KEYS, loadConfig, sendQueueFor, sendRateFor } from '../../config/config';
 
 const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
 
 describe('the README stays true', () => {
-  test.each(CONFIG_KEYS.map((k) => [k.env, k.default]))(
+  // A setting every channel has is documented once, by its pattern (TASK_QUEUE_<CHANNEL>).
+  const documented = [...new Map(CONFIG_KEYS.map((k) => [k.family?.env ?? k.env, k.family ?? k])).values()];
+  test.each(documented.map((k) => [k.env, k.default]))(
     'when %s is a setting, then the configuration table lists it with its default',
     (env, def) => {
       const row = readme.split('\n').find((l) => new RegExp(`^\\|\\s*\`${env}\`\\s*\\|`).test(l));
@@ -36,5 +38,13 @@ describe('configuration', () => {
       invalidAfterErrors: 3,
       taskQueueEmail: 'send-email',
     });
+  });
+
+  test('when a channel has no queue setting of its own, then its queue is named after it', () => {
+    const c = loadConfig({ TASK_QUEUE_SMS: 'sms-here', LINE_BATCHES_PER_SECOND: '7' });
+    expect(sendQueueFor(c, 'sms')).toBe('sms-here');
+    expect(sendQueueFor(c, 'line')).toBe('send-line');
+    expect(sendRateFor(c, 'line')).toBe(7);
+    expect(sendRateFor(c, 'email')).toBe(0);
   });
 });
