@@ -27,6 +27,7 @@ import {
   type SmsSubmitOutcome,
 } from '../../domain/smpp-status';
 import { buildSubmitParts, type SubmitPart } from './smpp-pdu';
+import { readCStringTlvsByLength } from './smpp-tlv';
 
 export interface SmsTransportOptions {
   host: string;
@@ -128,6 +129,13 @@ const SMPP_VERSION_34 = 0x34;
 const ESM_CLASS_TYPE_MASK = 0x3c;
 const ESM_CLASS_DELIVERY_RECEIPT = 0x04;
 const UNBIND_GRACE_MS = 1_000;
+// Requests this client answers itself; any other request from the SMSC is answered as an
+// invalid command (SMPP 3.4 §4.3: generic_nack when the command id is unknown, else the
+// command's own response with ESME_RINVCMDID), so the SMSC never waits on a timeout.
+const ANSWERED_REQUESTS: ReadonlySet<string> = new Set(['enquire_link', 'unbind', 'deliver_sm', 'data_sm']);
+// Requests SMPP 3.4 defines without a response.
+const UNANSWERED_REQUESTS: ReadonlySet<string> = new Set(['alert_notification', 'outbind']);
+const RESPONSE_BIT = 0x80000000;
 
 interface PartOutcome {
   status: number;
@@ -181,6 +189,7 @@ class SmppTransceiver implements SmsTransport {
       throw new Error(`windowSize must be a positive integer, got ${this.opts.windowSize}`);
     }
     this.log = options.logger ?? (() => undefined);
+    readCStringTlvsByLength();
     this.window = new SubmitWindow(this.opts.windowSize);
     this.ids = new SubmittedIds(this.opts.maxTrackedMessageIds, options.messageIdFormat);
     this.connect();
@@ -329,7 +338,10 @@ class SmppTransceiver implements SmsTransport {
       session.send(pdu.response());
       session.close();
     });
-    session.on('deliver_sm', (pdu) => this.onDeliverSm(link, pdu));
+    // Receipts come as deliver_sm, or as data_sm (SMPP 3.4 §4.7), which some SMSCs prefer.
+    session.on('deliver_sm', (pdu) => this.onDeliver(link, pdu));
+    session.on('data_sm', (pdu) => this.onDeliver(link, pdu));
+    session.on('pdu', (pdu) => this.answerUnsupported(link, pdu));
   }
 
   private onBound(link: Link): void {
@@ -487,7 +499,18 @@ class SmppTransceiver implements SmsTransport {
 
   // --- receipts ----------------------------------------------------------------
 
-  private onDeliverSm(link: Link, pdu: PDU): void {
+  private answerUnsupported(link: Link, pdu: PDU): void {
+    if (ANSWERED_REQUESTS.has(pdu.command) || UNANSWERED_REQUESTS.has(pdu.command)) return;
+    // An unknown id with the response bit set answers nothing of ours: nothing to nack.
+    if ((pdu.command_id & RESPONSE_BIT) !== 0) return;
+    const commandId = `0x${(pdu.command_id >>> 0).toString(16).padStart(8, '0')}`;
+    this.log(`smpp answering ${pdu.command} (${commandId}) from the SMSC with ESME_RINVCMDID`);
+    // For an unknown id the package's response() is generic_nack; it carries the status.
+    link.session.send(pdu.response({ command_status: SmppStatus.INVALID_COMMAND_ID }));
+  }
+
+  /** deliver_sm or data_sm: a delivery receipt, else a mobile-originated message. */
+  private onDeliver(link: Link, pdu: PDU): void {
     try {
       if (((pdu.esm_class ?? 0) & ESM_CLASS_TYPE_MASK) !== ESM_CLASS_DELIVERY_RECEIPT) {
         this.log(`smpp ignoring a mobile-originated message from ${pdu.source_addr ?? '?'}`);
@@ -517,12 +540,17 @@ class SmppTransceiver implements SmsTransport {
       parsed?.stat ??
       (pdu.message_state !== undefined ? statFromMessageState(pdu.message_state) : null) ??
       null;
-    // The package decodes the cstring TLV up to its terminator; some SMSCs pad with spaces.
+    // The TLV is read within its length (smpp-tlv.ts); some SMSCs pad it with spaces.
     const tlvId = pdu.receipted_message_id?.trim() || null;
-    const rawId = tlvId ?? parsed?.id ?? null;
+    const textId = parsed?.id ?? null;
+    const rawId = tlvId ?? textId;
     if (stat === null || rawId === null) return null;
     const err = parsed ? normalizeErr(parsed.err) : networkErr(pdu.network_error_code);
-    const submitted = this.ids.find(rawId, tlvId !== null ? 'tlv' : 'text');
+    // The TLV first, as SMPP 3.4 says; when it names none of our submits (an SMSC that puts
+    // an internal id there), the text's id: may still.
+    const submitted =
+      (tlvId !== null ? this.ids.find(tlvId, 'tlv') : null) ??
+      (textId !== null && textId !== tlvId ? this.ids.find(textId, 'text') : null);
     const outcome = classifyReceipt(stat, err);
     return {
       messageId: submitted ?? rawId,
