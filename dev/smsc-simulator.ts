@@ -35,6 +35,7 @@
 // NUL terminator or naming an id of the SMSC's own, and PDUs with a command id SMPP does
 // not define (sendUnknownCommand). Receipt TLVs are written by the simulator itself, in
 // the order receipted_message_id, message_state, network_error_code.
+import { encodeGsm7, encodeUcs2 } from '../channels/sms/smpp-pdu';
 import { PDU, createServer, type DecodedMessage, type Server, type Session } from 'smpp';
 
 export type SmscBehaviour =
@@ -320,6 +321,45 @@ export class SmscSimulator {
   /** Stop (or resume) answering enquire_link, as a hung SMSC would. */
   setAnswerEnquireLink(answer: boolean): void {
     this.answerEnquireLink = answer;
+  }
+
+  /**
+   * A handset's reply (mobile-originated): deliver_sm with short_message, or data_sm with
+   * message_payload, in GSM 03.38 (data_coding 0) or UCS-2 (8). Sent to one bound session;
+   * resolves with the client's command_status, or null when it does not answer in timeoutMs.
+   */
+  async sendMobileOriginated(
+    mo: { from: string; to: string; text: string; encoding: 'gsm' | 'ucs2'; via?: 'deliver_sm' | 'data_sm' },
+    timeoutMs = 10_000,
+  ): Promise<number | null> {
+    const target = [...this.clients].find((c) => c.systemId !== null);
+    if (!target) throw new Error('no bound session to send to');
+    const dataCoding = mo.encoding === 'gsm' ? 0x00 : 0x08;
+    const body = mo.encoding === 'gsm' ? encodeGsm7(mo.text) : encodeUcs2(mo.text);
+    const address = {
+      source_addr_ton: 0x01,
+      source_addr_npi: 0x01,
+      source_addr: mo.from,
+      dest_addr_ton: /^\d+$/.test(mo.to) ? 0x01 : 0x05,
+      destination_addr: mo.to,
+      esm_class: 0x00,
+      data_coding: dataCoding,
+    };
+    const pdu =
+      mo.via === 'data_sm'
+        ? withRawTlvs(new PDU('data_sm', address), tlv(0x0424, body))
+        : new PDU('deliver_sm', { ...address, short_message: body });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      const sent = target.session.send(pdu, (resp) => {
+        clearTimeout(timer);
+        resolve(resp.command_status);
+      });
+      if (!sent) {
+        clearTimeout(timer);
+        resolve(null);
+      }
+    });
   }
 
   /**

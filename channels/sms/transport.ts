@@ -106,6 +106,17 @@ export interface SmsReceipt {
   correlated: boolean;
 }
 
+/** A mobile-originated message: a handset's reply, decoded by its data_coding. */
+export interface SmsReply {
+  /** The handset (source_addr). */
+  from: string;
+  /** The number or sender id it was sent to (destination_addr). */
+  to: string;
+  text: string;
+  dataCoding: number;
+  receivedAt: Date;
+}
+
 export interface SmsTransport {
   submit(message: SmsMessage): Promise<SmsSubmitResult>;
   /**
@@ -113,7 +124,9 @@ export interface SmsTransport {
    * awaited, so persist synchronously-started work yourself. Returns an unsubscribe.
    */
   onReceipt(listener: (receipt: SmsReceipt) => void): () => void;
-  /** The same receipts as 'receipt' events. */
+  /** Mobile-originated messages, acknowledged like receipts. Returns an unsubscribe. */
+  onReply(listener: (reply: SmsReply) => void): () => void;
+  /** The same receipts as 'receipt' events, and replies as 'reply' events. */
   readonly receipts: EventEmitter;
   isBound(): boolean;
   /** Unbinds, closes the socket and stops reconnecting; waiting submits fail as retryable. */
@@ -202,6 +215,11 @@ class SmppTransceiver implements SmsTransport {
   onReceipt(listener: (receipt: SmsReceipt) => void): () => void {
     this.receipts.on('receipt', listener);
     return () => this.receipts.off('receipt', listener);
+  }
+
+  onReply(listener: (reply: SmsReply) => void): () => void {
+    this.receipts.on('reply', listener);
+    return () => this.receipts.off('reply', listener);
   }
 
   async submit(message: SmsMessage): Promise<SmsSubmitResult> {
@@ -512,8 +530,14 @@ class SmppTransceiver implements SmsTransport {
   /** deliver_sm or data_sm: a delivery receipt, else a mobile-originated message. */
   private onDeliver(link: Link, pdu: PDU): void {
     try {
-      if (((pdu.esm_class ?? 0) & ESM_CLASS_TYPE_MASK) !== ESM_CLASS_DELIVERY_RECEIPT) {
-        this.log(`smpp ignoring a mobile-originated message from ${pdu.source_addr ?? '?'}`);
+      const type = (pdu.esm_class ?? 0) & ESM_CLASS_TYPE_MASK;
+      if (type === 0) {
+        this.emitReply(pdu);
+        return;
+      }
+      if (type !== ESM_CLASS_DELIVERY_RECEIPT) {
+        // Intermediate notifications and SME acknowledgements: nothing a send waits on.
+        this.log(`smpp ignoring a ${pdu.command} with esm_class 0x${(pdu.esm_class ?? 0).toString(16)}`);
         return;
       }
       const receipt = this.readReceipt(pdu);
@@ -531,6 +555,21 @@ class SmppTransceiver implements SmsTransport {
       // Always acknowledged: an SMSC re-sends an unacknowledged receipt, and one we cannot
       // read will not read better the second time.
       link.session.send(pdu.response());
+    }
+  }
+
+  private emitReply(pdu: PDU): void {
+    const reply: SmsReply = {
+      from: pdu.source_addr ?? '',
+      to: pdu.destination_addr ?? '',
+      text: messageText(pdu),
+      dataCoding: pdu.data_coding ?? 0,
+      receivedAt: new Date(),
+    };
+    try {
+      this.receipts.emit('reply', reply);
+    } catch (err) {
+      this.log(`sms reply listener failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 

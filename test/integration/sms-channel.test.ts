@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import {
   createSmsTransport,
   type SmsReceipt,
+  type SmsReply,
   type SmsTransport,
   type SmsTransportOptions,
 } from '../../channels/sms/transport';
@@ -333,6 +334,34 @@ describe('what other SMSCs send', () => {
       delivered: true,
     });
   });
+});
+
+describe('mobile-originated replies', () => {
+  test.each([
+    ['GSM 03.38 in deliver_sm', 'gsm', 'deliver_sm', 'STOP {please} 5€'],
+    ['UCS-2 in deliver_sm', 'ucs2', 'deliver_sm', '配信停止してください'],
+    ['UCS-2 in data_sm', 'ucs2', 'data_sm', '配信停止👍'],
+    ['GSM 03.38 in data_sm', 'gsm', 'data_sm', 'Stop'],
+  ] as const)(
+    'when a handset replies in %s, then the reply is acknowledged and reported decoded',
+    async (_, encoding, via, text) => {
+      const t = client();
+      const replies: SmsReply[] = [];
+      t.onReply((r) => replies.push(r));
+      await eventually(() => t.isBound(), 'the bind');
+      const from = freshNumber();
+      const status = await smsc.sendMobileOriginated({ from, to: 'Orchestra', text, encoding, via });
+
+      expect(status).toBe(0);
+      await eventually(() => replies.length === 1, 'the reply');
+      expect(replies[0]).toMatchObject({
+        from,
+        to: 'Orchestra',
+        text,
+        dataCoding: encoding === 'gsm' ? 0 : 8,
+      });
+    },
+  );
 });
 
 describe('submit_sm_resp errors', () => {
