@@ -107,6 +107,8 @@ export interface SmsReplyFilter {
   kind?: SmsReplyKind;
   leadId?: number;
   handset?: string;
+  /** Only replies recorded before this one (the previous page's last id). */
+  beforeId?: string;
   /** Newest first; at most this many. */
   limit: number;
 }
@@ -118,9 +120,16 @@ export async function listSmsReplies(pool: Pool, filter: SmsReplyFilter): Promis
       WHERE ($1::text IS NULL OR kind = $1)
         AND ($2::int IS NULL OR lead_ids @> ARRAY[$2::int])
         AND ($3::text IS NULL OR handset = $3)
-      ORDER BY received_at DESC, id DESC
-      LIMIT $4`,
-    [filter.kind ?? null, filter.leadId ?? null, filter.handset ?? null, filter.limit],
+        AND ($4::bigint IS NULL OR id < $4::bigint)
+      ORDER BY id DESC
+      LIMIT $5`,
+    [
+      filter.kind ?? null,
+      filter.leadId ?? null,
+      filter.handset ?? null,
+      filter.beforeId ?? null,
+      filter.limit,
+    ],
   );
   return res.rows.map(toRecord);
 }

@@ -112,5 +112,13 @@ describe('replies to SMS', () => {
 
     expect(await replyRow(number.smpp, text)).toMatchObject({ kind: 'reply', keyword: '', lead_ids: [id] });
     expect(await unsubscribedSms(id)).toBeNull();
+
+    const listed = await h.api('GET', `/v1/sms-replies?kind=reply&leadId=${id}`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toEqual([
+      expect.objectContaining({ handset: number.smpp, text, kind: 'reply', keyword: '', leadIds: [id] }),
+    ]);
+    const optOuts = (await h.api('GET', `/v1/sms-replies?kind=opt_out&handset=${number.smpp}`)).body.items;
+    expect(optOuts).toEqual([]);
   });
 });
