@@ -230,6 +230,16 @@ export class SmscSimulator {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Changes how later receipts are sent (a running simulator, e.g. the test harness's). */
+  configureReceipts(
+    options: Pick<SmscSimulatorOptions, 'receiptVia' | 'receiptTlvForm' | 'receiptTextId' | 'receiptTlv'>,
+  ): void {
+    if (options.receiptVia !== undefined) this.opts.receiptVia = options.receiptVia;
+    if (options.receiptTlvForm !== undefined) this.opts.receiptTlvForm = options.receiptTlvForm;
+    if (options.receiptTextId !== undefined) this.opts.receiptTextId = options.receiptTextId;
+    if (options.receiptTlv !== undefined) this.opts.receiptTlv = options.receiptTlv;
+  }
+
   script(number: string, behaviour: SmscBehaviour): void {
     this.scripts.set(number, behaviour);
     this.attempts.delete(number);
