@@ -26,6 +26,7 @@ import { sendRoutes } from './routes/sends';
 import { messageRoutes } from './routes/messages';
 import { shortLinkRoutes } from './routes/short-links';
 import { inboundReportRoutes } from './routes/inbound-reports';
+import { smsReplyRoutes } from './routes/sms-replies';
 import { bounceRuleRoutes } from './routes/bounce-rules';
 import { runSearchRoutes } from './routes/run-search';
 import { sendSearchRoutes } from './routes/send-search';
@@ -199,6 +200,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger,
   });
   await app.register(inboundReportRoutes);
+  await app.register(smsReplyRoutes);
   await app.register(bounceRuleRoutes);
   await app.register(runSearchRoutes);
   await app.register(sendSearchRoutes);

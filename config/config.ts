@@ -38,6 +38,8 @@ export interface AppConfig extends ChannelSettings {
   smsDefaultRegion: string;
   /** An SMS with no final delivery receipt after this long is "the result could not be confirmed". */
   smsReceiptTimeoutSeconds: number;
+  /** SMS_OPT_OUT_KEYWORDS as written (comma-separated; empty: the defaults). */
+  smsOptOutKeywords: string;
   /** Base URL for tracking, unsubscribe and short links seen by recipients. */
   publicBaseUrl: string;
   /** Domain of the VERP return path (b+TOKEN@bounceDomain). */
@@ -229,6 +231,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: 'int',
     default: '86400',
     doc: 'an SMS without a delivery receipt after this long is "the result could not be confirmed"',
+  },
+  {
+    env: 'SMS_OPT_OUT_KEYWORDS',
+    key: 'smsOptOutKeywords',
+    kind: 'string',
+    default: '',
+    doc: 'comma-separated replies that unsubscribe the number from SMS bulk sends; empty: STOP, UNSUBSCRIBE, 配信停止, 停止 and the other defaults of domain/sms-replies.ts',
   },
   {
     env: 'PUBLIC_BASE_URL',

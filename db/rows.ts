@@ -174,6 +174,18 @@ export const TABLES = {
     created_at: col.timestamptz(),
     updated_at: col.timestamptz(),
   },
+  sms_reply: {
+    id: col.int8(),
+    handset: col.text(),
+    recipient: col.text(),
+    text: col.text(),
+    data_coding: col.int4(),
+    kind: col.text(),
+    keyword: col.text(),
+    lead_ids: col.int4Array(),
+    received_at: col.timestamptz(),
+    recorded_at: col.timestamptz(),
+  },
   run_exclusion: {
     run_id: col.int4(),
     lead_id: col.int4(),

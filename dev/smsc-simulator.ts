@@ -29,6 +29,13 @@
 //
 // Message ids are hex in submit_sm_resp and, by default, decimal in the receipt text,
 // as several real SMSCs do, with the receipted_message_id TLV in the submit_sm_resp form.
+//
+// What other SMSCs do that a client must handle, each switched on by an option or a method:
+// receipts sent as data_sm (TLVs only, no text), a receipted_message_id TLV without its
+// NUL terminator or naming an id of the SMSC's own, and PDUs with a command id SMPP does
+// not define (sendUnknownCommand). Receipt TLVs are written by the simulator itself, in
+// the order receipted_message_id, message_state, network_error_code.
+import { encodeGsm7, encodeUcs2 } from '../channels/sms/smpp-pdu';
 import { PDU, createServer, type DecodedMessage, type Server, type Session } from 'smpp';
 
 export type SmscBehaviour =
@@ -62,6 +69,10 @@ export interface ReceivedSubmit {
 export interface SentReceipt {
   /** The id as submit_sm_resp gave it. */
   messageId: string;
+  /** The PDU that carried it. */
+  command: 'deliver_sm' | 'data_sm';
+  /** The client's command_status in its response; null while unanswered. */
+  responseStatus: number | null;
   handset: string;
   stat: string;
   err: string;
@@ -86,6 +97,14 @@ export interface SmscSimulatorOptions {
   receiptTextId?: 'same' | 'decimal';
   /** Send the receipted_message_id TLV. Default true. */
   receiptTlv?: boolean;
+  /**
+   * How the receipted_message_id TLV is written: 'terminated' (SMPP 3.4, default),
+   * 'unterminated' (the length covers the id only, no NUL), or 'unrelated' (an id of the
+   * SMSC's own that no submit_sm_resp gave; the text's id: is still the right one).
+   */
+  receiptTlvForm?: 'terminated' | 'unterminated' | 'unrelated';
+  /** The PDU receipts go in. 'data_sm' carries no text: message_state and network_error_code TLVs only. Default 'deliver_sm'. */
+  receiptVia?: 'deliver_sm' | 'data_sm';
   /** How many of the most recent submits to keep; submitCount() counts all. */
   keepSubmits?: number;
   logger?: (line: string) => void;
@@ -162,6 +181,7 @@ export class SmscSimulator {
   private enquireLinks = 0;
   private outstandingHighWater = 0;
   private answerEnquireLink = true;
+  private nextSequence = 0;
 
   constructor(options: SmscSimulatorOptions = {}) {
     this.opts = {
@@ -174,6 +194,8 @@ export class SmscSimulator {
       messageIds: options.messageIds ?? 'hex',
       receiptTextId: options.receiptTextId ?? 'decimal',
       receiptTlv: options.receiptTlv ?? true,
+      receiptTlvForm: options.receiptTlvForm ?? 'terminated',
+      receiptVia: options.receiptVia ?? 'deliver_sm',
       keepSubmits: options.keepSubmits ?? Infinity,
     };
     this.log = options.logger ?? (() => undefined);
@@ -206,6 +228,16 @@ export class SmscSimulator {
       client.session.destroy();
     }
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Changes how later receipts are sent (a running simulator, e.g. the test harness's). */
+  configureReceipts(
+    options: Pick<SmscSimulatorOptions, 'receiptVia' | 'receiptTlvForm' | 'receiptTextId' | 'receiptTlv'>,
+  ): void {
+    if (options.receiptVia !== undefined) this.opts.receiptVia = options.receiptVia;
+    if (options.receiptTlvForm !== undefined) this.opts.receiptTlvForm = options.receiptTlvForm;
+    if (options.receiptTextId !== undefined) this.opts.receiptTextId = options.receiptTextId;
+    if (options.receiptTlv !== undefined) this.opts.receiptTlv = options.receiptTlv;
   }
 
   script(number: string, behaviour: SmscBehaviour): void {
@@ -299,6 +331,82 @@ export class SmscSimulator {
   /** Stop (or resume) answering enquire_link, as a hung SMSC would. */
   setAnswerEnquireLink(answer: boolean): void {
     this.answerEnquireLink = answer;
+  }
+
+  /**
+   * A handset's reply (mobile-originated): deliver_sm with short_message, or data_sm with
+   * message_payload, in GSM 03.38 (data_coding 0) or UCS-2 (8). Sent to one bound session;
+   * resolves with the client's command_status, or null when it does not answer in timeoutMs.
+   */
+  async sendMobileOriginated(
+    mo: { from: string; to: string; text: string; encoding: 'gsm' | 'ucs2'; via?: 'deliver_sm' | 'data_sm' },
+    timeoutMs = 10_000,
+  ): Promise<number | null> {
+    const target = [...this.clients].find((c) => c.systemId !== null);
+    if (!target) throw new Error('no bound session to send to');
+    const dataCoding = mo.encoding === 'gsm' ? 0x00 : 0x08;
+    const body = mo.encoding === 'gsm' ? encodeGsm7(mo.text) : encodeUcs2(mo.text);
+    const address = {
+      source_addr_ton: 0x01,
+      source_addr_npi: 0x01,
+      source_addr: mo.from,
+      dest_addr_ton: /^\d+$/.test(mo.to) ? 0x01 : 0x05,
+      destination_addr: mo.to,
+      esm_class: 0x00,
+      data_coding: dataCoding,
+    };
+    const pdu =
+      mo.via === 'data_sm'
+        ? withRawTlvs(new PDU('data_sm', address), tlv(0x0424, body))
+        : new PDU('deliver_sm', { ...address, short_message: body });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      const sent = target.session.send(pdu, (resp) => {
+        clearTimeout(timer);
+        resolve(resp.command_status);
+      });
+      if (!sent) {
+        clearTimeout(timer);
+        resolve(null);
+      }
+    });
+  }
+
+  /**
+   * Sends a PDU with a command id SMPP does not define to every bound session; resolves
+   * with the first response (command id and status), or null when none comes in timeoutMs.
+   */
+  async sendUnknownCommand(
+    commandId: number,
+    timeoutMs = 10_000,
+  ): Promise<{ commandId: number; commandStatus: number } | null> {
+    const targets = [...this.clients].filter((c) => c.systemId !== null);
+    if (targets.length === 0) throw new Error('no bound session to send to');
+    return new Promise((resolve) => {
+      const cleanups: Array<() => void> = [];
+      const done = (answer: { commandId: number; commandStatus: number } | null): void => {
+        clearTimeout(timer);
+        for (const cleanup of cleanups) cleanup();
+        resolve(answer);
+      };
+      const timer = setTimeout(() => done(null), timeoutMs);
+      for (const client of targets) {
+        const sequence = (this.nextSequence = (this.nextSequence % 0x7fffffff) + 1) + 0x40000000;
+        const header = Buffer.alloc(16);
+        header.writeUInt32BE(16, 0);
+        header.writeUInt32BE(commandId >>> 0, 4);
+        header.writeUInt32BE(0, 8);
+        header.writeUInt32BE(sequence, 12);
+        const onPdu = (pdu: PDU): void => {
+          if (pdu.sequence_number === sequence && pdu.isResponse()) {
+            done({ commandId: pdu.command_id >>> 0, commandStatus: pdu.command_status });
+          }
+        };
+        client.session.on('pdu', onPdu);
+        cleanups.push(() => client.session.off('pdu', onPdu));
+        client.session.socket.write(header);
+      }
+    });
   }
 
   /** Closes every client connection abruptly, as a network failure would. */
@@ -500,19 +608,46 @@ export class SmscSimulator {
     const text =
       `id:${textId} sub:001 dlvrd:${delivered} submit date:${receiptDate(submit.receivedAt)} ` +
       `done date:${date} stat:${stat} err:${err} text:${echo}`;
-    const record: SentReceipt = { messageId, handset: submit.destination, stat, err, text, sentAt: now };
+    const command = this.opts.receiptVia;
+    const record: SentReceipt = {
+      messageId,
+      command,
+      responseStatus: null,
+      handset: submit.destination,
+      stat,
+      err,
+      text: command === 'data_sm' ? '' : text,
+      sentAt: now,
+    };
+    const tlvs: Buffer[] = [];
+    if (this.opts.receiptTlv) {
+      const form = this.opts.receiptTlvForm;
+      const id = form === 'unrelated' ? `route-${messageId}` : messageId;
+      tlvs.push(tlv(0x001e, Buffer.from(form === 'unterminated' ? id : `${id}\0`, 'latin1')));
+    }
+    tlvs.push(tlv(0x0427, Buffer.of(MESSAGE_STATE[stat] ?? MESSAGE_STATE.UNKNOWN!)));
+    if (command === 'data_sm' && err !== '000') {
+      // network_error_code: network type 3 (GSM), then the error as a 2-octet number.
+      const value = Buffer.alloc(3);
+      value[0] = 0x03;
+      value.writeUInt16BE(Number(err), 1);
+      tlvs.push(tlv(0x0423, value));
+    }
+    const address = {
+      source_addr_ton: 0x01,
+      source_addr_npi: 0x01,
+      source_addr: submit.destination,
+      destination_addr: submit.source,
+      esm_class: ESM_CLASS_DELIVERY_RECEIPT,
+      data_coding: 0x00,
+    };
     const pdu = (): PDU =>
-      new PDU('deliver_sm', {
-        source_addr_ton: 0x01,
-        source_addr_npi: 0x01,
-        source_addr: submit.destination,
-        destination_addr: submit.source,
-        esm_class: ESM_CLASS_DELIVERY_RECEIPT,
-        data_coding: 0x00,
-        short_message: Buffer.from(text, 'ascii'),
-        message_state: MESSAGE_STATE[stat] ?? MESSAGE_STATE.UNKNOWN,
-        ...(this.opts.receiptTlv ? { receipted_message_id: messageId } : {}),
-      });
+      withRawTlvs(
+        command === 'data_sm'
+          ? new PDU('data_sm', address)
+          : new PDU('deliver_sm', { ...address, short_message: Buffer.from(text, 'ascii') }),
+        Buffer.concat(tlvs),
+      );
     this.later(delayMs, () => {
       this.undelivered.push({
         systemId: client.systemId ?? this.opts.systemId,
@@ -535,7 +670,11 @@ export class SmscSimulator {
         (queued.preferred.systemId === queued.systemId && this.clients.has(queued.preferred)
           ? queued.preferred
           : undefined) ?? [...this.clients].find((c) => c.systemId === queued.systemId);
-      if (!target || !target.session.send(queued.pdu())) {
+      const record = queued.record;
+      const answered = (resp: PDU): void => {
+        record.responseStatus = resp.command_status;
+      };
+      if (!target || !target.session.send(queued.pdu(), answered)) {
         this.undelivered.push(queued);
         continue;
       }
@@ -551,6 +690,24 @@ export class SmscSimulator {
     }, ms);
     this.timers.add(timer);
   }
+}
+
+function tlv(tag: number, value: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(tag, 0);
+  head.writeUInt16BE(value.length, 2);
+  return Buffer.concat([head, value]);
+}
+
+/** The PDU as the package encodes it, then these TLV bytes as given, command_length fixed. */
+function withRawTlvs(pdu: PDU, raw: Buffer): PDU {
+  const encode = pdu.toBuffer.bind(pdu);
+  pdu.toBuffer = () => {
+    const body = Buffer.concat([encode(), raw]);
+    body.writeUInt32BE(body.length, 0);
+    return body;
+  };
+  return pdu;
 }
 
 function decodeShortMessage(pdu: PDU): Pick<ReceivedSubmit, 'text' | 'udh'> {

@@ -11,6 +11,7 @@ import { SMS_ERROR_DETAIL } from './sms-segments';
 export const SmppStatus = {
   OK: 0x00,
   INVALID_MESSAGE_LENGTH: 0x01,
+  INVALID_COMMAND_ID: 0x03,
   INVALID_BIND_STATUS: 0x04,
   ALREADY_BOUND: 0x05,
   SYSTEM_ERROR: 0x08,

@@ -20,7 +20,9 @@ import type { SmsTransport } from '../channels/sms/transport';
 import { createSenders } from '../channels/registry';
 import { createNoticeMailer } from '../channels/email/notices';
 import type { Channel } from '../domain/channels';
+import { parseOptOutKeywords } from '../domain/sms-replies';
 import { startSmsReceiptProcessing } from '../inbound/sms-receipts';
+import { startSmsReplyProcessing } from '../inbound/sms-replies';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -113,20 +115,33 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
 }
 
 /**
- * The delivery receipts of the worker's SMPP transport, applied to the sends
- * (inbound/sms-receipts.ts) with the receipt window from the configuration.
+ * What the worker's SMPP transport receives: delivery receipts, applied to the
+ * sends (inbound/sms-receipts.ts) with the receipt window from the configuration,
+ * and replies, recorded and read for opt-out keywords (inbound/sms-replies.ts).
  * Start it before the workers, so no receipt of their submits goes unheard,
  * and stop it after they have stopped.
  */
 export function startSmsReceipts(
   deps: Pick<WorkerDeps, 'pool' | 'logger' | 'config'> & { sms: SmsTransport },
 ): { stop(): Promise<void> } {
-  return startSmsReceiptProcessing({
+  const receipts = startSmsReceiptProcessing({
     pool: deps.pool,
     sms: deps.sms,
     logger: deps.logger,
     receiptTimeoutSeconds: deps.config.smsReceiptTimeoutSeconds,
   });
+  const replies = startSmsReplyProcessing({
+    pool: deps.pool,
+    sms: deps.sms,
+    logger: deps.logger,
+    keywords: parseOptOutKeywords(deps.config.smsOptOutKeywords),
+    defaultRegion: deps.config.smsDefaultRegion,
+  });
+  return {
+    async stop() {
+      await Promise.all([receipts.stop(), replies.stop()]);
+    },
+  };
 }
 
 /** Run workers until they are shut down (SIGINT/SIGTERM are handled by the SDK's Runtime). */

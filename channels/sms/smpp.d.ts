@@ -96,6 +96,28 @@ declare module 'smpp' {
     auto_enquire_link_period?: number;
   }
 
+  /** How a TLV value is read (within its length), written and sized. */
+  export interface TlvType {
+    read(buffer: Buffer, offset: number, length: number): unknown;
+    write(value: unknown, buffer: Buffer, offset: number): void;
+    size(value: unknown): number;
+    default?: unknown;
+  }
+
+  export interface TlvDefinition {
+    id: number;
+    tag?: string;
+    type: TlvType;
+    multiple?: boolean;
+  }
+
+  /** The package's TLV table, by tag; shared by every session in the process. */
+  export const tlvs: Record<string, TlvDefinition>;
+  /** The package's value types; `types.tlv.cstring` reads up to a NUL, ignoring the TLV length. */
+  export const types: { tlv: Record<string, TlvType> };
+  /** Registers (or replaces) the TLV with this tag, by tag and by id. */
+  export function addTLV(tag: string, options: TlvDefinition): void;
+
   export function connect(options: ConnectOptions, listener?: () => void): Session;
   export function createServer(listener?: (session: Session) => void): Server;
   export function createServer(options: object, listener?: (session: Session) => void): Server;

@@ -27,6 +27,7 @@ import {
   type SmsSubmitOutcome,
 } from '../../domain/smpp-status';
 import { buildSubmitParts, type SubmitPart } from './smpp-pdu';
+import { readCStringTlvsByLength } from './smpp-tlv';
 
 export interface SmsTransportOptions {
   host: string;
@@ -105,6 +106,17 @@ export interface SmsReceipt {
   correlated: boolean;
 }
 
+/** A mobile-originated message: a handset's reply, decoded by its data_coding. */
+export interface SmsReply {
+  /** The handset (source_addr). */
+  from: string;
+  /** The number or sender id it was sent to (destination_addr). */
+  to: string;
+  text: string;
+  dataCoding: number;
+  receivedAt: Date;
+}
+
 export interface SmsTransport {
   submit(message: SmsMessage): Promise<SmsSubmitResult>;
   /**
@@ -112,7 +124,9 @@ export interface SmsTransport {
    * awaited, so persist synchronously-started work yourself. Returns an unsubscribe.
    */
   onReceipt(listener: (receipt: SmsReceipt) => void): () => void;
-  /** The same receipts as 'receipt' events. */
+  /** Mobile-originated messages, acknowledged like receipts. Returns an unsubscribe. */
+  onReply(listener: (reply: SmsReply) => void): () => void;
+  /** The same receipts as 'receipt' events, and replies as 'reply' events. */
   readonly receipts: EventEmitter;
   isBound(): boolean;
   /** Unbinds, closes the socket and stops reconnecting; waiting submits fail as retryable. */
@@ -128,6 +142,13 @@ const SMPP_VERSION_34 = 0x34;
 const ESM_CLASS_TYPE_MASK = 0x3c;
 const ESM_CLASS_DELIVERY_RECEIPT = 0x04;
 const UNBIND_GRACE_MS = 1_000;
+// Requests this client answers itself; any other request from the SMSC is answered as an
+// invalid command (SMPP 3.4 §4.3: generic_nack when the command id is unknown, else the
+// command's own response with ESME_RINVCMDID), so the SMSC never waits on a timeout.
+const ANSWERED_REQUESTS: ReadonlySet<string> = new Set(['enquire_link', 'unbind', 'deliver_sm', 'data_sm']);
+// Requests SMPP 3.4 defines without a response.
+const UNANSWERED_REQUESTS: ReadonlySet<string> = new Set(['alert_notification', 'outbind']);
+const RESPONSE_BIT = 0x80000000;
 
 interface PartOutcome {
   status: number;
@@ -181,6 +202,7 @@ class SmppTransceiver implements SmsTransport {
       throw new Error(`windowSize must be a positive integer, got ${this.opts.windowSize}`);
     }
     this.log = options.logger ?? (() => undefined);
+    readCStringTlvsByLength();
     this.window = new SubmitWindow(this.opts.windowSize);
     this.ids = new SubmittedIds(this.opts.maxTrackedMessageIds, options.messageIdFormat);
     this.connect();
@@ -193,6 +215,11 @@ class SmppTransceiver implements SmsTransport {
   onReceipt(listener: (receipt: SmsReceipt) => void): () => void {
     this.receipts.on('receipt', listener);
     return () => this.receipts.off('receipt', listener);
+  }
+
+  onReply(listener: (reply: SmsReply) => void): () => void {
+    this.receipts.on('reply', listener);
+    return () => this.receipts.off('reply', listener);
   }
 
   async submit(message: SmsMessage): Promise<SmsSubmitResult> {
@@ -329,7 +356,10 @@ class SmppTransceiver implements SmsTransport {
       session.send(pdu.response());
       session.close();
     });
-    session.on('deliver_sm', (pdu) => this.onDeliverSm(link, pdu));
+    // Receipts come as deliver_sm, or as data_sm (SMPP 3.4 §4.7), which some SMSCs prefer.
+    session.on('deliver_sm', (pdu) => this.onDeliver(link, pdu));
+    session.on('data_sm', (pdu) => this.onDeliver(link, pdu));
+    session.on('pdu', (pdu) => this.answerUnsupported(link, pdu));
   }
 
   private onBound(link: Link): void {
@@ -487,10 +517,27 @@ class SmppTransceiver implements SmsTransport {
 
   // --- receipts ----------------------------------------------------------------
 
-  private onDeliverSm(link: Link, pdu: PDU): void {
+  private answerUnsupported(link: Link, pdu: PDU): void {
+    if (ANSWERED_REQUESTS.has(pdu.command) || UNANSWERED_REQUESTS.has(pdu.command)) return;
+    // An unknown id with the response bit set answers nothing of ours: nothing to nack.
+    if ((pdu.command_id & RESPONSE_BIT) !== 0) return;
+    const commandId = `0x${(pdu.command_id >>> 0).toString(16).padStart(8, '0')}`;
+    this.log(`smpp answering ${pdu.command} (${commandId}) from the SMSC with ESME_RINVCMDID`);
+    // For an unknown id the package's response() is generic_nack; it carries the status.
+    link.session.send(pdu.response({ command_status: SmppStatus.INVALID_COMMAND_ID }));
+  }
+
+  /** deliver_sm or data_sm: a delivery receipt, else a mobile-originated message. */
+  private onDeliver(link: Link, pdu: PDU): void {
     try {
-      if (((pdu.esm_class ?? 0) & ESM_CLASS_TYPE_MASK) !== ESM_CLASS_DELIVERY_RECEIPT) {
-        this.log(`smpp ignoring a mobile-originated message from ${pdu.source_addr ?? '?'}`);
+      const type = (pdu.esm_class ?? 0) & ESM_CLASS_TYPE_MASK;
+      if (type === 0) {
+        this.emitReply(pdu);
+        return;
+      }
+      if (type !== ESM_CLASS_DELIVERY_RECEIPT) {
+        // Intermediate notifications and SME acknowledgements: nothing a send waits on.
+        this.log(`smpp ignoring a ${pdu.command} with esm_class 0x${(pdu.esm_class ?? 0).toString(16)}`);
         return;
       }
       const receipt = this.readReceipt(pdu);
@@ -511,18 +558,38 @@ class SmppTransceiver implements SmsTransport {
     }
   }
 
+  private emitReply(pdu: PDU): void {
+    const reply: SmsReply = {
+      from: pdu.source_addr ?? '',
+      to: pdu.destination_addr ?? '',
+      text: messageText(pdu),
+      dataCoding: pdu.data_coding ?? 0,
+      receivedAt: new Date(),
+    };
+    try {
+      this.receipts.emit('reply', reply);
+    } catch (err) {
+      this.log(`sms reply listener failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   private readReceipt(pdu: PDU): SmsReceipt | null {
     const parsed = parseDeliveryReceipt(messageText(pdu), this.opts.receiptUtcOffsetMinutes);
     const stat =
       parsed?.stat ??
       (pdu.message_state !== undefined ? statFromMessageState(pdu.message_state) : null) ??
       null;
-    // The package decodes the cstring TLV up to its terminator; some SMSCs pad with spaces.
+    // The TLV is read within its length (smpp-tlv.ts); some SMSCs pad it with spaces.
     const tlvId = pdu.receipted_message_id?.trim() || null;
-    const rawId = tlvId ?? parsed?.id ?? null;
+    const textId = parsed?.id ?? null;
+    const rawId = tlvId ?? textId;
     if (stat === null || rawId === null) return null;
     const err = parsed ? normalizeErr(parsed.err) : networkErr(pdu.network_error_code);
-    const submitted = this.ids.find(rawId, tlvId !== null ? 'tlv' : 'text');
+    // The TLV first, as SMPP 3.4 says; when it names none of our submits (an SMSC that puts
+    // an internal id there), the text's id: may still.
+    const submitted =
+      (tlvId !== null ? this.ids.find(tlvId, 'tlv') : null) ??
+      (textId !== null && textId !== tlvId ? this.ids.find(textId, 'text') : null);
     const outcome = classifyReceipt(stat, err);
     return {
       messageId: submitted ?? rawId,

@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import {
   createSmsTransport,
   type SmsReceipt,
+  type SmsReply,
   type SmsTransport,
   type SmsTransportOptions,
 } from '../../channels/sms/transport';
@@ -255,6 +256,112 @@ describe('delivery receipts', () => {
     expect(smsc.bindCount()).toBe(2);
     expect(receipts[0]!.messageId).toBe(result.parts[0]!.messageId);
   });
+});
+
+describe('what other SMSCs send', () => {
+  test('when receipts come as data_sm, then each is answered with data_sm_resp and reported', async () => {
+    await smsc.stop();
+    await startSmsc({ receiptVia: 'data_sm' });
+    const ok = freshNumber();
+    const absent = freshNumber();
+    smsc.script(absent, { kind: 'fail', stat: 'UNDELIV', err: '001' });
+    const t = client();
+    const receipts = collectReceipts(t);
+    const delivered = await t.submit(message(ok, 'hello'));
+    const failed = await t.submit(message(absent, 'hello'));
+    await eventually(() => receipts.length === 2, 'both receipts');
+    await eventually(() => smsc.receipts().every((r) => r.responseStatus !== null), 'the data_sm_resp');
+
+    expect(smsc.receipts().map((r) => [r.command, r.responseStatus])).toEqual([
+      ['data_sm', 0],
+      ['data_sm', 0],
+    ]);
+    const byId = new Map(receipts.map((r) => [r.messageId, r]));
+    expect(byId.get(delivered.parts[0]!.messageId!)).toMatchObject({
+      stat: 'DELIVRD',
+      delivered: true,
+      correlated: true,
+      handset: ok,
+    });
+    expect(byId.get(failed.parts[0]!.messageId!)).toMatchObject({
+      stat: 'UNDELIV',
+      err: '001',
+      delivered: false,
+      correlated: true,
+      outcome: { result: 'error', detail: SMS_ERROR_DETAIL.handset_unreachable },
+    });
+  });
+
+  test('when the SMSC sends a command id SMPP does not define, then the client answers generic_nack ESME_RINVCMDID', async () => {
+    const t = client();
+    await eventually(() => t.isBound(), 'the bind');
+    const answer = await smsc.sendUnknownCommand(0x000001ff);
+
+    expect(answer).toEqual({ commandId: 0x80000000, commandStatus: SmppStatus.INVALID_COMMAND_ID });
+    // The link stays usable.
+    expect((await t.submit(message(freshNumber(), 'after the nack'))).outcome).toBe('submitted');
+  });
+
+  test('when the receipted_message_id TLV has no NUL terminator, then it is read by its length and correlates', async () => {
+    await smsc.stop();
+    // Same id form in the text as in the TLV, so only the TLV reading decides.
+    await startSmsc({ receiptTlvForm: 'unterminated', receiptTextId: 'same' });
+    const to = freshNumber();
+    const t = client();
+    const receipts = collectReceipts(t);
+    const result = await t.submit(message(to, 'hello'));
+    await eventually(() => receipts.length === 1, 'the receipt');
+
+    expect(receipts[0]).toMatchObject({
+      messageId: result.parts[0]!.messageId,
+      correlated: true,
+      delivered: true,
+    });
+  });
+
+  test('when the receipted_message_id TLV names no submit, then the id: of the receipt text is used', async () => {
+    await smsc.stop();
+    await startSmsc({ receiptTlvForm: 'unrelated' });
+    const to = freshNumber();
+    const t = client();
+    const receipts = collectReceipts(t);
+    const result = await t.submit(message(to, 'hello'));
+    await eventually(() => receipts.length === 1, 'the receipt');
+
+    expect(receipts[0]).toMatchObject({
+      messageId: result.parts[0]!.messageId,
+      correlated: true,
+      delivered: true,
+    });
+  });
+});
+
+describe('mobile-originated replies', () => {
+  test.each([
+    ['GSM 03.38 in deliver_sm', 'gsm', 'deliver_sm', 'STOP {please} 5€'],
+    ['UCS-2 in deliver_sm', 'ucs2', 'deliver_sm', '配信停止してください'],
+    ['UCS-2 in data_sm', 'ucs2', 'data_sm', '配信停止👍'],
+    ['GSM 03.38 in data_sm', 'gsm', 'data_sm', 'Stop'],
+  ] as const)(
+    'when a handset replies in %s, then the reply is acknowledged and reported decoded',
+    async (_, encoding, via, text) => {
+      const t = client();
+      const replies: SmsReply[] = [];
+      t.onReply((r) => replies.push(r));
+      await eventually(() => t.isBound(), 'the bind');
+      const from = freshNumber();
+      const status = await smsc.sendMobileOriginated({ from, to: 'Orchestra', text, encoding, via });
+
+      expect(status).toBe(0);
+      await eventually(() => replies.length === 1, 'the reply');
+      expect(replies[0]).toMatchObject({
+        from,
+        to: 'Orchestra',
+        text,
+        dataCoding: encoding === 'gsm' ? 0 : 8,
+      });
+    },
+  );
 });
 
 describe('submit_sm_resp errors', () => {
