@@ -2,6 +2,7 @@
 // phone_<field>, line_user_id, sms_permission, dm_permission; any other column
 // is a free attribute). Each row is checked on its own: valid rows go in,
 // invalid ones are reported with their row number (1 = the header) and field.
+import type { CsvEncoding } from './csv-charset';
 import { textProblem } from './input-limits';
 
 export interface ImportedLead {
@@ -55,6 +56,31 @@ export function parseCsv(text: string): string[][] {
   return rows.filter((r) => !(r.length === 1 && r[0] === ''));
 }
 
+const ENCODING_NAMES: Record<CsvEncoding, string> = {
+  'utf-8': 'UTF-8',
+  'utf-16le': 'UTF-16LE',
+  'utf-16be': 'UTF-16BE',
+  cp932: 'Shift_JIS (CP932)',
+};
+
+/**
+ * The first cell holding U+FFFD, where the decoder put bytes it could not read
+ * (with the whole file refused, a U+FFFD written on purpose may be named instead).
+ */
+function undecodableCell(rows: string[][], encoding: CsvEncoding): RowError {
+  const message = `holds bytes that are not valid ${ENCODING_NAMES[encoding]}; save the file in UTF-8 or send its charset in the content type`;
+  const header = rows[0] ?? [];
+  for (let i = 0; i < rows.length; i++) {
+    const j = rows[i]!.findIndex((c) => c.includes('\uFFFD'));
+    if (j < 0) continue;
+    const name = i > 0 ? header[j]?.trim() : undefined;
+    return { row: i + 1, field: name ? `column ${j + 1} (${name})` : `column ${j + 1}`, message };
+  }
+  // Bytes lost at the very end (half a character), after the last cell.
+  const last = rows.length || 1;
+  return { row: last, field: `column ${rows[last - 1]?.length ?? 1}`, message };
+}
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const COLUMN = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 const LINE_USER = /^U[0-9a-f]{32}$/;
@@ -74,10 +100,15 @@ function flag(v: string): boolean | null {
 export function readLeadCsv(
   text: string,
   maxRows: number,
+  undecodable?: CsvEncoding,
 ): { leads: ImportedLead[]; errors: RowError[]; fileError?: RowError } {
   const rows = parseCsv(text);
   const header = rows[0];
   const errors: RowError[] = [];
+  if (undecodable) {
+    const e = undecodableCell(rows, undecodable);
+    return { leads: [], errors: [e], fileError: e };
+  }
   if (!header) {
     const e = { row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' };
     return { leads: [], errors: [e], fileError: e };

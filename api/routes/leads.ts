@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LeadRow } from '../../db/lead-queries';
+import { CSV_CHARSETS, csvEncodingOf, decodeCsv } from '../../domain/csv-charset';
 import { readLeadCsv } from '../../domain/lead-csv';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
@@ -293,7 +294,8 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
       const app = csv.withTypeProvider<TypeBoxTypeProvider>();
       app.addContentTypeParser(
         'text/csv',
-        { parseAs: 'string', bodyLimit: IMPORT_MAX_BYTES },
+        // Bytes, not text: the encoding is decided by the import (charset, else detection).
+        { parseAs: 'buffer', bodyLimit: IMPORT_MAX_BYTES },
         (_req, body, done) => done(null, body),
       );
 
@@ -303,15 +305,35 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
           schema: {
             tags: ['leads'],
             summary: `Import leads from CSV (text/csv, header row; at most ${IMPORT_MAX_ROWS} rows, 2 MiB): valid rows go in, invalid rows are reported`,
+            description:
+              'The encoding is the charset of the content type (' +
+              CSV_CHARSETS.join(', ') +
+              '; Shift_JIS labels are read as CP932, as Excel writes it), else detected: a BOM (UTF-8, UTF-16), ' +
+              'else UTF-8 when the bytes are valid UTF-8, else CP932. Bytes that do not decode are a 400 naming ' +
+              'the row and column, and nothing is imported.',
             consumes: ['text/csv'],
-            body: Type.String({
-              description: 'name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…',
+            // The body arrives as bytes (a Buffer), so the schema only describes it.
+            body: Type.Unsafe<Buffer>({
+              description:
+                'CSV bytes: name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…',
             }),
             response: { 200: ImportResult, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody },
           },
         },
         async (req) => {
-          const { leads: parsed, errors, fileError } = readLeadCsv(req.body, IMPORT_MAX_ROWS);
+          const label = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(req.headers['content-type'] ?? '')?.[1];
+          const given = label === undefined ? null : csvEncodingOf(label);
+          if (label !== undefined && given === null)
+            throw new ApiError(
+              415,
+              `charset "${label}" is not one the import reads (${CSV_CHARSETS.join(', ')})`,
+            );
+          const decoded = decodeCsv(req.body as Buffer, given);
+          const {
+            leads: parsed,
+            errors,
+            fileError,
+          } = readLeadCsv(decoded.text, IMPORT_MAX_ROWS, decoded.lossy ? decoded.encoding : undefined);
           if (fileError) {
             const more = errors.length > 1 ? ` (and ${errors.length - 1} more header problems)` : '';
             throw badRequest(
