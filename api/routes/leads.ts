@@ -333,7 +333,7 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
             leads: parsed,
             errors,
             fileError,
-          } = readLeadCsv(decoded.text, IMPORT_MAX_ROWS, decoded.lossy ? decoded.encoding : undefined);
+          } = await readLeadCsv(decoded.text, IMPORT_MAX_ROWS, decoded.lossy ? decoded.encoding : undefined);
           if (fileError) {
             const more = errors.length > 1 ? ` (and ${errors.length - 1} more header problems)` : '';
             throw badRequest(
