@@ -105,7 +105,7 @@ export async function readLeadCsv(
   chunks: string | Iterable<string> | AsyncIterable<string>,
   maxRows: number,
   undecodableIn?: CsvEncoding,
-): Promise<{ leads: ImportedLead[]; errors: RowError[]; fileError?: RowError }> {
+): Promise<{ leads: ImportedLead[]; errors: RowError[]; fileError?: RowError; columns?: string[] }> {
   const errors: RowError[] = [];
   const leads: ImportedLead[] = [];
   const refuse = (e: RowError, all: RowError[] = [e]) => ({ leads: [], errors: all, fileError: e });
@@ -162,7 +162,7 @@ export async function readLeadCsv(
     return refuse({ row: 1, field: 'header', message: 'the CSV is empty; the first row names the columns' });
   if (rowNo === 1)
     return refuse({ row: 2, field: 'rows', message: 'the CSV has a header and no rows; nothing to import' });
-  return { leads, errors };
+  return { leads, errors, columns: names };
 }
 
 /** One data row checked against the header: the lead, or null with its problems added to `errors`. */
@@ -223,4 +223,24 @@ function readRow(cells: string[], names: string[], rowNo: number, errors: RowErr
     }
   });
   return ok ? lead : null;
+}
+
+/** A row whose email an earlier row of the same file already has (case aside). */
+export interface InFileDuplicate {
+  row: number;
+  firstRow: number;
+  email: string;
+}
+
+export function duplicatesInFile(leads: ImportedLead[]): InFileDuplicate[] {
+  const first = new Map<string, number>();
+  const out: InFileDuplicate[] = [];
+  for (const l of leads) {
+    if (!l.email) continue;
+    const key = l.email.toLowerCase();
+    const seen = first.get(key);
+    if (seen === undefined) first.set(key, l.row);
+    else out.push({ row: l.row, firstRow: seen, email: l.email });
+  }
+  return out;
 }

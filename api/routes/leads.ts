@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LeadRow } from '../../db/lead-queries';
 import { CSV_CHARSETS, csvEncodingOf, decodeCsv } from '../../domain/csv-charset';
-import { readLeadCsv } from '../../domain/lead-csv';
+import { duplicatesInFile, readLeadCsv } from '../../domain/lead-csv';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -63,7 +63,15 @@ const LeadPatch = Type.Object(
 
 const ImportResult = Type.Object({
   inserted: Type.Integer(),
-  ids: Type.Array(Type.Integer()),
+  ids: Type.Array(Type.Integer(), { description: 'the inserted leads, in file order' }),
+  updated: Type.Array(Type.Integer(), { description: 'leads changed by onDuplicate=update' }),
+  skipped: Type.Array(Type.Object({ row: Type.Integer(), leadId: Type.Integer() }), {
+    description: 'rows left out by onDuplicate=skip, with the lead that has their email',
+  }),
+  duplicatesInFile: Type.Array(
+    Type.Object({ row: Type.Integer(), firstRow: Type.Integer(), email: Type.String() }),
+    { description: 'rows whose email an earlier valid row of the file has' },
+  ),
   errors: Type.Array(Type.Object({ row: Type.Integer(), field: Type.String(), message: Type.String() })),
 });
 
@@ -312,6 +320,19 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
               'else UTF-8 when the bytes are valid UTF-8, else CP932. Bytes that do not decode are a 400 naming ' +
               'the row and column, and nothing is imported.',
             consumes: ['text/csv'],
+            querystring: Type.Object(
+              {
+                onDuplicate: Type.Optional(
+                  Type.Union([Type.Literal('insert'), Type.Literal('update'), Type.Literal('skip')], {
+                    default: 'insert',
+                    description:
+                      'a row whose email a live lead already has (case aside): insert a new lead anyway (the default, ' +
+                      'as before), update that lead with the columns the file has, or skip the row',
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
             // The body arrives as bytes (a Buffer), so the schema only describes it.
             body: Type.Unsafe<Buffer>({
               description:
@@ -333,6 +354,7 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
             leads: parsed,
             errors,
             fileError,
+            columns,
           } = await readLeadCsv(decoded.text, IMPORT_MAX_ROWS, decoded.lossy ? decoded.encoding : undefined);
           if (fileError) {
             const more = errors.length > 1 ? ` (and ${errors.length - 1} more header problems)` : '';
@@ -341,8 +363,15 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
               `row ${fileError.row}, ${fileError.field}: ${fileError.message}${more}; nothing was imported`,
             );
           }
-          const ids = await leads.importAll(parsed);
-          return { inserted: ids.length, ids, errors };
+          const done = await leads.importRows(parsed, req.query.onDuplicate ?? 'insert', columns ?? []);
+          return {
+            inserted: done.inserted.length,
+            ids: done.inserted,
+            updated: done.updated,
+            skipped: done.skipped,
+            duplicatesInFile: duplicatesInFile(parsed),
+            errors,
+          };
         },
       );
     });

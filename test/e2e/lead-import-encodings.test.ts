@@ -113,3 +113,63 @@ describe('import encodings', () => {
     expect(res.body.message).toMatch(/koi8-r/);
   });
 });
+
+describe('duplicates', () => {
+  const csv = (rows: string[]) => Buffer.from(rows.join('\n') + '\n');
+
+  test('when a row has the email of a live lead, then onDuplicate decides: insert (default), update or skip', async () => {
+    const tag = uniqueSuffix();
+    const email = `dup-${tag}@x.jp`;
+    const first = await importBytes(
+      csv(['name,email,sms_permission,plan', `first-${tag},${email},false,gold`]),
+    );
+    expect(first.body.inserted).toBe(1);
+    const [id] = first.body.ids;
+
+    const again = await importBytes(csv(['name,email', `again-${tag},${email.toUpperCase()}`]));
+    expect([again.body.inserted, again.body.updated, again.body.skipped]).toEqual([1, [], []]);
+    await h.pool.query('DELETE FROM lead WHERE id = $1', [again.body.ids[0]]);
+
+    const skip = await importBytes(
+      csv(['name,email', `skip-${tag},${email}`]),
+      'text/csv',
+      '?onDuplicate=skip',
+    );
+    expect([skip.body.inserted, skip.body.skipped]).toEqual([0, [{ row: 2, leadId: id }]]);
+
+    const upd = await importBytes(
+      csv(['name,email,rank', `upd-${tag},${email},A`]),
+      'text/csv',
+      '?onDuplicate=update',
+    );
+    expect([upd.body.inserted, upd.body.updated]).toEqual([0, [id]]);
+    const row = await h.pool.query('SELECT name, sms_permission, attributes FROM lead WHERE id = $1', [id]);
+    // Columns the file does not have stay as they were; attributes are merged.
+    expect(row.rows[0]).toEqual({
+      name: `upd-${tag}`,
+      sms_permission: false,
+      attributes: { plan: 'gold', rank: 'A' },
+    });
+  });
+
+  test('when the file repeats an email, then the repeat is reported; with skip the first row wins', async () => {
+    const tag = uniqueSuffix();
+    const rows = [
+      'name,email',
+      `a-${tag},d-${tag}@x.jp`,
+      `b-${tag},other-${tag}@x.jp`,
+      `c-${tag},D-${tag}@x.jp`,
+    ];
+    const res = await importBytes(csv(rows), 'text/csv', '?onDuplicate=skip');
+    expect(res.status).toBe(200);
+    expect(res.body.duplicatesInFile).toEqual([{ row: 4, firstRow: 2, email: `D-${tag}@x.jp` }]);
+    expect(res.body.inserted).toBe(2);
+    expect(res.body.skipped).toEqual([{ row: 4, leadId: res.body.ids[0] }]);
+    expect(await names(res.body.ids)).toEqual([`a-${tag}`, `b-${tag}`]);
+  });
+
+  test('when onDuplicate is not a known choice, then 400 names it', async () => {
+    const res = await importBytes(csv(['name', 'x']), 'text/csv', '?onDuplicate=merge');
+    expect([res.status, res.body.field]).toEqual([400, 'querystring.onDuplicate']);
+  });
+});
