@@ -244,3 +244,51 @@ export function duplicatesInFile(leads: ImportedLead[]): InFileDuplicate[] {
   }
   return out;
 }
+
+/** One CSV field: quoted when it holds a comma, a quote, a line break or edge spaces. */
+export function csvField(v: string): string {
+  return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export const LEAD_EXPORT_COLUMNS = [
+  'id',
+  'name',
+  'email',
+  'phones',
+  'line_user_id',
+  'sms_permission',
+  'dm_permission',
+  'email_valid',
+  'attributes',
+  'created_at',
+] as const;
+
+export interface ExportedLead {
+  id: number;
+  name: string;
+  email: string | null;
+  phones: Record<string, string> | null;
+  line_user_id: string | null;
+  sms_permission: boolean;
+  dm_permission: boolean;
+  email_valid: boolean;
+  attributes: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+/** A lead as one CSV line (CRLF, as Excel writes); phones and attributes as JSON objects. */
+export function leadCsvLine(l: ExportedLead): string {
+  const cells = [
+    String(l.id),
+    l.name,
+    l.email ?? '',
+    JSON.stringify(l.phones ?? {}),
+    l.line_user_id ?? '',
+    String(l.sms_permission),
+    String(l.dm_permission),
+    String(l.email_valid),
+    JSON.stringify(l.attributes ?? {}),
+    l.created_at.toISOString(),
+  ];
+  return cells.map(csvField).join(',') + '\r\n';
+}

@@ -6,7 +6,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LeadRow } from '../../db/lead-queries';
 import { CSV_CHARSETS, csvEncodingOf, decodeCsv } from '../../domain/csv-charset';
-import { duplicatesInFile, readLeadCsv } from '../../domain/lead-csv';
+import iconv from 'iconv-lite';
+import { Readable } from 'node:stream';
+import { duplicatesInFile, LEAD_EXPORT_COLUMNS, leadCsvLine, readLeadCsv } from '../../domain/lead-csv';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -150,6 +152,50 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
           attributes: b.attributes ?? {},
         });
         return reply.status(201).send(leadJson(row));
+      },
+    );
+
+    app.get(
+      '/v1/leads/export',
+      {
+        schema: {
+          tags: ['leads'],
+          summary:
+            'Live leads as CSV, streamed: UTF-8 with BOM (what Excel opens right) or CP932 (Shift_JIS)',
+          description:
+            'Columns: ' +
+            LEAD_EXPORT_COLUMNS.join(',') +
+            '; phones and attributes as JSON objects. In CP932, characters it cannot hold (e.g. emoji) become "?".',
+          produces: ['text/csv'],
+          querystring: Type.Object(
+            {
+              charset: Type.Optional(
+                Type.Union([Type.Literal('utf-8'), Type.Literal('cp932')], {
+                  default: 'utf-8',
+                  description: 'utf-8 (with BOM) or cp932',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.String({ description: 'CSV bytes' }), 400: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const cp932 = req.query.charset === 'cp932';
+        async function* lines() {
+          yield LEAD_EXPORT_COLUMNS.join(',') + '\r\n';
+          for await (const batch of leads.liveInBatches()) yield batch.map(leadCsvLine).join('');
+        }
+        async function* bytes() {
+          if (!cp932) yield Buffer.from([0xef, 0xbb, 0xbf]);
+          for await (const text of lines())
+            yield cp932 ? iconv.encode(text, 'cp932') : Buffer.from(text, 'utf8');
+        }
+        return reply
+          .type(`text/csv; charset=${cp932 ? 'Shift_JIS' : 'utf-8'}`)
+          .header('content-disposition', `attachment; filename="leads${cp932 ? '-sjis' : ''}.csv"`)
+          .send(Readable.from(bytes()) as unknown as string);
       },
     );
 

@@ -173,6 +173,21 @@ export function leadRepository(pool: Pool) {
       });
     },
 
+    /** Live leads by id, `batch` at a time (keyset pages: memory stays flat whatever the count). */
+    async *liveInBatches(batch = 1000): AsyncGenerator<LeadRow[]> {
+      let after = 0;
+      for (;;) {
+        const res = await pool.query<LeadRow>(
+          `SELECT * FROM lead WHERE deleted_at IS NULL AND merged_into_id IS NULL AND id > $1 ORDER BY id LIMIT $2`,
+          [after, batch],
+        );
+        if (res.rows.length === 0) return;
+        yield res.rows;
+        after = res.rows[res.rows.length - 1]!.id;
+        if (res.rows.length < batch) return;
+      }
+    },
+
     async exists(id: number): Promise<boolean> {
       const res = await pool.query('SELECT 1 FROM lead WHERE id = $1', [id]);
       return (res.rowCount ?? 0) > 0;

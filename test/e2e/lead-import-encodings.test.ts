@@ -3,6 +3,7 @@
 // not decode are refused with the row and column named, never stored as U+FFFD.
 // The files are built with iconv-lite in reverse. Against the real API and PostgreSQL.
 import iconv from 'iconv-lite';
+import { csvRecords, LEAD_EXPORT_COLUMNS } from '../../domain/lead-csv';
 import { startHarness, uniqueSuffix, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -171,5 +172,51 @@ describe('duplicates', () => {
   test('when onDuplicate is not a known choice, then 400 names it', async () => {
     const res = await importBytes(csv(['name', 'x']), 'text/csv', '?onDuplicate=merge');
     expect([res.status, res.body.field]).toEqual([400, 'querystring.onDuplicate']);
+  });
+});
+
+describe('export', () => {
+  async function exportBytes(query = '') {
+    const res = await fetch(`${h.baseUrl}/v1/leads/export${query}`, {
+      headers: { authorization: `Bearer ${h.apiKey}` },
+    });
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      bytes: Buffer.from(await res.arrayBuffer()),
+    };
+  }
+
+  test('when leads are exported, then UTF-8 has a BOM, CP932 decodes back, and both hold 山田太郎 and 髙橋①', async () => {
+    const tag = uniqueSuffix();
+    const file = iconv.encode(
+      `name,email,plan\r\n山田太郎-${tag},y-${tag}@x.jp,"a, ""b"""\r\n髙橋①-${tag},,\r\n`,
+      'cp932',
+    );
+    const imported = await importBytes(file);
+    expect(imported.body.inserted).toBe(2);
+
+    const utf8 = await exportBytes();
+    expect([utf8.status, utf8.type]).toEqual([200, 'text/csv; charset=utf-8']);
+    expect([...utf8.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const sjis = await exportBytes('?charset=cp932');
+    expect(sjis.status).toBe(200);
+    expect(sjis.bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))).toBe(false);
+
+    for (const text of [utf8.bytes.subarray(3).toString('utf8'), iconv.decode(sjis.bytes, 'cp932')]) {
+      const rows: string[][] = [];
+      for await (const r of csvRecords(text)) rows.push(r);
+      expect(rows[0]).toEqual([...LEAD_EXPORT_COLUMNS]);
+      const mine = rows.filter((r) => imported.body.ids.map(String).includes(r[0]));
+      expect(mine.map((r) => [r[1], r[2], JSON.parse(r[8]!)])).toEqual([
+        [`山田太郎-${tag}`, `y-${tag}@x.jp`, { plan: 'a, "b"' }],
+        [`髙橋①-${tag}`, '', {}],
+      ]);
+    }
+  });
+
+  test('when the charset is unknown, then 400 names it', async () => {
+    const res = await exportBytes('?charset=latin1');
+    expect(res.status).toBe(400);
   });
 });
