@@ -5,7 +5,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LeadRow } from '../../db/lead-queries';
-import { readLeadCsv } from '../../domain/lead-csv';
+import { CSV_CHARSETS, csvEncodingOf, decodeCsv } from '../../domain/csv-charset';
+import iconv from 'iconv-lite';
+import { Readable } from 'node:stream';
+import { duplicatesInFile, LEAD_EXPORT_COLUMNS, leadCsvLine, readLeadCsv } from '../../domain/lead-csv';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -62,7 +65,15 @@ const LeadPatch = Type.Object(
 
 const ImportResult = Type.Object({
   inserted: Type.Integer(),
-  ids: Type.Array(Type.Integer()),
+  ids: Type.Array(Type.Integer(), { description: 'the inserted leads, in file order' }),
+  updated: Type.Array(Type.Integer(), { description: 'leads changed by onDuplicate=update' }),
+  skipped: Type.Array(Type.Object({ row: Type.Integer(), leadId: Type.Integer() }), {
+    description: 'rows left out by onDuplicate=skip, with the lead that has their email',
+  }),
+  duplicatesInFile: Type.Array(
+    Type.Object({ row: Type.Integer(), firstRow: Type.Integer(), email: Type.String() }),
+    { description: 'rows whose email an earlier valid row of the file has' },
+  ),
   errors: Type.Array(Type.Object({ row: Type.Integer(), field: Type.String(), message: Type.String() })),
 });
 
@@ -141,6 +152,50 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
           attributes: b.attributes ?? {},
         });
         return reply.status(201).send(leadJson(row));
+      },
+    );
+
+    app.get(
+      '/v1/leads/export',
+      {
+        schema: {
+          tags: ['leads'],
+          summary:
+            'Live leads as CSV, streamed: UTF-8 with BOM (what Excel opens right) or CP932 (Shift_JIS)',
+          description:
+            'Columns: ' +
+            LEAD_EXPORT_COLUMNS.join(',') +
+            '; phones and attributes as JSON objects. In CP932, characters it cannot hold (e.g. emoji) become "?".',
+          produces: ['text/csv'],
+          querystring: Type.Object(
+            {
+              charset: Type.Optional(
+                Type.Union([Type.Literal('utf-8'), Type.Literal('cp932')], {
+                  default: 'utf-8',
+                  description: 'utf-8 (with BOM) or cp932',
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.String({ description: 'CSV bytes' }), 400: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const cp932 = req.query.charset === 'cp932';
+        async function* lines() {
+          yield LEAD_EXPORT_COLUMNS.join(',') + '\r\n';
+          for await (const batch of leads.liveInBatches()) yield batch.map(leadCsvLine).join('');
+        }
+        async function* bytes() {
+          if (!cp932) yield Buffer.from([0xef, 0xbb, 0xbf]);
+          for await (const text of lines())
+            yield cp932 ? iconv.encode(text, 'cp932') : Buffer.from(text, 'utf8');
+        }
+        return reply
+          .type(`text/csv; charset=${cp932 ? 'Shift_JIS' : 'utf-8'}`)
+          .header('content-disposition', `attachment; filename="leads${cp932 ? '-sjis' : ''}.csv"`)
+          .send(Readable.from(bytes()) as unknown as string);
       },
     );
 
@@ -293,7 +348,8 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
       const app = csv.withTypeProvider<TypeBoxTypeProvider>();
       app.addContentTypeParser(
         'text/csv',
-        { parseAs: 'string', bodyLimit: IMPORT_MAX_BYTES },
+        // Bytes, not text: the encoding is decided by the import (charset, else detection).
+        { parseAs: 'buffer', bodyLimit: IMPORT_MAX_BYTES },
         (_req, body, done) => done(null, body),
       );
 
@@ -303,15 +359,49 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
           schema: {
             tags: ['leads'],
             summary: `Import leads from CSV (text/csv, header row; at most ${IMPORT_MAX_ROWS} rows, 2 MiB): valid rows go in, invalid rows are reported`,
+            description:
+              'The encoding is the charset of the content type (' +
+              CSV_CHARSETS.join(', ') +
+              '; Shift_JIS labels are read as CP932, as Excel writes it), else detected: a BOM (UTF-8, UTF-16), ' +
+              'else UTF-8 when the bytes are valid UTF-8, else CP932. Bytes that do not decode are a 400 naming ' +
+              'the row and column, and nothing is imported.',
             consumes: ['text/csv'],
-            body: Type.String({
-              description: 'name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…',
+            querystring: Type.Object(
+              {
+                onDuplicate: Type.Optional(
+                  Type.Union([Type.Literal('insert'), Type.Literal('update'), Type.Literal('skip')], {
+                    default: 'insert',
+                    description:
+                      'a row whose email a live lead already has (case aside): insert a new lead anyway (the default, ' +
+                      'as before), update that lead with the columns the file has, or skip the row',
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+            // The body arrives as bytes (a Buffer), so the schema only describes it.
+            body: Type.Unsafe<Buffer>({
+              description:
+                'CSV bytes: name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…',
             }),
             response: { 200: ImportResult, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody },
           },
         },
         async (req) => {
-          const { leads: parsed, errors, fileError } = readLeadCsv(req.body, IMPORT_MAX_ROWS);
+          const label = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(req.headers['content-type'] ?? '')?.[1];
+          const given = label === undefined ? null : csvEncodingOf(label);
+          if (label !== undefined && given === null)
+            throw new ApiError(
+              415,
+              `charset "${label}" is not one the import reads (${CSV_CHARSETS.join(', ')})`,
+            );
+          const decoded = decodeCsv(req.body as Buffer, given);
+          const {
+            leads: parsed,
+            errors,
+            fileError,
+            columns,
+          } = await readLeadCsv(decoded.text, IMPORT_MAX_ROWS, decoded.lossy ? decoded.encoding : undefined);
           if (fileError) {
             const more = errors.length > 1 ? ` (and ${errors.length - 1} more header problems)` : '';
             throw badRequest(
@@ -319,8 +409,15 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
               `row ${fileError.row}, ${fileError.field}: ${fileError.message}${more}; nothing was imported`,
             );
           }
-          const ids = await leads.importAll(parsed);
-          return { inserted: ids.length, ids, errors };
+          const done = await leads.importRows(parsed, req.query.onDuplicate ?? 'insert', columns ?? []);
+          return {
+            inserted: done.inserted.length,
+            ids: done.inserted,
+            updated: done.updated,
+            skipped: done.skipped,
+            duplicatesInFile: duplicatesInFile(parsed),
+            errors,
+          };
         },
       );
     });

@@ -107,13 +107,85 @@ export function leadRepository(pool: Pool) {
       });
     },
 
-    /** All or nothing: the ids of the inserted leads, in order. */
-    importAll(leads: NewLead[]): Promise<number[]> {
+    /**
+     * All or nothing, row by row in file order. `insert` adds every row (even
+     * with an email a lead already has); `update` and `skip` look for the live
+     * lead with the same email (case aside, the oldest when several): `update`
+     * changes the columns the file has (phones and attributes merged in),
+     * `skip` leaves it. A repeat inside the file meets the lead its first row made.
+     */
+    importRows(
+      rows: (NewLead & { row: number })[],
+      onDuplicate: 'insert' | 'update' | 'skip',
+      columns: string[],
+    ): Promise<{ inserted: number[]; updated: number[]; skipped: { row: number; leadId: number }[] }> {
       return inTransaction(pool, async (client) => {
-        const out: number[] = [];
-        for (const l of leads) out.push((await insertLead(client, l)).id);
+        const out = {
+          inserted: [] as number[],
+          updated: [] as number[],
+          skipped: [] as { row: number; leadId: number }[],
+        };
+        const has = (c: string) => columns.includes(c);
+        const phones = columns.some((c) => c.startsWith('phone_'));
+        for (const l of rows) {
+          if (onDuplicate !== 'insert' && l.email) {
+            const found = await client.query<{ id: number }>(
+              `SELECT id FROM lead WHERE lower(email) = lower($1) AND deleted_at IS NULL AND merged_into_id IS NULL
+                ORDER BY id LIMIT 1 FOR UPDATE`,
+              [l.email],
+            );
+            const id = found.rows[0]?.id;
+            if (id !== undefined && onDuplicate === 'skip') {
+              out.skipped.push({ row: l.row, leadId: id });
+              continue;
+            }
+            if (id !== undefined) {
+              await client.query(
+                `UPDATE lead SET name = CASE WHEN $2 THEN $3 ELSE name END,
+                        phones = CASE WHEN $4 THEN phones || $5::jsonb ELSE phones END,
+                        line_user_id = CASE WHEN $6 THEN $7 ELSE line_user_id END,
+                        sms_permission = CASE WHEN $8 THEN $9 ELSE sms_permission END,
+                        dm_permission = CASE WHEN $10 THEN $11 ELSE dm_permission END,
+                        attributes = attributes || $12::jsonb, updated_at = now()
+                  WHERE id = $1`,
+                [
+                  id,
+                  has('name'),
+                  l.name,
+                  phones,
+                  JSON.stringify(l.phones),
+                  has('line_user_id'),
+                  l.lineUserId,
+                  has('sms_permission'),
+                  l.smsPermission,
+                  has('dm_permission'),
+                  l.dmPermission,
+                  JSON.stringify(l.attributes),
+                ],
+              );
+              out.updated.push(id);
+              continue;
+            }
+          }
+          out.inserted.push((await insertLead(client, l)).id);
+        }
         return out;
       });
+    },
+
+    /** Live leads by id, `batch` at a time (keyset pages: memory stays flat whatever the count). */
+    async *liveInBatches(batch = 1000): AsyncGenerator<LeadRow[]> {
+      let after = 0;
+      for (;;) {
+        const res = await pool.query<LeadRow>(
+          `SELECT * FROM lead WHERE deleted_at IS NULL AND merged_into_id IS NULL AND id > $1 ORDER BY id LIMIT $2`,
+          [after, batch],
+        );
+        if (res.rows.length === 0) return;
+        yield res.rows;
+        after = res.rows[res.rows.length - 1]!.id;
+        if (res.rows.length < batch) return;
+      }
     },
 
     async exists(id: number): Promise<boolean> {

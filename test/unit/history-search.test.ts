@@ -7,7 +7,7 @@ import {
   SearchError,
   type SortSpec,
 } from '../../domain/history-search';
-import { parseCsv, readLeadCsv } from '../../domain/lead-csv';
+import { csvRecords, readLeadCsv } from '../../domain/lead-csv';
 
 const SORT: SortSpec = { name: 'createdAt', column: 'r.created_at', idColumn: 'r.id', order: 'desc' };
 
@@ -68,18 +68,41 @@ describe('history search', () => {
 });
 
 describe('lead CSV', () => {
-  test('when fields are quoted with commas, quotes and line breaks, then they parse as one field', () => {
-    expect(parseCsv('a,b\r\n"x, ""y""\nz",2\n')).toEqual([
+  test('when fields are quoted with commas, quotes and line breaks, then they parse as one field', async () => {
+    const rows: string[][] = [];
+    for await (const r of csvRecords('a,b\r\n"x, ""y""\nz",2\n')) rows.push(r);
+    expect(rows).toEqual([
       ['a', 'b'],
       ['x, "y"\nz', '2'],
     ]);
   });
 
-  test('when the header repeats a column or a row has too many cells, then each is reported', () => {
-    expect(readLeadCsv('name,name\n', 10).errors).toEqual([
+  test('when the header repeats a column or a row has too many cells, then each is reported', async () => {
+    expect((await readLeadCsv('name,name\n', 10)).errors).toEqual([
       { row: 1, field: 'name', message: 'the column appears twice' },
     ]);
-    expect(readLeadCsv('name,email\na,b@x.jp,extra\n', 10).errors[0]).toMatchObject({ row: 2, field: 'row' });
-    expect(readLeadCsv('name\na\nb\nc\n', 2).errors[0]).toMatchObject({ field: 'rows' });
+    expect((await readLeadCsv('name,email\na,b@x.jp,extra\n', 10)).errors[0]).toMatchObject({
+      row: 2,
+      field: 'row',
+    });
+    expect((await readLeadCsv('name\na\nb\nc\n', 2)).errors[0]).toMatchObject({ field: 'rows' });
+  });
+
+  test('when a quoted field is never closed, then the file is refused naming the row (not read to the end as one cell)', async () => {
+    const r = await readLeadCsv('name,plan\nok,gold\n"open,gold\nnext,x\n', 10);
+    expect(r.fileError).toMatchObject({
+      row: 3,
+      field: 'csv',
+      message: expect.stringMatching(/never closed/),
+    });
+    expect(r.leads).toEqual([]);
+  });
+
+  test('when a quote sits inside an unquoted field or lines end in CR, CRLF and LF mixed, then cells read as written', async () => {
+    const r = await readLeadCsv('name,plan\rab"c,x\r\nd,"e"\n', 10);
+    expect(r.leads.map((l) => [l.name, l.attributes.plan])).toEqual([
+      ['ab"c', 'x'],
+      ['d', 'e'],
+    ]);
   });
 });

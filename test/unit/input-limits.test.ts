@@ -52,11 +52,11 @@ describe('input limits', () => {
     expect(parseZonedTime(text)).toBe(ms);
   });
 
-  test('a CSV cell with a NUL is an error of that row and column; a bad header refuses the file', () => {
-    const ok = readLeadCsv('name,plan\nfine,gold\nbad\u0000,gold\n', 10);
+  test('a CSV cell with a NUL is an error of that row and column; a bad header refuses the file', async () => {
+    const ok = await readLeadCsv('name,plan\nfine,gold\nbad\u0000,gold\n', 10);
     expect(ok.leads.map((l) => l.name)).toEqual(['fine']);
     expect(ok.errors).toEqual([{ row: 3, field: 'name', message: expect.stringMatching(/NUL/) }]);
     expect(ok.fileError).toBeUndefined();
-    expect(readLeadCsv('na\u0000me\nx\n', 10).fileError).toMatchObject({ row: 1 });
+    expect((await readLeadCsv('na\u0000me\nx\n', 10)).fileError).toMatchObject({ row: 1 });
   });
 });
