@@ -4,7 +4,7 @@
 // Each report is applied once (status pending → applied under a row lock).
 import type { Pool } from 'pg';
 import { ASYNC_BOUNCE_CODE } from '../domain/delivery-codes';
-import { inTransaction } from './pool';
+import { inTransaction, type Queryable } from './pool';
 import { applyValidity } from './run-queries';
 
 export interface AppliedReports {
@@ -131,4 +131,18 @@ export async function applyPendingReports(
       })),
     };
   });
+}
+
+/** Claim the run's one outstanding report signal; false when one is already out. */
+export async function claimReportSignal(db: Queryable, runId: number): Promise<boolean> {
+  const claim = await db.query(
+    'UPDATE wizard_run SET reports_signalled_at = now() WHERE id = $1 AND reports_signalled_at IS NULL RETURNING id',
+    [runId],
+  );
+  return (claim.rowCount ?? 0) > 0;
+}
+
+/** Give the claim back when the signal could not be sent, so the next report tries again. */
+export async function releaseReportSignal(db: Queryable, runId: number): Promise<void> {
+  await db.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
 }

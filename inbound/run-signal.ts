@@ -3,7 +3,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { wizardRunWorkflowId } from '../domain/run-lifecycle';
-import { applyPendingReports } from '../db/report-queries';
+import { applyPendingReports, claimReportSignal, releaseReportSignal } from '../db/report-queries';
 import { asyncReportsSignal } from '../workflows/wizard-run';
 
 /**
@@ -18,17 +18,13 @@ export async function notifyRunOfReports(
   runId: number,
   invalidAfterErrors: number,
 ): Promise<'signalled' | 'already-signalled' | 'applied-directly'> {
-  const claim = await pool.query(
-    'UPDATE wizard_run SET reports_signalled_at = now() WHERE id = $1 AND reports_signalled_at IS NULL RETURNING id',
-    [runId],
-  );
-  if (claim.rowCount === 0) return 'already-signalled';
+  if (!(await claimReportSignal(pool, runId))) return 'already-signalled';
   try {
     await client.workflow.getHandle(wizardRunWorkflowId(runId)).signal(asyncReportsSignal);
     return 'signalled';
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) {
-      await pool.query('UPDATE wizard_run SET reports_signalled_at = NULL WHERE id = $1', [runId]);
+      await releaseReportSignal(pool, runId);
       throw err;
     }
     await applyPendingReports(pool, runId, invalidAfterErrors);
