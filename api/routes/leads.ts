@@ -166,7 +166,6 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
             'Columns: ' +
             LEAD_EXPORT_COLUMNS.join(',') +
             '; phones and attributes as JSON objects. In CP932, characters it cannot hold (e.g. emoji) become "?".',
-          produces: ['text/csv'],
           querystring: Type.Object(
             {
               charset: Type.Optional(
@@ -178,7 +177,14 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.String({ description: 'CSV bytes' }), 400: ErrorBody },
+          // Only the 200 is CSV; errors (400, and 401/403/429 from the plugins) are JSON.
+          response: {
+            200: {
+              description: 'CSV bytes',
+              content: { 'text/csv': { schema: Type.String({ description: 'CSV bytes' }) } },
+            },
+            400: ErrorBody,
+          },
         },
       },
       async (req, reply) => {
@@ -395,7 +401,9 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
               415,
               `charset "${label}" is not one the import reads (${CSV_CHARSETS.join(', ')})`,
             );
-          const decoded = decodeCsv(req.body as Buffer, given);
+          if (!Buffer.isBuffer(req.body) || req.body.length === 0)
+            throw new ApiError(400, 'body: a CSV file is required (text/csv), and none was sent');
+          const decoded = decodeCsv(req.body, given);
           const {
             leads: parsed,
             errors,

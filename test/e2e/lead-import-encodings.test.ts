@@ -113,6 +113,17 @@ describe('import encodings', () => {
     expect(res.status).toBe(415);
     expect(res.body.message).toMatch(/koi8-r/);
   });
+
+  test('when the request has no body, then 400 says a CSV file is required and nothing is inserted', async () => {
+    const before = await leadCount();
+    const res = await fetch(`${h.baseUrl}/v1/leads/import?onDuplicate=insert`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.apiKey}` },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toMatch(/CSV file is required/);
+    expect(await leadCount()).toBe(before);
+  });
 });
 
 describe('duplicates', () => {
@@ -218,5 +229,17 @@ describe('export', () => {
   test('when the charset is unknown, then 400 names it', async () => {
     const res = await exportBytes('?charset=latin1');
     expect(res.status).toBe(400);
+  });
+
+  test('the OpenAPI document says the export answers CSV on 200 and JSON on errors', async () => {
+    const doc = (await (await fetch(`${h.baseUrl}/openapi.json`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+      >;
+    };
+    const responses = doc.paths['/v1/leads/export']!.get!.responses;
+    expect(Object.keys(responses['200']!.content!)).toEqual(['text/csv']);
+    expect(Object.keys(responses['400']!.content!)).toEqual(['application/json']);
   });
 });
