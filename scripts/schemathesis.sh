@@ -18,10 +18,20 @@ SPEC_VALIDATOR_VERSION=0.9.0
 VENV=${SCHEMATHESIS_VENV:-.tools/schemathesis-venv}
 MAX_TIME=${SCHEMATHESIS_MAX_TIME:-240}
 
+# CPython 3.11's ast module can fail inside Hypothesis with "SystemError: AST
+# constructor recursion depth mismatch" (cpython gh-106905, fixed in later
+# releases), an error of the tool, not of the product: a newer CPython is taken
+# where the machine has one (pyenv's, as on this kind of machine; the newest wins).
+PYTHON=python3
+for candidate in /root/.pyenv/versions/3.12*/bin/python3 /root/.pyenv/versions/3.13*/bin/python3; do
+  if [ -x "$candidate" ]; then PYTHON=$candidate; fi
+done
 if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION" ||
-  ! "$VENV/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
-  echo "== schemathesis: installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
-  python3 -m venv "$VENV"
+  ! "$VENV/bin/python" -c 'import openapi_spec_validator' 2>/dev/null ||
+  [ "$("$VENV/bin/python" -c 'import sys; print(sys.version_info[:2])' 2>/dev/null)" != "$("$PYTHON" -c 'import sys; print(sys.version_info[:2])')" ]; then
+  echo "== schemathesis: installing schemathesis $SCHEMATHESIS_VERSION into $VENV ($("$PYTHON" --version))"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$SPEC_VALIDATOR_VERSION"
 fi
