@@ -86,7 +86,7 @@ export DATABASE_URL TEMPORAL_ADDRESS
 
 port=$(free_port)
 echo "== schemathesis: starting the product (worker and API on port $port)"
-PORT=$port SMTP_SINK_PORT=$(free_port) BOUNCE_SMTP_PORT=0 WORKER_METRICS_PORT=0 DATA_DIR="$work/data" \
+PORT=$port SMTP_SINK_PORT=$(free_port) BOUNCE_SMTP_PORT=0 WORKER_METRICS_PORT=0 METRICS_PORT=$(free_port) DATA_DIR="$work/data" \
   API_RATE_LIMIT_PER_MINUTE=1000000 LOG_LEVEL=warn \
   node --import tsx dev/start.ts >"$work/app.log" 2>&1 &
 app_pid=$!
