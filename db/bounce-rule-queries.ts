@@ -5,7 +5,7 @@
 //   - origin 'observed': one row per normalized remote text with its
 //     occurrence count, classified by whichever rule matched it, or
 //     state 'undefined' when none did (waiting for a user to qualify it).
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import {
   BUILTIN_BOUNCE_RULES,
   classifyBounce,
@@ -140,30 +140,7 @@ export async function requalify(pool: Pool, invalidAfterErrors = 3): Promise<Req
         [r.id, q.errorType, q.reason, q.code, q.fault, JSON.stringify(evidence)],
       );
       if (r.send_id === null) return 0;
-      const s = await client.query<{ lead_id: number; address: string }>(
-        `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now()
-          WHERE id = $1 AND result = 'error' AND error_reason = 'undefined' RETURNING lead_id, address`,
-        [r.send_id, q.errorType, q.reason],
-      );
-      const send = s.rows[0];
-      if (send && q.countsAgainstRecipient)
-        await applyValidity(
-          client,
-          [
-            {
-              leadId: send.lead_id,
-              address: send.address,
-              delivered: false,
-              counts: true,
-              invalidNow: false,
-              errorType: q.errorType,
-              reason: q.reason,
-              at: new Date(),
-            },
-          ],
-          invalidAfterErrors,
-        );
-      return s.rowCount ?? 0;
+      return qualifyUndefinedSend(client, r.send_id, q, 'error_reason', false, invalidAfterErrors);
     });
     reportCount++;
   }
@@ -202,33 +179,56 @@ async function requalifySendingErrors(
     const q = qualify(replyOfDetail(row.detail), userRules);
     if (q.ruleId === null) continue;
     count += await inTransaction(pool, async (client) => {
-      const s = await client.query<{ lead_id: number; address: string }>(
-        `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now()
-          WHERE id = $1 AND result = 'error' AND error_type = 'undefined' RETURNING lead_id, address`,
-        [row.id, q.errorType, q.reason],
+      return qualifyUndefinedSend(
+        client,
+        row.id,
+        q,
+        'error_type',
+        invalidatesAtOnce(q.code),
+        invalidAfterErrors,
       );
-      const send = s.rows[0];
-      if (send && q.countsAgainstRecipient)
-        await applyValidity(
-          client,
-          [
-            {
-              leadId: send.lead_id,
-              address: send.address,
-              delivered: false,
-              counts: true,
-              invalidNow: invalidatesAtOnce(q.code),
-              errorType: q.errorType,
-              reason: q.reason,
-              at: new Date(),
-            },
-          ],
-          invalidAfterErrors,
-        );
-      return s.rowCount ?? 0;
     });
   }
   return count;
+}
+
+/**
+ * Give a send still recorded as undefined the qualification its text now has,
+ * and, when that is against the recipient, count it toward the lead's validity
+ * (once: the WHERE only matches while the send is still undefined).
+ */
+async function qualifyUndefinedSend(
+  client: PoolClient,
+  sendId: string,
+  q: Qualification,
+  undefinedColumn: 'error_reason' | 'error_type',
+  invalidNow: boolean,
+  invalidAfterErrors: number,
+): Promise<number> {
+  const s = await client.query<{ lead_id: number; address: string }>(
+    `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now()
+      WHERE id = $1 AND result = 'error' AND ${undefinedColumn} = 'undefined' RETURNING lead_id, address`,
+    [sendId, q.errorType, q.reason],
+  );
+  const send = s.rows[0];
+  if (send && q.countsAgainstRecipient)
+    await applyValidity(
+      client,
+      [
+        {
+          leadId: send.lead_id,
+          address: send.address,
+          delivered: false,
+          counts: true,
+          invalidNow,
+          errorType: q.errorType,
+          reason: q.reason,
+          at: new Date(),
+        },
+      ],
+      invalidAfterErrors,
+    );
+  return s.rowCount ?? 0;
 }
 
 export async function listBounceRuleRows(
