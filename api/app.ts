@@ -32,6 +32,8 @@ import { runSearchRoutes } from './routes/run-search';
 import { sendSearchRoutes } from './routes/send-search';
 import { officialAccountRoutes } from './routes/official-accounts';
 import { metricsRoutes } from './routes/metrics';
+import { addressImportRoutes, leadImportRoutes } from './routes/lead-imports';
+import { addressRoutes } from './routes/addresses';
 import { bounceReportRoutes } from '../inbound/routes/bounces';
 import { lineWebhookRoutes } from '../inbound/routes/line-webhook';
 
@@ -212,6 +214,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(officialAccountRoutes);
   await app.register(lineWebhookRoutes, { pool: deps.pool });
   await app.register(domainRuleRoutes);
+  await app.register(leadImportRoutes);
+  await app.register(addressImportRoutes);
+  await app.register(addressRoutes);
   return app;
 }
 

@@ -64,6 +64,8 @@ export interface AppConfig extends ChannelSettings {
   invalidAfterErrors: number;
   /** How long a completed run stays open for asynchronous bounces, in seconds. */
   asyncBounceWindowSeconds: number;
+  /** Rows per batch of a background CSV import (one COPY and one INSERT … ON CONFLICT each). */
+  importBatchRows: number;
   taskQueueWizard: string;
   /** LINE Messaging API base URL; empty means the local LINE simulator under `npm start`, https://api.line.me elsewhere. */
   lineApiBaseUrl: string;
@@ -331,6 +333,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'consecutive errors that invalidate an email address',
   },
   {
+    env: 'IMPORT_BATCH_ROWS',
+    key: 'importBatchRows',
+    kind: 'int',
+    default: '5000',
+    doc: 'rows per batch of a background CSV import (lead and address imports)',
+  },
+  {
     env: 'ASYNC_BOUNCE_WINDOW_SECONDS',
     key: 'asyncBounceWindowSeconds',
     kind: 'int',
@@ -452,6 +461,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.maxBatchesPerExecution) < 1) problems.push('MAX_BATCHES_PER_EXECUTION must be at least 1');
   if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
+  if (Number(out.importBatchRows) < 1) problems.push('IMPORT_BATCH_ROWS must be at least 1');
   if (Number(out.relayHoldSeconds) < 1) problems.push('RELAY_HOLD_SECONDS must be at least 1');
   if (Number(out.relayHoldMaxSeconds) < Number(out.relayHoldSeconds))
     problems.push('RELAY_HOLD_MAX_SECONDS must be at least RELAY_HOLD_SECONDS');

@@ -12,12 +12,14 @@ export interface NewLead {
   smsPermission: boolean;
   dmPermission: boolean;
   attributes: Record<string, unknown>;
+  /** The client's own id (unique among leads); absent or null: none. */
+  externalId?: string | null;
 }
 
 export async function insertLead(db: Queryable, l: NewLead): Promise<LeadRow> {
   const res = await db.query<LeadRow>(
-    `INSERT INTO lead (name, email, phones, line_user_id, sms_permission, dm_permission, attributes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    `INSERT INTO lead (name, email, phones, line_user_id, sms_permission, dm_permission, attributes, external_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
     [
       l.name,
       l.email,
@@ -26,6 +28,7 @@ export async function insertLead(db: Queryable, l: NewLead): Promise<LeadRow> {
       l.smsPermission,
       l.dmPermission,
       JSON.stringify(l.attributes),
+      l.externalId ?? null,
     ],
   );
   return res.rows[0]!;

@@ -13,7 +13,17 @@ import { CHANNELS } from '../domain/channels';
 
 /** The column types the migrations use (information_schema udt_name, arrays as `<type>[]`). */
 export type PgType =
-  'text' | 'varchar' | 'int4' | 'int8' | 'float8' | 'bool' | 'timestamptz' | 'jsonb' | 'text[]' | 'int4[]';
+  | 'text'
+  | 'varchar'
+  | 'int4'
+  | 'int8'
+  | 'float8'
+  | 'bool'
+  | 'timestamptz'
+  | 'jsonb'
+  | 'text[]'
+  | 'int4[]'
+  | 'bytea';
 
 const typed = <T extends TSchema>(pg: PgType, schema: T): T => Object.assign(schema, { pg });
 
@@ -31,6 +41,7 @@ export const col = {
     typed('jsonb', (as ?? Type.Unknown()) as T),
   textArray: () => typed('text[]', Type.Array(Type.String())),
   int4Array: () => typed('int4[]', Type.Array(Type.Integer())),
+  bytea: () => typed('bytea', Type.Unsafe<Buffer>({ description: 'bytes' })),
 };
 
 /** A channel's name (domain/channels.ts) in a text column. */
@@ -53,6 +64,8 @@ export const TABLES = {
     last_error_at: nullable(col.timestamptz()),
     source: col.text(),
     updated_at: col.timestamptz(),
+    note: nullable(col.text()),
+    changed_by: nullable(col.text()),
   },
   api_key: {
     id: col.int4(),
@@ -154,6 +167,45 @@ export const TABLES = {
     merged_into_id: nullable(col.int4()),
     created_at: col.timestamptz(),
     updated_at: col.timestamptz(),
+    external_id: nullable(col.text()),
+  },
+  import_job: {
+    id: col.int4(),
+    kind: col.text(Type.Union([Type.Literal('leads'), Type.Literal('addresses')])),
+    status: col.text(),
+    on_duplicate: col.text(),
+    encoding: nullable(col.text()),
+    bytes: col.int8(),
+    columns: col.textArray(),
+    rows_read: col.int4(),
+    inserted: col.int4(),
+    updated: col.int4(),
+    skipped: col.int4(),
+    rejected: col.int4(),
+    committed_row: col.int4(),
+    error: nullable(col.text()),
+    created_by: nullable(col.text()),
+    created_at: col.timestamptz(),
+    started_at: nullable(col.timestamptz()),
+    finished_at: nullable(col.timestamptz()),
+    updated_at: col.timestamptz(),
+  },
+  import_job_chunk: {
+    import_id: col.int4(),
+    seq: col.int4(),
+    data: col.bytea(),
+  },
+  import_job_rejected: {
+    import_id: col.int4(),
+    row_no: col.int4(),
+    field: col.text(),
+    reason: col.text(),
+    cells: col.textArray(),
+  },
+  import_job_key: {
+    import_id: col.int4(),
+    key: col.text(),
+    first_row: col.int4(),
   },
   line_webhook_event: {
     webhook_event_id: col.text(),

@@ -5,6 +5,7 @@
 import { parse } from 'csv-parse';
 import type { CsvEncoding } from './csv-charset';
 import { textProblem } from './input-limits';
+import { csvCell } from './csv-safety';
 
 export interface ImportedLead {
   row: number;
@@ -15,6 +16,8 @@ export interface ImportedLead {
   smsPermission: boolean;
   dmPermission: boolean;
   attributes: Record<string, string>;
+  /** The client's own id of the lead (column external_id), unique among leads. */
+  externalId: string | null;
 }
 
 export interface RowError {
@@ -125,18 +128,7 @@ export async function readLeadCsv(
       }
       if (names === null) {
         names = cells.map((h) => h.trim());
-        const header = names;
-        const seen = new Set<string>();
-        for (const n of header) {
-          if (!COLUMN.test(n))
-            errors.push({
-              row: 1,
-              field: n || '(empty)',
-              message: 'column names are letters, digits, _ and -',
-            });
-          else if (seen.has(n)) errors.push({ row: 1, field: n, message: 'the column appears twice' });
-          seen.add(n);
-        }
+        errors.push(...leadCsvHeaderErrors(names));
         if (errors.length && !undecodableIn) return refuse(errors[0]!, errors);
         continue;
       }
@@ -148,7 +140,7 @@ export async function readLeadCsv(
           message: `at most ${maxRows} rows per import; split the file`,
         });
       }
-      const lead = readRow(cells, names, rowNo, errors);
+      const lead = readLeadRow(cells, names, rowNo, errors);
       if (lead) leads.push(lead);
     }
   } catch (e) {
@@ -165,8 +157,26 @@ export async function readLeadCsv(
   return { leads, errors, columns: names };
 }
 
+/** The problems of a header row (names already trimmed): bad or repeated column names. */
+export function leadCsvHeaderErrors(names: readonly string[]): RowError[] {
+  const errors: RowError[] = [];
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (!COLUMN.test(n))
+      errors.push({ row: 1, field: n || '(empty)', message: 'column names are letters, digits, _ and -' });
+    else if (seen.has(n)) errors.push({ row: 1, field: n, message: 'the column appears twice' });
+    seen.add(n);
+  }
+  return errors;
+}
+
 /** One data row checked against the header: the lead, or null with its problems added to `errors`. */
-function readRow(cells: string[], names: string[], rowNo: number, errors: RowError[]): ImportedLead | null {
+export function readLeadRow(
+  cells: string[],
+  names: string[],
+  rowNo: number,
+  errors: RowError[],
+): ImportedLead | null {
   if (cells.length !== names.length) {
     errors.push({
       row: rowNo,
@@ -184,6 +194,7 @@ function readRow(cells: string[], names: string[], rowNo: number, errors: RowErr
     smsPermission: true,
     dmPermission: true,
     attributes: {},
+    externalId: null,
   };
   let ok = true;
   const fail = (field: string, message: string) => {
@@ -212,6 +223,10 @@ function readRow(cells: string[], names: string[], rowNo: number, errors: RowErr
       const u = v.trim();
       if (u !== '' && !LINE_USER.test(u)) fail(col, 'a LINE user id is U followed by 32 hex digits');
       lead.lineUserId = u || null;
+    } else if (col === 'external_id') {
+      const x = v.trim();
+      if (x.length > 200) fail(col, 'an external id is at most 200 characters');
+      lead.externalId = x || null;
     } else if (col === 'sms_permission' || col === 'dm_permission') {
       const f = flag(v);
       if (f === null) fail(col, `"${v}" is not true/false (also 1/0, yes/no; empty means true)`);
@@ -245,10 +260,8 @@ export function duplicatesInFile(leads: ImportedLead[]): InFileDuplicate[] {
   return out;
 }
 
-/** One CSV field: quoted when it holds a comma, a quote, a line break or edge spaces. */
-export function csvField(v: string): string {
-  return /[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
+/** One CSV field of an export, formula-guarded and quoted (domain/csv-safety.ts). */
+export const csvField = csvCell;
 
 export const LEAD_EXPORT_COLUMNS = [
   'id',

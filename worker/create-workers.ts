@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities/wizard-run-activities';
 import { createCleanupActivities } from '../activities/cleanup-activities';
 import { createRunSweepActivities } from '../activities/run-sweep-activities';
+import { createImportActivities } from '../activities/import-activities';
+import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import { ensureRunSweepSchedule } from '../lifecycle/run-sweep';
 import { Client } from '@temporalio/client';
 import type { EmailTransport } from '../channels/email/transport';
@@ -89,7 +91,17 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     namespace: deps.namespace,
     taskQueue: config.taskQueueWizard,
     workflowBundle: bundle,
-    activities: { ...activities, ...createCleanupActivities({ pool: deps.pool }), ...sweep },
+    activities: {
+      ...activities,
+      ...createCleanupActivities({ pool: deps.pool }),
+      ...sweep,
+      ...createImportActivities({
+        pool: deps.pool,
+        logger: deps.logger,
+        batchRows: config.importBatchRows,
+        countryCallingCode: getCountryCallingCode(config.smsDefaultRegion as CountryCode),
+      }),
+    },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });
   const sendActivities = {

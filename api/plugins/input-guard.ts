@@ -127,8 +127,14 @@ const inputGuard: FastifyPluginAsync = async (app) => {
     const parts = [
       ['params', req.params],
       ['querystring', req.query],
-      // A whole text or binary body (CSV import, raw mail) is the route's to judge; JSON bodies are checked here.
-      ['body', typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? req.body : undefined],
+      // A whole text or binary body (CSV import, raw mail), or one streamed to the route (background
+      // import), is the route's to judge; JSON bodies are checked here.
+      [
+        'body',
+        typeof req.body === 'object' && !Buffer.isBuffer(req.body) && !isStream(req.body)
+          ? req.body
+          : undefined,
+      ],
     ] as const;
     for (const [name, value] of parts) {
       if (value === undefined || value === null) continue;
@@ -171,3 +177,7 @@ const inputGuard: FastifyPluginAsync = async (app) => {
 // Hooks apply to the whole app, not an encapsulated child (what fastify-plugin does).
 (inputGuard as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 export { inputGuard };
+
+function isStream(body: unknown): boolean {
+  return typeof (body as { pipe?: unknown } | null)?.pipe === 'function';
+}

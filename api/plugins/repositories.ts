@@ -7,6 +7,8 @@ import { domainRuleRepository, type DomainRuleRepository } from '../../db/reposi
 import { historyRepository, type HistoryRepository } from '../../db/repositories/history';
 import { inboundReportRepository, type InboundReportRepository } from '../../db/repositories/inbound-reports';
 import { leadRepository, type LeadRepository } from '../../db/repositories/leads';
+import { importRepository, type ImportRepository } from '../../db/repositories/imports';
+import { addressRepository, type AddressRepository } from '../../db/repositories/addresses';
 import {
   officialAccountRepository,
   type OfficialAccountRepository,
@@ -32,6 +34,8 @@ type Repositories = {
   domainRules: DomainRuleRepository;
   officialAccounts: OfficialAccountRepository;
   inboundReports: InboundReportRepository;
+  imports: ImportRepository;
+  addressStatuses: AddressRepository;
 };
 
 declare module 'fastify' {
@@ -65,4 +69,6 @@ export const repositoryPlugins: FastifyPluginAsync[] = [
   repositoryPlugin('domainRules', (db) => domainRuleRepository(db.pool)),
   repositoryPlugin('officialAccounts', (db) => officialAccountRepository(db.pool)),
   repositoryPlugin('inboundReports', (db) => inboundReportRepository(db.pool)),
+  repositoryPlugin('imports', (db) => importRepository(db.pool)),
+  repositoryPlugin('addressStatuses', (db) => addressRepository(db.pool)),
 ];

@@ -85,6 +85,7 @@ export const Lead = Type.Object(
     phones: Type.Record(Type.String(), Type.String()),
     lineUserId: Nullable(Type.String()),
     lineFriendStatus: Type.String(),
+    externalId: Nullable(Type.String({ description: "the client's own id (unique), from an import" })),
     emailValid: Type.Boolean(),
     emailErrorCount: Type.Integer(),
     smsPermission: Type.Boolean(),
@@ -107,6 +108,7 @@ export function leadJson(l: LeadRow): Static<typeof Lead> {
     phones: l.phones ?? {},
     lineUserId: l.line_user_id,
     lineFriendStatus: l.line_friend_status,
+    externalId: l.external_id,
     emailValid: l.email_valid,
     emailErrorCount: l.email_error_count,
     smsPermission: l.sms_permission,
@@ -388,9 +390,9 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
             // The body arrives as bytes (a Buffer), so the schema only describes it.
             body: Type.Unsafe<Buffer>({
               description:
-                'CSV bytes: name,email,phone_mobile,line_user_id,sms_permission,dm_permission,<attribute>…',
+                'CSV bytes: name,email,phone_mobile,line_user_id,external_id,sms_permission,dm_permission,<attribute>…',
             }),
-            response: { 200: ImportResult, 400: ErrorBody, 413: ErrorBody, 415: ErrorBody },
+            response: { 200: ImportResult, 400: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody },
           },
         },
         async (req) => {
@@ -417,7 +419,15 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
               `row ${fileError.row}, ${fileError.field}: ${fileError.message}${more}; nothing was imported`,
             );
           }
-          const done = await leads.importRows(parsed, req.query.onDuplicate ?? 'insert', columns ?? []);
+          const done = await leads
+            .importRows(parsed, req.query.onDuplicate ?? 'insert', columns ?? [])
+            .catch((e: unknown) => {
+              if ((e as { constraint?: string }).constraint === 'lead_external_id_unique')
+                throw conflict(
+                  'a row has an external_id a lead already has; nothing was imported (onDuplicate=update or skip matches by it)',
+                );
+              throw e;
+            });
           return {
             inserted: done.inserted.length,
             ids: done.inserted,

@@ -128,11 +128,15 @@ export function leadRepository(pool: Pool) {
         const has = (c: string) => columns.includes(c);
         const phones = columns.some((c) => c.startsWith('phone_'));
         for (const l of rows) {
-          if (onDuplicate !== 'insert' && l.email) {
+          const externalId = l.externalId ?? null;
+          if (onDuplicate !== 'insert' && (l.email || externalId)) {
+            // The same external id is the same lead (it is unique); else the same email.
             const found = await client.query<{ id: number }>(
-              `SELECT id FROM lead WHERE lower(email) = lower($1) AND deleted_at IS NULL AND merged_into_id IS NULL
+              `SELECT id FROM lead
+                WHERE CASE WHEN $2::text IS NOT NULL THEN external_id = $2
+                           ELSE lower(email) = lower($1) AND deleted_at IS NULL AND merged_into_id IS NULL END
                 ORDER BY id LIMIT 1 FOR UPDATE`,
-              [l.email],
+              [l.email, externalId],
             );
             const id = found.rows[0]?.id;
             if (id !== undefined && onDuplicate === 'skip') {
