@@ -6,7 +6,7 @@
 // holds the two to the same answers.
 //
 // Per channel, in order (the first that applies is the lead's reason):
-//   email  address_not_specified, invalid_address (validity flag off),
+//   email  address_not_specified, invalid_address (validity flag off, unless allowlisted),
 //          unsubscribed, no_permission (DM), blocklisted, quarantined, already_sent
 //   sms    address_not_specified, unsubscribed, no_permission (SMS), already_sent
 //   line   address_not_specified, invalid_address (not a LINE user id),
@@ -20,6 +20,7 @@ import {
   and,
   blankToNull,
   choose,
+  coalesce,
   compare,
   concat,
   digitsOnly,
@@ -92,6 +93,9 @@ export const ALREADY_SENT_RESULTS: readonly string[] = ['delivered', 'sent'];
 
 const alreadySent = and(not(input('includeAlreadySent')), input('sentThisTemplateBefore'));
 
+/** An operator put the address on the allowlist (no status row: not allowlisted). */
+const allowlisted = compare(coalesce(input('addressStatus'), literal('')), '=', literal('allowlisted'));
+
 const EMAIL_RULES: ChannelTargetRules = {
   inputs: [
     'email',
@@ -110,7 +114,8 @@ const EMAIL_RULES: ChannelTargetRules = {
       reason: 'address_not_specified',
       when: or(isNull(input('address')), not(matches(input('address'), EMAIL_ADDRESS_PATTERN))),
     },
-    { reason: 'invalid_address', when: not(input('emailValid')) },
+    // An allowlisted address is sent to despite its errors (issue 18): its validity flag does not hold it back.
+    { reason: 'invalid_address', when: and(not(input('emailValid')), not(allowlisted)) },
     { reason: 'unsubscribed', when: input('unsubscribed') },
     { reason: 'no_permission', when: and(input('permissionFilter'), not(input('dmPermission'))) },
     { reason: 'blocklisted', when: compare(input('addressStatus'), '=', literal('blocklisted')) },

@@ -38,6 +38,16 @@ describe('email targets (SPEC 2)', () => {
     ['blocklisted address', { addressStatus: 'blocklisted' }, 'blocklisted'],
     ['quarantined address', { addressStatus: 'quarantined' }, 'quarantined'],
     ['erroneous address (not yet quarantined)', { addressStatus: 'erroneous' }, null],
+    [
+      'validity flag off but an allowlisted address',
+      { emailValid: false, addressStatus: 'allowlisted' },
+      null,
+    ],
+    [
+      'validity flag off and a quarantined address',
+      { emailValid: false, addressStatus: 'quarantined' },
+      'invalid_address',
+    ],
     ['already sent this template', { sentThisTemplateBefore: true }, 'already_sent'],
     [
       'already sent, but the run includes already-sent leads',
