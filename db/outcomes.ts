@@ -12,7 +12,12 @@ export interface OutcomeRecord {
   sendId: string;
   leadId: number;
   address: string;
+  /** The retry wave (1: the first send): what counters, validity and schedules go by. */
   attempt: number;
+  /** The attempt row's number: transmissions of this send so far (default: the wave). */
+  transmission?: number;
+  /** A resend of a message that may have gone out before (README: what can be sent twice). */
+  resend?: { reason: string; originalMessageId: string | null } | null;
   at: Date;
   outcome: DeliveryOutcome;
   /** The provider's id of the message (email Message-ID, first SMS part's SMSC id, LINE message or request id). */
@@ -128,10 +133,19 @@ export async function recordOutcomes(
       ],
     );
     await client.query(
-      `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
-       SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[])
+      `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id,
+                                 resend_reason, original_message_id)
+       SELECT * FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
+                            $10::text[], $11::text[])
        ON CONFLICT (send_id, attempt) DO NOTHING`,
-      [col((r) => r.sendId), col((r) => r.attempt), col((r) => r.at.toISOString()), ...outcomeCols],
+      [
+        col((r) => r.sendId),
+        col((r) => r.transmission ?? r.attempt),
+        col((r) => r.at.toISOString()),
+        ...outcomeCols,
+        col((r) => r.resend?.reason ?? null),
+        col((r) => r.resend?.originalMessageId ?? null),
+      ],
     );
     await recordSmsParts(client, sorted);
     if (rules.validity) {

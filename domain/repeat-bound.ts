@@ -32,3 +32,6 @@ export function repeatBound(s: RepeatBoundSettings): number {
 export function emailSendConcurrency(smtpMaxConnections: number): number {
   return smtpMaxConnections * 2;
 }
+
+/** Why a message was sent again: its batch was interrupted before the outcome was recorded. */
+export const RESEND_AFTER_INTERRUPTION = 'interrupted_before_recorded';

@@ -254,6 +254,9 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     ) => {
       const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
       const attempt = outcomeRecord(target, plan.outcome, res.messageId);
+      // A resend repeats the Message-ID of the copy that may have gone out (it is the send's own).
+      if (attempt.resend)
+        attempt.resend.originalMessageId = messages.get(target.send_id)?.messageId ?? target.message_id;
       const retryAt = plan.retryInMs === null ? null : attempt.at.getTime() + skew + plan.retryInMs;
       recorder.add({ ...attempt, nextAttemptAt: retryAt === null ? null : new Date(retryAt) }, slotted);
     };
@@ -378,10 +381,11 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       // Claims never sent go back to the state they were claimed from.
       const rest = claimed.slice(next);
       await pool.query(
-        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END,
-                         next_attempt_at = CASE WHEN result = 'error' THEN now() ELSE next_attempt_at END
-          WHERE id = ANY($1::bigint[])`,
-        [rest.map((c) => c.send_id)],
+        `UPDATE send s SET attempts = CASE WHEN s.result = 'pending' THEN 0 ELSE s.attempts - 1 END,
+                           resends = CASE WHEN s.result = 'pending' THEN 0 ELSE s.resends - v.resend::int END,
+                           next_attempt_at = CASE WHEN s.result = 'error' THEN now() ELSE s.next_attempt_at END
+          FROM unnest($1::bigint[], $2::bool[]) AS v(id, resend) WHERE s.id = v.id`,
+        [rest.map((c) => c.send_id), rest.map((c) => c.resend)],
       );
     }
     return total;
@@ -402,7 +406,12 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     await recordOutcomes(pool, null, [outcomeRecord(claimed, outcome, messageId)], recording);
   }
 
-  return { prepare: (runId) => prepareEmailTargets(pool, runId), deliver, sendSingle };
+  return {
+    prepare: (runId) => prepareEmailTargets(pool, runId),
+    deliver,
+    sendSingle,
+    resendWindow: unrecordedPerBatch(deps.settings.sendConcurrency),
+  };
 }
 
 /** An email template is complete with a subject, a from address and the bodies its format names. */
