@@ -188,7 +188,11 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     // Receiving domains' message and error counts for the breaker, written every FLUSH_EVERY outcomes.
     let perDomain = new Map<string, { messages: number; errors: number }>();
     let perDomainCount = 0;
-    let lastBeat = 0;
+    // Last heartbeat: a batch that could not beat for its whole heartbeat timeout (blocked on a
+    // recording write that hung) may have been handed to another worker; it sends nothing more.
+    let lastBeat = Date.now();
+    const heartbeatTimeoutMs = ctx.info.heartbeatTimeoutMs ?? 0;
+    let stalled = false;
     const countDomains = async () => {
       if (perDomainCount === 0) return;
       const counted = perDomain;
@@ -266,6 +270,11 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
         // nor at all once a recording write failed (domain/repeat-bound.ts).
         if (!(await recorder.acquire())) break;
         if (next >= claimed.length || ctx.cancellationSignal.aborted) {
+          recorder.release();
+          break;
+        }
+        if (heartbeatTimeoutMs > 0 && Date.now() - lastBeat > heartbeatTimeoutMs) {
+          stalled = true;
           recorder.release();
           break;
         }
@@ -360,6 +369,10 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     }
     // Everything sent is recorded, or the batch fails here (its retry resends what was not).
     await recorder.settle();
+    if (stalled)
+      throw new Error(
+        'send batch stopped: no heartbeat for its whole heartbeat timeout (a recording write hung); its retry sends the rest',
+      );
     await countDomains();
     const holdRelay = relayHold as RelayHold | null;
     if (holdRelay) {
