@@ -191,8 +191,16 @@ export function createActivities(deps: ActivityDeps) {
       { fromSeq: input.fromSeq, toSeq: input.toSeq },
       async (sending) => {
         const reclaim = Context.current().info.attempt > 1;
-        const claimed = await claimTargetBatch(pool, input.runId, input.fromSeq, input.toSeq, reclaim);
-        const total = await senderFor(sending.run.channel).deliver(
+        const sender = senderFor(sending.run.channel);
+        const claimed = await claimTargetBatch(
+          pool,
+          input.runId,
+          input.fromSeq,
+          input.toSeq,
+          reclaim,
+          sender.resendWindow ?? null,
+        );
+        const total = await sender.deliver(
           {
             runId: input.runId,
             template: sending.template,

@@ -10,6 +10,7 @@ import type { PreparedTargets, ClaimedSend, RunRow } from '../db/run-queries';
 import type { LeadRow } from '../db/lead-queries';
 import { recordOutcomes, type OutcomeRecord, type RecordedCounts, type RecordingRules } from '../db/outcomes';
 import type { DeliveryOutcome } from '../domain/delivery-outcome';
+import { RESEND_AFTER_INTERRUPTION } from '../domain/repeat-bound';
 import type { TemplateRow } from '../db/template-queries';
 import type { AppConfig } from '../config/config';
 import type { Channel } from '../domain/channels';
@@ -42,6 +43,8 @@ export function outcomeRecord(
     leadId: target.lead_id,
     address: target.address,
     attempt: target.attempt,
+    transmission: target.transmission,
+    resend: target.resend ? { reason: RESEND_AFTER_INTERRUPTION, originalMessageId: null } : null,
     at: new Date(),
     outcome,
     messageId,
@@ -93,6 +96,12 @@ export interface ChannelSender {
   deliver(ctx: SendContext, claimed: ClaimedSend[]): Promise<BatchCounts>;
   /** One single send (no run, SPEC 2), claimed for its one attempt: send and record it. */
   sendSingle?(claimed: ClaimedSend, template: TemplateRow): Promise<void>;
+  /**
+   * At most this many of a batch's messages are sent without a durable record at once
+   * (domain/repeat-bound.ts): a retried batch counts as resends only the interrupted claims that
+   * can have gone out. Absent: every interrupted claim counts as a resend.
+   */
+  resendWindow?: number;
 }
 
 /**

@@ -275,6 +275,7 @@ export const TABLES = {
     error_type: nullable(col.text()),
     error_reason: nullable(col.text()),
     attempts: col.int4(),
+    resends: col.int4(),
     next_attempt_at: nullable(col.timestamptz()),
     sms_segments: nullable(col.int4()),
     click_count: col.int4(),
@@ -296,6 +297,8 @@ export const TABLES = {
     error_type: nullable(col.text()),
     error_reason: nullable(col.text()),
     message_id: nullable(col.text()),
+    resend_reason: nullable(col.text()),
+    original_message_id: nullable(col.text()),
   },
   sms_part: {
     send_id: col.int8(),

@@ -206,7 +206,15 @@ export interface ClaimedSend {
   message_id: string | null;
   name: string;
   attributes: Record<string, unknown>;
+  /** The retry wave this claim is for (1: the first send). */
   attempt: number;
+  /** The transmission number of this claim (its send_attempt row): the wave plus earlier resends. */
+  transmission: number;
+  /**
+   * This claim repeats a message that may have gone out before its batch was interrupted
+   * (README: what can be sent twice): its attempt row records it as a resend.
+   */
+  resend: boolean;
 }
 
 /**
@@ -222,6 +230,7 @@ export async function claimTargetBatch(
   fromSeq: number,
   toSeq: number,
   reclaimInterrupted: boolean,
+  resendWindow: number | null = null,
 ): Promise<ClaimedSend[]> {
   // New sends are created already claimed (attempt 1): one write per send.
   const fresh = await pool.query<ClaimedSend>(
@@ -232,7 +241,8 @@ export async function claimTargetBatch(
          FROM run_target t JOIN wizard_run r ON r.id = t.run_id
         WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
        ON CONFLICT (run_id, lead_id) DO NOTHING
-       RETURNING id AS send_id, lead_id, address, token, attempts AS attempt, message_id
+       RETURNING id AS send_id, lead_id, address, token, attempts AS attempt, attempts AS transmission,
+                 false AS resend, message_id
      )
      ${withLead}`,
     [runId, fromSeq, toSeq],
@@ -240,17 +250,32 @@ export async function claimTargetBatch(
   if (!reclaimInterrupted) return fresh.rows;
   // A retried batch: also sends of this range claimed but never recorded,
   // and claims a cancel handed back (attempts 0), except those held for later.
+  // An interrupted claim may have gone out: its batch sent in send id order,
+  // at most `resendWindow` of them unrecorded at once, so those before the
+  // last recorded send of the range and the first `resendWindow` after it are
+  // resends (null: every interrupted claim is).
   const again = await pool.query<ClaimedSend>(
-    `WITH claimed AS (
-       UPDATE send s SET attempts = 1, updated_at = now()
-         FROM run_target t
-        WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3 AND s.run_id = $1 AND s.lead_id = t.lead_id
-          AND s.result = 'pending' AND s.next_attempt_at IS NULL AND s.attempts <= 1
-          AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = 1)
-       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id
+    `WITH cand AS (
+       SELECT s.id, s.attempts > s.resends AS interrupted FROM send s JOIN run_target t ON s.run_id = t.run_id AND s.lead_id = t.lead_id
+        WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
+          AND s.result = 'pending' AND s.next_attempt_at IS NULL AND s.attempts - s.resends <= 1
+          AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = s.attempts)
+     ), last_recorded AS (
+       SELECT coalesce(max(s.id), 0) AS id FROM send s JOIN run_target t ON s.run_id = t.run_id AND s.lead_id = t.lead_id
+        WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3 AND s.result <> 'pending'
+     ), ranked AS (
+       SELECT c.id, c.interrupted AND (c.id < l.id OR $4::int IS NULL
+                OR row_number() OVER (PARTITION BY c.interrupted AND c.id > l.id ORDER BY c.id) <= $4::int) AS resend
+         FROM cand c CROSS JOIN last_recorded l
+     ), claimed AS (
+       UPDATE send s SET attempts = CASE WHEN r.resend THEN s.attempts + 1 ELSE s.resends + 1 END,
+                         resends = s.resends + r.resend::int, updated_at = now()
+         FROM ranked r WHERE s.id = r.id
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts - s.resends AS attempt,
+                 s.attempts AS transmission, r.resend, s.message_id
      )
      ${withLead}`,
-    [runId, fromSeq, toSeq],
+    [runId, fromSeq, toSeq, resendWindow],
   );
   const seen = new Set(fresh.rows.map((r) => r.send_id));
   return [...fresh.rows, ...again.rows.filter((r) => !seen.has(r.send_id))];
@@ -274,18 +299,22 @@ export async function claimRetryBatch(
 ): Promise<ClaimedSend[]> {
   const res = await pool.query<ClaimedSend>(
     `WITH due AS (
-       SELECT s.id FROM send s
+       SELECT s.id, s.next_attempt_at IS NULL AS resend FROM send s
         WHERE s.run_id = $1 AND s.result IN ('error', 'pending')
           AND (s.next_attempt_at <= $2
-               OR ($4 AND s.result = 'error' AND s.next_attempt_at IS NULL AND s.attempts > 1
+               OR ($4 AND s.result = 'error' AND s.next_attempt_at IS NULL AND s.attempts - s.resends > 1
                    AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = s.attempts)))
         ORDER BY s.id LIMIT $3 FOR UPDATE SKIP LOCKED
      ), claimed AS (
+       -- A due send starts its next wave; an interrupted claim of a wave (no due time, no attempt
+       -- row) may have gone out: it is resent as a further transmission of the same wave.
        UPDATE send s
-          SET attempts = CASE WHEN s.next_attempt_at IS NULL THEN s.attempts ELSE s.attempts + 1 END,
+          SET attempts = s.attempts + 1,
+              resends = s.resends + (s.next_attempt_at IS NULL)::int,
               next_attempt_at = NULL, updated_at = now()
          FROM due WHERE s.id = due.id
-       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts - s.resends AS attempt,
+                 s.attempts AS transmission, due.resend, s.message_id
      )
      ${withLead}`,
     [runId, dueBy, limit, reclaimInterrupted],
@@ -304,7 +333,8 @@ export async function claimSingleSend(
        UPDATE send s SET attempts = 1, updated_at = now()
         WHERE s.id = $1 AND s.run_id IS NULL AND s.result = 'pending'
           AND (s.attempts = 0 OR ($2 AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id)))
-       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts AS attempt, s.message_id, s.template_id
+       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts - s.resends AS attempt,
+                 s.attempts AS transmission, false AS resend, s.message_id, s.template_id
      )
      ${withLead}`,
     [sendId, reclaimInterrupted],

@@ -61,6 +61,10 @@ const RunFiguresBody = Type.Object(
       humanOnly: Type.Object(Figures.properties, { description: HUMAN_ONLY }),
     }),
     suspectedMachineClicks: Type.Integer(),
+    resent: Type.Integer({
+      description:
+        'messages sent again because their batch was interrupted before their outcome was recorded (possible duplicates, same Message-ID; README: what can be sent twice)',
+    }),
     parts: Type.Array(
       Type.Object({
         part: Type.String({ description: 'text | html' }),
@@ -128,11 +132,16 @@ function withAndWithout(c: LinkClickCounts, delivered: number) {
 export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
   {
     name: 'run-figure-routes',
-    dependencies: [repository('wizardRuns'), repository('templates'), repository('tracking')],
+    dependencies: [
+      repository('wizardRuns'),
+      repository('templates'),
+      repository('tracking'),
+      repository('sends'),
+    ],
   },
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    const { wizardRuns, templates, tracking } = app;
+    const { wizardRuns, templates, tracking, sends } = app;
 
     app.get(
       '/v1/wizard-runs/:id/figures',
@@ -154,9 +163,10 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
           ? opensUnmeasurable(template)
           : `not measurable: ${run.channel} messages carry no tracking image`;
         const measurable = reason === null;
-        const [c, links] = await Promise.all([
+        const [c, links, resent] = await Promise.all([
           tracking.runCounts(run.id),
           tracking.runLinkClicks(run.id, MAX_URLS),
+          sends.resentCount(run.id),
         ]);
         const base = { sent: c.sent, delivered: c.delivered, errors: c.errors, unsubscribes: c.unsubscribes };
         const all: RunFigures = computeRunFigures({
@@ -177,6 +187,7 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
           opens: { measurable, reason },
           figures: { all, humanOnly },
           suspectedMachineClicks: c.suspectedClicks,
+          resent,
           parts: links.parts.map((p) => ({ part: p.part, ...withAndWithout(p, c.delivered) })),
           urls: links.urls.map((u) => ({
             url: u.url ?? '',

@@ -26,6 +26,13 @@ const Attempt = Type.Object({
   errorType: Nullable(Type.String()),
   errorReason: Nullable(Type.String()),
   messageId: Nullable(Type.String()),
+  resendReason: Nullable(
+    Type.String({
+      description:
+        'set when this attempt repeated a message that may have gone out before its batch was interrupted (README: what can be sent twice)',
+    }),
+  ),
+  originalMessageId: Nullable(Type.String({ description: 'the Message-ID this resend repeated' })),
 });
 
 export const SendDetail = Type.Object(
@@ -119,6 +126,8 @@ export const sendRoutes: FastifyPluginAsync = routesPlugin(
             errorType: a.error_type,
             errorReason: a.error_reason,
             messageId: a.message_id,
+            resendReason: a.resend_reason,
+            originalMessageId: a.original_message_id,
           })),
         };
       },

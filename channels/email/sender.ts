@@ -20,7 +20,8 @@ import { renderEmailBatch, type RenderSettings } from './render';
 import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../../db/domain-queries';
 import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
-import { AcceptMarks } from './accept-marks';
+import { GroupCommit } from './group-commit';
+import { emailSendConcurrency, unrecordedPerBatch } from '../../domain/repeat-bound';
 import {
   ZERO,
   addCounts,
@@ -165,8 +166,6 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     deps.settings.relayHoldMaxMs ?? DEFAULT_RELAY_HOLD_MAX_MS,
     deps.logger,
   );
-  // One group writer for every batch of this worker, so concurrent batches share statements.
-  const acceptMarks = new AcceptMarks(pool);
 
   /**
    * Render, send and record claimed sends. Outcomes are recorded in chunks so
@@ -186,25 +185,20 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       setBreakerState(st.domain, !!st.blockedUntil && st.blockedUntil.getTime() > Date.now());
     const sentThisBatch = new Map<string, number>();
     const held: Array<{ sendId: string; until: Date }> = [];
-    let pending: OutcomeRecord[] = [];
-    let marks: Promise<void>[] = [];
-    let markFailure: unknown = null;
-    const flush = async () => {
-      const chunk = pending;
-      pending = [];
-      const written = marks;
-      marks = [];
-      await Promise.all(written);
-      if (markFailure) throw markFailure;
-      const perDomain = new Map<string, { messages: number; errors: number }>();
-      for (const r of chunk) {
-        const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
-        d.messages++;
-        if (r.outcome.result === 'error') d.errors++;
-        perDomain.set(domainOf(r.address), d);
-      }
-      const c = await recordOutcomes(pool, runId, chunk, recording);
-      const tripped = await countDomainOutcomes(pool, perDomain, rules);
+    // Receiving domains' message and error counts for the breaker, written every FLUSH_EVERY outcomes.
+    let perDomain = new Map<string, { messages: number; errors: number }>();
+    let perDomainCount = 0;
+    // Last heartbeat: a batch that could not beat for its whole heartbeat timeout (blocked on a
+    // recording write that hung) may have been handed to another worker; it sends nothing more.
+    let lastBeat = Date.now();
+    const heartbeatTimeoutMs = ctx.info.heartbeatTimeoutMs ?? 0;
+    let stalled = false;
+    const countDomains = async () => {
+      if (perDomainCount === 0) return;
+      const counted = perDomain;
+      perDomain = new Map();
+      perDomainCount = 0;
+      const tripped = await countDomainOutcomes(pool, counted, rules);
       if (tripped.length > 0) {
         deps.logger.warn({ runId, domains: tripped }, 'receiving domains blocked by the error-rate breaker');
         for (const [d, state] of await loadDomainStates(pool, tripped)) {
@@ -212,12 +206,34 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
           setBreakerState(d, true);
         }
       }
-      addCounts(total, c);
-      heartbeat({ recorded: total.sent + total.preErrors });
     };
+    // Outcomes are group-committed: an acceptance is durable as soon as the write carrying it
+    // commits, and a batch never has more than `unrecorded` messages sent without a record.
+    const recorder = new GroupCommit<OutcomeRecord>(
+      async (group) => {
+        const c = await recordOutcomes(pool, runId, group, recording);
+        addCounts(total, c);
+        for (const r of group) {
+          const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
+          d.messages++;
+          if (r.outcome.result === 'error') d.errors++;
+          perDomain.set(domainOf(r.address), d);
+        }
+        perDomainCount += group.length;
+        if (perDomainCount >= FLUSH_EVERY) await countDomains();
+        const now = Date.now();
+        if (now - lastBeat >= HEARTBEAT_EVERY_MS) {
+          lastBeat = now;
+          heartbeat({ recorded: total.sent + total.preErrors });
+        }
+      },
+      unrecordedPerBatch(deps.settings.sendConcurrency),
+      // A group per send concurrency's worth of outcomes: the slots left let sending go on
+      // while it commits.
+      Math.max(1, deps.settings.sendConcurrency),
+    );
 
     let next = 0;
-    let lastBeat = 0;
     // Relay faults (domain/relay-faults.ts): this batch's hold, the sends it put back, and refusals
     // that may be the relay's, kept aside until they agree (the relay) or the batch ends (each
     // recipient's own).
@@ -238,14 +254,30 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     const record = (
       target: ClaimedSend,
       res: { outcome: EmailSendResult['outcome']; messageId: string | null },
+      slotted = true,
     ) => {
       const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
       const attempt = outcomeRecord(target, plan.outcome, res.messageId);
+      // A resend repeats the Message-ID of the copy that may have gone out (it is the send's own).
+      if (attempt.resend)
+        attempt.resend.originalMessageId = messages.get(target.send_id)?.messageId ?? target.message_id;
       const retryAt = plan.retryInMs === null ? null : attempt.at.getTime() + skew + plan.retryInMs;
-      pending.push({ ...attempt, nextAttemptAt: retryAt === null ? null : new Date(retryAt) });
+      recorder.add({ ...attempt, nextAttemptAt: retryAt === null ? null : new Date(retryAt) }, slotted);
     };
     const worker = async () => {
-      while (next < claimed.length && !ctx.cancellationSignal.aborted && !markFailure) {
+      while (next < claimed.length && !ctx.cancellationSignal.aborted) {
+        // A slot first: no message goes out while the batch has its bound of unrecorded ones,
+        // nor at all once a recording write failed (domain/repeat-bound.ts).
+        if (!(await recorder.acquire())) break;
+        if (next >= claimed.length || ctx.cancellationSignal.aborted) {
+          recorder.release();
+          break;
+        }
+        if (heartbeatTimeoutMs > 0 && Date.now() - lastBeat > heartbeatTimeoutMs) {
+          stalled = true;
+          recorder.release();
+          break;
+        }
         const target = claimed[next++]!;
         const domain = domainOf(target.address);
         const rule = ruleFor(domain, rules);
@@ -254,12 +286,14 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
           relayHold ??= relay.current(Date.now());
           if (relayHold) {
             relayHeld.push(target.send_id);
+            recorder.release();
             continue;
           }
           // Held back by the breaker or the hourly allowance: delayed, not failed (SPEC 5).
           const until = holdUntil(states.get(domain), rule, sentThisBatch.get(domain) ?? 0, Date.now());
           if (until) {
             held.push({ sendId: target.send_id, until: new Date(until.getTime() + skew) });
+            recorder.release();
             continue;
           }
           sentThisBatch.set(domain, (sentThisBatch.get(domain) ?? 0) + 1);
@@ -283,6 +317,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
           if (fault) {
             relayHold ??= relay.trip(fault, sent.outcome.detail, Date.now(), runId);
             relayHeld.push(target.send_id);
+            recorder.release();
             continue;
           }
           const signature = sent.outcome.refusalSignature;
@@ -290,6 +325,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
             // The relay is already known to refuse (everybody alike): this one waits with the rest.
             relayHold ??= tripByAgreement(sent.outcome.detail, signature);
             relayHeld.push(target.send_id);
+            recorder.release();
             continue;
           }
           if (signature) {
@@ -304,6 +340,8 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
               relayHeld.push(...suspects.map((x) => x.target.send_id));
               suspects = [];
             }
+            // A refusal, not an acceptance: nothing to send twice, so it frees its slot now.
+            recorder.release();
             continue;
           }
           // The relay answered for this recipient: it works.
@@ -312,15 +350,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
           if (suspects.length > 0 && sent.outcome.result === 'sent') acceptedSinceSuspect++;
           res = sent;
         }
-        if (!target.message_id && res.outcome.result === 'sent' && res.messageId) {
-          // Not awaited here: the next message need not wait for this commit; a flush waits for all.
-          // A failed write (the database is away) stops sending, so a retried batch resends little.
-          marks.push(
-            acceptMarks.add({ sendId: target.send_id, messageId: res.messageId }).catch((err: unknown) => {
-              markFailure ??= err;
-            }),
-          );
-        }
+        // Not awaited: the next message need not wait for this commit, only for a free slot.
         record(target, res);
         const now = Date.now();
         // Each heartbeat also brings a pending cancellation. The SDK throttles what
@@ -329,16 +359,21 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
           lastBeat = now;
           heartbeat();
         }
-        if (pending.length >= FLUSH_EVERY) await flush();
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker));
     // Refusals that never agreed: each recipient's own, classified as usual.
     for (const x of suspects) {
       reachedRelay = true;
-      record(x.target, x.res);
+      record(x.target, x.res, false);
     }
-    await flush();
+    // Everything sent is recorded, or the batch fails here (its retry resends what was not).
+    await recorder.settle();
+    if (stalled)
+      throw new Error(
+        'send batch stopped: no heartbeat for its whole heartbeat timeout (a recording write hung); its retry sends the rest',
+      );
+    await countDomains();
     const holdRelay = relayHold as RelayHold | null;
     if (holdRelay) {
       const until = new Date(holdRelay.untilMs + skew);
@@ -359,10 +394,11 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       // Claims never sent go back to the state they were claimed from.
       const rest = claimed.slice(next);
       await pool.query(
-        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END,
-                         next_attempt_at = CASE WHEN result = 'error' THEN now() ELSE next_attempt_at END
-          WHERE id = ANY($1::bigint[])`,
-        [rest.map((c) => c.send_id)],
+        `UPDATE send s SET attempts = CASE WHEN s.result = 'pending' THEN 0 ELSE s.attempts - 1 END,
+                           resends = CASE WHEN s.result = 'pending' THEN 0 ELSE s.resends - v.resend::int END,
+                           next_attempt_at = CASE WHEN s.result = 'error' THEN now() ELSE s.next_attempt_at END
+          FROM unnest($1::bigint[], $2::bool[]) AS v(id, resend) WHERE s.id = v.id`,
+        [rest.map((c) => c.send_id), rest.map((c) => c.resend)],
       );
     }
     return total;
@@ -383,7 +419,12 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     await recordOutcomes(pool, null, [outcomeRecord(claimed, outcome, messageId)], recording);
   }
 
-  return { prepare: (runId) => prepareEmailTargets(pool, runId), deliver, sendSingle };
+  return {
+    prepare: (runId) => prepareEmailTargets(pool, runId),
+    deliver,
+    sendSingle,
+    resendWindow: unrecordedPerBatch(deps.settings.sendConcurrency),
+  };
 }
 
 /** An email template is complete with a subject, a from address and the bodies its format names. */
@@ -426,7 +467,7 @@ export const emailChannel: ChannelModule = {
             bounceDomain: config.bounceDomain,
             publicBaseUrl: config.publicBaseUrl,
             invalidAfterErrors: config.invalidAfterErrors,
-            sendConcurrency: config.smtpMaxConnections * 2,
+            sendConcurrency: emailSendConcurrency(config.smtpMaxConnections),
             relayHoldMs: config.relayHoldSeconds * 1000,
             relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,
           },

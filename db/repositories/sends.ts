@@ -20,6 +20,16 @@ export function sendRepository(pool: Pool) {
       return (await pool.query<SendRow>('SELECT * FROM send WHERE id = $1', [id])).rows[0] ?? null;
     },
 
+    /** A run's resends: attempts that repeated a message possibly sent before (README: what can be sent twice). */
+    async resentCount(runId: number): Promise<number> {
+      const res = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM send_attempt a JOIN send s ON s.id = a.send_id
+          WHERE s.run_id = $1 AND s.resends > 0 AND a.resend_reason IS NOT NULL`,
+        [runId],
+      );
+      return res.rows[0]?.n ?? 0;
+    },
+
     async attempts(sendId: string | number): Promise<Row<'send_attempt'>[]> {
       return (
         await pool.query<Row<'send_attempt'>>(

@@ -300,6 +300,8 @@ describe('a tracked multipart campaign to six leads', () => {
       name: 'Daichi',
       attributes: {},
       attempt: 2,
+      transmission: 2,
+      resend: false,
     };
     const before = (
       await h.pool.query('SELECT count(*)::int AS n FROM tracked_link WHERE send_id = $1', [row.id])

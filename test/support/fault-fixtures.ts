@@ -121,11 +121,15 @@ export async function repeatedDeliveries(
   sink: SmtpSink,
   runId: number,
   expected: number,
+  opts: { resendsRecorded?: boolean } = {},
 ): Promise<number> {
   const sends = (
-    await pool.query<{ token: string; result: string }>('SELECT token, result FROM send WHERE run_id = $1', [
-      runId,
-    ])
+    await pool.query<{ token: string; result: string; resent: number }>(
+      `SELECT s.token, s.result,
+              (SELECT count(*) FROM send_attempt a WHERE a.send_id = s.id AND a.resend_reason IS NOT NULL)::int AS resent
+         FROM send s WHERE s.run_id = $1`,
+      [runId],
+    )
   ).rows;
   if (sends.length !== expected) throw new Error(`expected ${expected} sends, found ${sends.length}`);
   let repeated = 0;
@@ -136,6 +140,9 @@ export async function repeatedDeliveries(
     if (new Set(copies.map((m) => m.headers.get('message-id'))).size !== 1)
       throw new Error(`send ${s.token} arrived under two Message-IDs`);
     if (copies.length > 1) repeated++;
+    // Every copy after the first is a recorded resend (README: what can be sent twice).
+    if (opts.resendsRecorded && s.resent < copies.length - 1)
+      throw new Error(`send ${s.token} arrived ${copies.length} times but records ${s.resent} resends`);
   }
   return repeated;
 }
