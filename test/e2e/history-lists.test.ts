@@ -412,6 +412,36 @@ describe('usage per channel, per day and month of the account time zone', () => 
 });
 
 describe('labels in Japanese or English', () => {
+  test('when a send is read, then its codes keep their values and labels in the asked language stand beside them', async () => {
+    const id = (await h.api('POST', '/v1/leads', { name: 'Taro', phones: { work: '03-1234-5678' } })).body.id;
+    const tpl = await h.api('POST', '/v1/templates', {
+      channel: 'sms',
+      title: `Label ${uniqueSuffix()}`,
+      smsBody: 'Hello',
+    });
+    const sent = await h.api(
+      'POST',
+      '/v1/messages',
+      { leadId: id, templateId: tpl.body.id },
+      { headers: { 'accept-language': 'ja' } },
+    );
+    expect(sent.status).toBe(201);
+    expect(sent.body).toMatchObject({
+      result: 'pre_error',
+      detail: 'not a mobile phone number',
+      labels: { result: '事前エラー', detail: '携帯電話番号の形式ではない為、送信を行いませんでした' },
+    });
+    const en = await h.api('GET', `/v1/sends/${sent.body.id}`, undefined, {
+      headers: { 'accept-language': 'en' },
+    });
+    expect(en.body).toMatchObject({
+      result: 'pre_error',
+      labels: { result: 'pre-error', detail: 'not a mobile phone number' },
+    });
+    const search = await h.api('GET', `/v1/sends?leadId=${id}`);
+    expect(search.body.items[0].labels.result).toBe('事前エラー');
+  });
+
   test('when Accept-Language asks for Japanese, English or nothing, then labels follow it (default Japanese) and the codes stay', async () => {
     const ja = await h.api('GET', '/v1/labels', undefined, { headers: { 'accept-language': 'ja' } });
     expect(ja.status).toBe(200);
