@@ -66,8 +66,9 @@ export function listStatement(
         sql: `SELECT s.lead_id, l.name, s.address, s.id AS send_id, s.delivered_at
                 FROM send s JOIN lead l ON l.id = s.lead_id AND ${LIVE}
                WHERE s.run_id = $1 AND s.result = 'delivered'
-                 AND NOT EXISTS (SELECT 1 FROM tracking_event e
-                                  WHERE e.send_id = s.id AND e.kind = 'open' AND (NOT $2 OR NOT e.suspected_bot))
+                 AND (s.opened_at IS NULL
+                      OR $2 AND NOT EXISTS (SELECT 1 FROM tracking_event e
+                                             WHERE e.send_id = s.id AND e.kind = 'open' AND NOT e.suspected_bot))
                ORDER BY s.lead_id`,
         params: [runId, opts.humanOnly],
       };

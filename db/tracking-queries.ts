@@ -553,8 +553,10 @@ export async function runUnopened(
        SELECT s.id AS send_id, s.lead_id, s.address, s.delivered_at
          FROM send s
         WHERE s.run_id = $1 AND s.result = 'delivered'
-          AND NOT EXISTS (SELECT 1 FROM tracking_event e
-                           WHERE e.send_id = s.id AND e.kind = 'open' AND (NOT $2 OR NOT e.suspected_bot))
+          -- opened_at is the first open of any kind: without machines, only a human open counts.
+          AND (s.opened_at IS NULL
+               OR $2 AND NOT EXISTS (SELECT 1 FROM tracking_event e
+                                      WHERE e.send_id = s.id AND e.kind = 'open' AND NOT e.suspected_bot))
      ), j AS (
        SELECT u.*, coalesce(l.name, '') AS name,
               (l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL) AS gone

@@ -478,3 +478,21 @@ describe('labels in Japanese or English', () => {
     }
   });
 });
+
+test('when the OpenAPI document is read, then every route of issue 18 is in it with its fields', async () => {
+  const doc = (await h.api('GET', '/openapi.json')).body;
+  for (const path of [
+    '/v1/wizard-runs/{id}/unopened',
+    '/v1/wizard-runs/{id}/url-clickers',
+    '/v1/wizard-runs/{id}/lists/{list}/export',
+    '/v1/leads/{id}/access-log',
+    '/v1/leads/search',
+    '/v1/usage',
+    '/v1/labels',
+  ])
+    expect(Object.keys(doc.paths)).toContain(path);
+  const send = JSON.stringify(doc.paths['/v1/sends/{id}'].get.responses['200']);
+  expect(send).toContain('codeRemedy');
+  const log = JSON.stringify(doc.paths['/v1/leads/{id}/access-log'].get.responses['200']);
+  expect(log).toContain('machineReasons');
+});
