@@ -81,4 +81,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The same for domain's subfolders (domain/i18n/), which may import domain/ itself (../) but nothing above it.
+    files: ['domain/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'domain/ holds pure rules' })),
+          patterns: [
+            {
+              group: ['pg', '@mikro-orm/*', 'nodemailer', 'smpp', 'fastify', '@temporalio/*', '../../*'],
+              message: 'domain/ holds pure rules',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -34,6 +34,11 @@ import { officialAccountRoutes } from './routes/official-accounts';
 import { metricsRoutes } from './routes/metrics';
 import { addressImportRoutes, leadImportRoutes } from './routes/lead-imports';
 import { addressRoutes } from './routes/addresses';
+import { runListRoutes } from './routes/run-lists';
+import { accessLogRoutes } from './routes/access-log';
+import { leadSearchRoutes } from './routes/lead-search';
+import { usageRoutes } from './routes/usage';
+import { labelRoutes } from './routes/labels';
 import { bounceReportRoutes } from '../inbound/routes/bounces';
 import { lineWebhookRoutes } from '../inbound/routes/line-webhook';
 
@@ -189,6 +194,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(wizardRunRoutes);
   await app.register(runFigureRoutes);
+  await app.register(runListRoutes);
+  await app.register(accessLogRoutes);
+  await app.register(leadSearchRoutes);
+  await app.register(usageRoutes);
+  await app.register(labelRoutes);
   await app.register(trackingRoutes);
   await app.register(sendRoutes);
   await app.register(messageRoutes);

@@ -87,6 +87,10 @@ export interface AppConfig extends ChannelSettings {
   embeddedPostgresPort: number;
   /** Requests per minute and API key. */
   apiRateLimitPerMinute: number;
+  /** Language of labels when Accept-Language names none we have: 'ja' or 'en'. */
+  defaultLanguage: string;
+  /** IANA time zone of the account: days and months of usage, times shown in notices. */
+  accountTimeZone: string;
 }
 
 interface KeySpec {
@@ -432,6 +436,20 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: '6000',
     doc: 'API requests per minute and API key',
   },
+  {
+    env: 'DEFAULT_LANGUAGE',
+    key: 'defaultLanguage',
+    kind: 'string',
+    default: 'ja',
+    doc: "language of the API's labels (`ja` or `en`) when the request's Accept-Language names neither; codes never change",
+  },
+  {
+    env: 'ACCOUNT_TIME_ZONE',
+    key: 'accountTimeZone',
+    kind: 'string',
+    default: 'Asia/Tokyo',
+    doc: 'IANA time zone of the account: the days and months of `/v1/usage`, the offset of times shown in it',
+  },
 ];
 
 export class ConfigError extends Error {}
@@ -475,8 +493,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (out.lineApiBaseUrl !== '' && !/^https?:\/\/[^\s]+$/.test(String(out.lineApiBaseUrl))) {
     problems.push(`LINE_API_BASE_URL must be an http(s) URL or empty, got "${String(out.lineApiBaseUrl)}"`);
   }
+  if (out.defaultLanguage !== 'ja' && out.defaultLanguage !== 'en')
+    problems.push(`DEFAULT_LANGUAGE must be ja or en, got "${String(out.defaultLanguage)}"`);
+  if (!isTimeZone(String(out.accountTimeZone)))
+    problems.push(`ACCOUNT_TIME_ZONE must be an IANA time zone, got "${String(out.accountTimeZone)}"`);
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return out as unknown as AppConfig;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** Config for logs: secrets masked, credentials in URLs removed. */

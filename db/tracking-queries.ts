@@ -476,7 +476,13 @@ export async function runResponders(
   db: Queryable,
   runId: number,
   kind: 'open' | 'click',
-  opts: { humanOnly: boolean; afterLeadId: number | null; limit: number },
+  opts: {
+    humanOnly: boolean;
+    afterLeadId: number | null;
+    limit: number;
+    /** Clickers of this one tracked URL of this body part only (the per-URL count's list). */
+    link?: { url: string; part: string };
+  },
 ): Promise<ResponderPage> {
   const res = await db.query<ResponderRow & { gone: boolean; counted: number; left_leads: number }>(
     `WITH r AS (
@@ -484,6 +490,9 @@ export async function runResponders(
               count(*)::int AS events, count(*) FILTER (WHERE NOT e.suspected_bot)::int AS human_events
          FROM send s JOIN tracking_event e ON e.send_id = s.id AND e.kind = $2
         WHERE s.run_id = $1
+          AND ($6::text IS NULL OR e.link_id IN (
+                SELECT t.id FROM tracked_link t
+                 WHERE t.send_id = s.id AND t.part = $7 AND md5(t.url) = md5($6) AND t.url = $6))
         GROUP BY s.id
        HAVING NOT $3 OR count(*) FILTER (WHERE NOT e.suspected_bot) > 0
      ), j AS (
@@ -498,7 +507,15 @@ export async function runResponders(
        LEFT JOIN LATERAL (
          SELECT * FROM j WHERE NOT j.gone AND ($4::int IS NULL OR j.lead_id > $4) ORDER BY j.lead_id LIMIT $5
        ) page ON true`,
-    [runId, kind, opts.humanOnly, opts.afterLeadId, opts.limit + 1],
+    [
+      runId,
+      kind,
+      opts.humanOnly,
+      opts.afterLeadId,
+      opts.limit + 1,
+      opts.link?.url ?? null,
+      opts.link?.part ?? null,
+    ],
   );
   const first = res.rows[0];
   const rows = res.rows.filter((r) => r.lead_id !== null);
@@ -510,4 +527,100 @@ export async function runResponders(
     leftLeads: first?.left_leads ?? 0,
     nextCursor: rows.length > opts.limit && last ? last.lead_id : null,
   };
+}
+
+export interface UnopenedRow {
+  lead_id: number;
+  send_id: string;
+  name: string;
+  address: string;
+  delivered_at: Date | null;
+}
+
+/**
+ * 未開封者: the run's delivered sends without an open (delivered − openers, as
+ * the figures count them), as live leads by lead id. With humanOnly, a send
+ * whose every open is marked as a machine one counts as unopened, matching
+ * the figures without machines.
+ */
+export async function runUnopened(
+  db: Queryable,
+  runId: number,
+  opts: { humanOnly: boolean; afterLeadId: number | null; limit: number },
+): Promise<{ items: UnopenedRow[]; counted: number; leftLeads: number; nextCursor: number | null }> {
+  const res = await db.query<UnopenedRow & { counted: number; left_leads: number }>(
+    `WITH u AS (
+       SELECT s.id AS send_id, s.lead_id, s.address, s.delivered_at
+         FROM send s
+        WHERE s.run_id = $1 AND s.result = 'delivered'
+          -- opened_at is the first open of any kind: without machines, only a human open counts.
+          AND (s.opened_at IS NULL
+               OR $2 AND NOT EXISTS (SELECT 1 FROM tracking_event e
+                                      WHERE e.send_id = s.id AND e.kind = 'open' AND NOT e.suspected_bot))
+     ), j AS (
+       SELECT u.*, coalesce(l.name, '') AS name,
+              (l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL) AS gone
+         FROM u LEFT JOIN lead l ON l.id = u.lead_id
+     ), totals AS (
+       SELECT count(*)::int AS counted, count(*) FILTER (WHERE gone)::int AS left_leads FROM j
+     )
+     SELECT totals.counted, totals.left_leads, page.*
+       FROM totals
+       LEFT JOIN LATERAL (
+         SELECT * FROM j WHERE NOT j.gone AND ($3::int IS NULL OR j.lead_id > $3) ORDER BY j.lead_id LIMIT $4
+       ) page ON true`,
+    [runId, opts.humanOnly, opts.afterLeadId, opts.limit + 1],
+  );
+  const first = res.rows[0];
+  const rows = res.rows.filter((r) => r.lead_id !== null);
+  const items = rows.slice(0, opts.limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    counted: first?.counted ?? 0,
+    leftLeads: first?.left_leads ?? 0,
+    nextCursor: rows.length > opts.limit && last ? last.lead_id : null,
+  };
+}
+
+export interface AccessLogRow {
+  id: string;
+  kind: string;
+  at: Date;
+  send_id: string;
+  run_id: number | null;
+  channel: string;
+  template_title: string;
+  url: string | null;
+  part: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  suspected_bot: boolean;
+  bot_reasons: string[] | null;
+}
+
+/**
+ * A lead's access log (ユーザアクセスログ): every click, open and unsubscribe of
+ * its sends, newest first, keyset-paged by event id (ids grow with time of
+ * recording). Sends are found by send_lead_idx, events by tracking_event_send_idx.
+ */
+export async function leadAccessLog(
+  db: Queryable,
+  leadId: number,
+  opts: { kinds: readonly string[]; runId: number | null; beforeId: string | null; limit: number },
+): Promise<{ items: AccessLogRow[]; nextCursor: string | null }> {
+  const res = await db.query<AccessLogRow>(
+    `SELECT e.id, e.kind, e.at, e.send_id, s.run_id, s.channel, s.template_title, l.url, l.part,
+            e.ip, e.user_agent, e.suspected_bot, e.bot_reasons
+       FROM send s
+       JOIN tracking_event e ON e.send_id = s.id
+       LEFT JOIN tracked_link l ON l.id = e.link_id
+      WHERE s.lead_id = $1 AND e.kind = ANY($2::text[]) AND ($3::int IS NULL OR s.run_id = $3)
+        AND ($4::bigint IS NULL OR e.id < $4)
+      ORDER BY e.id DESC LIMIT $5`,
+    [leadId, opts.kinds, opts.runId, opts.beforeId, opts.limit + 1],
+  );
+  const items = res.rows.slice(0, opts.limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: res.rows.length > opts.limit && last ? String(last.id) : null };
 }

@@ -20,9 +20,10 @@ export const DEFAULT_BOT_THRESHOLDS: BotThresholds = {
   sameUrlClicksMax: 10,
   fractionOfUrlsClicked: 0.9,
   minUrlsForFractionRule: 4,
-  // Seed: "短期間(1秒以内)で複数のURLに対してクリックされている".
+  // Seed: "短期間(1秒以内)で複数のURLに対してクリックされている": several (複数) is two or more
+  // distinct URLs; one URL clicked twice is the same-URL rule's business.
   burstWindowMs: 1000,
-  burstDistinctUrls: 3,
+  burstDistinctUrls: 2,
   secondsAfterDelivery: 5,
   scannerUserAgents: [
     // Mail security gateways / link scanners that name themselves.

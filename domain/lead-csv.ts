@@ -5,7 +5,7 @@
 import { parse } from 'csv-parse';
 import type { CsvEncoding } from './csv-charset';
 import { textProblem } from './input-limits';
-import { csvCell } from './csv-safety';
+import { csvLine } from './csv-safety';
 
 export interface ImportedLead {
   row: number;
@@ -260,9 +260,6 @@ export function duplicatesInFile(leads: ImportedLead[]): InFileDuplicate[] {
   return out;
 }
 
-/** One CSV field of an export, formula-guarded and quoted (domain/csv-safety.ts). */
-export const csvField = csvCell;
-
 export const LEAD_EXPORT_COLUMNS = [
   'id',
   'name',
@@ -303,5 +300,5 @@ export function leadCsvLine(l: ExportedLead): string {
     JSON.stringify(l.attributes ?? {}),
     l.created_at.toISOString(),
   ];
-  return cells.map(csvField).join(',') + '\r\n';
+  return csvLine(cells);
 }

@@ -8,6 +8,17 @@
 //                         { "attribute": "plan", "op": "eq", "value": "silver" } ] } ] }
 //
 // An empty filter ({} or { "all": [] }) selects every live lead.
+//
+// A `sends` condition reads the lead's individual send history (複合検索's send
+// history block): the lead has a send matching every given key, or, with
+// "exists": false, has none. Keys: channel, runId, templateId, result, code
+// (one value or a list: OR), sentFrom / sentTo (inclusive, ISO 8601), clicked,
+// opened, unsubscribed (true / false). A saved segment and the lead search
+// (POST /v1/leads/search) compile the same filter here, so they select alike.
+//
+//   { "sends": { "runId": 12, "clicked": true } }
+//   { "all": [ { "field": "email_valid", "op": "eq", "value": true },
+//              { "sends": { "channel": "email", "result": ["error"], "code": [42550, 42553] } } ] }
 
 export type FilterOp =
   'eq' | 'neq' | 'contains' | 'starts_with' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'is_blank' | 'not_blank';
@@ -17,7 +28,26 @@ export type FilterNode =
   | { any: FilterNode[] }
   | { not: FilterNode }
   | { field: string; op: FilterOp; value?: unknown }
-  | { attribute: string; op: FilterOp; value?: unknown };
+  | { attribute: string; op: FilterOp; value?: unknown }
+  | { sends: SendHistoryCondition };
+
+/** A condition on the lead's individual sends (see the header). */
+export interface SendHistoryCondition {
+  exists?: boolean;
+  channel?: string | string[];
+  runId?: number | number[];
+  templateId?: number | number[];
+  result?: string | string[];
+  code?: number | number[];
+  sentFrom?: string;
+  sentTo?: string;
+  clicked?: boolean;
+  opened?: boolean;
+  unsubscribed?: boolean;
+}
+
+/** The results a send can have (db: send.result). */
+export const SEND_RESULTS = ['pending', 'sent', 'delivered', 'error', 'pre_error'] as const;
 
 type FieldKind = 'text' | 'bool' | 'time' | 'int';
 
@@ -33,6 +63,9 @@ const FIELDS: Record<string, { column: string; kind: FieldKind }> = {
   dm_permission: { column: 'l.dm_permission', kind: 'bool' },
   created_at: { column: 'l.created_at', kind: 'time' },
   updated_at: { column: 'l.updated_at', kind: 'time' },
+  unsubscribed_email_at: { column: 'l.unsubscribed_email_at', kind: 'time' },
+  unsubscribed_sms_at: { column: 'l.unsubscribed_sms_at', kind: 'time' },
+  unsubscribed_line_at: { column: 'l.unsubscribed_line_at', kind: 'time' },
 };
 
 const OPS: readonly FilterOp[] = [
@@ -86,6 +119,7 @@ export function compileSegmentFilter(input: unknown, paramOffset = 0): CompiledF
     }
     if ('not' in node) return `NOT ${walk(node.not, `${path}.not`, depth + 1)}`;
     if (++count > MAX_CONDITIONS) throw new FilterError(`more than ${MAX_CONDITIONS} conditions`, path);
+    if ('sends' in node) return sendHistory(node.sends, `${path}.sends`, params);
     return condition(node, path, params);
   };
   if (isObject(input) && Object.keys(input).length === 0) return { sql: 'TRUE', params: params.values };
@@ -155,6 +189,83 @@ function condition(node: Record<string, unknown>, path: string, params: Params):
     }
   }
   throw new FilterError('unsupported condition', path);
+}
+
+const HISTORY_KEYS = [
+  'exists',
+  'channel',
+  'runId',
+  'templateId',
+  'result',
+  'code',
+  'sentFrom',
+  'sentTo',
+  'clicked',
+  'opened',
+  'unsubscribed',
+] as const;
+
+/**
+ * EXISTS (or NOT EXISTS) over the lead's sends, alias `hs` (the send_lead_idx
+ * index finds them). Every key given narrows the send the lead must have.
+ */
+function sendHistory(node: unknown, path: string, params: Params): string {
+  if (!isObject(node)) throw new FilterError('must be an object', path);
+  for (const k of Object.keys(node)) {
+    if (!(HISTORY_KEYS as readonly string[]).includes(k))
+      throw new FilterError(`unknown key "${k}"; known: ${HISTORY_KEYS.join(', ')}`, `${path}.${k}`);
+  }
+  const where: string[] = ['hs.lead_id = l.id'];
+  const list = (key: string, column: string, kind: 'text' | 'int', allowed?: readonly string[]) => {
+    const v = node[key];
+    if (v === undefined) return;
+    const values = Array.isArray(v) ? v : [v];
+    if (values.length === 0 || values.length > 1000)
+      throw new FilterError('one value or a list of 1 to 1000', `${path}.${key}`);
+    const coerced = values.map((x, i) => {
+      const at = Array.isArray(v) ? `${path}.${key}[${i}]` : `${path}.${key}`;
+      if (kind === 'int') {
+        if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 2147483647)
+          throw new FilterError('must be an integer id or code', at);
+        return x;
+      }
+      if (typeof x !== 'string' || x === '') throw new FilterError('must be a non-empty string', at);
+      if (allowed && !allowed.includes(x)) throw new FilterError(`must be one of ${allowed.join(', ')}`, at);
+      return x;
+    });
+    where.push(`${column} = ANY(${params.add(coerced)}::${kind === 'int' ? 'int' : 'text'}[])`);
+  };
+  list('channel', 'hs.channel', 'text');
+  list('runId', 'hs.run_id', 'int');
+  list('templateId', 'hs.template_id', 'int');
+  list('result', 'hs.result', 'text', SEND_RESULTS);
+  list('code', 'hs.code', 'int');
+  for (const [key, op] of [
+    ['sentFrom', '>='],
+    ['sentTo', '<='],
+  ] as const) {
+    if (node[key] === undefined) continue;
+    const v = coerce(node[key], 'time', `${path}.${key}`);
+    where.push(`hs.sent_at ${op} ${params.add(v)}::timestamptz`);
+  }
+  const flag = (key: string): boolean | undefined => {
+    const v = node[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') throw new FilterError('must be true or false', `${path}.${key}`);
+    return v;
+  };
+  const clicked = flag('clicked');
+  if (clicked !== undefined) where.push(clicked ? 'hs.click_count > 0' : 'hs.click_count = 0');
+  const opened = flag('opened');
+  if (opened !== undefined) where.push(`hs.opened_at IS ${opened ? 'NOT ' : ''}NULL`);
+  const unsubscribed = flag('unsubscribed');
+  if (unsubscribed !== undefined) {
+    where.push(
+      `${unsubscribed ? '' : 'NOT '}EXISTS (SELECT 1 FROM tracking_event hu WHERE hu.send_id = hs.id AND hu.kind = 'unsubscribe')`,
+    );
+  }
+  const exists = flag('exists') ?? true;
+  return `(${exists ? '' : 'NOT '}EXISTS (SELECT 1 FROM send hs WHERE ${where.join(' AND ')}))`;
 }
 
 function coerce(v: unknown, kind: FieldKind, path: string): unknown {

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { LeadRow } from '../../db/lead-queries';
 import { CSV_CHARSETS, csvEncodingOf, decodeCsv } from '../../domain/csv-charset';
-import iconv from 'iconv-lite';
+import { csvContentType, encodeCsv } from '../../domain/csv-export';
 import { Readable } from 'node:stream';
 import { duplicatesInFile, LEAD_EXPORT_COLUMNS, leadCsvLine, readLeadCsv } from '../../domain/lead-csv';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
@@ -195,15 +195,11 @@ export const leadRoutes: FastifyPluginAsync = routesPlugin(
           yield LEAD_EXPORT_COLUMNS.join(',') + '\r\n';
           for await (const batch of leads.liveInBatches()) yield batch.map(leadCsvLine).join('');
         }
-        async function* bytes() {
-          if (!cp932) yield Buffer.from([0xef, 0xbb, 0xbf]);
-          for await (const text of lines())
-            yield cp932 ? iconv.encode(text, 'cp932') : Buffer.from(text, 'utf8');
-        }
+        const charset = cp932 ? 'cp932' : 'utf-8';
         return reply
-          .type(`text/csv; charset=${cp932 ? 'Shift_JIS' : 'utf-8'}`)
+          .type(csvContentType(charset))
           .header('content-disposition', `attachment; filename="leads${cp932 ? '-sjis' : ''}.csv"`)
-          .send(Readable.from(bytes()) as unknown as string);
+          .send(Readable.from(encodeCsv(lines(), charset)) as unknown as string);
       },
     );
 

@@ -11,6 +11,7 @@ import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { SendDetail, sendJson } from './sends';
+import { requestLabels } from '../i18n';
 
 const WAIT_FOR_RESULT_MS = 20_000;
 
@@ -100,7 +101,7 @@ export const messageRoutes: FastifyPluginAsync = routesPlugin(
           new Promise<false>((r) => setTimeout(() => r(false), WAIT_FOR_RESULT_MS).unref()),
         ]);
         const row = await sends.get(sendId);
-        return reply.status(finished ? 201 : 202).send(sendJson(row));
+        return reply.status(finished ? 201 : 202).send(sendJson(row, requestLabels(req, reply)));
       },
     );
   },

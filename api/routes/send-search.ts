@@ -9,6 +9,7 @@ import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import { Channel, ErrorBody, Nullable } from '../schemas';
 import { SendDetail, sendJson } from './sends';
+import { requestLabels } from '../i18n';
 
 const Result = Type.Union(['delivered', 'sent', 'error', 'pre_error', 'pending'].map((r) => Type.Literal(r)));
 const IntId = Type.Integer({ minimum: 1, maximum: 2147483647 });
@@ -60,8 +61,9 @@ export const sendSearchRoutes: FastifyPluginAsync = routesPlugin(
           },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const q = req.query;
+        const t = requestLabels(req, reply);
         const page = await searchOrReject(() =>
           app.history.sends({
             query: q,
@@ -71,7 +73,7 @@ export const sendSearchRoutes: FastifyPluginAsync = routesPlugin(
             limit: q.limit ?? 100,
           }),
         );
-        return { items: page.rows.map(sendJson), nextCursor: page.nextCursor };
+        return { items: page.rows.map((r) => sendJson(r, t)), nextCursor: page.nextCursor };
       },
     );
   },

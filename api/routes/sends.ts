@@ -3,6 +3,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { notFound } from '../errors';
+import { requestLabels, sendLabels, SendLabels } from '../i18n';
+import type { Labels } from '../../domain/i18n';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import {
@@ -62,11 +64,13 @@ export const SendDetail = Type.Object(
     sentAt: NullableTimestamp,
     deliveredAt: NullableTimestamp,
     attemptHistory: Type.Optional(Type.Array(Attempt)),
+    labels: Type.Optional(SendLabels),
   },
   { $id: 'SendDetail' },
 );
 
-export function sendJson(s: any) {
+/** A send as the API shows it; with `t`, its codes' labels in that language too. */
+export function sendJson(s: any, t?: Labels) {
   return {
     id: String(s.id),
     runId: s.run_id,
@@ -92,6 +96,7 @@ export function sendJson(s: any) {
     updatedAt: iso(s.updated_at)!,
     sentAt: iso(s.sent_at),
     deliveredAt: iso(s.delivered_at),
+    ...(t ? { labels: sendLabels(s, t) } : {}),
   };
 }
 
@@ -111,12 +116,12 @@ export const sendRoutes: FastifyPluginAsync = routesPlugin(
           response: { 200: SendDetail, 400: ErrorBody, 404: ErrorBody },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const send = await sends.get(req.params.id);
         if (!send) throw notFound(`send ${req.params.id}`);
         const attempts = await sends.attempts(req.params.id);
         return {
-          ...sendJson(send),
+          ...sendJson(send, requestLabels(req, reply)),
           attemptHistory: attempts.map((a) => ({
             attempt: a.attempt,
             at: iso(a.at)!,
@@ -151,15 +156,16 @@ export const sendRoutes: FastifyPluginAsync = routesPlugin(
           },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         if (!(await leads.exists(req.params.id))) throw notFound(`lead ${req.params.id}`);
+        const t = requestLabels(req, reply);
         const limit = req.query.limit ?? 100;
         const rows = await sends.ofLead(req.params.id, {
           channel: req.query.channel,
           cursor: req.query.cursor,
           limit,
         });
-        const items = rows.slice(0, limit).map(sendJson);
+        const items = rows.slice(0, limit).map((r) => sendJson(r, t));
         const last = items[items.length - 1];
         return { items, nextCursor: rows.length > limit && last ? last.id : null };
       },

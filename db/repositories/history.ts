@@ -4,6 +4,9 @@
 import type { Pool } from 'pg';
 import type { Queryable } from '../pool';
 import type { Row } from '../rows';
+import type { CompiledFilter } from '../../domain/segment-filter';
+import { leadAccessLog, runResponders, runUnopened } from '../tracking-queries';
+import { cursorRows, listStatement, type ListRow, type RunList } from '../list-export-queries';
 import {
   buildHistoryWhere,
   buildKeyset,
@@ -105,8 +108,92 @@ async function searchHistory<R extends object>(
   };
 }
 
+export type UsageGranularity = 'day' | 'month';
+
+export interface UsageRow {
+  /** The period's first instant. */
+  period_start: Date;
+  /** 'YYYY-MM-DD' or 'YYYY-MM' in the account's time zone. */
+  period: string;
+  channel: string | null;
+  sends: number;
+  messages: number;
+}
+
 export function historyRepository(pool: Pool) {
   return {
+    /** 未開封者 of a run, a page of live leads. */
+    unopened: (runId: number, opts: Parameters<typeof runUnopened>[2]) => runUnopened(pool, runId, opts),
+    /** The leads who clicked one tracked URL of one body part. */
+    urlClickers: (
+      runId: number,
+      link: { url: string; part: string },
+      opts: { humanOnly: boolean; afterLeadId: number | null; limit: number },
+    ) => runResponders(pool, runId, 'click', { ...opts, link }),
+    /** A lead's clicks, opens and unsubscribes, newest first. */
+    accessLog: (leadId: number, opts: Parameters<typeof leadAccessLog>[2]) =>
+      leadAccessLog(pool, leadId, opts),
+    /** A run's list, batch by batch through a cursor (CSV export). */
+    exportList: (list: RunList, runId: number, opts: { humanOnly: boolean; url?: string; part?: string }) =>
+      cursorRows<ListRow>(pool, listStatement(list, runId, opts)),
+
+    /**
+     * Messages sent per channel and day or month of the account's time zone,
+     * from the sends (first sending time; a retried send counts once; SMS count
+     * their parts). Every period from `from` to `to` (local dates, inclusive)
+     * is present, channels with nothing sent included as 0 by the caller.
+     */
+    async usage(q: { from: string; to: string; granularity: UsageGranularity; timeZone: string }) {
+      const unit = q.granularity;
+      const res = await pool.query<UsageRow>(
+        `WITH bounds AS (
+           SELECT date_trunc($3, $1::date::timestamp) AS first_local,
+                  date_trunc($3, $2::date::timestamp) AS last_local
+         ), periods AS (
+           SELECT p AS local_start, (p + ('1 ' || $3)::interval) AS local_end
+             FROM bounds, generate_series(first_local, last_local, ('1 ' || $3)::interval) AS p
+         ), counted AS (
+           SELECT date_trunc($3, s.sent_at AT TIME ZONE $4) AS local_start, s.channel,
+                  count(*)::int AS sends, sum(CASE WHEN s.channel = 'sms' THEN coalesce(s.sms_segments, 1) ELSE 1 END)::int AS messages
+             FROM send s, bounds b
+            WHERE s.sent_at >= (b.first_local AT TIME ZONE $4)
+              AND s.sent_at < ((b.last_local + ('1 ' || $3)::interval) AT TIME ZONE $4)
+              AND s.result <> 'pre_error'
+            GROUP BY 1, 2
+         )
+         SELECT p.local_start AT TIME ZONE $4 AS period_start,
+                to_char(p.local_start, CASE WHEN $3 = 'day' THEN 'YYYY-MM-DD' ELSE 'YYYY-MM' END) AS period,
+                c.channel, coalesce(c.sends, 0) AS sends, coalesce(c.messages, 0) AS messages
+           FROM periods p LEFT JOIN counted c ON c.local_start = p.local_start
+          ORDER BY p.local_start, c.channel`,
+        [q.from, q.to, unit, q.timeZone],
+      );
+      return res.rows;
+    },
+
+    /** Live leads a compiled segment filter selects, by id, up to limit + 1, and how many in all. */
+    async searchLeads(
+      compiled: CompiledFilter,
+      q: { afterId: number | null; limit: number; count: boolean },
+    ) {
+      const n = compiled.params.length;
+      const where = `l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${compiled.sql})`;
+      const [rows, total] = await Promise.all([
+        pool.query<Row<'lead'>>(
+          `SELECT l.* FROM lead l WHERE ${where} AND ($${n + 1}::int IS NULL OR l.id > $${n + 1})
+            ORDER BY l.id LIMIT $${n + 2}`,
+          [...compiled.params, q.afterId, q.limit + 1],
+        ),
+        q.count
+          ? pool.query<{ count: number }>(
+              `SELECT count(*)::int AS count FROM lead l WHERE ${where}`,
+              compiled.params,
+            )
+          : null,
+      ]);
+      return { rows: rows.rows, total: total ? (total.rows[0]?.count ?? 0) : null };
+    },
+
     runs: (s: HistorySearch<RunSort>) =>
       searchHistory<Row<'wizard_run'>>(pool, {
         from: 'wizard_run r',

@@ -94,7 +94,8 @@ describe('the same tracking URL clicked extremely often', () => {
 
 describe('several URLs clicked within one second', () => {
   test.each([
-    ['2 distinct links within a second is not a burst', 2, false],
+    ['1 link (clicked again) within a second is not a burst', 1, false],
+    ['2 distinct links within a second is a burst: the manual says several (複数) URLs', 2, true],
     ['3 distinct links within a second is a burst', 3, true],
   ])('%s', (_name, distinctLinksClickedWithinBurstWindow, suspected) => {
     const verdict = judgeClick(
