@@ -44,7 +44,8 @@ export function portFree(port: number): Promise<boolean> {
 /** A base such that base … base+count-1 are all free now. */
 export async function freePortBlock(count: number): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below 32768: Temporal stores its membership ports as smallint.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;
