@@ -231,12 +231,16 @@ function postmasterPid(): number {
 }
 
 test(
-  'when each worker is killed with SIGKILL mid-run (one at 30 %, the other right after), then the run completes with every message and only in-flight repeats',
+  'when each worker is killed with SIGKILL mid-run (one at 30 %, the other once the first is back), then the run completes with every message and only in-flight repeats',
   async () => {
     await drill(
       'kill -9 worker-1 then worker-2',
       async () => {
         await killAndAwaitRestart('worker-1');
+        // The second fault once the first worker is back and sending (another 10 % of the run),
+        // so a batch lost in it always has a live worker to move to.
+        const resumed = relay.total;
+        await until('the run to go on', async () => relay.total - resumed >= LEADS * 0.1, 600_000);
         await killAndAwaitRestart('worker-2');
       },
       2,
