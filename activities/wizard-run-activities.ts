@@ -1,7 +1,7 @@
 // Every side effect the wizard run workflow asks for. Built by a factory over
 // explicit dependencies, so the worker hands in real ones and tests hand in
 // real ones pointed at local servers.
-import { Context } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import { runCannotProceed } from '../channels/run-failure';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
@@ -162,6 +162,10 @@ export function createActivities(deps: ActivityDeps) {
     const info = Context.current().info;
     const startedAtMs = Date.now();
     const t0 = performance.now();
+    // Liveness: while this process runs the batch, it heartbeats every second even when
+    // no message completes (a relay stalled for its socket timeout), so the short
+    // heartbeat timeout (BATCH_HEARTBEAT_TIMEOUT_SECONDS) fires only for a dead worker.
+    const alive = setInterval(() => heartbeat(), 1000);
     try {
       const sending = await loadSendingContext(runId);
       if (!sending) {
@@ -180,6 +184,8 @@ export function createActivities(deps: ActivityDeps) {
     } catch (err) {
       log.warn({ err, attempt: info.attempt, ...detail }, `${kind} batch failed`);
       throw err;
+    } finally {
+      clearInterval(alive);
     }
   }
 

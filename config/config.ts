@@ -60,6 +60,8 @@ export interface AppConfig extends ChannelSettings {
   sendBatchesInFlight: number;
   /** Batches after which a run's workflow continues as new, whatever Temporal suggests. */
   maxBatchesPerExecution: number;
+  /** A send batch that has not heartbeaten for this long is given to another worker (seconds). */
+  batchHeartbeatTimeoutSeconds: number;
   /** Consecutive errors that turn the email validity flag invalid (SPEC 4). */
   invalidAfterErrors: number;
   /** How long a completed run stays open for asynchronous bounces, in seconds. */
@@ -83,6 +85,8 @@ export interface AppConfig extends ChannelSettings {
   /** Where dev/start keeps embedded PostgreSQL and the Temporal dev server's database. */
   dataDir: string;
   temporalUiPort: number;
+  /** `npm start`: the Temporal dev server's gRPC port (when TEMPORAL_ADDRESS is empty). */
+  temporalDevPort: number;
   smtpSinkPort: number;
   embeddedPostgresPort: number;
   /** Requests per minute and API key. */
@@ -330,6 +334,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'batches after which a run workflow continues as new (history stays small)',
   },
   {
+    env: 'BATCH_HEARTBEAT_TIMEOUT_SECONDS',
+    key: 'batchHeartbeatTimeoutSeconds',
+    kind: 'int',
+    default: '10',
+    doc: 'a send batch silent this long (its worker died, or Temporal lost it in a restart) is retried on another worker; batches heartbeat every second',
+  },
+  {
     env: 'INVALID_AFTER_ERRORS',
     key: 'invalidAfterErrors',
     kind: 'int',
@@ -416,6 +427,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: '`npm start`: Temporal web UI port',
   },
   {
+    env: 'TEMPORAL_DEV_PORT',
+    key: 'temporalDevPort',
+    kind: 'int',
+    default: '7233',
+    doc: '`npm start`: gRPC port of the Temporal dev server it runs when `TEMPORAL_ADDRESS` is empty',
+  },
+  {
     env: 'SMTP_SINK_PORT',
     key: 'smtpSinkPort',
     kind: 'int',
@@ -478,6 +496,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.sendBatchSize) < 1) problems.push('SEND_BATCH_SIZE must be at least 1');
   if (Number(out.maxBatchesPerExecution) < 1) problems.push('MAX_BATCHES_PER_EXECUTION must be at least 1');
   if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
+  if (Number(out.batchHeartbeatTimeoutSeconds) < 3)
+    problems.push('BATCH_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 (batches heartbeat every second)');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
   if (Number(out.importBatchRows) < 1) problems.push('IMPORT_BATCH_ROWS must be at least 1');
   if (Number(out.relayHoldSeconds) < 1) problems.push('RELAY_HOLD_SECONDS must be at least 1');

@@ -3,6 +3,7 @@
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { tieToThisProcess } from './reaper';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -46,6 +47,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const fresh = !existsSync(join(dbDir, 'PG_VERSION')) || readdirSync(dbDir).length === 0;
   if (fresh) await pg.initialise();
   await pg.start();
+  // The postmaster ends with us, even if we are killed with SIGKILL (SIGINT: a fast shutdown).
+  tieToThisProcess((pg as unknown as { process?: { pid?: number } }).process?.pid, 'SIGINT');
   const client = pg.getPgClient();
   // A server going away mid-setup fails the query below; it must not crash the process.
   client.on('error', () => undefined);

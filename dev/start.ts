@@ -2,7 +2,8 @@
 // tree: Temporal dev server (UI on 8233), PostgreSQL (embedded unless
 // DATABASE_URL), the local SMTP sink (unless SMTP_URL), migrations, one worker
 // and the API on 3000. Ctrl-C stops everything, children included.
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { installTemporalRuntime } from '../worker/temporal-runtime';
 import { createLogger } from '../observability/logger';
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { SmscSimulator } from './smsc-simulator';
 import { createSmsTransport } from '../channels/sms/transport';
 import { smppOptionsFromUrl } from '../channels/sms/smpp-url';
 import { LineSimulator } from './line-simulator';
+import { stopWhenOrphaned } from './reaper';
 
 async function main() {
   const config = loadConfig();
@@ -40,8 +42,11 @@ async function main() {
   };
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
-  // We stop the workers ourselves, in order, on the signals above.
-  Runtime.install({ shutdownSignals: [] });
+  // Started through a launcher (tsx, a supervisor) that is killed: do not outlive it.
+  // Our own children end with us in any case (dev/reaper.ts).
+  stopWhenOrphaned(() => void shutdown(1));
+  // We stop the workers ourselves, in order, on the signals above; the SDK logs through ours, at LOG_LEVEL.
+  installTemporalRuntime(logger, { shutdownSignals: [] });
 
   try {
     const dataDir = resolve(config.dataDir);
@@ -61,7 +66,7 @@ async function main() {
     }
     if (!config.temporalAddress) {
       const temporal = await startTemporalServer({
-        port: 7233,
+        port: config.temporalDevPort,
         uiPort: config.temporalUiPort,
         dbFilename: resolve(dataDir, 'temporal.db'),
         log: (l) => logger.debug({ component: 'temporal' }, l),

@@ -6,6 +6,7 @@ import { createConnection } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { resolveTemporalCli } from './temporal-binary';
+import { tieToThisProcess } from './reaper';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../workflows/search-attributes';
 
 export interface TemporalServerOptions {
@@ -40,6 +41,8 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   // Workflow task timeouts and the like are fine by default; allow long-running
   // test histories to stay readable.
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // It ends with us, even if we are killed with SIGKILL (dev/reaper.ts).
+  tieToThisProcess(child.pid);
   const log = opts.log ?? (() => undefined);
   child.stdout?.on('data', (d: Buffer) => log(d.toString().trimEnd()));
   child.stderr?.on('data', (d: Buffer) => log(d.toString().trimEnd()));

@@ -22,6 +22,7 @@ export function wizardRunSettings(config: AppConfig, channel: string): WizardRun
     batchesInFlight: config.sendBatchesInFlight,
     maxBatchesPerExecution: config.maxBatchesPerExecution,
     asyncBounceWindowMs: config.asyncBounceWindowSeconds * 1000,
+    heartbeatTimeoutMs: config.batchHeartbeatTimeoutSeconds * 1000,
   };
 }
 

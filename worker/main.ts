@@ -8,6 +8,7 @@ import { createPool } from '../db/pool';
 import { createWorkers, runWorkers, startSmsReceipts } from './create-workers';
 import { createSmsTransport } from '../channels/sms/transport';
 import { smppOptionsFromUrl } from '../channels/sms/smpp-url';
+import { installTemporalRuntime } from './temporal-runtime';
 
 async function main() {
   const config = loadConfig();
@@ -18,6 +19,8 @@ async function main() {
     );
   }
   logger.info({ config: describeConfig(config) }, 'starting worker');
+  // The SDK's own lines through our logger, at LOG_LEVEL; it stops the workers on SIGINT/SIGTERM.
+  installTemporalRuntime(logger);
   const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
   const email = createEmailTransport({
     url: config.smtpUrl,

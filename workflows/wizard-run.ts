@@ -40,7 +40,12 @@ export interface WizardRunSettings {
   maxBatchesPerExecution: number;
   /** How long the run stays open after sending for asynchronous bounces and complaints (SPEC 4). */
   asyncBounceWindowMs: number;
-  /** A batch silent this long is presumed lost (its worker died) and retried elsewhere. Default 2 minutes. */
+  /**
+   * A batch silent this long is presumed lost (its worker died, or Temporal
+   * lost it in a restart) and retried elsewhere: BATCH_HEARTBEAT_TIMEOUT_SECONDS,
+   * carried in the input so it reaches the workflow deterministically. Absent in
+   * inputs recorded before that setting: 2 minutes, as those runs were started with.
+   */
   heartbeatTimeoutMs?: number;
 }
 
