@@ -1,6 +1,7 @@
 // The Fastify app, built by a function tests can call. server.ts only listens
 // and closes. Schemas (TypeBox) give validation, types and the OpenAPI document.
 import { domainRuleRoutes } from './routes/domain-rules';
+import { sendingDomainRoutes } from './routes/sending-domains';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -212,6 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(officialAccountRoutes);
   await app.register(lineWebhookRoutes, { pool: deps.pool });
   await app.register(domainRuleRoutes);
+  await app.register(sendingDomainRoutes);
   return app;
 }
 

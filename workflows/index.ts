@@ -3,3 +3,4 @@ export { wizardRunWorkflow } from './wizard-run';
 export { singleSendWorkflow } from './single-send';
 export { mailboxCleanupWorkflow } from './mailbox-cleanup';
 export { runConsistencySweepWorkflow } from './run-sweep';
+export { sendingDomainVerificationWorkflow } from './sending-domain-verification';

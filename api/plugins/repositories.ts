@@ -12,6 +12,7 @@ import {
   type OfficialAccountRepository,
 } from '../../db/repositories/official-accounts';
 import { segmentRepository, type SegmentRepository } from '../../db/repositories/segments';
+import { sendingDomainRepository, type SendingDomainRepository } from '../../db/repositories/sending-domains';
 import { sendRepository, type SendRepository } from '../../db/repositories/sends';
 import { templateRepository, type TemplateRepository } from '../../db/repositories/templates';
 import { trackingRepository, type TrackingRepository } from '../../db/repositories/tracking';
@@ -32,6 +33,7 @@ type Repositories = {
   domainRules: DomainRuleRepository;
   officialAccounts: OfficialAccountRepository;
   inboundReports: InboundReportRepository;
+  sendingDomains: SendingDomainRepository;
 };
 
 declare module 'fastify' {
@@ -65,4 +67,5 @@ export const repositoryPlugins: FastifyPluginAsync[] = [
   repositoryPlugin('domainRules', (db) => domainRuleRepository(db.pool)),
   repositoryPlugin('officialAccounts', (db) => officialAccountRepository(db.pool)),
   repositoryPlugin('inboundReports', (db) => inboundReportRepository(db.pool)),
+  repositoryPlugin('sendingDomains', (db) => sendingDomainRepository(db.pool)),
 ];

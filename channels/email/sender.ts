@@ -21,9 +21,12 @@ import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } fro
 import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
 import { AcceptMarks } from './accept-marks';
+import { singleSendBlock } from './sender-auth-gate';
+import { senderAuthPreError } from '../../domain/sender-auth';
 import {
   ZERO,
   addCounts,
+  chunkedRecording,
   outcomeRecord,
   type BatchCounts,
   type ChannelModule,
@@ -44,6 +47,8 @@ export interface EmailSenderDeps {
     /** First and longest wait of sends held by a fault of our relay. */
     relayHoldMs?: number;
     relayHoldMaxMs?: number;
+    /** Issue 19: single sends from unregistered or unverified domains go out anyway (development). */
+    allowUnauthenticatedSending?: boolean;
   };
 }
 
@@ -175,6 +180,14 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
    */
   async function deliver(sendCtx: SendContext, claimed: ClaimedSend[]): Promise<BatchCounts> {
     const { runId, template, clockMs, schedules } = sendCtx;
+    if (sendCtx.preError) {
+      // The run's From domain may not send (issue 19): every send is this pre-error, nothing sent.
+      const blocked: BatchCounts = { ...ZERO, claimed: claimed.length };
+      const rec = chunkedRecording(pool, runId, recording, blocked);
+      for (const c of claimed) await rec.add(outcomeRecord(c, sendCtx.preError));
+      await rec.flush();
+      return blocked;
+    }
     const ctx = Context.current();
     const skew = clockMs - Date.now();
     const messages = await renderEmailBatch(pool, template, claimed, deps.settings);
@@ -376,7 +389,13 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
   async function sendSingle(claimed: ClaimedSend, template: TemplateRow): Promise<void> {
     let outcome: OutcomeRecord['outcome'] = preErrorMissingAddress();
     let messageId: string | null = null;
-    if (claimed.address) {
+    const block = await singleSendBlock(
+      pool,
+      template.from_address,
+      deps.settings.allowUnauthenticatedSending ?? false,
+    );
+    if (block) outcome = senderAuthPreError(block);
+    else if (claimed.address) {
       const messages = await renderEmailBatch(pool, template, [claimed], deps.settings);
       ({ outcome, messageId } = await deps.email.send(messages.get(claimed.send_id)!));
     }
@@ -429,6 +448,7 @@ export const emailChannel: ChannelModule = {
             sendConcurrency: config.smtpMaxConnections * 2,
             relayHoldMs: config.relayHoldSeconds * 1000,
             relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,
+            allowUnauthenticatedSending: config.allowUnauthenticatedSending === 1,
           },
         })
       : null,
