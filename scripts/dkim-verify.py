@@ -19,9 +19,8 @@ def make_dnsfunc(host, port):
         if isinstance(name, bytes):
             name = name.decode('ascii')
         query = dns.message.make_query(name, dns.rdatatype.TXT)
-        answer = dns.query.udp(query, host, port=port, timeout=timeout)
-        if answer.flags & dns.flags.TC:
-            answer = dns.query.tcp(query, host, port=port, timeout=timeout)
+        # TCP: a 2048-bit key's record does not fit a plain 512-byte UDP answer.
+        answer = dns.query.tcp(query, host, port=port, timeout=timeout)
         for rrset in answer.answer:
             for rdata in rrset:
                 if rdata.rdtype == dns.rdatatype.TXT:

@@ -89,23 +89,26 @@ const PreflightItem = Type.Object({
   message: Type.String(),
 });
 
-export const PreflightSchema = Type.Object({
-  verdict: Type.String({ description: 'ok | warning | refused' }),
-  items: Type.Array(PreflightItem),
-  block: Nullable(
-    Type.Object({
-      code: Type.Integer({
-        description: '91002 (DKIM / DMARC check failed) or 91003 (not registered or verified)',
+export const PreflightSchema = Type.Object(
+  {
+    verdict: Type.String({ description: 'ok | warning | refused' }),
+    items: Type.Array(PreflightItem),
+    block: Nullable(
+      Type.Object({
+        code: Type.Integer({
+          description: '91002 (DKIM / DMARC check failed) or 91003 (not registered or verified)',
+        }),
+        detail: Type.String(),
       }),
-      detail: Type.String(),
-    }),
-  ),
-  fromDomain: Nullable(Type.String()),
-  complaintRate7d: Nullable(Type.Number()),
-  complaintRate30d: Nullable(Type.Number()),
-  excludedShare: Nullable(Type.Number()),
-  excludedByReason: Type.Record(Type.String(), Type.Integer()),
-});
+    ),
+    fromDomain: Nullable(Type.String()),
+    complaintRate7d: Nullable(Type.Number()),
+    complaintRate30d: Nullable(Type.Number()),
+    excludedShare: Nullable(Type.Number()),
+    excludedByReason: Type.Record(Type.String(), Type.Integer()),
+  },
+  { description: 'the pre-flight check of a run: stored when it is prepared, shown before it sends' },
+);
 
 const CreateBody = Type.Object(
   {

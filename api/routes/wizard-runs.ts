@@ -10,6 +10,7 @@ import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempoten
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import { wizardRunUseCases } from '../use-cases/wizard-runs';
+import { PreflightSchema } from './sending-domains';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -98,13 +99,7 @@ export const WizardRun = Type.Object(
         { description: 'every send of the run is this pre-error: its From domain may not send (issue 19)' },
       ),
     ),
-    preflight: Nullable(
-      Type.Unsafe<Record<string, unknown>>({
-        type: 'object',
-        description:
-          'the pre-flight check stored when the run was prepared (GET /v1/wizard-runs/{id}/preflight)',
-      }),
-    ),
+    preflight: Nullable(PreflightSchema),
     template: Type.Object({ id: Type.Integer(), title: Type.String(), memo: Type.String() }),
     target: Type.Object({
       method: Type.String({ description: 'segment | list' }),
@@ -174,7 +169,7 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
       : null,
     senderAuth:
       r.sender_auth_code !== null ? { code: r.sender_auth_code, detail: r.sender_auth_detail ?? '' } : null,
-    preflight: r.preflight,
+    preflight: r.preflight as Static<typeof PreflightSchema> | null,
     template: { id: r.template_id, title: r.template_title, memo: r.template_memo },
     target: {
       method: r.target_kind,
