@@ -26,6 +26,8 @@ import { CHANNEL_MODULES } from '../channels/registry';
 import type { NoticeMailer } from '../channels/email/notices';
 import { runEndMail, runFailureNotice, runStartMail } from './notification-mails';
 import { observeBatch, observeQueueLag, recordMessages } from '../observability/metrics';
+import { preflightRefusal, senderAuthPreError } from '../domain/sender-auth';
+import { storeRunPreflight, type SenderAuthSettings } from './sender-auth-activities';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -37,7 +39,19 @@ export interface ActivityDeps {
   settings: {
     notifyFrom: string;
     invalidAfterErrors: number;
+    /** Issue 19: the pre-flight check of each run and its thresholds; absent: no check. */
+    senderAuth?: SenderAuthSettings;
   };
+}
+
+/** The pre-error every send of a run gets when its From domain may not send (91002 / 91003). */
+function runPreError(run: RunRow) {
+  return run.sender_auth_code !== null
+    ? senderAuthPreError({
+        code: run.sender_auth_code as 91002 | 91003,
+        detail: run.sender_auth_detail ?? 'sending domain not verified',
+      })
+    : undefined;
 }
 
 export interface RunHeader {
@@ -110,6 +124,16 @@ export function createActivities(deps: ActivityDeps) {
     }
     const counts = await senderFor(run.channel).prepare(runId);
     logger.info({ runId, ...counts }, 'run prepared');
+    if (deps.settings.senderAuth) {
+      const preflight = await storeRunPreflight(pool, run, template, deps.settings.senderAuth);
+      if (preflight.block)
+        logger.warn(
+          { runId, code: preflight.block.code, detail: preflight.block.detail },
+          'sends become pre-errors',
+        );
+      const refused = preflightRefusal(preflight);
+      if (refused) throw runCannotProceed('PreflightRefused', refused);
+    }
     return counts;
   }
 
@@ -212,6 +236,7 @@ export function createActivities(deps: ActivityDeps) {
             template: sending.template,
             clockMs: input.clockMs,
             schedules: sending.schedules,
+            preError: runPreError(sending.run),
           },
           claimed,
         );
@@ -248,6 +273,7 @@ export function createActivities(deps: ActivityDeps) {
             template: sending.template,
             clockMs: input.clockMs,
             schedules: sending.schedules,
+            preError: runPreError(sending.run),
           },
           claimed,
         );

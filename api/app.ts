@@ -1,6 +1,7 @@
 // The Fastify app, built by a function tests can call. server.ts only listens
 // and closes. Schemas (TypeBox) give validation, types and the OpenAPI document.
 import { domainRuleRoutes } from './routes/domain-rules';
+import { sendingDomainRoutes } from './routes/sending-domains';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -227,6 +228,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(leadImportRoutes);
   await app.register(addressImportRoutes);
   await app.register(addressRoutes);
+  await app.register(sendingDomainRoutes);
   return app;
 }
 

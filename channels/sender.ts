@@ -87,6 +87,8 @@ export interface SendContext {
   /** The workflow's clock: retry due times are set on it. */
   clockMs: number;
   schedules?: Record<string, RetrySchedule>;
+  /** Every claimed send is recorded with this pre-error, nothing sent (issue 19: 91002 / 91003). */
+  preError?: DeliveryOutcome;
 }
 
 export interface ChannelSender {

@@ -95,6 +95,22 @@ export interface AppConfig extends ChannelSettings {
   defaultLanguage: string;
   /** IANA time zone of the account: days and months of usage, times shown in notices. */
   accountTimeZone: string;
+  /** DNS server (host:port) sending-domain verification asks; empty: the system's resolvers. */
+  dnsResolver: string;
+  /** Key of the AES-256-GCM encryption of DKIM private keys at rest (64 hex digits, or a passphrase hashed). */
+  dkimKeySecret: string;
+  /** The SPF mechanism that authorizes our relay, as users publish it. */
+  spfRelay: string;
+  /** 1: mail from unregistered or unverified domains goes out (unsigned when it has no key); development only. */
+  allowUnauthenticatedSending: number;
+  /** Pre-flight: complaint rate (per 10,000 delivered, 30 days) above which a run is warned, and refused. */
+  preflightComplaintWarnBps: number;
+  preflightComplaintRefuseBps: number;
+  /** Pre-flight: delivered messages over 30 days below which the complaint rate only warns. */
+  preflightComplaintMinDelivered: number;
+  /** Pre-flight: share of leads excluded, in percent, above which a run is warned, and refused. */
+  preflightExcludedWarnPercent: number;
+  preflightExcludedRefusePercent: number;
 }
 
 interface KeySpec {
@@ -468,6 +484,70 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: 'Asia/Tokyo',
     doc: 'IANA time zone of the account: the days and months of `/v1/usage`, the offset of times shown in it',
   },
+  {
+    env: 'DNS_RESOLVER',
+    key: 'dnsResolver',
+    kind: 'string',
+    default: '',
+    doc: 'DNS server (`host:port`, e.g. `127.0.0.1:5353`) that sending-domain verification asks; empty: the system resolvers (`npm start`: its local DNS server)',
+  },
+  {
+    env: 'DKIM_KEY_SECRET',
+    key: 'dkimKeySecret',
+    kind: 'string',
+    default: '',
+    secret: true,
+    doc: 'key encrypting DKIM private keys at rest (AES-256-GCM): 64 hex digits, or a passphrase (hashed with SHA-256); required to register sending domains and to sign; `npm start`: a development key',
+  },
+  {
+    env: 'SPF_RELAY',
+    key: 'spfRelay',
+    kind: 'string',
+    default: 'ip4:127.0.0.1',
+    doc: 'the SPF mechanism that authorizes our relay (`ip4:192.0.2.10`, `include:_spf.relay.example`): what the records to publish name and what verification looks for',
+  },
+  {
+    env: 'ALLOW_UNAUTHENTICATED_SENDING',
+    key: 'allowUnauthenticatedSending',
+    kind: 'int',
+    default: '0',
+    doc: '1: mail from a From domain that is not registered or not verified goes out anyway (unsigned without a key), for development; 0: such sends are pre-errors 91003 / 91002',
+  },
+  {
+    env: 'PREFLIGHT_COMPLAINT_WARN_BPS',
+    key: 'preflightComplaintWarnBps',
+    kind: 'int',
+    default: '10',
+    doc: "a run's pre-flight warns when its From domain's complaints over 30 days exceed this many per 10,000 delivered (10 = 0.1 %)",
+  },
+  {
+    env: 'PREFLIGHT_COMPLAINT_REFUSE_BPS',
+    key: 'preflightComplaintRefuseBps',
+    kind: 'int',
+    default: '30',
+    doc: 'the pre-flight refuses the run (ends in error, nothing sent) above this many complaints per 10,000 delivered (30 = 0.3 %)',
+  },
+  {
+    env: 'PREFLIGHT_MIN_DELIVERED',
+    key: 'preflightComplaintMinDelivered',
+    kind: 'int',
+    default: '1000',
+    doc: 'below this many delivered messages over 30 days a high complaint rate only warns (too few to judge)',
+  },
+  {
+    env: 'PREFLIGHT_EXCLUDED_WARN_PCT',
+    key: 'preflightExcludedWarnPercent',
+    kind: 'int',
+    default: '30',
+    doc: 'the pre-flight warns when more than this percentage of the matched leads is excluded (invalid, quarantined, blocklisted, unsubscribed, …)',
+  },
+  {
+    env: 'PREFLIGHT_EXCLUDED_REFUSE_PCT',
+    key: 'preflightExcludedRefusePercent',
+    kind: 'int',
+    default: '100',
+    doc: 'the pre-flight refuses the run above this percentage of excluded leads; 100: never',
+  },
 ];
 
 export class ConfigError extends Error {}
@@ -517,6 +597,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`DEFAULT_LANGUAGE must be ja or en, got "${String(out.defaultLanguage)}"`);
   if (!isTimeZone(String(out.accountTimeZone)))
     problems.push(`ACCOUNT_TIME_ZONE must be an IANA time zone, got "${String(out.accountTimeZone)}"`);
+  if (Number(out.allowUnauthenticatedSending) > 1)
+    problems.push('ALLOW_UNAUTHENTICATED_SENDING must be 0 or 1');
+  if (
+    out.dnsResolver !== '' &&
+    !/^[^\s:]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i.test(String(out.dnsResolver))
+  )
+    problems.push(`DNS_RESOLVER must be host:port or empty, got "${String(out.dnsResolver)}"`);
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return out as unknown as AppConfig;
 }

@@ -21,6 +21,8 @@ import { createSmsTransport } from '../channels/sms/transport';
 import { smppOptionsFromUrl } from '../channels/sms/smpp-url';
 import { LineSimulator } from './line-simulator';
 import { stopWhenOrphaned } from './reaper';
+import { LocalDnsServer } from './dns-server';
+import { DEV_DKIM_KEY_SECRET, setUpDevSendingDomains } from './dev-sending-domains';
 
 async function main() {
   const config = loadConfig();
@@ -128,6 +130,17 @@ async function main() {
     logger.info({ applied }, 'schema migrated');
 
     const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
+    // Issue 19: without DNS_RESOLVER, a local DNS server serves the development domains, registered
+    // and verified here so mail from them is signed and sent at once (README: sending domains).
+    if (!config.dnsResolver) {
+      const dns = new LocalDnsServer();
+      config.dnsResolver = (await dns.start()).address;
+      stops.push(['DNS server', () => dns.stop()]);
+      config.dkimKeySecret ||= DEV_DKIM_KEY_SECRET;
+      const domains = ['example.jp', config.notifyFrom.split('@').pop()!];
+      await setUpDevSendingDomains(pool, config, dns, domains, logger);
+      logger.info({ dnsResolver: config.dnsResolver, domains }, 'local DNS server ready');
+    }
     const email = createEmailTransport({
       url: config.smtpUrl,
       maxConnections: config.smtpMaxConnections,

@@ -47,6 +47,8 @@ export const RUN_FAILURE_TYPES = [
   'SegmentMissing',
   'AccountMissing',
   'ChannelUnavailable',
+  // Issue 19: the run's pre-flight check refused it (complaint rate, excluded share); nothing sent.
+  'PreflightRefused',
 ] as const;
 export type RunFailureType = (typeof RUN_FAILURE_TYPES)[number];
 

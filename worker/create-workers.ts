@@ -25,6 +25,9 @@ import type { Channel } from '../domain/channels';
 import { parseOptOutKeywords } from '../domain/sms-replies';
 import { startSmsReceiptProcessing } from '../inbound/sms-receipts';
 import { startSmsReplyProcessing } from '../inbound/sms-replies';
+import { createDkimSigner } from '../channels/email/dkim';
+import { createSenderAuthActivities, senderAuthSettings } from '../activities/sender-auth-activities';
+import { ensureSendingDomainVerificationSchedule } from '../lifecycle/sending-domain-verification';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -66,6 +69,9 @@ const quietBundlerLogger = {
 
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
+  // Issue 19: every message from a domain with keys is DKIM-signed as it is composed.
+  if (config.dkimKeySecret) deps.email.useSigner(createDkimSigner(deps.pool, config.dkimKeySecret));
+  const senderAuth = senderAuthSettings(config);
   // Every channel's sender is built the same way, from the registry; a channel whose transport is
   // not configured here (SMS without SMPP_URL) gets no sender and no send worker.
   const senders = createSenders({
@@ -79,12 +85,15 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     logger: deps.logger,
     senders,
     notices: createNoticeMailer(deps.email, config.bounceDomain, deps.logger),
-    settings: { notifyFrom: config.notifyFrom, invalidAfterErrors: config.invalidAfterErrors },
+    settings: { notifyFrom: config.notifyFrom, invalidAfterErrors: config.invalidAfterErrors, senderAuth },
   });
   // The consistency sweep talks to Temporal as a client, over the worker's connection.
   const temporal = new Client({ connection: deps.connection, namespace: deps.namespace });
   const sweep = createRunSweepActivities({ pool: deps.pool, temporal, logger: deps.logger, config });
-  if (deps.schedules !== false) await ensureRunSweepSchedule(temporal, config.taskQueueWizard);
+  if (deps.schedules !== false) {
+    await ensureRunSweepSchedule(temporal, config.taskQueueWizard);
+    await ensureSendingDomainVerificationSchedule(temporal, config.taskQueueWizard);
+  }
   const bundle = deps.workflowBundle ?? (await workflowBundle());
   const wizard = await Worker.create({
     connection: deps.connection,
@@ -101,6 +110,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
         batchRows: config.importBatchRows,
         countryCallingCode: getCountryCallingCode(config.smsDefaultRegion as CountryCode),
       }),
+      ...createSenderAuthActivities({ pool: deps.pool, logger: deps.logger, settings: senderAuth }),
     },
     maxConcurrentActivityTaskExecutions: config.workerMaxConcurrentActivities,
   });

@@ -4,3 +4,4 @@ export { singleSendWorkflow } from './single-send';
 export { mailboxCleanupWorkflow } from './mailbox-cleanup';
 export { runConsistencySweepWorkflow } from './run-sweep';
 export { leadImportWorkflow } from './lead-import';
+export { sendingDomainVerificationWorkflow } from './sending-domain-verification';

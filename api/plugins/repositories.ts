@@ -14,6 +14,7 @@ import {
   type OfficialAccountRepository,
 } from '../../db/repositories/official-accounts';
 import { segmentRepository, type SegmentRepository } from '../../db/repositories/segments';
+import { sendingDomainRepository, type SendingDomainRepository } from '../../db/repositories/sending-domains';
 import { sendRepository, type SendRepository } from '../../db/repositories/sends';
 import { templateRepository, type TemplateRepository } from '../../db/repositories/templates';
 import { trackingRepository, type TrackingRepository } from '../../db/repositories/tracking';
@@ -36,6 +37,7 @@ type Repositories = {
   inboundReports: InboundReportRepository;
   imports: ImportRepository;
   addressStatuses: AddressRepository;
+  sendingDomains: SendingDomainRepository;
 };
 
 declare module 'fastify' {
@@ -71,4 +73,5 @@ export const repositoryPlugins: FastifyPluginAsync[] = [
   repositoryPlugin('inboundReports', (db) => inboundReportRepository(db.pool)),
   repositoryPlugin('imports', (db) => importRepository(db.pool)),
   repositoryPlugin('addressStatuses', (db) => addressRepository(db.pool)),
+  repositoryPlugin('sendingDomains', (db) => sendingDomainRepository(db.pool)),
 ];

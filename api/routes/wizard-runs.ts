@@ -10,6 +10,7 @@ import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempoten
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import { wizardRunUseCases } from '../use-cases/wizard-runs';
+import { PreflightSchema } from './sending-domains';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -69,7 +70,8 @@ export const WizardRun = Type.Object(
     errorMessage: Nullable(Type.String()),
     statusDetail: Nullable(
       Type.String({
-        description: 'why a running run waits, e.g. for our SMTP relay; null while it does not',
+        description:
+          'why a running run waits, e.g. for our SMTP relay, or why all its sends are pre-errors (91002 / 91003); null otherwise',
       }),
     ),
     hold: Nullable(
@@ -86,6 +88,18 @@ export const WizardRun = Type.Object(
         { description: "sends held by a fault of our relay: no lead's validity changes while they wait" },
       ),
     ),
+    senderAuth: Nullable(
+      Type.Object(
+        {
+          code: Type.Integer({
+            description: '91002 (DKIM / DMARC check failed) | 91003 (domain not registered or verified)',
+          }),
+          detail: Type.String({ description: 'what failed and the DNS records to fix' }),
+        },
+        { description: 'every send of the run is this pre-error: its From domain may not send (issue 19)' },
+      ),
+    ),
+    preflight: Nullable(PreflightSchema),
     template: Type.Object({ id: Type.Integer(), title: Type.String(), memo: Type.String() }),
     target: Type.Object({
       method: Type.String({ description: 'segment | list' }),
@@ -135,7 +149,9 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
   });
   const statusDetail = held
     ? `sends wait for our SMTP relay (${r.hold_reason}) since ${iso(r.held_since)}; next try at ${iso(r.held_until)}: ${r.hold_detail ?? ''}`
-    : null;
+    : r.sender_auth_code !== null
+      ? `every send is pre-error ${r.sender_auth_code}: ${r.sender_auth_detail ?? ''}`
+      : null;
   return {
     id: r.id,
     taskId: r.workflow_id,
@@ -151,6 +167,9 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
           nextTryAt: iso(r.held_until),
         }
       : null,
+    senderAuth:
+      r.sender_auth_code !== null ? { code: r.sender_auth_code, detail: r.sender_auth_detail ?? '' } : null,
+    preflight: r.preflight as Static<typeof PreflightSchema> | null,
     template: { id: r.template_id, title: r.template_title, memo: r.template_memo },
     target: {
       method: r.target_kind,

@@ -22,9 +22,12 @@ import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
 import { GroupCommit } from './group-commit';
 import { emailSendConcurrency, unrecordedPerBatch } from '../../domain/repeat-bound';
+import { singleSendBlock } from './sender-auth-gate';
+import { senderAuthPreError } from '../../domain/sender-auth';
 import {
   ZERO,
   addCounts,
+  chunkedRecording,
   outcomeRecord,
   type BatchCounts,
   type ChannelModule,
@@ -45,6 +48,8 @@ export interface EmailSenderDeps {
     /** First and longest wait of sends held by a fault of our relay. */
     relayHoldMs?: number;
     relayHoldMaxMs?: number;
+    /** Issue 19: single sends from unregistered or unverified domains go out anyway (development). */
+    allowUnauthenticatedSending?: boolean;
   };
 }
 
@@ -174,6 +179,14 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
    */
   async function deliver(sendCtx: SendContext, claimed: ClaimedSend[]): Promise<BatchCounts> {
     const { runId, template, clockMs, schedules } = sendCtx;
+    if (sendCtx.preError) {
+      // The run's From domain may not send (issue 19): every send is this pre-error, nothing sent.
+      const blocked: BatchCounts = { ...ZERO, claimed: claimed.length };
+      const rec = chunkedRecording(pool, runId, recording, blocked);
+      for (const c of claimed) await rec.add(outcomeRecord(c, sendCtx.preError));
+      await rec.flush();
+      return blocked;
+    }
     const ctx = Context.current();
     const skew = clockMs - Date.now();
     const messages = await renderEmailBatch(pool, template, claimed, deps.settings);
@@ -412,7 +425,13 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
   async function sendSingle(claimed: ClaimedSend, template: TemplateRow): Promise<void> {
     let outcome: OutcomeRecord['outcome'] = preErrorMissingAddress();
     let messageId: string | null = null;
-    if (claimed.address) {
+    const block = await singleSendBlock(
+      pool,
+      template.from_address,
+      deps.settings.allowUnauthenticatedSending ?? false,
+    );
+    if (block) outcome = senderAuthPreError(block);
+    else if (claimed.address) {
       const messages = await renderEmailBatch(pool, template, [claimed], deps.settings);
       ({ outcome, messageId } = await deps.email.send(messages.get(claimed.send_id)!));
     }
@@ -470,6 +489,7 @@ export const emailChannel: ChannelModule = {
             sendConcurrency: emailSendConcurrency(config.smtpMaxConnections),
             relayHoldMs: config.relayHoldSeconds * 1000,
             relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,
+            allowUnauthenticatedSending: config.allowUnauthenticatedSending === 1,
           },
         })
       : null,

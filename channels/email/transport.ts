@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import SMTPPool from 'nodemailer/lib/smtp-pool';
 import { composeMessage } from './mime';
+import type { MessageSigner } from './dkim';
 import {
   classifyAcceptedMessage,
   classifyTransportError,
@@ -44,6 +45,8 @@ export interface EmailTransportOptions {
 
 export interface EmailTransport {
   send(message: EmailMessage): Promise<EmailSendResult>;
+  /** DKIM-sign every message from now on (the worker sets it: channels/email/dkim.ts). */
+  useSigner(signer: MessageSigner | null): void;
   close(): void;
 }
 
@@ -73,10 +76,18 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
     tls: { rejectUnauthorized: url.searchParams.get('tls') !== 'insecure' },
   });
 
+  let signer: MessageSigner | null = null;
   return {
+    useSigner(s) {
+      signer = s;
+    },
     async send(message) {
+      // Signed as composed, before the pool sees it; a signing failure (keys unreadable) fails the
+      // attempt as ours, never as the recipient's.
+      const composed = composeMessage(message);
+      const source = signer ? await signer.sign(composed, message.from) : composed;
       try {
-        const info = await submit(pool, message);
+        const info = await submit(pool, message, source);
         // One recipient per message: a rejection of it arrives as EENVELOPE, so
         // reaching here means the receiving server accepted the message.
         return {
@@ -107,8 +118,7 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
  * its envelope, its Message-ID, and a fresh stream of its source per attempt
  * (a message requeued after a closed connection is read again).
  */
-function submit(pool: SMTPPool, message: EmailMessage): Promise<SMTPPool.SentMessageInfo> {
-  const source = composeMessage(message);
+function submit(pool: SMTPPool, message: EmailMessage, source: Buffer): Promise<SMTPPool.SentMessageInfo> {
   const envelope = { from: message.envelopeFrom, to: [message.to] };
   const queued = {
     data: {},

@@ -145,6 +145,11 @@ export async function startHarness(
     // No fixed ports: a test that wants the metrics listener asks for one.
     metricsPort: 0,
     workerMetricsPort: 0,
+    // Issue 19: test files send from many ad-hoc From domains (example.test, x.jp, …), so mail from
+    // unregistered domains goes out unsigned, as in development; a domain a test registers is signed
+    // and gated. test/e2e/sending-domains.test.ts turns this off and serves DNS itself.
+    allowUnauthenticatedSending: 1,
+    dkimKeySecret: randomBytes(32).toString('hex'),
     ...overrides,
   };
   // INFO and up, in the test file's log (printed when one of its tests fails).
