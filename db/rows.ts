@@ -340,6 +340,15 @@ export const TABLES = {
     hold_detail: nullable(col.text()),
     held_since: nullable(col.timestamptz()),
     held_until: nullable(col.timestamptz()),
+    template_snapshot: nullable(col.jsonb(Type.Record(Type.String(), Type.Unknown()))),
+    segment_name: nullable(col.text()),
+    created_by: nullable(col.text()),
+    cancelled_by: nullable(col.text()),
+    waves_cancelled_at: nullable(col.timestamptz()),
+    waves_cancelled_by: nullable(col.text()),
+    waves_notified_at: nullable(col.timestamptz()),
+    remind_at: nullable(col.timestamptz()),
+    reminded_at: nullable(col.timestamptz()),
   },
 };
 
