@@ -290,9 +290,12 @@ export function createActivities(deps: ActivityDeps) {
     );
   }
 
-  async function findNextRetry(runId: number): Promise<{ dueAtMs: number; count: number } | null> {
+  /** The next wave: when it is due, how many sends wait, and how many of them are held back before a first attempt. */
+  async function findNextRetry(
+    runId: number,
+  ): Promise<{ dueAtMs: number; count: number; held?: number } | null> {
     const due = await nextRetryDue(pool, runId);
-    return due ? { dueAtMs: due.dueAt.getTime(), count: due.count } : null;
+    return due ? { dueAtMs: due.dueAt.getTime(), count: due.count, held: due.held } : null;
   }
 
   /**
@@ -316,16 +319,24 @@ export function createActivities(deps: ActivityDeps) {
       const mail = event === 'start' ? runStartMail(run) : runEndMail(run, figuresOfRun(run));
       await sendNotice({ ...mail, from, to: run.status_mail });
     }
-    if (event !== 'start') {
+    // One failure notice per run, once no wave is left: at the end when nothing waits for a wave
+    // (then the 'waves' event finds it done), else after the last wave.
+    let failureNotice = event === 'waves';
+    if (event === 'end' && !(await nextRetryDue(pool, runId))) {
+      const done = await pool.query(
+        'UPDATE wizard_run SET waves_notified_at = now() WHERE id = $1 AND waves_notified_at IS NULL',
+        [runId],
+      );
+      failureNotice = (done.rowCount ?? 0) > 0;
+    }
+    if (failureNotice) {
       const template = await getTemplate(pool, run.template_id);
       const to = template ? errorNoticeAddress(template) : null;
       if (to) {
-        // At the end: errors already final; after the waves: those the waves gave up on.
         const failed = await pool.query<{ address: string; code: number; detail: string; lead_id: number }>(
           `SELECT address, code, detail, lead_id FROM send
-            WHERE run_id = $1 AND result = 'error' AND next_attempt_at IS NULL
-              AND ($2 OR attempts > 1) ORDER BY id LIMIT 500`,
-          [runId, event === 'end'],
+            WHERE run_id = $1 AND result = 'error' AND next_attempt_at IS NULL ORDER BY id LIMIT 500`,
+          [runId],
         );
         if (failed.rows.length > 0) {
           await sendNotice({ ...runFailureNotice(run, failed.rows), from, to });

@@ -449,14 +449,15 @@ export async function markAccepted(
 export async function nextRetryDue(
   db: Queryable,
   runId: number,
-): Promise<{ dueAt: Date; count: number } | null> {
-  const res = await db.query<{ due_at: Date | null; count: number }>(
-    `SELECT min(next_attempt_at) AS due_at, count(*)::int AS count
+): Promise<{ dueAt: Date; count: number; held: number } | null> {
+  const res = await db.query<{ due_at: Date | null; count: number; held: number }>(
+    `SELECT min(next_attempt_at) AS due_at, count(*)::int AS count,
+            count(*) FILTER (WHERE result = 'pending')::int AS held
        FROM send WHERE run_id = $1 AND result IN ('error', 'pending') AND next_attempt_at IS NOT NULL`,
     [runId],
   );
   const row = res.rows[0];
-  return row?.due_at ? { dueAt: row.due_at, count: row.count } : null;
+  return row?.due_at ? { dueAt: row.due_at, count: row.count, held: row.held } : null;
 }
 
 export interface ValidityFact {

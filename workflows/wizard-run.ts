@@ -162,8 +162,12 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     if (run.sending) {
       await sendEveryTarget(run);
       if (run.completed || patched(COMPLETE_BEFORE_WAVES)) {
-        // 完了 when the first pass is sent; the waves go on after it.
-        if (!run.completed) await complete(run);
+        // 完了 when the first pass is sent — sends held back (a domain's allowance)
+        // go out first — and the retry waves of errors go on after it.
+        if (!run.completed) {
+          await retryWaves(run, true);
+          await complete(run);
+        }
         await retryWaves(run);
         await bookkeeping.notifyRun(run.runId, 'waves');
       } else {
@@ -411,7 +415,7 @@ async function sendEveryTarget(run: WizardRun): Promise<void> {
  * Retry waves (SPEC 4): soft errors wait on durable timers for their reason's
  * schedule; a cancel during the wait ends the run here.
  */
-async function retryWaves(run: WizardRun): Promise<void> {
+async function retryWaves(run: WizardRun, whileHeld = false): Promise<void> {
   const { settings, sender } = run;
   for (;;) {
     if (run.wavesCancelled) {
@@ -421,6 +425,8 @@ async function retryWaves(run: WizardRun): Promise<void> {
     }
     const due = await bookkeeping.findNextRetry(run.runId);
     if (!due) return;
+    // Before completion, waves run only while first attempts are held back.
+    if (whileHeld && !due.held) return;
     run.nextWaveAtMs = due.dueAtMs;
     const wait = due.dueAtMs - Date.now();
     if (run.completed) {

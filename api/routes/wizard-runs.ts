@@ -151,6 +151,10 @@ const Waves = Type.Object(
     ),
     retried: Type.Integer({ description: 'sends attempted more than once' }),
     givenUp: Type.Integer({ description: 'sends retried and still in error with no next attempt' }),
+    finishedAt: Type.Union([Timestamp, Type.Null()], {
+      description:
+        'when no retry wave was left (the last one ended, or none was needed); null while waves may come',
+    }),
     cancelledAt: NullableTimestamp,
     cancelledBy: Nullable(Type.String({ description: 'API key that cancelled the pending waves' })),
   },
@@ -365,6 +369,7 @@ export function runJson(r: RunRow, waves: RunWaves = NO_WAVES, now = Date.now())
       held: { count: waves.held.count, until: iso(waves.held.until) },
       retried: waves.retried,
       givenUp: waves.givenUp,
+      finishedAt: iso(r.waves_notified_at),
       cancelledAt: iso(r.waves_cancelled_at),
       cancelledBy: r.waves_cancelled_by,
     },
