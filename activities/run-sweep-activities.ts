@@ -64,6 +64,7 @@ export function createRunSweepActivities(deps: RunSweepDeps) {
           cancelRequested: run.cancel_requested_at !== null,
           done: run.sent_count + run.pre_error_count,
           targets: run.target_count,
+          neverStarted: run.started_at === null && run.target_count + run.excluded_count === 0,
         },
         workflow,
       );
@@ -78,6 +79,7 @@ export function createRunSweepActivities(deps: RunSweepDeps) {
             runId: run.id,
             channel: run.channel,
             scheduledAt: run.scheduled_at ? run.scheduled_at.toISOString() : null,
+            ...(run.remind_at && !run.reminded_at ? { remindAt: run.remind_at.toISOString() } : {}),
             settings: wizardRunSettings(config, run.channel),
           },
           run.status,

@@ -12,7 +12,9 @@ import {
   claimTargetBatch,
   claimRetryBatch,
   claimSingleSend,
+  dropPendingRetries,
   getRun,
+  measuredThroughput,
   nextRetryDue,
   setExpectedCompletion,
   transitionRun,
@@ -24,7 +26,16 @@ import { sendStanding } from '../db/outcomes';
 import { ZERO, type BatchCounts, type ChannelSender } from '../channels/sender';
 import { CHANNEL_MODULES } from '../channels/registry';
 import type { NoticeMailer } from '../channels/email/notices';
-import { runEndMail, runFailureNotice, runStartMail } from './notification-mails';
+import { plannedCompletion } from '../domain/run-summary';
+import { figuresOfRun } from '../channels/run-figures';
+import {
+  errorNoticeAddress,
+  reminderMail,
+  runEndMail,
+  runFailureNotice,
+  runStartMail,
+  singleSendFailureNotice,
+} from './notification-mails';
 import { observeBatch, observeQueueLag, recordMessages } from '../observability/metrics';
 import { preflightRefusal, senderAuthPreError } from '../domain/sender-auth';
 import { storeRunPreflight, type SenderAuthSettings } from './sender-auth-activities';
@@ -41,6 +52,8 @@ export interface ActivityDeps {
     invalidAfterErrors: number;
     /** Issue 19: the pre-flight check of each run and its thresholds; absent: no check. */
     senderAuth?: SenderAuthSettings;
+    /** Messages per minute a run is planned at before its channel's runs were measured (RUN_THROUGHPUT_PER_MINUTE). */
+    runThroughputPerMinute?: number;
   };
 }
 
@@ -137,18 +150,50 @@ export function createActivities(deps: ActivityDeps) {
     return counts;
   }
 
+  /**
+   * preparing → running, with the planned completion (送信完了予定日時) from the
+   * moment the targets are known: the targets over the channel's measured
+   * throughput, or the configured one. Batches refine it as they measure.
+   */
   async function markRunning(runId: number): Promise<boolean> {
-    return transitionRun(pool, runId, ['preparing', 'running'], 'running', { startedAt: true });
+    const moved = await transitionRun(pool, runId, ['preparing', 'running'], 'running', { startedAt: true });
+    const run = moved ? await getRun(pool, runId) : null;
+    if (run && run.expected_completion_at === null) {
+      const perMinute =
+        (await measuredThroughput(pool, run.channel)) ?? deps.settings.runThroughputPerMinute ?? 3000;
+      const planned = plannedCompletion({ nowMs: Date.now(), targets: run.target_count, perMinute });
+      if (planned) await setExpectedCompletion(pool, runId, new Date(planned.expectedAtMs));
+    }
+    return moved;
   }
 
   async function markCompleted(runId: number): Promise<boolean> {
     return transitionRun(pool, runId, ['running', 'preparing'], 'completed', { completedAt: true });
   }
 
+  /**
+   * The run's workflow was cancelled: the run ends cancelled, or — already
+   * completed, its waves going on — its pending waves are cancelled (and so
+   * recorded). Either way no send keeps a next attempt.
+   */
   async function markCancelled(runId: number): Promise<boolean> {
-    return transitionRun(pool, runId, ['reserved', 'preparing', 'running'], 'cancelled', {
-      completedAt: true,
-    });
+    if (
+      await transitionRun(pool, runId, ['reserved', 'preparing', 'running'], 'cancelled', {
+        completedAt: true,
+      })
+    )
+      return true;
+    const run = await getRun(pool, runId);
+    if (run?.status === 'completed') {
+      await pool.query(
+        `UPDATE wizard_run SET waves_cancelled_at = coalesce(waves_cancelled_at, now()),
+                waves_cancelled_by = coalesce(waves_cancelled_by, cancelled_by), updated_at = now()
+          WHERE id = $1 AND waves_cancelled_at IS NULL`,
+        [runId],
+      );
+      await dropPendingRetries(pool, runId);
+    }
+    return false;
   }
 
   async function markError(runId: number, message: string): Promise<boolean> {
@@ -159,10 +204,14 @@ export function createActivities(deps: ActivityDeps) {
 
   async function loadSendingContext(
     runId: number,
+    wave = false,
   ): Promise<{ run: RunRow; template: TemplateRow; schedules?: Record<string, RetrySchedule> } | null> {
     const run = await getRun(pool, runId);
     if (!run) throw runCannotProceed('RunMissing', `wizard run ${runId} does not exist`);
-    if (run.status !== 'running') return null;
+    // Retry waves go on after the run completed, until they are cancelled.
+    const sending =
+      run.status === 'running' || (wave && run.status === 'completed' && !run.waves_cancelled_at);
+    if (!sending) return null;
     const template = await getTemplate(pool, run.template_id);
     if (!template) throw runCannotProceed('TemplateMissing', `template ${run.template_id} no longer exists`);
     const parsed = run.retry_schedules ? parseRetrySchedules(run.retry_schedules) : null;
@@ -191,7 +240,7 @@ export function createActivities(deps: ActivityDeps) {
     // heartbeat timeout (BATCH_HEARTBEAT_TIMEOUT_SECONDS) fires only for a dead worker.
     const alive = setInterval(() => heartbeat(), 1000);
     try {
-      const sending = await loadSendingContext(runId);
+      const sending = await loadSendingContext(runId, kind === 'retry');
       if (!sending) {
         log.debug({ ...detail }, `${kind} batch skipped: the run is not running`);
         return ZERO;
@@ -281,14 +330,23 @@ export function createActivities(deps: ActivityDeps) {
     );
   }
 
-  async function findNextRetry(runId: number): Promise<{ dueAtMs: number; count: number } | null> {
+  /** The next wave: when it is due, how many sends wait, and how many of them are held back before a first attempt. */
+  async function findNextRetry(
+    runId: number,
+  ): Promise<{ dueAtMs: number; count: number; held?: number } | null> {
     const due = await nextRetryDue(pool, runId);
-    return due ? { dueAtMs: due.dueAt.getTime(), count: due.count } : null;
+    return due ? { dueAtMs: due.dueAt.getTime(), count: due.count, held: due.held } : null;
   }
 
-  /** Status mail on start and end (SPEC 2), and at the end one failure notice per run to the template's error reply-to. */
-  async function notifyRun(runId: number, event: 'start' | 'end'): Promise<void> {
-    const column = event === 'start' ? 'start_notified_at' : 'end_notified_at';
+  /**
+   * Status mail on start and end (SPEC 2; the end mail with the run's figures),
+   * and one failure notice to the template's error address (email: error
+   * reply-to; SMS: its error notification address) at the end and, for the
+   * sends the retry waves gave up on, after the last wave ('waves').
+   */
+  async function notifyRun(runId: number, event: 'start' | 'end' | 'waves'): Promise<void> {
+    const column =
+      event === 'start' ? 'start_notified_at' : event === 'end' ? 'end_notified_at' : 'waves_notified_at';
     // Claim the notification first: at most one mail per run and event.
     const claim = await pool.query<RunRow>(
       `UPDATE wizard_run SET ${column} = now() WHERE id = $1 AND ${column} IS NULL RETURNING *`,
@@ -297,23 +355,80 @@ export function createActivities(deps: ActivityDeps) {
     const run = claim.rows[0];
     if (!run) return;
     const from = deps.settings.notifyFrom;
-    if (run.status_mail) {
-      const mail = event === 'start' ? runStartMail(run) : runEndMail(run);
+    if (run.status_mail && event !== 'waves') {
+      const mail = event === 'start' ? runStartMail(run) : runEndMail(run, figuresOfRun(run));
       await sendNotice({ ...mail, from, to: run.status_mail });
     }
-    if (event === 'end') {
+    // One failure notice per run, once no wave is left: at the end when nothing waits for a wave
+    // (then the 'waves' event finds it done), else after the last wave.
+    let failureNotice = event === 'waves';
+    if (event === 'end' && !(await nextRetryDue(pool, runId))) {
+      const done = await pool.query(
+        'UPDATE wizard_run SET waves_notified_at = now() WHERE id = $1 AND waves_notified_at IS NULL',
+        [runId],
+      );
+      failureNotice = (done.rowCount ?? 0) > 0;
+    }
+    if (failureNotice) {
       const template = await getTemplate(pool, run.template_id);
-      if (template?.error_reply_to) {
+      const to = template ? errorNoticeAddress(template) : null;
+      if (to) {
         const failed = await pool.query<{ address: string; code: number; detail: string; lead_id: number }>(
           `SELECT address, code, detail, lead_id FROM send
             WHERE run_id = $1 AND result = 'error' AND next_attempt_at IS NULL ORDER BY id LIMIT 500`,
           [runId],
         );
         if (failed.rows.length > 0) {
-          await sendNotice({ ...runFailureNotice(run, failed.rows), from, to: template.error_reply_to });
+          await sendNotice({ ...runFailureNotice(run, failed.rows), from, to });
         }
       }
     }
+  }
+
+  /** The reminder mail (リマインドメール) before a scheduled start: once per run, only while it is still reserved. */
+  async function sendReminder(runId: number): Promise<boolean> {
+    const claim = await pool.query<RunRow>(
+      `UPDATE wizard_run SET reminded_at = now()
+        WHERE id = $1 AND reminded_at IS NULL AND status = 'reserved' AND remind_mail IS NOT NULL RETURNING *`,
+      [runId],
+    );
+    const run = claim.rows[0];
+    if (!run?.remind_mail) return false;
+    await sendNotice({ ...reminderMail(run), from: deps.settings.notifyFrom, to: run.remind_mail });
+    return true;
+  }
+
+  /** A failed single send is told to its template's error address, as a run's failures are. */
+  async function notifySingleSendFailure(sendId: string): Promise<boolean> {
+    const res = await pool.query<{
+      id: string;
+      address: string;
+      code: number | null;
+      detail: string | null;
+      lead_id: number;
+      template_id: number;
+      result: string;
+      channel: string;
+    }>(
+      `SELECT id, address, code, detail, lead_id, template_id, result, channel FROM send WHERE id = $1 AND run_id IS NULL`,
+      [sendId],
+    );
+    const send = res.rows[0];
+    if (!send || send.result !== 'error') return false;
+    const template = await getTemplate(pool, send.template_id);
+    const to = template ? errorNoticeAddress(template) : null;
+    if (!template || !to) return false;
+    await sendNotice({
+      ...singleSendFailureNotice(send, template.title),
+      from: deps.settings.notifyFrom,
+      to,
+    });
+    return true;
+  }
+
+  /** A completed run's waves were cancelled: drop what a wave in flight planned after the cancel. */
+  async function dropRunRetries(runId: number): Promise<number> {
+    return dropPendingRetries(pool, runId);
   }
 
   const sendNotice = deps.notices;
@@ -381,6 +496,9 @@ export function createActivities(deps: ActivityDeps) {
     sendRetryBatch,
     findNextRetry,
     notifyRun,
+    sendReminder,
+    notifySingleSendFailure,
+    dropPendingRetries: dropRunRetries,
   };
 }
 

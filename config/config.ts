@@ -68,6 +68,10 @@ export interface AppConfig extends ChannelSettings {
   asyncBounceWindowSeconds: number;
   /** Rows per batch of a background CSV import (one COPY and one INSERT … ON CONFLICT each). */
   importBatchRows: number;
+  /** Messages per minute a run's planned completion assumes until its channel's runs were measured. */
+  runThroughputPerMinute: number;
+  /** Minutes before a scheduled start that the reminder mail goes to the run's remind address. */
+  remindMailLeadMinutes: number;
   taskQueueWizard: string;
   /** LINE Messaging API base URL; empty means the local LINE simulator under `npm start`, https://api.line.me elsewhere. */
   lineApiBaseUrl: string;
@@ -376,6 +380,20 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: 'int',
     default: String(7 * 24 * 3600),
     doc: 'how long a completed run listens for asynchronous bounces',
+  },
+  {
+    env: 'RUN_THROUGHPUT_PER_MINUTE',
+    key: 'runThroughputPerMinute',
+    kind: 'int',
+    default: '3000',
+    doc: "messages per minute a run's planned completion assumes until its channel's recent runs were measured",
+  },
+  {
+    env: 'REMIND_MAIL_LEAD_MINUTES',
+    key: 'remindMailLeadMinutes',
+    kind: 'int',
+    default: '60',
+    doc: 'minutes before a scheduled start that the reminder mail goes out (a run may set its own)',
   },
   {
     env: 'TASK_QUEUE_WIZARD',

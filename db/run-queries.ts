@@ -32,18 +32,132 @@ export async function transitionRun(
   status: string,
   extra: { startedAt?: boolean; completedAt?: boolean; errorMessage?: string } = {},
 ): Promise<boolean> {
-  const res = await db.query(
-    `UPDATE wizard_run
-        SET status = $3,
-            started_at = CASE WHEN $4 THEN coalesce(started_at, now()) ELSE started_at END,
-            completed_at = CASE WHEN $5 THEN coalesce(completed_at, now()) ELSE completed_at END,
-            error_message = coalesce($6, error_message),
-            expected_completion_at = CASE WHEN $3 IN ('completed', 'cancelled', 'error') THEN NULL ELSE expected_completion_at END,
-            updated_at = now()
-      WHERE id = $1 AND status = ANY($2::text[])`,
+  // A run that ends cancelled or in error retries nothing: no send keeps a next attempt that will never come.
+  const res = await db.query<{ moved: number }>(
+    `WITH moved AS (
+       UPDATE wizard_run
+          SET status = $3,
+              started_at = CASE WHEN $4 THEN coalesce(started_at, now()) ELSE started_at END,
+              completed_at = CASE WHEN $5 THEN coalesce(completed_at, now()) ELSE completed_at END,
+              error_message = coalesce($6, error_message),
+              expected_completion_at = CASE WHEN $3 IN ('completed', 'cancelled', 'error') THEN NULL ELSE expected_completion_at END,
+              updated_at = now()
+        WHERE id = $1 AND status = ANY($2::text[])
+        RETURNING id
+     ), dropped AS (
+       UPDATE send SET next_attempt_at = NULL, updated_at = now()
+        WHERE run_id IN (SELECT id FROM moved) AND $3 IN ('cancelled', 'error') AND next_attempt_at IS NOT NULL
+        RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM moved)::int AS moved, (SELECT count(*) FROM dropped)::int AS dropped`,
     [runId, from, status, extra.startedAt ?? false, extra.completedAt ?? false, extra.errorMessage ?? null],
   );
-  return (res.rowCount ?? 0) > 0;
+  return (res.rows[0]?.moved ?? 0) > 0;
+}
+
+/** Drop every next attempt of a run's sends (its waves will not come); how many were dropped. */
+export async function dropPendingRetries(db: Queryable, runId: number): Promise<number> {
+  const res = await db.query(
+    `UPDATE send SET next_attempt_at = NULL, updated_at = now()
+      WHERE run_id = $1 AND next_attempt_at IS NOT NULL`,
+    [runId],
+  );
+  return res.rowCount ?? 0;
+}
+
+/**
+ * Cancel a completed run's pending retry waves: recorded with who asked (the
+ * first request's time and key stay), and every planned next attempt dropped.
+ * False when the run is not completed.
+ */
+export async function cancelRunWaves(db: Queryable, runId: number, by: string | null): Promise<boolean> {
+  const res = await db.query(
+    `UPDATE wizard_run
+        SET waves_cancelled_at = coalesce(waves_cancelled_at, now()),
+            waves_cancelled_by = CASE WHEN waves_cancelled_at IS NULL THEN $2 ELSE waves_cancelled_by END,
+            updated_by = CASE WHEN waves_cancelled_at IS NULL THEN coalesce($2, updated_by) ELSE updated_by END,
+            updated_at = now()
+      WHERE id = $1 AND status = 'completed'`,
+    [runId, by],
+  );
+  if ((res.rowCount ?? 0) === 0) return false;
+  await dropPendingRetries(db, runId);
+  return true;
+}
+
+/** One reason's sends waiting for a retry wave (or held back), per run. */
+export interface PendingWaves {
+  reason: string;
+  count: number;
+  nextAt: Date;
+}
+
+export interface RunWaves {
+  pending: PendingWaves[];
+  /** Sends attempted more than once. */
+  retried: number;
+  /** Sends retried and still in error with no next attempt: the waves gave up on them. */
+  givenUp: number;
+  /** Sends held back before their first attempt (per-domain allowances, a breaker), with the latest time they wait for. */
+  held: { count: number; until: Date | null };
+}
+
+/** The retry waves of some runs, from their sends: pending by reason, retried, given up, held. */
+export async function runWaves(db: Queryable, runIds: readonly number[]): Promise<Map<number, RunWaves>> {
+  const out = new Map<number, RunWaves>();
+  for (const id of runIds)
+    out.set(id, { pending: [], retried: 0, givenUp: 0, held: { count: 0, until: null } });
+  if (runIds.length === 0) return out;
+  const res = await db.query<{
+    run_id: number;
+    reason: string | null;
+    held: boolean;
+    pending: number;
+    next_at: Date | null;
+    last_at: Date | null;
+    retried: number;
+    given_up: number;
+  }>(
+    `SELECT run_id, error_reason AS reason, (result = 'pending') AS held,
+            count(*) FILTER (WHERE next_attempt_at IS NOT NULL)::int AS pending,
+            min(next_attempt_at) AS next_at, max(next_attempt_at) AS last_at,
+            count(*) FILTER (WHERE attempts > 1)::int AS retried,
+            count(*) FILTER (WHERE attempts > 1 AND result = 'error' AND next_attempt_at IS NULL)::int AS given_up
+       FROM send
+      WHERE run_id = ANY($1::int[]) AND (next_attempt_at IS NOT NULL OR attempts > 1)
+      GROUP BY run_id, error_reason, (result = 'pending')`,
+    [runIds],
+  );
+  for (const r of res.rows) {
+    const w = out.get(r.run_id)!;
+    w.retried += r.retried;
+    w.givenUp += r.given_up;
+    if (r.pending === 0 || !r.next_at) continue;
+    if (r.held) {
+      w.held.count += r.pending;
+      if (!w.held.until || (r.last_at && r.last_at > w.held.until)) w.held.until = r.last_at;
+    } else w.pending.push({ reason: r.reason ?? 'unknown', count: r.pending, nextAt: r.next_at });
+  }
+  for (const w of out.values()) w.pending.sort((a, b) => a.nextAt.getTime() - b.nextAt.getTime());
+  return out;
+}
+
+/**
+ * A channel's measured throughput in messages per minute over its recent
+ * completed runs (first pass: started → completed); null when none measured.
+ */
+export async function measuredThroughput(db: Queryable, channel: string): Promise<number | null> {
+  const res = await db.query<{ per_minute: number | null }>(
+    `SELECT sum(sent_count + pre_error_count)::float8
+              / nullif(sum(extract(epoch FROM completed_at - started_at)), 0) * 60 AS per_minute
+       FROM (SELECT sent_count, pre_error_count, started_at, completed_at FROM wizard_run
+              WHERE channel = $1 AND status = 'completed' AND started_at IS NOT NULL AND completed_at > started_at
+                AND sent_count + pre_error_count > 0
+              ORDER BY completed_at DESC LIMIT 20) r`,
+    [channel],
+  );
+  const v = res.rows[0]?.per_minute;
+  return v !== null && v !== undefined && v > 0 ? v : null;
 }
 
 export interface PreparedTargets {
@@ -365,14 +479,15 @@ export async function markAccepted(
 export async function nextRetryDue(
   db: Queryable,
   runId: number,
-): Promise<{ dueAt: Date; count: number } | null> {
-  const res = await db.query<{ due_at: Date | null; count: number }>(
-    `SELECT min(next_attempt_at) AS due_at, count(*)::int AS count
+): Promise<{ dueAt: Date; count: number; held: number } | null> {
+  const res = await db.query<{ due_at: Date | null; count: number; held: number }>(
+    `SELECT min(next_attempt_at) AS due_at, count(*)::int AS count,
+            count(*) FILTER (WHERE result = 'pending')::int AS held
        FROM send WHERE run_id = $1 AND result IN ('error', 'pending') AND next_attempt_at IS NOT NULL`,
     [runId],
   );
   const row = res.rows[0];
-  return row?.due_at ? { dueAt: row.due_at, count: row.count } : null;
+  return row?.due_at ? { dueAt: row.due_at, count: row.count, held: row.held } : null;
 }
 
 export interface ValidityFact {

@@ -105,3 +105,74 @@ export function urlStars(clickRatePercent: number | null): UrlStars {
   }
   return 0;
 }
+
+/** How each channel's figures are counted (issue 18, "figures that agree"). */
+export const CHANNEL_FIGURE_RULES: Readonly<
+  Record<string, { sentUnit: 'messages' | 'parts'; deliveryConfirmed: boolean }>
+> = {
+  email: { sentUnit: 'messages', deliveryConfirmed: true },
+  // The manual counts SMS sent in parts after splitting (SPEC §6).
+  sms: { sentUnit: 'parts', deliveryConfirmed: true },
+  // LINE accepts a push but never confirms its delivery to the handset.
+  line: { sentUnit: 'messages', deliveryConfirmed: false },
+};
+
+/** Everything a run's figures are computed from: its counters and what its channel and template allow to measure. */
+export interface RunFigureFacts {
+  channel: string;
+  /** Why opens cannot be measured (text mail, SMS, LINE); null when they can. */
+  opensNotMeasurable: string | null;
+  /** Messages sent (accepted or failed at the transport). */
+  sentMessages: number;
+  /** SMS parts after splitting; ignored for channels that count messages. */
+  sentParts: number;
+  delivered: number;
+  errors: number;
+  openers: number;
+  clickers: number;
+  totalClicks: number;
+  unsubscribes: number;
+}
+
+export interface RunFigureView extends RunFigures {
+  /** What `sent` counts: SMS parts after splitting, or messages. */
+  sentUnit: 'messages' | 'parts';
+  sentMessages: number;
+  opensMeasurable: boolean;
+  opensNotMeasurableReason: string | null;
+  /** False where the channel never confirms delivery (LINE): deliveryRate is then null. */
+  deliveryMeasurable: boolean;
+}
+
+/**
+ * The one computation of a run's figures: the run, the run list, /figures and
+ * the end-of-run mail all show what this returns. Rates are over messages
+ * (delivered and clicks count messages, never parts); where delivery is never
+ * confirmed, clicks and unsubscribes are rated over the messages sent.
+ */
+export function runFigures(f: RunFigureFacts): RunFigureView {
+  const rules = CHANNEL_FIGURE_RULES[f.channel] ?? { sentUnit: 'messages', deliveryConfirmed: true };
+  const opensMeasurable = f.opensNotMeasurable === null;
+  const base = computeRunFigures({
+    sent: f.sentMessages,
+    delivered: f.delivered,
+    errors: f.errors,
+    openers: opensMeasurable ? f.openers : null,
+    clickers: f.clickers,
+    totalClicks: f.totalClicks,
+    unsubscribes: f.unsubscribes,
+  });
+  const rateBase = rules.deliveryConfirmed ? f.delivered : f.sentMessages;
+  return {
+    ...base,
+    sent: rules.sentUnit === 'parts' ? f.sentParts : f.sentMessages,
+    sentUnit: rules.sentUnit,
+    sentMessages: f.sentMessages,
+    deliveryRate: rules.deliveryConfirmed ? base.deliveryRate : null,
+    deliveryMeasurable: rules.deliveryConfirmed,
+    clickRate: ratePercent(f.clickers, rateBase),
+    unsubscribeRate: ratePercent(f.unsubscribes, rateBase),
+    opensMeasurable,
+    opensNotMeasurableReason: f.opensNotMeasurable,
+  };
+}

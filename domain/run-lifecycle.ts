@@ -77,12 +77,20 @@ export const SWEEP_GRACE_SECONDS = 120;
  * for is honoured, anything else ends in error with a reason the user can act on.
  */
 export function sweepRepair(
-  run: { status: string; cancelRequested: boolean; done: number; targets: number },
+  run: {
+    status: string;
+    cancelRequested: boolean;
+    done: number;
+    targets: number;
+    /** Nothing was prepared or started yet (an immediate run is stored `preparing`). */
+    neverStarted?: boolean;
+  },
   workflow: RunWorkflowState,
 ): SweepRepair {
   if (isFinal(run.status) || workflow.kind === 'running') return { action: 'none' };
   if (run.cancelRequested) return { action: 'cancelled' };
-  if (run.status === 'reserved' && workflow.kind === 'missing') return { action: 'start' };
+  const unstarted = run.status === 'reserved' || (run.status === 'preparing' && run.neverStarted === true);
+  if (unstarted && workflow.kind === 'missing') return { action: 'start' };
   const ended =
     workflow.kind === 'missing'
       ? "the run's workflow no longer exists"

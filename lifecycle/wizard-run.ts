@@ -12,7 +12,12 @@ import {
   WIZARD_SCHEDULED_AT,
   WIZARD_STATUS,
 } from '../workflows/search-attributes';
-import { wizardRunWorkflow, type WizardRunInput, type WizardRunSettings } from '../workflows/wizard-run';
+import {
+  cancelWavesSignal,
+  wizardRunWorkflow,
+  type WizardRunInput,
+  type WizardRunSettings,
+} from '../workflows/wizard-run';
 
 /** A run's workflow settings from the configuration: the API and the consistency sweep start runs alike. */
 export function wizardRunSettings(config: AppConfig, channel: string): WizardRunSettings {
@@ -69,6 +74,22 @@ export async function cancelWizardRun(
     return 'requested';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return 'already-closed';
+    throw err;
+  }
+}
+
+/**
+ * Tell a completed run's workflow its pending waves were cancelled (the API
+ * recorded it and dropped the next attempts first). A workflow already closed
+ * has no waves left to stop: not an error.
+ */
+export async function signalWavesCancelled(client: Client, runId: number): Promise<void> {
+  try {
+    await client.workflow
+      .getHandle<typeof wizardRunWorkflow>(wizardRunWorkflowId(runId))
+      .signal(cancelWavesSignal);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return;
     throw err;
   }
 }

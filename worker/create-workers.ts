@@ -85,7 +85,12 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     logger: deps.logger,
     senders,
     notices: createNoticeMailer(deps.email, config.bounceDomain, deps.logger),
-    settings: { notifyFrom: config.notifyFrom, invalidAfterErrors: config.invalidAfterErrors, senderAuth },
+    settings: {
+      notifyFrom: config.notifyFrom,
+      invalidAfterErrors: config.invalidAfterErrors,
+      runThroughputPerMinute: config.runThroughputPerMinute,
+      senderAuth,
+    },
   });
   // The consistency sweep talks to Temporal as a client, over the worker's connection.
   const temporal = new Client({ connection: deps.connection, namespace: deps.namespace });

@@ -61,6 +61,12 @@ export interface WizardRunInput {
   channel: string;
   /** ISO time; null = immediate. */
   scheduledAt: string | null;
+  /**
+   * ISO time of the reminder mail (リマインドメール) before a scheduled start, on
+   * its own durable timer; absent: no reminder. Runs started before reminders
+   * existed carry none.
+   */
+  remindAt?: string | null;
   settings: WizardRunSettings;
   /** Carried over continue-as-new: cursors and counters, never lists. */
   resume?: {
@@ -73,6 +79,10 @@ export interface WizardRunInput {
     /** Set once sending is over: the run only listens for asynchronous reports until then. */
     listenUntilMs?: number;
     reportsPending?: boolean;
+    /** The run was marked completed after its first pass (COMPLETE_BEFORE_WAVES); waves may go on. */
+    completed?: boolean;
+    /** A user cancelled the completed run's pending waves. */
+    wavesCancelled?: boolean;
   };
 }
 
@@ -99,6 +109,25 @@ export const progressQuery = defineQuery<WizardRunProgress>('progress');
  * large run stays far from Temporal's per-execution signal limit.
  */
 export const asyncReportsSignal = defineSignal('asyncReports');
+/**
+ * "Stop the completed run's pending retry waves." No payload: the API has
+ * recorded who asked and dropped the sends' next attempts; the run stops
+ * waiting, drops what a wave in flight left behind, and goes on listening for
+ * asynchronous reports.
+ */
+export const cancelWavesSignal = defineSignal('cancelWaves');
+/**
+ * Patch id: the run is `completed` once its first pass is sent (the manual's
+ * 完了: the system finished sending); its retry waves go on after that, and
+ * the waves can be cancelled by signal without ending the run.
+ */
+export const COMPLETE_BEFORE_WAVES = 'complete-before-waves';
+/** Patch id: the reminder mail's own durable timer before the scheduled start. */
+export const REMIND_MAIL = 'remind-mail';
+/** The reminder's id, shown on the run (its timer's summary in the workflow's history). */
+export function reminderId(runId: number): string {
+  return `wizard-run-${runId}-reminder`;
+}
 /** Patch id of the apply step at the close of the asynchronous-bounce window. */
 export const FINAL_REPORT_SWEEP = 'final-report-sweep';
 
@@ -124,6 +153,9 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
   setHandler(asyncReportsSignal, () => {
     run.reportsPending = true;
   });
+  setHandler(cancelWavesSignal, () => {
+    run.wavesCancelled = true;
+  });
   setHandler(progressQuery, () => run.progress());
 
   // The phases. A resumed execution starts at the phase its carried state names.
@@ -134,8 +166,19 @@ export async function wizardRunWorkflow(input: WizardRunInput): Promise<WizardRu
     }
     if (run.sending) {
       await sendEveryTarget(run);
-      await retryWaves(run);
-      await complete(run);
+      if (run.completed || patched(COMPLETE_BEFORE_WAVES)) {
+        // 完了 when the first pass is sent — sends held back (a domain's allowance)
+        // go out first — and the retry waves of errors go on after it.
+        if (!run.completed) {
+          await retryWaves(run, true);
+          await complete(run);
+        }
+        await retryWaves(run);
+        await bookkeeping.notifyRun(run.runId, 'waves');
+      } else {
+        await retryWaves(run);
+        await complete(run);
+      }
     }
     await listen(run);
     return run.progress();
@@ -173,6 +216,10 @@ class WizardRun {
   /** Next target of the first pass. */
   nextSeq: number;
   reportsPending: boolean;
+  /** Marked completed after the first pass (COMPLETE_BEFORE_WAVES). */
+  completed: boolean;
+  /** The cancelWaves signal arrived (or was carried over). */
+  wavesCancelled: boolean;
   /** When the asynchronous-bounce window closes, once sending is over. */
   listenUntilMs: number | undefined;
   /** Batches (and applies) in this execution: the history grows with them. */
@@ -200,6 +247,9 @@ class WizardRun {
     this.waves = resume?.waves ?? 0;
     this.nextSeq = resume?.nextSeq ?? 1;
     this.reportsPending = resume?.reportsPending ?? false;
+    this.completed = resume?.completed ?? false;
+    this.wavesCancelled = resume?.wavesCancelled ?? false;
+    if (this.completed && this.sending) this.status = 'completed';
     this.listenUntilMs = resume?.listenUntilMs;
     this.tracksStatus = workflowInfo().typedSearchAttributes.get(WIZARD_STATUS) !== undefined;
   }
@@ -245,9 +295,21 @@ class WizardRun {
   /** Continue as new with cursors and counters (the history restarts empty). */
   carryOn(): Promise<never> {
     const { targets, excluded, nextSeq, counts, startedAtMs, waves, listenUntilMs, reportsPending } = this;
+    // The new fields only when set: an execution that never completed early carries what it always did.
+    const early = this.completed ? { completed: true, wavesCancelled: this.wavesCancelled } : {};
     return continueAsNew<typeof wizardRunWorkflow>({
       ...this.input,
-      resume: { targets, excluded, nextSeq, counts, startedAtMs, waves, listenUntilMs, reportsPending },
+      resume: {
+        targets,
+        excluded,
+        nextSeq,
+        counts,
+        startedAtMs,
+        waves,
+        listenUntilMs,
+        reportsPending,
+        ...early,
+      },
     });
   }
 
@@ -283,9 +345,20 @@ class WizardRun {
   }
 }
 
-/** The durable reservation timer: cancelling the workflow here ends the run with nothing sent. */
+/**
+ * The durable reservation timer: cancelling the workflow here ends the run with
+ * nothing sent. A run with a reminder first waits on the reminder's own timer
+ * (its summary is the reminder's id), mails the reminder, then waits for the
+ * rest; a cancel before the reminder is due cancels it with the run.
+ */
 async function waitForScheduledTime(run: WizardRun): Promise<void> {
   if (!run.input.scheduledAt) return;
+  const remindAt = run.input.remindAt ? Date.parse(run.input.remindAt) : NaN;
+  if (Number.isFinite(remindAt) && patched(REMIND_MAIL)) {
+    const untilReminder = remindAt - Date.now();
+    if (untilReminder > 0) await sleep(untilReminder, { summary: reminderId(run.runId) });
+    await bookkeeping.sendReminder(run.runId);
+  }
   const wait = Date.parse(run.input.scheduledAt) - Date.now();
   if (wait > 0) await sleep(wait);
 }
@@ -347,14 +420,27 @@ async function sendEveryTarget(run: WizardRun): Promise<void> {
  * Retry waves (SPEC 4): soft errors wait on durable timers for their reason's
  * schedule; a cancel during the wait ends the run here.
  */
-async function retryWaves(run: WizardRun): Promise<void> {
+async function retryWaves(run: WizardRun, whileHeld = false): Promise<void> {
   const { settings, sender } = run;
   for (;;) {
+    if (run.wavesCancelled) {
+      // A wave in flight when the cancel came may have planned more: drop them too.
+      await bookkeeping.dropPendingRetries(run.runId);
+      return;
+    }
     const due = await bookkeeping.findNextRetry(run.runId);
     if (!due) return;
+    // Before completion, waves run only while first attempts are held back.
+    if (whileHeld && !due.held) return;
     run.nextWaveAtMs = due.dueAtMs;
     const wait = due.dueAtMs - Date.now();
-    if (wait > 0) await sleep(wait);
+    if (run.completed) {
+      // Cancellable by the cancelWaves signal while the run stays open.
+      if (wait > 0 && (await condition(() => run.wavesCancelled, wait))) {
+        run.nextWaveAtMs = null;
+        continue;
+      }
+    } else if (wait > 0) await sleep(wait);
     const dueByMs = Math.max(due.dueAtMs, Date.now());
     run.nextWaveAtMs = null;
     run.waves++;
@@ -381,6 +467,7 @@ async function retryWaves(run: WizardRun): Promise<void> {
 /** Sending is over: `completed`, and the run's end is announced. */
 async function complete(run: WizardRun): Promise<void> {
   await bookkeeping.markCompleted(run.runId);
+  run.completed = true;
   run.setStatus('completed');
   await bookkeeping.notifyRun(run.runId, 'end');
 }

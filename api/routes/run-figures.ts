@@ -1,14 +1,17 @@
-// A run's figures (SPEC §8) and the lists behind them. Figures are counted
-// from the records (sends and tracking events) with domain/figures, twice:
-// with every click and open, and without those marked as machine ones.
+// A run's figures (SPEC §8) and the lists behind them. Figures come from the
+// one computation every endpoint uses (channels/run-figures → domain/figures
+// runFigures), twice: from the run's counters with every click and open, and
+// with the opens and clicks counted from the records without those marked as
+// machine ones.
 // Lists join live leads; a lead deleted or merged away after the send still
 // counts but leaves the list, and `leftLeads` says how many did.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { computeRunFigures, ratePercent, urlStars, type RunFigures } from '../../domain/figures';
+import { ratePercent, urlStars } from '../../domain/figures';
 import type { LinkClickCounts } from '../../db/tracking-queries';
-import { CHANNEL_MODULES } from '../../channels/registry';
+import { figuresOfRun } from '../../channels/run-figures';
+import { RunFigureValues } from './wizard-runs';
 import { notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -20,20 +23,7 @@ const Rate = Nullable(
   }),
 );
 
-const Figures = Type.Object({
-  sent: Type.Integer(),
-  delivered: Type.Integer(),
-  errors: Type.Integer(),
-  deliveryRate: Rate,
-  openers: Nullable(Type.Integer({ description: 'null when opens are not measurable' })),
-  unopened: Nullable(Type.Integer()),
-  openRate: Rate,
-  clickers: Type.Integer(),
-  totalClicks: Type.Integer(),
-  clickRate: Rate,
-  unsubscribes: Type.Integer(),
-  unsubscribeRate: Rate,
-});
+const Figures = RunFigureValues;
 
 const LinkFigures = Type.Object({
   clickers: Type.Integer(),
@@ -157,30 +147,23 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
       async (req) => {
         const run = await wizardRuns.get(req.params.id);
         if (!run) throw notFound(`wizard run ${req.params.id}`);
-        const template = await templates.get(run.template_id);
-        const opensUnmeasurable = CHANNEL_MODULES[run.channel].opensUnmeasurable;
-        const reason = opensUnmeasurable
-          ? opensUnmeasurable(template)
-          : `not measurable: ${run.channel} messages carry no tracking image`;
-        const measurable = reason === null;
+        // The template now only judges runs stored without a snapshot of it.
+        const template = run.template_snapshot ? null : await templates.get(run.template_id);
         const [c, links, resent] = await Promise.all([
           tracking.runCounts(run.id),
           tracking.runLinkClicks(run.id, MAX_URLS),
           sends.resentCount(run.id),
         ]);
-        const base = { sent: c.sent, delivered: c.delivered, errors: c.errors, unsubscribes: c.unsubscribes };
-        const all: RunFigures = computeRunFigures({
-          ...base,
-          openers: measurable ? c.openers : null,
-          clickers: c.clickers,
-          totalClicks: c.clicks,
-        });
-        const humanOnly: RunFigures = computeRunFigures({
-          ...base,
-          openers: measurable ? c.humanOpeners : null,
-          clickers: c.humanClickers,
-          totalClicks: c.humanClicks,
-        });
+        const all = figuresOfRun(run, {}, template);
+        const humanOnly = figuresOfRun(
+          run,
+          { openers: c.humanOpeners, clickers: c.humanClickers, totalClicks: c.humanClicks },
+          template,
+        );
+        const measurable = all.opensMeasurable;
+        const reason = all.opensNotMeasurableReason;
+        // Per-URL rates are over the base the run's click rate uses.
+        const rateBase = all.deliveryMeasurable ? all.delivered : all.sentMessages;
         return {
           runId: run.id,
           status: run.status,
@@ -188,11 +171,11 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
           figures: { all, humanOnly },
           suspectedMachineClicks: c.suspectedClicks,
           resent,
-          parts: links.parts.map((p) => ({ part: p.part, ...withAndWithout(p, c.delivered) })),
+          parts: links.parts.map((p) => ({ part: p.part, ...withAndWithout(p, rateBase) })),
           urls: links.urls.map((u) => ({
             url: u.url ?? '',
             part: u.part,
-            ...withAndWithout(u, c.delivered),
+            ...withAndWithout(u, rateBase),
           })),
           moreUrls: links.moreUrls,
         };

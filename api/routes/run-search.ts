@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { RUN_SORT_NAMES, type RunSort } from '../../db/repositories/history';
-import { computeRunFigures } from '../../domain/figures';
+import { runWaves } from '../../db/run-queries';
+import { RUN_STATUSES } from '../../domain/run-lifecycle';
 import { Cursor, Limit, Order, rangeParams, SearchText, searchOrReject } from '../history-query';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -17,9 +18,18 @@ export const RunSearchQuery = Type.Object(
     title: SearchText('template title'),
     memo: SearchText('template memo'),
     status: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 20 }), { maxItems: 10, description: 'any of' }),
+      Type.Array(Type.Union(RUN_STATUSES.map((s) => Type.Literal(s))), {
+        maxItems: 10,
+        description: 'any of; a value that is no status is a 400',
+      }),
     ),
     channel: Type.Optional(Type.Array(Channel, { maxItems: 3, description: 'any of' })),
+    segmentId: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: 2147483647 }), {
+        maxItems: 50,
+        description: 'runs that target any of these segments',
+      }),
+    ),
     ...rangeParams('created', 'created'),
     ...rangeParams('scheduled', 'scheduled'),
     ...rangeParams('started', 'started'),
@@ -39,18 +49,11 @@ export const RunSearchQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const RunFigures = Type.Object({
-  deliveryRate: Nullable(Type.Number()),
-  openRate: Nullable(Type.Number()),
-  unopened: Nullable(Type.Integer()),
-  clickRate: Nullable(Type.Number()),
-  unsubscribeRate: Nullable(Type.Number()),
-});
-
-const RunListItem = Type.Composite([Type.Omit(WizardRun, []), Type.Object({ figures: RunFigures })]);
+// Each item is the run as GET /v1/wizard-runs/:id shows it, figures included (one computation).
+const RunListItem = WizardRun;
 
 export const runSearchRoutes: FastifyPluginAsync = routesPlugin(
-  { name: 'run-search-routes', dependencies: [repository('history')] },
+  { name: 'run-search-routes', dependencies: ['database', repository('history')] },
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -79,31 +82,12 @@ export const runSearchRoutes: FastifyPluginAsync = routesPlugin(
             limit: q.limit ?? 100,
           }),
         );
+        const waves = await runWaves(
+          app.db.pool,
+          page.rows.map((r) => r.id),
+        );
         return {
-          items: page.rows.map((r) => {
-            const run = runJson(r);
-            // From the counters shown, so an item's figures always agree with them.
-            const c = run.counters;
-            const f = computeRunFigures({
-              sent: c.sent,
-              delivered: c.delivered,
-              errors: c.errors,
-              openers: c.openers,
-              clickers: c.clickers,
-              totalClicks: c.totalClicks,
-              unsubscribes: c.unsubscribes,
-            });
-            return {
-              ...run,
-              figures: {
-                deliveryRate: f.deliveryRate,
-                openRate: f.openRate,
-                unopened: f.unopened,
-                clickRate: f.clickRate,
-                unsubscribeRate: f.unsubscribeRate,
-              },
-            };
-          }),
+          items: page.rows.map((r) => runJson(r, waves.get(r.id))),
           nextCursor: page.nextCursor,
         };
       },

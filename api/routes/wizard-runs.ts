@@ -3,9 +3,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { RunRow } from '../../db/run-queries';
-import { CHANNEL_MODULES } from '../../channels/registry';
+import type { RunRow, RunWaves } from '../../db/run-queries';
+import { figuresOfRun } from '../../channels/run-figures';
+import { compileSegmentFilter } from '../../domain/segment-filter';
 import { runSummary } from '../../domain/run-summary';
+import { reminderId } from '../../workflows/wizard-run';
+import { notFound } from '../errors';
+import { Lead, leadJson } from './leads';
 import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -36,8 +40,30 @@ const CreateRunBody = Type.Object(
     allowLongSms: Type.Optional(Type.Boolean()),
     phoneField: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' })),
     statusMail: Type.Optional(Email),
-    remindMail: Type.Optional(Email),
-    updatedBy: Type.Optional(Type.String({ maxLength: 200 })),
+    remindMail: Type.Optional(
+      Type.String({
+        format: 'email',
+        maxLength: 254,
+        description:
+          'where the reminder mail (リマインドメール) goes before a scheduled start; immediate runs send none',
+      }),
+    ),
+    remindBeforeMinutes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10080,
+        description:
+          'how long before scheduledAt the reminder goes out; default REMIND_MAIL_LEAD_MINUTES (60)',
+      }),
+    ),
+    updatedBy: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        deprecated: true,
+        description:
+          'ignored (accepted for compatibility): the run records the name of the API key that created, changed or cancelled it',
+      }),
+    ),
     retrySchedules: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
         description:
@@ -55,11 +81,105 @@ const Counters = Type.Object({
   delivered: Type.Integer(),
   preErrors: Type.Integer(),
   errors: Type.Integer(),
-  openers: Type.Integer(),
+  openers: Nullable(
+    Type.Integer({ description: 'null when opens are not measurable (text mail, SMS, LINE)' }),
+  ),
   clickers: Type.Integer(),
   totalClicks: Type.Integer(),
   unsubscribes: Type.Integer(),
 });
+
+const Rate = Nullable(
+  Type.Number({
+    description: 'percent, rounded half-up to 2 decimals; null when not measurable or nothing to divide by',
+  }),
+);
+
+/** A run's figures: the one computation (domain/figures runFigures) every endpoint shows. */
+export const RunFigureValues = Type.Object({
+  sent: Type.Integer({ description: 'in sentUnit: SMS parts after splitting, otherwise messages' }),
+  sentUnit: Type.Union([Type.Literal('messages'), Type.Literal('parts')]),
+  sentMessages: Type.Integer({ description: 'messages sent, whatever the unit of sent' }),
+  delivered: Type.Integer(),
+  errors: Type.Integer(),
+  deliveryMeasurable: Type.Boolean({ description: 'false where the channel never confirms delivery (LINE)' }),
+  deliveryRate: Rate,
+  opensMeasurable: Type.Boolean(),
+  opensNotMeasurableReason: Nullable(Type.String()),
+  openers: Nullable(Type.Integer({ description: 'null when opens are not measurable' })),
+  unopened: Nullable(Type.Integer()),
+  openRate: Rate,
+  clickers: Type.Integer(),
+  totalClicks: Type.Integer(),
+  clickRate: Rate,
+  unsubscribes: Type.Integer(),
+  unsubscribeRate: Rate,
+});
+
+const TemplateSnapshot = Type.Object(
+  {
+    title: Type.String(),
+    memo: Nullable(Type.String()),
+    emailFormat: Nullable(Type.String()),
+    subject: Nullable(Type.String()),
+    from: Nullable(Type.String()),
+    replyTo: Nullable(Type.String()),
+    bodyText: Nullable(Type.String()),
+    bodyHtml: Nullable(Type.String()),
+    openTracking: Nullable(Type.Boolean()),
+    clickTracking: Nullable(Type.Boolean()),
+    smsBody: Nullable(Type.String()),
+    lineMessages: Nullable(Type.Array(Type.Unknown())),
+  },
+  {
+    description:
+      'the template as it was at reservation: what went out, whatever became of the template since',
+  },
+);
+
+const Waves = Type.Object(
+  {
+    pending: Type.Object({
+      count: Type.Integer({ description: 'sends waiting for a retry wave' }),
+      nextAt: NullableTimestamp,
+      byReason: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer(), nextAt: Timestamp }), {
+        description: 'per error reason, the earliest first',
+      }),
+    }),
+    held: Type.Object(
+      { count: Type.Integer(), until: NullableTimestamp },
+      { description: 'sends held back before their first attempt (a domain allowance or breaker)' },
+    ),
+    retried: Type.Integer({ description: 'sends attempted more than once' }),
+    givenUp: Type.Integer({ description: 'sends retried and still in error with no next attempt' }),
+    finishedAt: Type.Union([Timestamp, Type.Null()], {
+      description:
+        'when no retry wave was left (the last one ended, or none was needed); null while waves may come',
+    }),
+    cancelledAt: NullableTimestamp,
+    cancelledBy: Nullable(Type.String({ description: 'API key that cancelled the pending waves' })),
+  },
+  {
+    description:
+      'retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones',
+  },
+);
+
+const Reminder = Type.Object(
+  {
+    id: Type.String({ description: "the reminder's id: its durable timer's summary in the run's workflow" }),
+    to: Type.String(),
+    at: Timestamp,
+    status: Type.Union([
+      Type.Literal('scheduled'),
+      Type.Literal('sent'),
+      Type.Literal('cancelled'),
+      Type.Literal('skipped'),
+    ]),
+    sentAt: NullableTimestamp,
+  },
+  { description: 'the reminder mail (リマインドメール) before a scheduled start' },
+);
 
 export const WizardRun = Type.Object(
   {
@@ -100,10 +220,19 @@ export const WizardRun = Type.Object(
       ),
     ),
     preflight: Nullable(PreflightSchema),
-    template: Type.Object({ id: Type.Integer(), title: Type.String(), memo: Type.String() }),
+    template: Type.Object({
+      id: Type.Integer(),
+      title: Type.String(),
+      memo: Type.String(),
+      snapshot: Nullable(TemplateSnapshot),
+    }),
     target: Type.Object({
       method: Type.String({ description: 'segment | list' }),
       segmentId: Nullable(Type.Integer()),
+      segmentName: Nullable(Type.String({ description: "the segment's name as it was at reservation" })),
+      leadsUrl: Nullable(
+        Type.String({ description: 'a page of the leads the segment selects now (GET, cursor-paged)' }),
+      ),
       leadCount: Nullable(Type.Integer()),
     }),
     options: Type.Object({
@@ -116,10 +245,16 @@ export const WizardRun = Type.Object(
     statusMail: Nullable(Type.String()),
     remindMail: Nullable(Type.String()),
     counters: Counters,
+    figures: RunFigureValues,
+    waves: Waves,
+    reminder: Nullable(Reminder),
     progress: Type.Object({
       done: Type.Integer(),
       remaining: Type.Integer(),
-      expectedCompletionAt: NullableTimestamp,
+      expectedCompletionAt: Type.Union([Timestamp, Type.Null()], {
+        description:
+          '送信完了予定日時: from the moment the targets are known (their count over the measured or configured throughput, later than any hold); null once the run is no longer running',
+      }),
       minutesLeft: Nullable(Type.Integer()),
       summary: Type.String(),
     }),
@@ -127,18 +262,52 @@ export const WizardRun = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
     startedAt: NullableTimestamp,
-    completedAt: NullableTimestamp,
-    updatedBy: Nullable(Type.String()),
+    completedAt: Type.Union([Timestamp, Type.Null()], {
+      description: 'when the first pass was sent (完了); retry waves may go on after it',
+    }),
+    createdBy: Nullable(Type.String({ description: 'name of the API key that created the run' })),
+    updatedBy: Nullable(
+      Type.String({
+        description: '最終更新ユーザー: name of the API key that last changed the run (created, cancelled)',
+      }),
+    ),
+    cancelledBy: Nullable(Type.String({ description: 'name of the API key that cancelled the run' })),
   },
   { $id: 'WizardRun' },
 );
 
-export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
+const NO_WAVES: RunWaves = { pending: [], retried: 0, givenUp: 0, held: { count: 0, until: null } };
+
+function reminderJson(r: RunRow): Static<typeof Reminder> | null {
+  if (!r.remind_mail || !r.remind_at) return null;
+  const status = r.reminded_at
+    ? 'sent'
+    : r.status === 'reserved'
+      ? 'scheduled'
+      : r.status === 'cancelled'
+        ? 'cancelled'
+        : 'skipped';
+  return {
+    id: reminderId(r.id),
+    to: r.remind_mail,
+    at: iso(r.remind_at)!,
+    status,
+    sentAt: iso(r.reminded_at),
+  };
+}
+
+export function runJson(r: RunRow, waves: RunWaves = NO_WAVES, now = Date.now()): Static<typeof WizardRun> {
   const done = r.sent_count + r.pre_error_count;
   const remaining = Math.max(0, r.target_count - done);
-  const eta = r.status === 'running' && r.expected_completion_at ? r.expected_completion_at.getTime() : null;
-  const minutesLeft = eta !== null ? Math.max(0, Math.ceil((eta - now) / 60_000)) : null;
-  const held = r.status === 'running' && !!r.hold_reason;
+  const running = r.status === 'running';
+  // Sends held back push the completion to the end of their hold at the earliest.
+  const heldUntil = running && waves.held.count > 0 && waves.held.until ? waves.held.until.getTime() : null;
+  const measured = running && r.expected_completion_at ? r.expected_completion_at.getTime() : null;
+  const eta = measured !== null || heldUntil !== null ? Math.max(measured ?? 0, heldUntil ?? 0) : null;
+  const minutesLeft = eta !== null && remaining > 0 ? Math.max(1, Math.ceil((eta - now) / 60_000)) : null;
+  const held = running && !!r.hold_reason;
+  const pendingCount = waves.pending.reduce((n, p) => n + p.count, 0);
+  const nextWaveAt = waves.pending[0]?.nextAt ?? null;
   const summary = runSummary({
     status: r.status,
     done,
@@ -146,7 +315,11 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
     minutesLeft,
     scheduledAt: r.scheduled_at,
     heldBy: held ? r.hold_reason : null,
+    held:
+      waves.held.count > 0 && waves.held.until ? { count: waves.held.count, until: waves.held.until } : null,
+    nextWave: nextWaveAt ? { at: nextWaveAt, waiting: pendingCount } : null,
   });
+  const figures = figuresOfRun(r);
   const statusDetail = held
     ? `sends wait for our SMTP relay (${r.hold_reason}) since ${iso(r.held_since)}; next try at ${iso(r.held_until)}: ${r.hold_detail ?? ''}`
     : r.sender_auth_code !== null
@@ -170,10 +343,17 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
     senderAuth:
       r.sender_auth_code !== null ? { code: r.sender_auth_code, detail: r.sender_auth_detail ?? '' } : null,
     preflight: r.preflight as Static<typeof PreflightSchema> | null,
-    template: { id: r.template_id, title: r.template_title, memo: r.template_memo },
+    template: {
+      id: r.template_id,
+      title: r.template_title,
+      memo: r.template_memo,
+      snapshot: r.template_snapshot ? snapshotJson(r.template_snapshot, r) : null,
+    },
     target: {
       method: r.target_kind,
       segmentId: r.segment_id,
+      segmentName: r.segment_name,
+      leadsUrl: r.segment_id !== null ? `/v1/wizard-runs/${r.id}/segment-leads` : null,
       leadCount: r.lead_ids ? r.lead_ids.length : null,
     },
     options: {
@@ -188,20 +368,35 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
     counters: {
       targets: r.target_count,
       excluded: r.excluded_count,
-      // Per channel (SMS: parts accepted by the SMSC, SPEC §6); progress stays per message.
-      sent: CHANNEL_MODULES[r.channel].sentFigure?.(r) ?? r.sent_count,
+      // Per channel (SMS: parts accepted by the SMSC, SPEC §6; figures.sentUnit says which); progress stays per message.
+      sent: figures.sent,
       delivered: r.delivered_count,
       preErrors: r.pre_error_count,
       errors: r.error_count,
-      openers: r.opener_count,
+      openers: figures.openers,
       clickers: r.clicker_count,
       totalClicks: r.click_count,
       unsubscribes: r.unsubscribe_count,
     },
+    figures,
+    waves: {
+      pending: {
+        count: pendingCount,
+        nextAt: iso(nextWaveAt),
+        byReason: waves.pending.map((p) => ({ reason: p.reason, count: p.count, nextAt: iso(p.nextAt)! })),
+      },
+      held: { count: waves.held.count, until: iso(waves.held.until) },
+      retried: waves.retried,
+      givenUp: waves.givenUp,
+      finishedAt: iso(r.waves_notified_at),
+      cancelledAt: iso(r.waves_cancelled_at),
+      cancelledBy: r.waves_cancelled_by,
+    },
+    reminder: reminderJson(r),
     progress: {
       done,
       remaining,
-      expectedCompletionAt: iso(r.expected_completion_at),
+      expectedCompletionAt: eta !== null ? new Date(eta).toISOString() : null,
       minutesLeft,
       summary,
     },
@@ -210,8 +405,37 @@ export function runJson(r: RunRow, now = Date.now()): Static<typeof WizardRun> {
     updatedAt: iso(r.updated_at)!,
     startedAt: iso(r.started_at),
     completedAt: iso(r.completed_at),
+    createdBy: r.created_by,
     updatedBy: r.updated_by,
+    cancelledBy: r.cancelled_by,
   };
+}
+
+function snapshotJson(s: Record<string, unknown>, r: RunRow): Static<typeof TemplateSnapshot> {
+  const text = (k: string) => (typeof s[k] === 'string' ? (s[k] as string) : null);
+  const bool = (k: string) => (typeof s[k] === 'boolean' ? (s[k] as boolean) : null);
+  return {
+    title: text('title') ?? r.template_title,
+    memo: text('memo'),
+    emailFormat: text('emailFormat'),
+    subject: text('subject'),
+    from: text('from'),
+    replyTo: text('replyTo'),
+    bodyText: text('bodyText'),
+    bodyHtml: text('bodyHtml'),
+    openTracking: bool('openTracking'),
+    clickTracking: bool('clickTracking'),
+    smsBody: text('smsBody'),
+    lineMessages: Array.isArray(s.lineMessages) ? (s.lineMessages as unknown[]) : null,
+  };
+}
+
+/** A run as the API shows it, with its waves read from its sends. */
+export async function runWithWaves(
+  runs: { waves(ids: readonly number[]): Promise<Map<number, RunWaves>> },
+  r: RunRow,
+): Promise<Static<typeof WizardRun>> {
+  return runJson(r, (await runs.waves([r.id])).get(r.id));
 }
 
 const SendSummary = Type.Object({
@@ -266,11 +490,11 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
         ...idempotentRoute(app.db.pool, 'POST /v1/wizard-runs'),
       },
       async (req, reply) => {
-        const run = await runs.reserve(req.body, req.log, async (client, id) => {
+        const run = await runs.reserve(req.body, req.apiKey?.name ?? null, req.log, async (client, id) => {
           await recordCreated(req, client, `wizard run ${id}`);
           await app.deps.testHooks?.beforeRunCommit?.(id);
         });
-        return reply.status(201).send(runJson(run));
+        return reply.status(201).send(await runWithWaves(app.wizardRuns, run));
       },
     );
 
@@ -286,7 +510,7 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
           response: { 200: WizardRun, 400: ErrorBody, 404: ErrorBody },
         },
       },
-      async (req) => runJson(await runs.read(req.params.id)),
+      async (req) => runWithWaves(app.wizardRuns, await runs.read(req.params.id)),
     );
 
     app.delete(
@@ -294,7 +518,8 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
       {
         schema: {
           tags: ['wizard runs'],
-          summary: 'Cancel a reserved, preparing or running run (repeating it is harmless)',
+          summary:
+            "Cancel a reserved, preparing or running run, or a completed run's pending retry waves (repeating it is harmless)",
           params: IdParams,
           response: {
             202: WizardRun,
@@ -307,8 +532,54 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
         },
       },
       async (req, reply) => {
-        const { run, accepted } = await runs.cancel(req.params.id);
-        return reply.status(accepted ? 202 : 200).send(runJson(run));
+        const { run, accepted } = await runs.cancel(req.params.id, req.apiKey?.name ?? null);
+        return reply.status(accepted ? 202 : 200).send(await runWithWaves(app.wizardRuns, run));
+      },
+    );
+
+    app.get(
+      '/v1/wizard-runs/:id/segment-leads',
+      {
+        schema: {
+          tags: ['wizard runs'],
+          summary: "A page of the live leads the run's segment selects now (its target.leadsUrl)",
+          params: IdParams,
+          querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+          response: {
+            200: Type.Object({
+              segmentId: Type.Integer(),
+              segmentName: Nullable(
+                Type.String({ description: "the segment's name now; null once deleted" }),
+              ),
+              items: Type.Array(Lead),
+              nextCursor: Nullable(Type.String()),
+            }),
+            400: ErrorBody,
+            404: ErrorBody,
+          },
+        },
+      },
+      async (req) => {
+        const run = await runs.read(req.params.id);
+        if (run.segment_id === null)
+          throw notFound(`wizard run ${run.id} targets a list of leads, not a segment`);
+        const segment = await app.wizardRuns.segment(run.segment_id);
+        if (!segment) throw notFound(`segment ${run.segment_id} of wizard run ${run.id} no longer exists`);
+        const limit = req.query.limit ?? 100;
+        const after = req.query.cursor !== undefined ? Math.min(Number(req.query.cursor), 2147483647) : null;
+        const rows = await app.wizardRuns.segmentLeads(
+          compileSegmentFilter(segment.filter),
+          Number.isFinite(after) ? after : null,
+          limit,
+        );
+        const items = rows.slice(0, limit).map(leadJson);
+        const last = items[items.length - 1];
+        return {
+          segmentId: segment.id,
+          segmentName: segment.name,
+          items,
+          nextCursor: rows.length > limit && last ? String(last.id) : null,
+        };
       },
     );
 

@@ -21,7 +21,31 @@ import type { TemplateRepository } from '../../db/repositories/templates';
 import type { WizardRunRepository } from '../../db/repositories/wizard-runs';
 import { isCancellable } from '../../domain/run-lifecycle';
 import { parseRetrySchedules } from '../../domain/retry-schedule';
-import { cancelWizardRun, startWizardRun, wizardRunSettings } from '../../lifecycle/wizard-run';
+import {
+  cancelWizardRun,
+  signalWavesCancelled,
+  startWizardRun,
+  wizardRunSettings,
+} from '../../lifecycle/wizard-run';
+import type { TemplateRow } from '../../db/template-queries';
+
+/** The template as it is at reservation: what the run's detail shows went out. */
+function templateSnapshot(t: TemplateRow): Record<string, unknown> {
+  return {
+    title: t.title,
+    memo: t.memo,
+    emailFormat: t.email_format,
+    subject: t.subject,
+    from: t.from_address,
+    replyTo: t.reply_to,
+    bodyText: t.body_text,
+    bodyHtml: t.body_html,
+    openTracking: t.open_tracking,
+    clickTracking: t.click_tracking,
+    smsBody: t.sms_body,
+    lineMessages: t.line_messages,
+  };
+}
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 
 /** Channels whose runs have a sender wired in the worker (activities/*-sender.ts). */
@@ -43,6 +67,9 @@ export interface RunRequest {
   phoneField?: string;
   statusMail?: string;
   remindMail?: string;
+  /** Minutes before scheduledAt the reminder goes out (default REMIND_MAIL_LEAD_MINUTES). */
+  remindBeforeMinutes?: number;
+  /** Accepted for compatibility and ignored: the run records the API key that acted. */
   updatedBy?: string;
   retrySchedules?: Record<string, unknown>;
 }
@@ -70,6 +97,7 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
      */
     async reserve(
       b: RunRequest,
+      actor: string | null,
       log: FastifyBaseLogger,
       inTransaction: (client: PoolClient, runId: number) => Promise<void>,
     ): Promise<RunRow> {
@@ -85,9 +113,12 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
       if ((b.segmentId === undefined) === (b.leadIds === undefined)) {
         throw badRequest('body.segmentId', 'give exactly one of segmentId or leadIds as the target');
       }
+      let segmentName: string | null = null;
       if (b.segmentId !== undefined) {
-        const channel = await runs.segmentChannel(b.segmentId);
-        if (channel === null) throw badRequest('body.segmentId', `segment ${b.segmentId} does not exist`);
+        const segment = await runs.segment(b.segmentId);
+        if (segment === null) throw badRequest('body.segmentId', `segment ${b.segmentId} does not exist`);
+        const channel = segment.channel;
+        segmentName = segment.name;
         if (channel !== template.channel) {
           throw badRequest(
             'body.segmentId',
@@ -106,6 +137,21 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
           throw badRequest('body.scheduledAt', `${b.scheduledAt} is in the past; leave it empty to send now`);
         }
       }
+      if (b.remindBeforeMinutes !== undefined && !b.remindMail)
+        throw badRequest(
+          'body.remindBeforeMinutes',
+          'give remindMail too: the reminder goes to that address',
+        );
+      // The reminder (リマインドメール) is for scheduled runs: a lead time before the start, at the earliest now.
+      const remindAt =
+        scheduledAt && b.remindMail
+          ? new Date(
+              Math.max(
+                Date.now(),
+                scheduledAt.getTime() - (b.remindBeforeMinutes ?? config.remindMailLeadMinutes) * 60_000,
+              ),
+            )
+          : null;
 
       // The row commits first, then its workflow starts (workflow id = the
       // run's, one execution ever): a workflow never runs ahead of its row.
@@ -116,7 +162,13 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
         {
           channel: template.channel,
           template: { id: template.id, title: template.title, memo: template.memo },
+          templateSnapshot: templateSnapshot(template),
           segmentId: b.segmentId ?? null,
+          segmentName,
+          // 送信予約 is for scheduled runs; an immediate one starts in 準備中.
+          status: scheduledAt ? 'reserved' : 'preparing',
+          remindAt,
+          createdBy: actor,
           leadIds: b.leadIds ?? null,
           includeAlreadySent: b.includeAlreadySent ?? false,
           permissionFilter: b.permissionFilter ?? false,
@@ -125,7 +177,6 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
           scheduledAt,
           statusMail: b.statusMail ?? null,
           remindMail: b.remindMail ?? null,
-          updatedBy: b.updatedBy ?? null,
           retrySchedules: b.retrySchedules ?? null,
         },
         inTransaction,
@@ -138,16 +189,17 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
             runId: run.id,
             channel: run.channel,
             scheduledAt: scheduledAt ? scheduledAt.toISOString() : null,
+            ...(remindAt ? { remindAt: remindAt.toISOString() } : {}),
             settings: wizardRunSettings(config, run.channel),
           },
-          'reserved',
+          run.status,
         );
       } catch (err) {
         log.error({ err, runId: run.id }, 'could not start the run workflow');
         // Had the start reached the server after all, its workflow finds the run
         // in error and ends without sending.
         await runs
-          .transition(run.id, ['reserved'], 'error', { errorMessage: START_FAILED })
+          .transition(run.id, ['reserved', 'preparing'], 'error', { errorMessage: START_FAILED })
           .catch((e: unknown) => log.error({ err: e, runId: run.id }, 'could not mark the unstarted run'));
         throw new ApiError(
           503,
@@ -161,15 +213,25 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
     read: existing,
 
     /**
-     * Cancel a reserved, preparing or running run. `accepted` is false when it
-     * was cancelled already (nothing new happened).
+     * Cancel a reserved, preparing or running run; or a completed run's pending
+     * retry waves (the run stays completed, the cancel is recorded with its
+     * key). `accepted` is false when it was cancelled already (nothing new happened).
      */
-    async cancel(id: number): Promise<{ run: RunRow; accepted: boolean }> {
+    async cancel(id: number, actor: string | null = null): Promise<{ run: RunRow; accepted: boolean }> {
       const run = await existing(id);
       if (run.status === 'cancelled') return { run, accepted: false };
+      if (run.status === 'completed') {
+        if (run.waves_cancelled_at) return { run, accepted: false };
+        const waves = (await runs.waves([run.id])).get(run.id);
+        if (!waves || waves.pending.length + waves.held.count === 0)
+          throw conflict(`wizard run ${run.id} is completed and has no pending retry waves to cancel`);
+        await runs.cancelWaves(run.id, actor);
+        await signalWavesCancelled(temporal, run.id);
+        return { run: (await runs.get(run.id))!, accepted: true };
+      }
       if (!isCancellable(run.status))
         throw conflict(`wizard run ${run.id} is ${run.status} and can no longer be cancelled`);
-      await runs.markCancelRequested(run.id);
+      await runs.markCancelRequested(run.id, actor);
       const outcome = await cancelWizardRun(temporal, run.id);
       if (outcome === 'already-closed') {
         // The workflow ended on its own meanwhile; the row says how.

@@ -21,6 +21,7 @@ const RUN_FIELDS: SearchFields = {
   memo: { kind: 'text', columns: ['r.template_memo'] },
   status: { kind: 'choice', column: 'r.status' },
   channel: { kind: 'choice', column: 'r.channel' },
+  segmentId: { kind: 'choice', column: 'r.segment_id', cast: 'int' },
   created: { kind: 'range', column: 'r.created_at' },
   scheduled: { kind: 'range', column: 'r.scheduled_at' },
   started: { kind: 'range', column: 'r.started_at' },

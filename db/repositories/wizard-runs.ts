@@ -2,13 +2,25 @@
 import type { Pool, PoolClient } from 'pg';
 import { wizardRunWorkflowId } from '../../domain/run-lifecycle';
 import { inTransaction } from '../pool';
-import { getRun, transitionRun, type RunRow } from '../run-queries';
+import { cancelRunWaves, getRun, runWaves, transitionRun, type RunRow } from '../run-queries';
+import type { CompiledFilter } from '../../domain/segment-filter';
+import type { Row } from '../rows';
 
 /** What a reservation stores besides the template's snapshot. */
 export interface NewRun {
   channel: string;
   template: { id: number; title: string; memo: string };
+  /** The template as it is at reservation (title, memo, subject, bodies…): kept with the run. */
+  templateSnapshot: Record<string, unknown>;
   segmentId: number | null;
+  /** The segment's name at reservation. */
+  segmentName: string | null;
+  /** 'reserved' for a scheduled run, 'preparing' for an immediate one. */
+  status: 'reserved' | 'preparing';
+  /** When the reminder mail is due (scheduled runs with a remind address). */
+  remindAt: Date | null;
+  /** The API key (its name) that created the run. */
+  createdBy: string | null;
   leadIds: number[] | null;
   includeAlreadySent: boolean;
   permissionFilter: boolean;
@@ -17,7 +29,6 @@ export interface NewRun {
   scheduledAt: Date | null;
   statusMail: string | null;
   remindMail: string | null;
-  updatedBy: string | null;
   retrySchedules: Record<string, unknown> | null;
 }
 
@@ -34,11 +45,35 @@ export function wizardRunRepository(pool: Pool) {
       transitionRun(pool, id, from, status, extra),
 
     async segmentChannel(segmentId: number): Promise<string | null> {
-      const res = await pool.query<{ channel: string }>('SELECT channel FROM segment WHERE id = $1', [
-        segmentId,
-      ]);
-      return res.rows[0]?.channel ?? null;
+      return (await this.segment(segmentId))?.channel ?? null;
     },
+
+    async segment(segmentId: number): Promise<Row<'segment'> | null> {
+      const res = await pool.query<Row<'segment'>>('SELECT * FROM segment WHERE id = $1', [segmentId]);
+      return res.rows[0] ?? null;
+    },
+
+    /** A page of the live leads a segment's filter selects now, by id (up to limit + 1). */
+    async segmentLeads(
+      filter: CompiledFilter,
+      afterId: number | null,
+      limit: number,
+    ): Promise<Row<'lead'>[]> {
+      const n = filter.params.length;
+      const res = await pool.query<Row<'lead'>>(
+        `SELECT l.* FROM lead l
+          WHERE l.deleted_at IS NULL AND l.merged_into_id IS NULL AND (${filter.sql})
+            AND ($${n + 1}::int IS NULL OR l.id > $${n + 1}) ORDER BY l.id LIMIT $${n + 2}`,
+        [...filter.params, afterId, limit + 1],
+      );
+      return res.rows;
+    },
+
+    /** The retry waves of runs (pending by reason, retried, given up, held). */
+    waves: (ids: readonly number[]) => runWaves(pool, ids),
+
+    /** Cancel a completed run's pending waves, recording who asked. */
+    cancelWaves: (id: number, by: string | null) => cancelRunWaves(pool, id, by),
 
     /**
      * Store a reserved run under its workflow id; `beforeCommit` runs in the
@@ -49,8 +84,10 @@ export function wizardRunRepository(pool: Pool) {
         const ins = await client.query<{ id: number }>(
           `INSERT INTO wizard_run (channel, template_id, template_title, template_memo, target_kind, segment_id, lead_ids,
                                    include_already_sent, permission_filter, allow_long_sms, phone_field, scheduled_at,
-                                   status_mail, remind_mail, status, workflow_id, updated_by, retry_schedules)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'reserved', '', $15, $16) RETURNING id`,
+                                   status_mail, remind_mail, status, workflow_id, updated_by, retry_schedules,
+                                   template_snapshot, segment_name, created_by, remind_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, '', $15, $16,
+                   $18, $19, $15, $20) RETURNING id`,
           [
             r.channel,
             r.template.id,
@@ -66,8 +103,12 @@ export function wizardRunRepository(pool: Pool) {
             r.scheduledAt,
             r.statusMail,
             r.remindMail,
-            r.updatedBy,
+            r.createdBy,
             r.retrySchedules ? JSON.stringify(r.retrySchedules) : null,
+            r.status,
+            JSON.stringify(r.templateSnapshot),
+            r.segmentName,
+            r.remindAt,
           ],
         );
         const id = ins.rows[0]!.id;
@@ -80,11 +121,15 @@ export function wizardRunRepository(pool: Pool) {
       });
     },
 
-    /** Note the first cancel request (later ones keep its time). */
-    async markCancelRequested(id: number): Promise<void> {
+    /** Note the first cancel request and the key that made it (later ones keep both). */
+    async markCancelRequested(id: number, by: string | null = null): Promise<void> {
       await pool.query(
-        'UPDATE wizard_run SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE id = $1',
-        [id],
+        `UPDATE wizard_run
+            SET cancelled_by = CASE WHEN cancel_requested_at IS NULL THEN $2 ELSE cancelled_by END,
+                updated_by = CASE WHEN cancel_requested_at IS NULL THEN coalesce($2, updated_by) ELSE updated_by END,
+                cancel_requested_at = coalesce(cancel_requested_at, now())
+          WHERE id = $1`,
+        [id, by],
       );
     },
 

@@ -45,7 +45,8 @@ async function run(body: Record<string, unknown>, until: string[] = ['completed'
     `run ${created.body.id} to reach ${until.join('/')}`,
     async () => {
       const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
-      return until.includes(r.status) ? r : null;
+      // A completed run's retry waves go on after it: wait for them too.
+      return until.includes(r.status) && (r.status !== 'completed' || r.waves.finishedAt) ? r : null;
     },
     90_000,
   );
@@ -331,9 +332,11 @@ describe('cancelling', () => {
     expect(received).toBe(delivered.length);
     expect((await h.api('GET', `/v1/wizard-runs/${runId}`)).body.counters.sent).toBe(final.counters.sent);
     expect((await h.api('DELETE', `/v1/wizard-runs/${runId}`)).status).toBe(200);
+    // After any cancel, no send keeps a next attempt that will never come.
+    expect((await sendsOf(runId)).filter((s) => s.next_attempt_at !== null)).toEqual([]);
   });
 
-  test('when a run is deleted while waiting for a retry wave, then the remaining waves never happen', async () => {
+  test('when a completed run waits for a retry wave and is deleted, then it stays completed, its waves are cancelled by that key and never happen', async () => {
     const tag = uniqueSuffix();
     const id = await lead(`full+${tag}@example.test`);
     const created = await h.api('POST', '/v1/wizard-runs', {
@@ -347,14 +350,35 @@ describe('cancelling', () => {
       return p.nextWaveAt ? p : null;
     });
     expect(waiting.summary).toMatch(/waiting for retry wave 1/);
-    expect((await h.api('GET', `/v1/wizard-runs/${runId}`)).body.status).toBe('running');
-    expect((await h.api('DELETE', `/v1/wizard-runs/${runId}`)).status).toBe(202);
+    // 完了: the first pass is sent, the wave is still to come, shown apart.
+    const before = (await h.api('GET', `/v1/wizard-runs/${runId}`)).body;
+    expect(before).toMatchObject({ status: 'completed', progress: { expectedCompletionAt: null } });
+    expect(before.waves).toMatchObject({
+      pending: { count: 1, byReason: [{ reason: 'mailbox_full', count: 1 }] },
+      finishedAt: null,
+      cancelledAt: null,
+    });
+    expect(before.progress.summary).toMatch(/^completed: 1 of 1 sent; 1 waiting for a retry wave at /);
+
+    const keyName = (await h.pool.query('SELECT name FROM api_key WHERE strpos($1, prefix) = 1', [h.apiKey]))
+      .rows[0].name;
+    expect(keyName).toMatch(/^test-/);
+    const cancelled = await h.api('DELETE', `/v1/wizard-runs/${runId}`);
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body).toMatchObject({
+      status: 'completed',
+      updatedBy: keyName,
+      waves: { pending: { count: 0 }, cancelledBy: keyName },
+    });
+    expect(cancelled.body.waves.cancelledAt).toEqual(expect.any(String));
+    // No send keeps a next attempt that will never come; the workflow ends its waves and says so.
     await waitFor(
-      'cancellation',
-      async () => (await h.api('GET', `/v1/wizard-runs/${runId}`)).body.status === 'cancelled',
+      'the waves to end',
+      async () => (await h.api('GET', `/v1/wizard-runs/${runId}`)).body.waves.finishedAt,
     );
     const [send] = await sendsOf(runId);
-    expect(send).toMatchObject({ attempts: 1, result: 'error', code: 42552 });
+    expect(send).toMatchObject({ attempts: 1, result: 'error', code: 42552, next_attempt_at: null });
+    expect((await h.api('DELETE', `/v1/wizard-runs/${runId}`)).status).toBe(200);
   });
 });
 

@@ -54,11 +54,12 @@ describe('an immediate email wizard run', () => {
     const { leadIds, templateId, segmentId } = await createAudience(45);
     const created = await h.api('POST', '/v1/wizard-runs', { templateId, segmentId });
     expect(created.status).toBe(201);
-    expect(created.body.status).toBe('reserved');
+    // 送信予約 is for scheduled runs: an immediate one answers 準備中.
+    expect(created.body.status).toBe('preparing');
     expect(created.body.taskId).toBe(`wizard-run-${created.body.id}`);
     const runId: number = created.body.id;
 
-    const seen: string[] = ['reserved'];
+    const seen: string[] = ['preparing'];
     const final = await waitFor(
       'the run to complete',
       async () => {

@@ -239,6 +239,16 @@ describe('LINE runs', () => {
 
     expect(run.status).toBe('completed');
     expect(run.counters).toMatchObject({ targets: 3, excluded: 2, sent: 2, preErrors: 1, errors: 0 });
+    // LINE never confirms delivery: its delivery rate is not measurable (not 0 %), everywhere.
+    expect(run.figures).toMatchObject({
+      sent: 2,
+      deliveryMeasurable: false,
+      deliveryRate: null,
+      openRate: null,
+    });
+    expect((await h.api('GET', `/v1/wizard-runs/${run.id}/figures`)).body.figures.all).toEqual(run.figures);
+    const listed = (await h.api('GET', `/v1/wizard-runs?channel=line&limit=500`)).body.items;
+    expect(listed.find((r: { id: number }) => r.id === run.id).figures).toEqual(run.figures);
     const pushed = h.line.pushes(ok);
     expect(pushed).toHaveLength(1);
     expect(pushed[0]!.messages).toEqual([{ type: 'text', text: 'Hello Aiko' }, sticker]);

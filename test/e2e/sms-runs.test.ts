@@ -5,6 +5,7 @@
 // are asserted through the API, the records and what the SMSC received.
 import { randomInt } from 'node:crypto';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { ratePercent } from '../../domain/figures';
 
 let h: Harness;
 
@@ -161,6 +162,24 @@ describe('an SMS run to a mix of numbers and bodies', () => {
     const figures = await runOf(final.id);
     expect(figures.counters).toMatchObject({ targets: 12, sent: 9, delivered: 5, errors: 3, preErrors: 4 });
     expect(figures.progress).toMatchObject({ done: 12, remaining: 0 });
+    // One computation of the figures: the run, the run list and /figures agree, sent in parts (and say so;
+    // 8 messages: the refused destination counts as a message sent with no part accepted),
+    // the delivery rate over messages, opens not measurable.
+    expect(figures.figures).toMatchObject({
+      sent: 9,
+      sentUnit: 'parts',
+      sentMessages: 8,
+      delivered: 5,
+      deliveryRate: ratePercent(5, 8),
+      opensMeasurable: false,
+      openers: null,
+      openRate: null,
+    });
+    expect(figures.counters.openers).toBeNull();
+    const figuresRoute = (await h.api('GET', `/v1/wizard-runs/${final.id}/figures`)).body;
+    expect(figuresRoute.figures.all).toEqual(figures.figures);
+    const listed = (await h.api('GET', `/v1/wizard-runs?channel=sms&limit=500`)).body.items;
+    expect(listed.find((r: { id: number }) => r.id === final.id).figures).toEqual(figures.figures);
 
     const detail = (await h.api('GET', `/v1/sends/${send(ids.long).id}`)).body;
     expect(detail).toMatchObject({ channel: 'sms', body: longText, smsSegments: 2, result: 'delivered' });

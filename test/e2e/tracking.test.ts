@@ -327,6 +327,11 @@ describe('a tracked multipart campaign to six leads', () => {
     // Deleted (B) and merged-away (C) leads still count: counts are what happened.
     expect(res.body.figures.all).toEqual({
       sent: 6,
+      sentUnit: 'messages',
+      sentMessages: 6,
+      deliveryMeasurable: true,
+      opensMeasurable: true,
+      opensNotMeasurableReason: null,
       delivered: 6,
       errors: 0,
       deliveryRate: 100,
@@ -342,6 +347,11 @@ describe('a tracked multipart campaign to six leads', () => {
     // Without machines: A and B, 2 of 6 = 33.33 (half-up).
     expect(res.body.figures.humanOnly).toEqual({
       sent: 6,
+      sentUnit: 'messages',
+      sentMessages: 6,
+      deliveryMeasurable: true,
+      opensMeasurable: true,
+      opensNotMeasurableReason: null,
       delivered: 6,
       errors: 0,
       deliveryRate: 100,
@@ -355,6 +365,11 @@ describe('a tracked multipart campaign to six leads', () => {
       unsubscribeRate: 16.67,
     });
     expect(res.body.suspectedMachineClicks).toBe(33);
+    // The run and the run list show the same figures (one computation).
+    const run = (await h.api('GET', `/v1/wizard-runs/${s.runId}`)).body;
+    expect(run.figures).toEqual(res.body.figures.all);
+    const list = (await h.api('GET', `/v1/wizard-runs?status=completed&limit=500`)).body.items;
+    expect(list.find((r: any) => r.id === s.runId).figures).toEqual(res.body.figures.all);
   });
 
   test('when clicks are shown per body part and per URL, then each has clickers, clicks, rate and stars with and without machines', async () => {

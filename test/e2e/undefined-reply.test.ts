@@ -42,7 +42,8 @@ async function runTo(leadId: number): Promise<number> {
     `run ${created.body.id} to complete`,
     async () => {
       const r = (await h.api('GET', `/v1/wizard-runs/${created.body.id}`)).body;
-      return r.status === 'completed' ? r : null;
+      // Completed after its first pass; its retry wave ends after that.
+      return r.status === 'completed' && r.waves.finishedAt ? r : null;
     },
     90_000,
   );

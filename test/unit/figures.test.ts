@@ -1,4 +1,11 @@
-import { computeRunFigures, ratePercent, roundHalfUp2, urlStars, type RunCounts } from '../../domain/figures';
+import {
+  computeRunFigures,
+  ratePercent,
+  roundHalfUp2,
+  runFigures,
+  urlStars,
+  type RunCounts,
+} from '../../domain/figures';
 
 describe('roundHalfUp2', () => {
   test.each([
@@ -132,5 +139,46 @@ describe('urlStars', () => {
 
   test('the seed example, 2 clickers of 6 delivered, earns 5 stars', () => {
     expect(urlStars(ratePercent(2, 6))).toBe(5);
+  });
+});
+
+describe('runFigures: the one computation every endpoint shows', () => {
+  const counts = {
+    opensNotMeasurable: null,
+    sentMessages: 5,
+    sentParts: 10,
+    delivered: 2,
+    errors: 1,
+    openers: 1,
+    clickers: 1,
+    totalClicks: 3,
+    unsubscribes: 0,
+  };
+
+  test('when an SMS run is counted, then sent is in parts and says so, and the rates are over messages', () => {
+    const f = runFigures({ ...counts, channel: 'sms', opensNotMeasurable: 'not measurable: sms' });
+    expect(f).toMatchObject({ sent: 10, sentUnit: 'parts', sentMessages: 5, deliveryRate: 40 });
+    expect(f).toMatchObject({ opensMeasurable: false, openers: null, openRate: null, unopened: null });
+  });
+
+  test('when a LINE run is counted, then its delivery rate is not measurable and clicks are over messages sent', () => {
+    const f = runFigures({ ...counts, channel: 'line', opensNotMeasurable: 'not measurable: line' });
+    expect(f).toMatchObject({ sent: 5, sentUnit: 'messages', deliveryMeasurable: false, deliveryRate: null });
+    expect(f.clickRate).toBe(20);
+  });
+
+  test('when a text-only email run is counted, then opens are not measurable', () => {
+    const f = runFigures({ ...counts, channel: 'email', opensNotMeasurable: 'not measurable: text mail' });
+    expect(f).toMatchObject({
+      sent: 5,
+      openers: null,
+      openRate: null,
+      opensNotMeasurableReason: 'not measurable: text mail',
+    });
+    expect(runFigures({ ...counts, channel: 'email' })).toMatchObject({
+      openers: 1,
+      openRate: 50,
+      unopened: 1,
+    });
   });
 });

@@ -1,6 +1,6 @@
 // The run's one-line summary (domain/run-summary.ts), shown by the API's run
 // and by the workflow's progress query alike.
-import { runSummary } from '../../domain/run-summary';
+import { plannedCompletion, runSummary } from '../../domain/run-summary';
 
 const at = new Date('2026-12-02T09:00:00.000Z');
 
@@ -39,4 +39,36 @@ test('when our relay holds the sends, then the summary says so after the progres
   expect(
     runSummary({ status: 'running', done: 1, targets: 5, minutesLeft: null, heldBy: 'relay_down' }),
   ).toBe('1 of 5 sent; waiting for our SMTP relay (relay_down)');
+});
+
+test('when sends wait on a hold or a wave, then a running run never says "about 0 minutes left"', () => {
+  expect(
+    runSummary({ status: 'running', done: 8, targets: 10, minutesLeft: 0, held: { count: 2, until: at } }),
+  ).toBe('8 of 10 sent; 2 held back until 2026-12-02T09:00:00.000Z');
+  expect(runSummary({ status: 'running', done: 8, targets: 10, minutesLeft: 0 })).toBe(
+    '8 of 10 sent, about 1 minutes left',
+  );
+  expect(runSummary({ status: 'running', done: 10, targets: 10, minutesLeft: 0 })).toBe('10 of 10 sent');
+});
+
+test('when a completed run still has retry waves, then its summary says what waits and when', () => {
+  expect(
+    runSummary({
+      status: 'completed',
+      done: 8,
+      targets: 8,
+      minutesLeft: null,
+      nextWave: { at, waiting: 1 },
+    }),
+  ).toBe('completed: 8 of 8 sent; 1 waiting for a retry wave at 2026-12-02T09:00:00.000Z');
+});
+
+test('when the targets are known and nothing was measured, then the planned completion is targets over throughput', () => {
+  expect(plannedCompletion({ nowMs: 0, targets: 3000, perMinute: 1000 })).toEqual({
+    expectedAtMs: 180_000,
+    minutesLeft: 3,
+  });
+  expect(plannedCompletion({ nowMs: 0, targets: 1, perMinute: 1000 })?.minutesLeft).toBe(1);
+  expect(plannedCompletion({ nowMs: 0, targets: 0, perMinute: 1000 })).toBeNull();
+  expect(plannedCompletion({ nowMs: 0, targets: 5, perMinute: 0 })).toBeNull();
 });

@@ -13,6 +13,20 @@ describe('the consistency sweep rule', () => {
     expect(sweepRepair(run('reserved'), { kind: 'missing' })).toEqual({ action: 'start' });
   });
 
+  test('when an immediate run (stored preparing) never had a workflow, then it is started', () => {
+    const immediate = {
+      status: 'preparing',
+      cancelRequested: false,
+      done: 0,
+      targets: 0,
+      neverStarted: true,
+    };
+    expect(sweepRepair(immediate, { kind: 'missing' })).toEqual({ action: 'start' });
+    expect(sweepRepair({ ...immediate, neverStarted: false }, { kind: 'missing' })).toMatchObject({
+      action: 'error',
+    });
+  });
+
   test('when a cancel was requested and the workflow is gone, then the run is cancelled', () => {
     expect(sweepRepair(run('running', true), { kind: 'closed', status: 'TERMINATED' })).toEqual({
       action: 'cancelled',
