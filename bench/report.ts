@@ -76,7 +76,9 @@ export function summaryTable(results: RoundResult[], contenders: string[]): stri
     const pssParts = Object.entries(pssPeak)
       .sort(([a], [b]) => GROUP_ORDER.indexOf(a) - GROUP_ORDER.indexOf(b))
       .map(([k, v]) => `${k} ${fmt(v)}`);
-    const rss = rs.flatMap((r) => r.workerPeakRss ?? []);
+    // VmHWM is each worker's peak since it started: the highest reading over the rounds, per worker.
+    const rss: number[] = [];
+    for (const r of rs) (r.workerPeakRss ?? []).forEach((v, i) => (rss[i] = Math.max(rss[i] ?? 0, v)));
     const rows = rs.map((r) => r.rowsPerMessage).filter((x): x is number => x !== undefined);
     const events = rs
       .filter((r) => r.historyEvents !== undefined)
