@@ -89,8 +89,8 @@ async function main() {
   const productMessages = opts.memoryScaling
     ? opts.memoryScaling.reduce((a, b) => a + b, 0)
     : opts.leads * opts.rounds;
-  // Bounded in time: generous for a slow, shared machine (500 msg/s), then everything is stopped.
-  const maxMinutes = opts.maxMinutes ?? Math.ceil(10 + productMessages / 500 / 60);
+  // Bounded in time, generously for a slow, shared machine (200 msg/s on average), then everything is stopped.
+  const maxMinutes = opts.maxMinutes ?? Math.ceil(10 + productMessages / 200 / 60);
   const deadline = Date.now() + maxMinutes * 60_000;
 
   const dir = mkdtempSync(join(tmpdir(), 'delivery-bench-'));
@@ -100,6 +100,13 @@ async function main() {
   const registry = new ProcessRegistry(join(dir, 'processes'));
   registry.startReaper([dir, dumpDir]);
   const stops: Array<() => Promise<unknown>> = [];
+  const results: RoundResult[] = [];
+  /** What was measured before a signal or the time bound stopped the benchmark. */
+  const printPartial = () => {
+    if (results.length === 0) return;
+    console.log('\n## Rounds completed before the benchmark was stopped\n');
+    console.log(roundsTable(results));
+  };
   let stopping: Promise<void> | null = null;
   const stopAll = () =>
     (stopping ??= (async () => {
@@ -112,11 +119,13 @@ async function main() {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
       log(`${sig}: stopping everything`);
+      printPartial();
       void stopAll().then(() => process.exit(130));
     });
   }
   const overall = setTimeout(() => {
     log(`over the ${maxMinutes}-minute bound (--max-minutes): stopping everything`);
+    printPartial();
     void stopAll().then(() => process.exit(2));
   }, maxMinutes * 60_000);
   overall.unref();
@@ -155,8 +164,8 @@ async function main() {
       log,
     });
     stops.push(() => stack.stop());
-    const results: RoundResult[] = [];
-    const roundBound = (n: number) => Math.min(deadline, Date.now() + 60_000 + (n / 200) * 1000);
+    // A round may take until the overall bound, or as long as 100 msg/s would.
+    const roundBound = (n: number) => Math.min(deadline, Date.now() + 60_000 + (n / 100) * 1000);
     for (let round = 1; round <= opts.rounds; round++) {
       log(`round ${round}: raw limit (smtp-source, ${opts.connections * opts.workers} sessions)`);
       await settle(stack);
@@ -200,6 +209,9 @@ async function main() {
         `.\nThe product's sink ${opts.dump ? 'dumps every transaction (exactly-once check by recipient and Message-ID)' : 'only counts (--no-dump)'}; the raw sink only counts.`,
     );
     if (results.some((r) => !r.check.startsWith('exactly'))) process.exitCode = 1;
+  } catch (err) {
+    printPartial();
+    throw err;
   } finally {
     clearTimeout(overall);
     await stopAll();
@@ -247,7 +259,7 @@ async function memoryScaling(
         leads: n,
         stack,
         sink,
-        deadline: Math.min(deadline, Date.now() + 60_000 + (n / 200) * 1000),
+        deadline: Math.min(deadline, Date.now() + 60_000 + (n / 100) * 1000),
         pgStats: false,
         log,
       });
