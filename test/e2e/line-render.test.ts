@@ -173,3 +173,8 @@ describe('LINE click tracking', () => {
     });
   });
 });
+
+test('when the runs above pushed, then LINE’s OpenAPI description refused none of their requests', () => {
+  expect(h.line.requests().length).toBeGreaterThan(0);
+  expect(h.line.contractViolations()).toEqual([]);
+});
