@@ -3,7 +3,7 @@
 // nothing. A lead's friend status is recomputed from its user's latest recorded event (by LINE's timestamp), so an
 // older event arriving late (a redelivery after a later follow) is recorded but does not win.
 import type { Pool } from 'pg';
-import { friendStatusAfter, type LineFriendshipEvent } from '../domain/line-webhook';
+import { friendStatusAfter, type LineFriendshipEvent, type LineRejectedEvent } from '../domain/line-webhook';
 import { inTransaction } from './pool';
 
 export interface AppliedLineEvents {
@@ -61,4 +61,35 @@ export async function applyLineWebhookEvents(
     );
     return { applied, repeated: events.length - applied, leadsUpdated: updated.rowCount ?? 0 };
   });
+}
+
+/**
+ * Keeps the events of a body that could not be read, with the reason (issue 21 item 6); returns how many were new.
+ * A redelivered bad event with a readable webhookEventId is kept once.
+ */
+export async function recordRejectedLineEvents(
+  pool: Pool,
+  accountId: number,
+  rejected: readonly LineRejectedEvent[],
+): Promise<number> {
+  if (rejected.length === 0) return 0;
+  const res = await pool.query(
+    `INSERT INTO line_webhook_rejected_event (account_id, webhook_event_id, event, reason)
+     SELECT $1, e.id, e.event, e.reason
+       FROM unnest($2::text[], $3::jsonb[], $4::text[]) AS e(id, event, reason)
+     ON CONFLICT (webhook_event_id) WHERE webhook_event_id IS NOT NULL DO NOTHING`,
+    [
+      accountId,
+      rejected.map((r) => r.webhookEventId),
+      rejected.map((r) => jsonbText(r.event)),
+      rejected.map((r) => r.reason),
+    ],
+  );
+  return res.rowCount ?? 0;
+}
+
+/** JSON that jsonb holds: PostgreSQL refuses the NUL character (\u0000), so it becomes U+FFFD. */
+function jsonbText(value: unknown): string {
+  // Only an escape not itself escaped: "\\u0000" in JSON is a backslash followed by the text "u0000".
+  return JSON.stringify(value ?? null).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
 }

@@ -216,6 +216,14 @@ export const TABLES = {
     occurred_at: col.timestamptz(),
     received_at: col.timestamptz(),
   },
+  line_webhook_rejected_event: {
+    id: col.int8(),
+    account_id: col.int4(),
+    webhook_event_id: nullable(col.text()),
+    event: col.jsonb(),
+    reason: col.text(),
+    received_at: col.timestamptz(),
+  },
   official_account: {
     id: col.int4(),
     name: col.text(),

@@ -2,8 +2,12 @@
 // quota endpoints the way LINE does — including its 400 body `{message, details[{message, property}]}`, the 409 on a
 // reused retry key, the two kinds of 429 — records what it accepts, and can be scripted per user id to fail.
 //
-// Message objects are checked with domain/line-messages.ts, the product's own copy of LINE's published limits, so
-// the simulator and template validation cannot disagree about them.
+// Every request is first checked against LINE's official OpenAPI description (../shared/line-openapi/
+// messaging-api.yml, through dev/line-openapi.ts: path, headers, body); a request it refuses is answered 400 with
+// the validator's findings as LINE's `details`, and kept in contractViolations() for tests to assert on. Message
+// objects are then checked with domain/line-messages.ts, the product's own copy of the limits LINE enforces beyond
+// the schema (text length, emoji indexes on a '$', https URLs…), so the simulator and template validation cannot
+// disagree about them.
 //
 // Recipients can also be scripted through their user id, so a run started through the REST API (where a test
 // cannot call script()) still hits failures. User ids are 'U' + 32 hex digits; the prefix decides, the rest is
@@ -25,6 +29,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { validateLineMessages } from '../domain/line-messages';
 import { signBody } from '../channels/line-signature';
+import { messagingApiContract, webhookContract, type OpenApiContract } from './line-openapi';
 
 export type LineSimBehaviour =
   | { kind: 'accept' }
@@ -90,6 +95,15 @@ export interface LineSimulatorOptions {
   requireRetryKey?: boolean;
   /** Largest body accepted, LINE's documented 2 MB by default. */
   maxBodyBytes?: number;
+  /** Check requests against LINE's OpenAPI description (default true). */
+  contract?: boolean;
+}
+
+/** A request LINE's OpenAPI description refuses. */
+export interface LineContractViolation {
+  method: string;
+  path: string;
+  errors: string[];
 }
 
 interface ChannelState {
@@ -103,6 +117,11 @@ interface ChannelState {
 }
 
 const USER_ID = /^U[0-9a-f]{32}$/;
+const KNOWN_ROUTES = new Set([
+  'POST /v2/bot/message/push',
+  'GET /v2/bot/message/quota',
+  'GET /v2/bot/message/quota/consumption',
+]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const CONVENTIONS: ReadonlyArray<{ prefix: string; behaviour: LineSimBehaviour }> = [
@@ -133,6 +152,8 @@ export class LineSimulator {
   private defaultQuota: number | null = null;
   private nextMessageId = 600_000_000_000_000_000n;
   private url: string | null = null;
+  private contract: OpenApiContract | null = null;
+  private readonly violations: LineContractViolation[] = [];
 
   constructor(private readonly opts: LineSimulatorOptions = {}) {}
 
@@ -183,6 +204,11 @@ export class LineSimulator {
     return this.channels.get(accessToken)?.usage ?? 0;
   }
 
+  /** Requests the official description refused, oldest first (each also answered 400). */
+  contractViolations(): LineContractViolation[] {
+    return [...this.violations];
+  }
+
   get baseUrl(): string {
     if (this.url === null) throw new Error('LINE simulator is not started');
     return this.url;
@@ -190,6 +216,7 @@ export class LineSimulator {
 
   async start(): Promise<{ port: number; baseUrl: string }> {
     if (this.server) throw new Error('LINE simulator already started');
+    if (this.opts.contract !== false) this.contract = await messagingApiContract();
     const server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log(`internal error: ${(err as Error).message}`);
@@ -253,8 +280,18 @@ export class LineSimulator {
     };
     try {
       const route = `${req.method ?? ''} ${path}`;
+      if (!KNOWN_ROUTES.has(route)) {
+        answer(404, { message: 'Not found' });
+        return;
+      }
+      // LINE authenticates before it reads the body.
+      this.authenticate(req);
+      const body = req.method === 'POST' ? await this.readJson(req) : undefined;
+      // A push is checked against the description after the simulator's own checks, whose details name the
+      // property as LINE does; anything they miss and the description refuses is still a 400.
+      if (route !== 'POST /v2/bot/message/push') this.checkContract(req, path, body);
       if (route === 'POST /v2/bot/message/push') {
-        await this.push(req, requestId, entry, answer);
+        await this.push(req, body!, requestId, entry, answer);
       } else if (route === 'GET /v2/bot/message/quota') {
         const channel = this.authenticate(req);
         const quota = this.quotaOf(channel);
@@ -272,12 +309,12 @@ export class LineSimulator {
 
   private async push(
     req: IncomingMessage,
+    body: Record<string, unknown>,
     requestId: string,
     entry: LineSimRequest,
     answer: (status: number, body: unknown, headers?: Record<string, string>) => void,
   ): Promise<void> {
     const channel = this.authenticate(req);
-    const body = await this.readJson(req);
     const to = typeof body.to === 'string' ? body.to : null;
     entry.to = to;
 
@@ -306,6 +343,7 @@ export class LineSimulator {
       details.push({ property: 'notificationDisabled', message: 'Must be a boolean' });
     }
     if (details.length > 0) throw badRequest(details);
+    this.checkContract(req, entry.path, body);
     const user = to as string;
     const messages = body.messages as unknown[];
 
@@ -397,6 +435,17 @@ export class LineSimulator {
         break;
     }
     answer(200, sentBody(accept(true)));
+  }
+
+  /** Throws LINE's 400 when the official description refuses the request, and keeps it as a violation. */
+  private checkContract(req: IncomingMessage, path: string, body: unknown): void {
+    if (!this.contract) return;
+    const check = this.contract.check({ method: req.method ?? '', path, headers: req.headers, body });
+    if (check.valid) return;
+    const errors = [...new Set(check.errors)].slice(0, 20);
+    this.violations.push({ method: req.method ?? '', path, errors });
+    this.log(`${req.method ?? ''} ${path} refused by LINE's OpenAPI description: ${errors.join('; ')}`);
+    throw badRequest(errors.map((e) => ({ property: linePropertyPath(e.split(':')[0] ?? ''), message: e })));
   }
 
   private authenticate(req: IncomingMessage): ChannelState {
@@ -502,14 +551,31 @@ export function lineUnfollowEvent(userId: string, opts: LineSimEventOptions = {}
   };
 }
 
-/** POSTs `{destination, events}` to `url`, signed with the channel secret like LINE signs it. */
+/**
+ * POSTs `{destination, events}` to `url`, signed with the channel secret like LINE signs it. The body is first
+ * checked against LINE's webhook description (../shared/line-openapi/webhook.yml): a body LINE could not send
+ * throws, so a test cannot pass on events LINE would never produce. A test that sends malformed events on purpose
+ * posts its own bytes.
+ */
 export async function sendLineWebhook(
   url: string,
   channelSecret: string,
   events: readonly object[],
   destination: string,
 ): Promise<{ status: number; body: string }> {
-  const raw = JSON.stringify({ destination, events });
+  const payload = { destination, events };
+  const check = (await webhookContract()).check({
+    method: 'POST',
+    path: '/callback',
+    headers: { 'content-type': 'application/json' },
+    body: payload,
+  });
+  if (!check.valid) {
+    throw new Error(
+      `webhook body refused by LINE's webhook description: ${[...new Set(check.errors)].slice(0, 10).join('; ')}`,
+    );
+  }
+  const raw = JSON.stringify(payload);
   const res = await fetch(url, {
     method: 'POST',
     headers: {
@@ -538,6 +604,13 @@ function newUlid(now = Date.now()): string {
   }
   const rand = [...randomBytes(16)].map((b) => CROCKFORD.charAt(b % 32)).join('');
   return time + rand;
+}
+
+/** '/requestBody/messages/0/type' → 'messages[0].type', LINE's notation in its 400 details. */
+function linePropertyPath(pointer: string): string {
+  const parts = pointer.split('/').filter((p) => p.length > 0);
+  if (parts[0] === 'requestBody' || parts[0] === 'header' || parts[0] === 'query') parts.shift();
+  return parts.reduce((out, p) => (/^\d+$/.test(p) ? `${out}[${p}]` : out ? `${out}.${p}` : p), '');
 }
 
 function badRequest(details: Array<{ message: string; property: string }>): HttpFailure {

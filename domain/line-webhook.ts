@@ -26,6 +26,18 @@ export interface LineUnfollowEvent extends LineFriendshipEventBase {
 
 export type LineFriendshipEvent = LineFollowEvent | LineUnfollowEvent;
 
+/** An event of the body that could not be read: kept with the reason, the other events are applied. */
+export interface LineRejectedEvent {
+  /** Its position in the body's events. */
+  index: number;
+  /** 'events[2].timestamp: is required and must be …'. */
+  reason: string;
+  /** The event as received (whatever JSON it was). */
+  event: unknown;
+  /** Its webhookEventId when that much is readable, so a redelivery of it is recorded once. */
+  webhookEventId: string | null;
+}
+
 export interface LineWebhook {
   /** The bot's user id the events are for: tells which official account they belong to. */
   destination: string;
@@ -33,6 +45,11 @@ export interface LineWebhook {
   events: LineFriendshipEvent[];
   /** Events of other types (message, postback, join…), not handled here. An empty body is LINE's connectivity check. */
   ignoredEvents: number;
+  /**
+   * Malformed events. One bad event does not refuse the body: LINE does not send a refused body again, so its
+   * valid events would be lost (issue 21 item 6).
+   */
+  rejectedEvents: LineRejectedEvent[];
 }
 
 export type LineWebhookParse = { ok: true; webhook: LineWebhook } | { ok: false; error: string };
@@ -71,20 +88,36 @@ export function readLineWebhook(body: unknown): LineWebhookParse {
   if (!Array.isArray(body.events)) return fail('events', 'is required and must be an array');
 
   const events: LineFriendshipEvent[] = [];
+  const rejectedEvents: LineRejectedEvent[] = [];
   let ignoredEvents = 0;
   for (const [i, e] of body.events.entries()) {
     const path = `events[${i}]`;
-    if (!isRecord(e)) return fail(path, 'must be an object');
-    if (typeof e.type !== 'string') return fail(`${path}.type`, 'is required and must be a string');
+    const reject = (failure: { error: string }): void => {
+      const id = isRecord(e) ? e.webhookEventId : undefined;
+      rejectedEvents.push({
+        index: i,
+        reason: failure.error,
+        event: e,
+        webhookEventId: typeof id === 'string' && WEBHOOK_EVENT_ID.test(id) ? id : null,
+      });
+    };
+    if (!isRecord(e)) {
+      reject(fail(path, 'must be an object'));
+      continue;
+    }
+    if (typeof e.type !== 'string') {
+      reject(fail(`${path}.type`, 'is required and must be a string'));
+      continue;
+    }
     if (e.type !== 'follow' && e.type !== 'unfollow') {
       ignoredEvents++;
       continue;
     }
     const read = readFriendshipEvent(e, e.type, path);
-    if (!read.ok) return read;
-    events.push(read.event);
+    if (read.ok) events.push(read.event);
+    else reject(read);
   }
-  return { ok: true, webhook: { destination: body.destination, events, ignoredEvents } };
+  return { ok: true, webhook: { destination: body.destination, events, ignoredEvents, rejectedEvents } };
 }
 
 function readFriendshipEvent(

@@ -14,7 +14,9 @@ import type { Logger } from 'pino';
 import { createLineClient, LINE_API_BASE_URL, type LineClient } from './client';
 import { validateLineMessages, type LineMessage } from '../../domain/line-messages';
 import type { LinePushOutcome } from '../../domain/line-outcome';
-import { personalize } from '../../domain/personalize';
+import { lineTrackableLinks, renderLineMessages, type LineRender } from '../../domain/line-render';
+import { TRACKING_PATHS, ownTrackingPrefixes } from '../../domain/link-rewrite';
+import { ensureTrackingTokens, tokenKey, type WantedToken } from '../../db/tracking-queries';
 import {
   blockedLeads,
   lineQuotaExhausted,
@@ -45,6 +47,8 @@ export interface LineSenderDeps {
   line: LineClient;
   /** Pushes on the wire at once per batch. */
   concurrency?: number;
+  /** Where the click-tracking URLs live (`${publicBaseUrl}/c/<token>`); needed by templates with clickTracking. */
+  publicBaseUrl?: string;
 }
 
 /** Activity attempts after which a 5xx / timeout / network failure is recorded as an error instead of retried. */
@@ -77,12 +81,50 @@ export function lineRetryKey(sendId: string, attempt: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Merge fields in text messages; other message types go out as the template holds them. */
-export function personalizeLineMessages(messages: readonly LineMessage[], lead: ClaimedSend): LineMessage[] {
-  const merge = { id: lead.lead_id, name: lead.name, attributes: lead.attributes };
-  return messages.map((m) =>
-    m.type === 'text' && typeof m.text === 'string' ? { ...m, text: personalize(m.text, merge) } : m,
+/**
+ * The messages for each claimed send: merge fields in texts, emoji indexes moved with the text, and with click
+ * tracking every link in texts and URI actions swapped for its tracking URL. The tokens of a batch are stored in
+ * one statement before any push, so a recipient never holds a token the database does not know.
+ */
+export async function renderLineBatch(
+  pool: Pool,
+  template: Pick<TemplateRow, 'line_messages' | 'click_tracking'>,
+  claimed: readonly ClaimedSend[],
+  publicBaseUrl: string | undefined,
+): Promise<Map<string, LineRender>> {
+  const messages = (template.line_messages ?? []) as LineMessage[];
+  const merge = (c: ClaimedSend) => ({ id: c.lead_id, name: c.name, attributes: c.attributes });
+  const out = new Map<string, LineRender>();
+  if (!template.click_tracking) {
+    for (const c of claimed) out.set(c.send_id, renderLineMessages(messages, merge(c)));
+    return out;
+  }
+  if (!publicBaseUrl)
+    throw new Error('LINE click tracking needs the public base URL of the tracking endpoints');
+  const base = publicBaseUrl.replace(/\/+$/, '');
+  const keepPrefixes = ownTrackingPrefixes(base);
+  const wanted: WantedToken[] = claimed.flatMap((c) =>
+    lineTrackableLinks(messages, merge(c), { keepPrefixes }).map((url) => ({
+      sendId: c.send_id,
+      part: 'line' as const,
+      url,
+    })),
   );
+  const tokens = await ensureTrackingTokens(pool, wanted);
+  for (const c of claimed) {
+    out.set(
+      c.send_id,
+      renderLineMessages(messages, merge(c), {
+        keepPrefixes,
+        trackingUrlFor: (url) => {
+          const token = tokens.get(tokenKey(c.send_id, 'line', url));
+          if (!token) throw new Error(`no line token stored for send ${c.send_id}`);
+          return `${base}${TRACKING_PATHS.click}${token}`;
+        },
+      }),
+    );
+  }
+  return out;
 }
 
 export function createLineSender(deps: LineSenderDeps): ChannelSender {
@@ -114,7 +156,7 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
     const { runId, template } = sendCtx;
     const ctx = Context.current();
     const account = await accountOf(template);
-    const messages = (template.line_messages ?? []) as LineMessage[];
+    const rendered = await renderLineBatch(pool, template, claimed, deps.publicBaseUrl);
     const blocked = await blockedLeads(
       pool,
       claimed.map((c) => c.lead_id),
@@ -135,6 +177,12 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
           await record(c, preErrorOutcome(BLOCKED_DETAIL, 'blocked'));
           continue;
         }
+        const render = rendered.get(c.send_id)!;
+        if (!render.ok) {
+          // LINE would answer 400: never pushed, the reason kept with the send.
+          await record(c, preErrorOutcome(render.reason, 'line_message_invalid'));
+          continue;
+        }
         if (exhausted) {
           await record(c, preErrorOutcome(MONTHLY_LIMIT_DETAIL, 'monthly_limit'));
           continue;
@@ -142,7 +190,7 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
         const outcome = await deps.line.push({
           accessToken: account.access_token,
           to: c.address,
-          messages: personalizeLineMessages(messages, c),
+          messages: render.messages,
           retryKey: lineRetryKey(c.send_id, c.attempt),
         });
         heartbeat();
@@ -215,6 +263,7 @@ export const lineChannel: ChannelModule = {
     createLineSender({
       pool,
       logger,
+      publicBaseUrl: config.publicBaseUrl,
       line:
         transports.line ??
         createLineClient({

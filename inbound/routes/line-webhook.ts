@@ -4,6 +4,8 @@
 // nothing is parsed or changed before the signature holds. An unknown account and a bad signature get the same
 // answer (and the same work: a signature check), so account ids cannot be enumerated. Each event is applied once,
 // by its webhookEventId, and the latest event of a user decides (db/line-webhook-queries.ts): LINE redelivers.
+// A malformed event is recorded with its reason and the body's other events applied: LINE does not resend a body
+// we refuse, so a 400 for one bad event would lose the good ones.
 //
 // A Fastify plugin that api/app.ts registers with the pool (inbound/ sits below api/ and imports nothing from it).
 import { randomBytes } from 'node:crypto';
@@ -13,7 +15,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Pool } from 'pg';
 import { verifySignature } from '../../channels/line-signature';
 import { liveOfficialAccount } from '../../db/line-queries';
-import { applyLineWebhookEvents } from '../../db/line-webhook-queries';
+import { applyLineWebhookEvents, recordRejectedLineEvents } from '../../db/line-webhook-queries';
 import { ApiError, ErrorBody } from '../../domain/http-error';
 import { parseLineWebhook } from '../../domain/line-webhook';
 
@@ -48,7 +50,7 @@ export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookRouteOptions> = as
         summary:
           "Webhook of a LINE official account (set in the LINE Developers console); signed with the account's channel secret",
         description:
-          'A bad or missing signature and an unknown account get the same 401. Each event is applied once (by its webhookEventId) and the latest event of a user decides its friend status, so redeliveries are harmless.',
+          'A bad or missing signature and an unknown account get the same 401; a body that is not a webhook (not JSON, no destination or events) is a 400. A malformed event does not refuse its body: the valid events are applied, the malformed ones recorded with the reason and listed in `rejected`, and the answer is 200 (LINE does not send a refused body again). Each event is applied once (by its webhookEventId) and the latest event of a user by LINE time decides its friend status, so late redeliveries are harmless.',
         params: Type.Object(
           { accountId: Type.Integer({ minimum: 1, maximum: 2147483647 }) },
           { additionalProperties: false },
@@ -61,6 +63,13 @@ export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookRouteOptions> = as
             eventsRepeated: Type.Integer({
               description: 'events applied before (same webhookEventId): ignored, a redelivery is harmless',
             }),
+            eventsRejected: Type.Integer({ description: 'malformed events, recorded and not applied' }),
+            rejected: Type.Array(
+              Type.Object({
+                index: Type.Integer({ description: 'position in the body events' }),
+                reason: Type.String({ description: "e.g. 'events[1].timestamp: is required and must be …'" }),
+              }),
+            ),
           }),
           400: ErrorBody,
           // A bad or missing signature and an unknown account alike.
@@ -80,12 +89,21 @@ export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookRouteOptions> = as
       const parsed = parseLineWebhook(raw.toString('utf8'));
       if (!parsed.ok) throw new ApiError(400, `body: ${parsed.error}`, 'body');
 
-      const result = await applyLineWebhookEvents(pool, account.id, parsed.webhook.events);
+      const { events, rejectedEvents } = parsed.webhook;
+      const result = await applyLineWebhookEvents(pool, account.id, events);
+      const rejectedNew = await recordRejectedLineEvents(pool, account.id, rejectedEvents);
+      if (rejectedEvents.length > 0) {
+        req.log.warn(
+          { accountId: account.id, rejected: rejectedEvents.map((r) => r.reason), recorded: rejectedNew },
+          'LINE webhook events rejected',
+        );
+      }
       req.log.info(
         {
           accountId: account.id,
-          events: parsed.webhook.events.length,
+          events: events.length,
           ignored: parsed.webhook.ignoredEvents,
+          rejected: rejectedEvents.length,
           ...result,
         },
         'LINE webhook applied',
@@ -95,6 +113,8 @@ export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookRouteOptions> = as
         leadsUpdated: result.leadsUpdated,
         eventsApplied: result.applied,
         eventsRepeated: result.repeated,
+        eventsRejected: rejectedEvents.length,
+        rejected: rejectedEvents.map((r) => ({ index: r.index, reason: r.reason })),
       };
     },
   );

@@ -7,7 +7,13 @@ import { createLineClient, type LineClient } from '../../channels/line/client';
 import { signBody, verifySignature } from '../../channels/line-signature';
 import type { LineMessage } from '../../domain/line-messages';
 import { parseLineWebhook } from '../../domain/line-webhook';
-import { LineSimulator, lineFollowEvent, lineUnfollowEvent, randomUserId } from '../../dev/line-simulator';
+import {
+  LineSimulator,
+  lineFollowEvent,
+  lineUnfollowEvent,
+  randomUserId,
+  sendLineWebhook,
+} from '../../dev/line-simulator';
 
 let sim: LineSimulator;
 let client: LineClient;
@@ -374,6 +380,29 @@ describe('simulator request checks', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ details: [{ property: 'X-Line-Retry-Key' }] });
   });
+
+  test('when a push passes the simulator’s own checks but LINE’s OpenAPI description refuses it, then 400 and a recorded violation', async () => {
+    const to = randomUserId();
+    const before = sim.contractViolations().length;
+    // quickReply is a common property our own validation lets through; the description says what it holds.
+    const outcome = await client.push({
+      accessToken: token,
+      to,
+      messages: [{ type: 'text', text: 'hi', quickReply: { items: 'none' } } as unknown as LineMessage],
+      retryKey: randomUUID(),
+    });
+    expect(outcome).toMatchObject({ status: 400, retryable: false });
+    expect(sim.pushes(to)).toHaveLength(0);
+    const violations = sim.contractViolations().slice(before);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]!.errors.join(' ')).toMatch(/quickReply\/items/);
+  });
+
+  test('when every push of this file was valid, then the description refused none but the one above', () => {
+    expect(sim.contractViolations().map((v) => v.errors.some((e) => e.includes('quickReply')))).toEqual([
+      true,
+    ]);
+  });
 });
 
 describe('webhook signatures', () => {
@@ -418,6 +447,21 @@ describe('webhook signatures', () => {
 
   test('when a signature is made, then it is Base64 of an HMAC-SHA256 (44 characters)', () => {
     expect(signBody('secret', 'body')).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+  });
+
+  test('when a webhook body breaks LINE’s webhook description, then the simulator refuses to send it', async () => {
+    const user = randomUserId();
+    await expect(
+      sendLineWebhook(
+        'http://127.0.0.1:9/never',
+        secret,
+        [{ ...lineFollowEvent(user), timestamp: 'now' }],
+        randomUserId(),
+      ),
+    ).rejects.toThrow(/webhook description: .*timestamp/);
+    await expect(
+      sendLineWebhook('http://127.0.0.1:9/never', secret, [lineFollowEvent(user)], 'not-a-bot-id'),
+    ).rejects.toThrow(/destination/);
   });
 
   describe('end to end against a receiving server', () => {
@@ -465,6 +509,7 @@ describe('webhook signatures', () => {
           webhook: {
             destination: expect.stringMatching(/^U[0-9a-f]{32}$/),
             ignoredEvents: 0,
+            rejectedEvents: [],
             events: [
               expect.objectContaining({
                 type: 'follow',

@@ -56,7 +56,7 @@ describe('parseLineWebhook: friendship events', () => {
   ])('%s', (_name, e, expected) => {
     expect(parseLineWebhook(body([e]))).toEqual({
       ok: true,
-      webhook: { destination: BOT, events: [expected], ignoredEvents: 0 },
+      webhook: { destination: BOT, events: [expected], ignoredEvents: 0, rejectedEvents: [] },
     });
   });
 
@@ -77,7 +77,7 @@ describe('parseLineWebhook: friendship events', () => {
   test('when LINE checks connectivity with no events, then an empty, valid webhook', () => {
     expect(parseLineWebhook(body([]))).toEqual({
       ok: true,
-      webhook: { destination: BOT, events: [], ignoredEvents: 0 },
+      webhook: { destination: BOT, events: [], ignoredEvents: 0, rejectedEvents: [] },
     });
   });
 
@@ -101,6 +101,16 @@ describe('parseLineWebhook: malformed bodies give an error naming the place', ()
       JSON.stringify({ destination: BOT }),
       /^events: is required and must be an array/,
     ],
+  ])('%s', (_name, raw, error) => {
+    const parsed = parseLineWebhook(raw);
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.error).toMatch(error);
+  });
+});
+
+describe('parseLineWebhook: a malformed event is rejected alone, naming the place, and the others are kept', () => {
+  test.each<[string, string, RegExp]>([
     [
       'when an event is not an object, then its index is named',
       body([event('follow'), 7]),
@@ -173,8 +183,28 @@ describe('parseLineWebhook: malformed bodies give an error naming the place', ()
     ],
   ])('%s', (_name, raw, error) => {
     const parsed = parseLineWebhook(raw);
-    expect(parsed.ok).toBe(false);
-    if (parsed.ok) return;
-    expect(parsed.error).toMatch(error);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const { rejectedEvents } = parsed.webhook;
+    expect(rejectedEvents).toHaveLength(1);
+    expect(rejectedEvents[0]!.reason).toMatch(error);
+    expect(rejectedEvents[0]!.event).toEqual(JSON.parse(raw).events[rejectedEvents[0]!.index]);
+  });
+
+  test('when a body holds valid events around a malformed one, then the valid ones are read in order', () => {
+    const good = [event('follow'), event('unfollow', { webhookEventId: '01GOODEVENT' })];
+    const bad = event('unfollow', { timestamp: 'yesterday', webhookEventId: '01BADEVENT' });
+    const parsed = parseLineWebhook(body([good[0], bad, good[1]]));
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.webhook.events.map((e) => e.type)).toEqual(['follow', 'unfollow']);
+    expect(parsed.webhook.rejectedEvents).toEqual([
+      {
+        index: 1,
+        reason: expect.stringMatching(/^events\[1\]\.timestamp/),
+        event: bad,
+        webhookEventId: '01BADEVENT',
+      },
+    ]);
   });
 });
