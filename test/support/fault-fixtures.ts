@@ -75,6 +75,8 @@ export function startWorkerProcess(
       ...run.queues,
       LOG_LEVEL: 'info',
       WORKER_METRICS_PORT: '0',
+      // As the in-process harness: the seeded runs send from unregistered domains (issue 19 has its own tests).
+      ALLOW_UNAUTHENTICATED_SENDING: '1',
     },
     stdio: ['ignore', out, out],
   });
