@@ -334,25 +334,65 @@ export class SmscSimulator {
   }
 
   /**
+   * A long reply as a handset sends it: `parts` in order, each a deliver_sm (or data_sm) carrying a
+   * concatenation UDH with one reference. Resolves with each part's command_status.
+   */
+  async sendConcatenatedMobileOriginated(
+    mo: {
+      from: string;
+      to: string;
+      parts: string[];
+      encoding: 'gsm' | 'ucs2';
+      via?: 'deliver_sm' | 'data_sm';
+      ref?: number;
+    },
+    timeoutMs = 10_000,
+  ): Promise<Array<number | null>> {
+    const ref = mo.ref ?? Math.floor(Math.random() * 256);
+    const statuses: Array<number | null> = [];
+    for (const [i, text] of mo.parts.entries()) {
+      statuses.push(
+        await this.sendMobileOriginated(
+          { ...mo, text, concat: { ref, total: mo.parts.length, seq: i + 1 } },
+          timeoutMs,
+        ),
+      );
+    }
+    return statuses;
+  }
+
+  /**
    * A handset's reply (mobile-originated): deliver_sm with short_message, or data_sm with
    * message_payload, in GSM 03.38 (data_coding 0) or UCS-2 (8). Sent to one bound session;
    * resolves with the client's command_status, or null when it does not answer in timeoutMs.
    */
   async sendMobileOriginated(
-    mo: { from: string; to: string; text: string; encoding: 'gsm' | 'ucs2'; via?: 'deliver_sm' | 'data_sm' },
+    mo: {
+      from: string;
+      to: string;
+      text: string;
+      encoding: 'gsm' | 'ucs2';
+      via?: 'deliver_sm' | 'data_sm';
+      /** A part of a concatenated reply: its UDH (IE 0x00, 8-bit reference) goes before the text. */
+      concat?: { ref: number; total: number; seq: number };
+    },
     timeoutMs = 10_000,
   ): Promise<number | null> {
     const target = [...this.clients].find((c) => c.systemId !== null);
     if (!target) throw new Error('no bound session to send to');
     const dataCoding = mo.encoding === 'gsm' ? 0x00 : 0x08;
-    const body = mo.encoding === 'gsm' ? encodeGsm7(mo.text) : encodeUcs2(mo.text);
+    const text = mo.encoding === 'gsm' ? encodeGsm7(mo.text) : encodeUcs2(mo.text);
+    const body = mo.concat
+      ? Buffer.concat([Buffer.from([0x05, 0x00, 0x03, mo.concat.ref, mo.concat.total, mo.concat.seq]), text])
+      : text;
     const address = {
       source_addr_ton: 0x01,
       source_addr_npi: 0x01,
       source_addr: mo.from,
       dest_addr_ton: /^\d+$/.test(mo.to) ? 0x01 : 0x05,
       destination_addr: mo.to,
-      esm_class: 0x00,
+      // 0x40: UDH indicator, the short message starts with its user data header.
+      esm_class: mo.concat ? 0x40 : 0x00,
       data_coding: dataCoding,
     };
     const pdu =

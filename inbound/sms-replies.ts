@@ -2,6 +2,11 @@
 // each is read for an opt-out keyword (domain/sms-replies.ts) and recorded, an opt-out
 // unsubscribing the number's leads from SMS bulk sends (db/sms-reply-queries.ts).
 //
+// A long reply comes as several parts with a concatenation UDH (same reference, total and a
+// sequence number each): the parts are joined in sequence order before the keywords are read,
+// so "ST" + "OP" is STOP. Parts whose siblings never come are recorded as they are, joined, after
+// `partsWaitMs`, so nothing a handset sent is lost.
+//
 // Replies are recorded one after another in arrival order. The transport acknowledges a
 // reply once the listener returns, so a reply that cannot be recorded yet (database down)
 // is kept and tried again; a worker that dies meanwhile loses it, as with receipts.
@@ -21,9 +26,25 @@ export interface SmsReplyProcessingOptions {
   defaultRegion: string;
   /** Called once a reply is recorded (tests, metrics). */
   onRecorded?: (record: SmsReplyRecord) => void;
+  /** How long the parts of a concatenated reply wait for the rest (default 10 minutes). */
+  partsWaitMs?: number;
 }
 
 const RETRY_MS = 1_000;
+const PARTS_WAIT_MS = 10 * 60_000;
+
+interface PendingParts {
+  parts: Map<number, SmsReply>;
+  total: number;
+  timer: NodeJS.Timeout;
+}
+
+/** The parts joined in sequence order, as one reply received when its last part was. */
+function joinParts(parts: Iterable<SmsReply>): SmsReply {
+  const ordered = [...parts].sort((a, b) => (a.concat?.seq ?? 0) - (b.concat?.seq ?? 0));
+  const last = ordered.reduce((a, b) => (b.receivedAt > a.receivedAt ? b : a));
+  return { ...last, text: ordered.map((p) => p.text).join(''), concat: null };
+}
 
 export function startSmsReplyProcessing(opts: SmsReplyProcessingOptions): { stop(): Promise<void> } {
   const { pool, sms, logger } = opts;
@@ -75,9 +96,36 @@ export function startSmsReplyProcessing(opts: SmsReplyProcessingOptions): { stop
     });
   }
 
-  const unsubscribe = sms.onReply((reply) => {
-    queue.push(reply);
+  const pending = new Map<string, PendingParts>();
+  const complete = (key: string): void => {
+    const p = pending.get(key);
+    if (!p) return;
+    clearTimeout(p.timer);
+    pending.delete(key);
+    if (!stopped) queue.push(joinParts(p.parts.values()));
     kick();
+  };
+
+  const unsubscribe = sms.onReply((reply) => {
+    const c = reply.concat;
+    if (!c || c.total <= 1) {
+      queue.push(reply);
+      kick();
+      return;
+    }
+    const key = `${reply.from}\u0000${reply.to}\u0000${c.ref}\u0000${c.total}`;
+    let p = pending.get(key);
+    if (!p) {
+      const timer = setTimeout(() => {
+        logger.warn({ handset: reply.from, ref: c.ref }, 'sms reply parts incomplete; recording what came');
+        complete(key);
+      }, opts.partsWaitMs ?? PARTS_WAIT_MS);
+      timer.unref();
+      p = { parts: new Map(), total: c.total, timer };
+      pending.set(key, p);
+    }
+    p.parts.set(c.seq, reply);
+    if (p.parts.size >= p.total) complete(key);
   });
 
   return {
@@ -86,6 +134,8 @@ export function startSmsReplyProcessing(opts: SmsReplyProcessingOptions): { stop
       stopped = true;
       unsubscribe();
       if (retryTimer) clearTimeout(retryTimer);
+      for (const p of pending.values()) clearTimeout(p.timer);
+      if (pending.size > 0) logger.warn({ lost: pending.size }, 'incomplete sms reply parts at shutdown');
       await draining;
       if (queue.length > 0) logger.warn({ lost: queue.length }, 'sms replies not recorded at shutdown');
     },

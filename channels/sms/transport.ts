@@ -115,6 +115,8 @@ export interface SmsReply {
   text: string;
   dataCoding: number;
   receivedAt: Date;
+  /** One part of a concatenated reply (UDH IE 0x00 or 0x08); null for a whole message. */
+  concat?: { ref: number; total: number; seq: number } | null;
 }
 
 export interface SmsTransport {
@@ -565,6 +567,7 @@ class SmppTransceiver implements SmsTransport {
       text: messageText(pdu),
       dataCoding: pdu.data_coding ?? 0,
       receivedAt: new Date(),
+      concat: concatenation(pdu.short_message) ?? concatenation(pdu.message_payload),
     };
     try {
       this.receipts.emit('reply', reply);
@@ -607,6 +610,18 @@ class SmppTransceiver implements SmsTransport {
 function refused(reason: string): SmsSubmitResult {
   const { outcome, detail } = summarizeSubmit([SUBMIT_REFUSED]);
   return { parts: [{ messageId: null, status: SUBMIT_REFUSED }], outcome, detail, reason };
+}
+
+/** The concatenation information element of a decoded message (8- or 16-bit reference), if any. */
+function concatenation(
+  m: Buffer | string | DecodedMessage | undefined,
+): { ref: number; total: number; seq: number } | null {
+  if (m === undefined || typeof m === 'string' || Buffer.isBuffer(m)) return null;
+  for (const ie of m.udh ?? []) {
+    if (ie[0] === 0x00 && ie.length >= 5) return { ref: ie[2]!, total: ie[3]!, seq: ie[4]! };
+    if (ie[0] === 0x08 && ie.length >= 6) return { ref: ie.readUInt16BE(2), total: ie[4]!, seq: ie[5]! };
+  }
+  return null;
 }
 
 function messageText(pdu: PDU): string {

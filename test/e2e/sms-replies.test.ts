@@ -40,6 +40,33 @@ const unsubscribedSms = async (id: number): Promise<string | null> =>
   (await h.api('GET', `/v1/leads/${id}`)).body.unsubscribed.sms;
 
 describe('replies to SMS', () => {
+  test.each<['gsm' | 'ucs2', string[], string]>([
+    ['gsm', ['ST', 'OP'], 'STOP'],
+    ['ucs2', ['ストッ', 'プ'], 'ストップ'],
+  ])(
+    'when a %s reply comes as concatenated parts (UDH) that spell a keyword only together, then the parts are joined and opt out',
+    async (encoding, parts, keyword) => {
+      const number = mobile('6101');
+      const id = await lead({ mobile: number.local });
+
+      const statuses = await h.smsc.sendConcatenatedMobileOriginated({
+        from: number.smpp,
+        to: 'DELIVERY',
+        parts: [...parts],
+        encoding,
+      });
+      expect(statuses).toEqual(parts.map(() => 0));
+
+      const row = await replyRow(number.smpp, keyword);
+      expect(row).toMatchObject({ kind: 'opt_out', keyword, lead_ids: [id] });
+      const pieces = await h.pool.query('SELECT count(*)::int AS n FROM sms_reply WHERE handset = $1', [
+        number.smpp,
+      ]);
+      expect(pieces.rows[0].n).toBe(1);
+      expect(await unsubscribedSms(id)).not.toBeNull();
+    },
+  );
+
   test('when a handset replies 配信停止 in UCS-2, then every lead with that number is unsubscribed from SMS with the message and time kept', async () => {
     const number = mobile('6001');
     const byMobile = await lead({ mobile: number.local });
