@@ -13,6 +13,7 @@ import type { LinkClickCounts } from '../../db/tracking-queries';
 import { figuresOfRun } from '../../channels/run-figures';
 import { RunFigureValues } from './wizard-runs';
 import { notFound } from '../errors';
+import { Complaints, NO_COMPLAINTS, complaintsJson } from './sending-domains';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import { ErrorBody, IdParams, Nullable, PageQuery, Timestamp, iso } from '../schemas';
@@ -51,6 +52,12 @@ const RunFiguresBody = Type.Object(
       humanOnly: Type.Object(Figures.properties, { description: HUMAN_ONLY }),
     }),
     suspectedMachineClicks: Type.Integer(),
+    complaints: Nullable(
+      Type.Object(Complaints.properties, {
+        description:
+          "the run's complaints (ARF) as a share of its delivered messages over the last 7 and 30 days; null for SMS and LINE",
+      }),
+    ),
     resent: Type.Integer({
       description:
         'messages sent again because their batch was interrupted before their outcome was recorded (possible duplicates, same Message-ID; README: what can be sent twice)',
@@ -127,11 +134,12 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
       repository('templates'),
       repository('tracking'),
       repository('sends'),
+      repository('sendingDomains'),
     ],
   },
   async (fastify) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-    const { wizardRuns, templates, tracking, sends } = app;
+    const { wizardRuns, templates, tracking, sends, sendingDomains } = app;
 
     app.get(
       '/v1/wizard-runs/:id/figures',
@@ -149,10 +157,11 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
         if (!run) throw notFound(`wizard run ${req.params.id}`);
         // The template now only judges runs stored without a snapshot of it.
         const template = run.template_snapshot ? null : await templates.get(run.template_id);
-        const [c, links, resent] = await Promise.all([
+        const [c, links, resent, complaints] = await Promise.all([
           tracking.runCounts(run.id),
           tracking.runLinkClicks(run.id, MAX_URLS),
           sends.resentCount(run.id),
+          run.channel === 'email' ? sendingDomains.complaints('run', [run.id]) : null,
         ]);
         const all = figuresOfRun(run, {}, template);
         const humanOnly = figuresOfRun(
@@ -170,6 +179,7 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
           opens: { measurable, reason },
           figures: { all, humanOnly },
           suspectedMachineClicks: c.suspectedClicks,
+          complaints: complaints && complaintsJson(complaints.get(String(run.id)) ?? NO_COMPLAINTS),
           resent,
           parts: links.parts.map((p) => ({ part: p.part, ...withAndWithout(p, rateBase) })),
           urls: links.urls.map((u) => ({

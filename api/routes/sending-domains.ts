@@ -43,7 +43,7 @@ const Record = Type.Object({
   purpose: Type.String(),
 });
 
-const Complaints = Type.Object(
+export const Complaints = Type.Object(
   {
     delivered7d: Type.Integer(),
     complaints7d: Type.Integer(),
@@ -129,14 +129,14 @@ const RotateBody = Type.Object(
   { additionalProperties: false },
 );
 
-const NO_COMPLAINTS: ComplaintFigures = {
+export const NO_COMPLAINTS: ComplaintFigures = {
   delivered7d: 0,
   complaints7d: 0,
   delivered30d: 0,
   complaints30d: 0,
 };
 
-function complaintsJson(f: ComplaintFigures): Static<typeof Complaints> {
+export function complaintsJson(f: ComplaintFigures): Static<typeof Complaints> {
   return {
     ...f,
     rate7d: complaintRate(f.complaints7d, f.delivered7d),

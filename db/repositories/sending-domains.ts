@@ -79,10 +79,12 @@ export async function complaintFigures(
        SELECT ${key} AS key, 'd' AS kind, s.delivered_at AS at
          FROM send s JOIN template t ON t.id = s.template_id
         WHERE s.channel = 'email' AND s.result = 'delivered' AND s.delivered_at > now() - interval '30 days'
+          AND ($2::int[] IS NULL OR s.run_id = ANY($2::int[]))
        UNION ALL
        SELECT ${key}, 'c', r.received_at
          FROM inbound_report r JOIN send s ON s.id = r.send_id JOIN template t ON t.id = s.template_id
         WHERE r.action = 'complaint' AND r.received_at > now() - interval '30 days'
+          AND ($2::int[] IS NULL OR s.run_id = ANY($2::int[]))
      )
      SELECT key,
             count(*) FILTER (WHERE kind = 'd' AND at > now() - interval '7 days')::int AS delivered_7d,
@@ -91,7 +93,11 @@ export async function complaintFigures(
             count(*) FILTER (WHERE kind = 'c')::int AS complaints_30d
        FROM x WHERE key IS NOT NULL AND ($1::text[] IS NULL OR key = ANY($1::text[]))
       GROUP BY key`,
-    [keys === null ? null : keys.map(String)],
+    [
+      keys === null ? null : keys.map(String),
+      // A run's figures read only its own sends, not every email of 30 days.
+      by === 'run' && keys !== null ? keys.map(Number) : null,
+    ],
   );
   return new Map(
     res.rows.map((r) => [

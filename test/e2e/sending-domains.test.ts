@@ -338,6 +338,13 @@ describe('sending', () => {
     });
     const runPf = (await h.api('GET', `/v1/wizard-runs/${first.id}/preflight`)).body;
     expect(runPf.complaints).toMatchObject({ complaints7d: 1, rate7d: 0.25 });
+    const figures = (await h.api('GET', `/v1/wizard-runs/${first.id}/figures`)).body;
+    expect(figures.complaints).toMatchObject({
+      delivered7d: 4,
+      complaints7d: 1,
+      rate7d: 0.25,
+      rate30d: 0.25,
+    });
 
     const second = await runToEnd(templateId, leadIds, { includeAlreadySent: true });
     expect(second.status).toBe('error');
