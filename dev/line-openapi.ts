@@ -1,4 +1,4 @@
-// LINE's official OpenAPI descriptions (../shared/line-openapi, from line/line-openapi) as request validators, built
+// LINE's official OpenAPI descriptions (dev/line-openapi/, from line/line-openapi, Apache 2.0) as request validators, built
 // with openapi-backend (Ajv underneath): the LINE simulator checks every request it receives against
 // messaging-api.yml, and the webhook helpers check every body they send against webhook.yml, so a request the
 // official description refuses fails the test that made it.
@@ -31,13 +31,14 @@ export interface ContractCheck {
   errors: string[];
 }
 
-/** Where the descriptions are: LINE_OPENAPI_DIR, else ../shared/line-openapi beside the checkout. */
+/**
+ * Where the descriptions are: LINE_OPENAPI_DIR (a newer copy), else dev/line-openapi/, LINE's
+ * official files as published under the Apache License 2.0 (its LICENSE beside them).
+ */
 export function lineOpenApiDir(): string {
-  const candidates = [
-    process.env.LINE_OPENAPI_DIR,
-    join(__dirname, '..', '..', 'shared', 'line-openapi'),
-    join(__dirname, '..', '..', '..', 'shared', 'line-openapi'),
-  ].filter((d): d is string => typeof d === 'string' && d.length > 0);
+  const candidates = [process.env.LINE_OPENAPI_DIR, join(__dirname, 'line-openapi')].filter(
+    (d): d is string => typeof d === 'string' && d.length > 0,
+  );
   const found = candidates.find((d) => existsSync(join(d, 'messaging-api.yml')));
   if (!found) throw new Error(`LINE's OpenAPI descriptions not found (tried ${candidates.join(', ')})`);
   return found;

@@ -2,7 +2,7 @@
 // quota endpoints the way LINE does — including its 400 body `{message, details[{message, property}]}`, the 409 on a
 // reused retry key, the two kinds of 429 — records what it accepts, and can be scripted per user id to fail.
 //
-// Every request is first checked against LINE's official OpenAPI description (../shared/line-openapi/
+// Every request is first checked against LINE's official OpenAPI description (dev/line-openapi/
 // messaging-api.yml, through dev/line-openapi.ts: path, headers, body); a request it refuses is answered 400 with
 // the validator's findings as LINE's `details`, and kept in contractViolations() for tests to assert on. Message
 // objects are then checked with domain/line-messages.ts, the product's own copy of the limits LINE enforces beyond
@@ -553,7 +553,7 @@ export function lineUnfollowEvent(userId: string, opts: LineSimEventOptions = {}
 
 /**
  * POSTs `{destination, events}` to `url`, signed with the channel secret like LINE signs it. The body is first
- * checked against LINE's webhook description (../shared/line-openapi/webhook.yml): a body LINE could not send
+ * checked against LINE's webhook description (dev/line-openapi/webhook.yml): a body LINE could not send
  * throws, so a test cannot pass on events LINE would never produce. A test that sends malformed events on purpose
  * posts its own bytes.
  */
