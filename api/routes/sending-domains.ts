@@ -310,7 +310,8 @@ export const sendingDomainRoutes: FastifyPluginAsync = routesPlugin(
       async (req) => {
         const row = await repo.byId(req.params.id);
         if (!row) throw notFound(`sending domain ${req.params.id}`);
-        await repo.addPendingKey(row.id, await newKey(req.body.algorithm ?? 'rsa'));
+        if (!(await repo.addPendingKey(row.id, await newKey(req.body.algorithm ?? 'rsa'))))
+          throw notFound(`sending domain ${req.params.id}`);
         return oneJson(row);
       },
     );

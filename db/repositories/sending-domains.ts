@@ -166,14 +166,20 @@ export function sendingDomainRepository(pool: Pool) {
     },
 
     /** A rotation: the new key waits (pending) until its record verifies; the current one keeps signing. */
-    async addPendingKey(domainId: number, key: NewKey): Promise<void> {
-      await inTransaction(pool, async (client) => {
+    async addPendingKey(domainId: number, key: NewKey): Promise<boolean> {
+      return inTransaction(pool, async (client) => {
+        // The domain may have been deleted while the key was generated: locked, or false (a 404).
+        const domain = await client.query(`SELECT 1 FROM sending_domain WHERE id = $1 FOR UPDATE`, [
+          domainId,
+        ]);
+        if (domain.rowCount === 0) return false;
         // One rotation at a time per algorithm: a pending key not yet published is replaced.
         await client.query(
           `DELETE FROM sending_domain_key WHERE domain_id = $1 AND algorithm = $2 AND state = 'pending'`,
           [domainId, key.algorithm],
         );
         await insertKey(client, domainId, key, 'pending');
+        return true;
       });
     },
 

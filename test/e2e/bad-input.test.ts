@@ -355,3 +355,13 @@ describe('what the API answers besides its handlers', () => {
     expect(numericExclusive).toEqual([]);
   });
 });
+
+describe('a long query string', () => {
+  test('when a URL filter is too long once percent-encoded, then 400 names it (not a 431 from the HTTP parser)', async () => {
+    // 8,001 characters of 4-byte UTF-8: about 96 KB on the request line, past Node's default 16 KiB.
+    const url = '\u{1F600}'.repeat(8001);
+    const res = await h.api('GET', `/v1/wizard-runs/1/url-clickers?part=html&url=${encodeURIComponent(url)}`);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toContain('url');
+  });
+});
