@@ -14,8 +14,8 @@
 #   dma       an empty /etc/dma, over which the test bind-mounts its own
 #             dma.conf in a private mount namespace (the path is compiled in)
 #
-# Idempotent; always exits 0 and says what could not be had (its tests are
-# then reported as skipped).
+# Idempotent; always exits 0 and says what could not be had (its tests then
+# fail, naming this script).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD/.tools/mta"
