@@ -6,11 +6,14 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV SKIP_TEMPORAL_TOOLS=1 NODE_ENV=production
 COPY package.json package-lock.json ./
-# `npm ci` runs the project's postinstall step, so its script must be here
-# already (SKIP_TEMPORAL_TOOLS makes it a no-op: the image uses a real Temporal).
-COPY scripts/install-tools.mjs scripts/
+# `npm ci` runs the project's postinstall step, so its scripts must be here
+# already (SKIP_TEMPORAL_TOOLS makes the tools step a no-op: the image uses a
+# real Temporal; the console build waits for the sources, copied next).
+COPY scripts/install-tools.mjs scripts/build-console.mjs scripts/
 RUN npm ci --no-audit --no-fund
 COPY . .
+# The operator console's script and stylesheet (dist/console), served by the API at /.
+RUN node scripts/build-console.mjs
 # Production dependencies only: fail the build if a command's modules do not
 # load or the worker's workflow bundle cannot be built.
 RUN npx tsx scripts/check-image-load.ts

@@ -18,10 +18,16 @@ export default tseslint.config(
       '**/*.js',
       '**/*.mjs',
       'test/fixtures/',
+      'console/src/api-types.ts',
     ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // The console runs in the browser (console/tsconfig.json: DOM, Preact JSX).
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
   {
     languageOptions: {
       globals: { ...globals.node },

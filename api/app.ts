@@ -40,6 +40,7 @@ import { accessLogRoutes } from './routes/access-log';
 import { leadSearchRoutes } from './routes/lead-search';
 import { usageRoutes } from './routes/usage';
 import { labelRoutes } from './routes/labels';
+import { consoleRoutes } from './routes/console';
 import { bounceReportRoutes } from '../inbound/routes/bounces';
 import { lineWebhookRoutes } from '../inbound/routes/line-webhook';
 
@@ -233,6 +234,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(addressImportRoutes);
   await app.register(addressRoutes);
   await app.register(sendingDomainRoutes);
+  await app.register(consoleRoutes);
   return app;
 }
 

@@ -37,6 +37,10 @@ export const labelRoutes: FastifyPluginAsync = routesPlugin({ name: 'label-route
         response: {
           200: Type.Object({
             language: Type.String({ description: 'ja or en' }),
+            timeZone: Type.String({
+              description:
+                "the account's time zone (ACCOUNT_TIME_ZONE), in which notices, usage days and the console show times",
+            }),
             runStatuses: Labelled,
             sendResults: Labelled,
             resultDetails: Type.Array(
@@ -69,6 +73,7 @@ export const labelRoutes: FastifyPluginAsync = routesPlugin({ name: 'label-route
         Object.entries(x).map(([code, text]) => ({ code, label: text[lang] }));
       return {
         language: lang,
+        timeZone: app.deps.config.accountTimeZone,
         runStatuses: table(RUN_STATUS_TEXT),
         sendResults: table(SEND_RESULT_TEXT),
         resultDetails: [...RESULT_DETAIL_TEXT.entries()].map(([detail, text]) => ({
