@@ -48,3 +48,12 @@ export function errorMessage(error: unknown, fallback: string): string {
     return error.message;
   return fallback;
 }
+
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never;
+
+/** The JSON body of a route's 200 answer, e.g. `Answer<'/v1/sends', 'get'>`. */
+export type Answer<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends {
+  responses: { 200: infer R };
+}
+  ? JsonOf<R>
+  : never;

@@ -5,6 +5,9 @@ import type { MessageKey } from './messages';
 import type { Match } from './router';
 import type { ConsoleUser } from './session';
 import { HomeScreen } from './screens/home';
+import { LeadScreen } from './screens/lead';
+import { LeadSearchScreen } from './screens/lead-search';
+import { SendDetailScreen, SendsScreen } from './screens/sends';
 
 export interface ScreenProps {
   match: Match;
@@ -21,4 +24,10 @@ export interface RouteDef {
   needs?: 'write' | 'admin';
 }
 
-export const routes: RouteDef[] = [{ pattern: '/', screen: HomeScreen }];
+export const routes: RouteDef[] = [
+  { pattern: '/', screen: HomeScreen },
+  { pattern: '/sends/:channel', screen: SendsScreen, nav: 'navSends', navPath: '/sends/email' },
+  { pattern: '/send/:id', screen: SendDetailScreen },
+  { pattern: '/leads/:id', screen: LeadScreen },
+  { pattern: '/lead-search', screen: LeadSearchScreen, nav: 'navLeadSearch' },
+];
