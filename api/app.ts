@@ -244,11 +244,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(lineWebhookRoutes, { pool: deps.pool });
   await app.register(domainRuleRoutes);
   await app.register(leadImportRoutes);
+  await app.register(consoleSessionRoutes);
+  await app.register(consoleUserRoutes);
   await app.register(addressImportRoutes);
   await app.register(addressRoutes);
   await app.register(sendingDomainRoutes);
-  await app.register(consoleSessionRoutes);
-  await app.register(consoleUserRoutes);
   return app;
 }
 
