@@ -243,6 +243,12 @@ describe('SMS: phone numbers are quarantined, blocklisted and allowlisted like e
     await smsRun([id]);
     expect(await addressStatus('sms', n.smpp)).toMatchObject({ status: 'quarantined', errorCount: 5 });
     expect(h.smsc.messagesTo(n.smpp)).toHaveLength(5);
+    // The number as the lead spells it finds the same status.
+    const spelled = await h.api(
+      'GET',
+      `/v1/address-statuses?channel=sms&address=${encodeURIComponent(n.local)}`,
+    );
+    expect(spelled.body).toMatchObject({ address: n.smpp, status: 'quarantined', errorCount: 5 });
 
     const held = await smsRun([id]);
     expect(held.counters).toMatchObject({ targets: 0, sent: 0 });

@@ -8,6 +8,7 @@ import {
   DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
   nextAddressStatus,
   nextLeadValidity,
+  phoneEvidence,
   summarizeEvidence,
   validityEvidence,
   type ValidityState,
@@ -224,5 +225,38 @@ describe('address status', () => {
       errorCount: 4,
     });
     expect(nextAddressStatus(null, deliveredChunk)).toBeNull();
+  });
+});
+
+describe('phone numbers (SMS results)', () => {
+  const receipt = (errorType: string, reason: string) => ({ result: 'error', errorType, reason });
+
+  test('hard and soft errors count; a hard unknown subscriber or closed account quarantines at once', () => {
+    expect(phoneEvidence(receipt('soft', 'unreachable'), 1)).toEqual({
+      delivered: false,
+      counts: true,
+      invalidNow: false,
+      quarantineNow: false,
+    });
+    expect(phoneEvidence(receipt('hard', 'unknown_user'), 1).quarantineNow).toBe(true);
+    expect(phoneEvidence(receipt('hard', 'invalid_account'), 1).quarantineNow).toBe(true);
+    expect(phoneEvidence(receipt('soft', 'invalid_account'), 1).quarantineNow).toBe(false);
+    expect(phoneEvidence(receipt('hard', 'refused'), 1)).toMatchObject({
+      counts: true,
+      quarantineNow: false,
+    });
+  });
+
+  test('a handset that is off (ignored) or an undefined receipt counts against nobody; an accepted submit is no delivery yet', () => {
+    expect(phoneEvidence(receipt('ignored', 'not_connected'), 1)).toMatchObject({
+      counts: false,
+      quarantineNow: false,
+    });
+    expect(phoneEvidence(receipt('undefined', 'undefined'), 1)).toMatchObject({
+      counts: false,
+      quarantineNow: false,
+    });
+    expect(phoneEvidence({ result: 'sent' }, 1).delivered).toBe(false);
+    expect(phoneEvidence({ result: 'delivered' }, 1).delivered).toBe(true);
   });
 });
