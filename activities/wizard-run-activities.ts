@@ -50,6 +50,8 @@ export interface ActivityDeps {
   settings: {
     notifyFrom: string;
     invalidAfterErrors: number;
+    /** QUARANTINE_AFTER_ERRORS; default the campaign manual's 5. */
+    quarantineAfterErrors?: number;
     /** Issue 19: the pre-flight check of each run and its thresholds; absent: no check. */
     senderAuth?: SenderAuthSettings;
     /** Messages per minute a run is planned at before its channel's runs were measured (RUN_THROUGHPUT_PER_MINUTE). */
@@ -460,7 +462,10 @@ export function createActivities(deps: ActivityDeps) {
    * reply-to address about the bounces, in one notice per apply.
    */
   async function applyAsyncReports(runId: number): Promise<{ bounced: number; complaints: number }> {
-    const applied = await applyPendingReports(pool, runId, deps.settings.invalidAfterErrors);
+    const applied = await applyPendingReports(pool, runId, {
+      invalidAfterErrors: deps.settings.invalidAfterErrors,
+      quarantineAfterErrors: deps.settings.quarantineAfterErrors,
+    });
     const first = applied.bouncedSends[0];
     if (first?.template_id) {
       const template = await getTemplate(pool, first.template_id);

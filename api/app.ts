@@ -229,6 +229,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     temporal: deps.temporal,
     bounceDomain: deps.config.bounceDomain,
     invalidAfterErrors: deps.config.invalidAfterErrors,
+    quarantineAfterErrors: deps.config.quarantineAfterErrors,
     logger: deps.logger,
   });
   await app.register(inboundReportRoutes);

@@ -26,6 +26,13 @@ export const SendLabels = Type.Object(
     codeRemedy: Nullable(Type.String({ description: "the manual's remedy for the code (対処方法)" })),
     errorType: Nullable(Type.String()),
     errorReason: Nullable(Type.String()),
+    ignoredError: Type.Optional(
+      Nullable(
+        Type.String({
+          description: 'reason 25 when the send ignored errors: 無視されたエラー / ignored error',
+        }),
+      ),
+    ),
   },
   { description: 'labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise)' },
 );
@@ -37,6 +44,7 @@ export function sendLabels(
     code: number | null;
     error_type: string | null;
     error_reason: string | null;
+    ignored_error?: boolean;
   },
   t: Labels,
 ): Static<typeof SendLabels> {
@@ -47,5 +55,6 @@ export function sendLabels(
     codeRemedy: t.codeRemedy(s.code),
     errorType: t.errorType(s.error_type),
     errorReason: t.errorReason(s.error_reason),
+    ignoredError: s.ignored_error === true ? t.errorReason('ignored_error') : null,
   };
 }

@@ -31,6 +31,7 @@ export async function startApi(config: AppConfig, logger: Logger) {
             temporal,
             bounceDomain: config.bounceDomain,
             invalidAfterErrors: config.invalidAfterErrors,
+            quarantineAfterErrors: config.quarantineAfterErrors,
             logger,
           },
           {

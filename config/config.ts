@@ -64,6 +64,8 @@ export interface AppConfig extends ChannelSettings {
   batchHeartbeatTimeoutSeconds: number;
   /** Consecutive errors that turn the email validity flag invalid (SPEC 4). */
   invalidAfterErrors: number;
+  /** Errors since the last delivery that quarantine an address, email or phone (issue 18; the campaign manual's 5). */
+  quarantineAfterErrors: number;
   /** How long a completed run stays open for asynchronous bounces, in seconds. */
   asyncBounceWindowSeconds: number;
   /** Rows per batch of a background CSV import (one COPY and one INSERT … ON CONFLICT each). */
@@ -375,7 +377,14 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: 'invalidAfterErrors',
     kind: 'int',
     default: '3',
-    doc: 'consecutive errors that invalidate an email address',
+    doc: "consecutive errors that turn a lead's email validity flag invalid (the address itself is quarantined by `QUARANTINE_AFTER_ERRORS`)",
+  },
+  {
+    env: 'QUARANTINE_AFTER_ERRORS',
+    key: 'quarantineAfterErrors',
+    kind: 'int',
+    default: '5',
+    doc: 'errors since its last delivery that quarantine an address, email or phone number; a hard unknown user or closed account quarantines at once',
   },
   {
     env: 'IMPORT_BATCH_ROWS',
@@ -642,6 +651,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.batchHeartbeatTimeoutSeconds) < 3)
     problems.push('BATCH_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 (batches heartbeat every second)');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');
+  if (Number(out.quarantineAfterErrors) < 1) problems.push('QUARANTINE_AFTER_ERRORS must be at least 1');
   if (Number(out.importBatchRows) < 1) problems.push('IMPORT_BATCH_ROWS must be at least 1');
   if (Number(out.relayHoldSeconds) < 1) problems.push('RELAY_HOLD_SECONDS must be at least 1');
   if (Number(out.relayHoldMaxSeconds) < Number(out.relayHoldSeconds))

@@ -18,6 +18,7 @@ import { invalidatesAtOnce } from '../domain/delivery-codes';
 import type { ErrorReason, ErrorType } from '../domain/error-reasons';
 import { inTransaction, type Queryable } from './pool';
 import { applyValidity } from './run-queries';
+import { quarantinesAtOnce, type ValidityThresholds } from '../domain/validity';
 
 export interface BounceRuleDbRow {
   id: number;
@@ -103,7 +104,10 @@ export interface RequalifyResult {
  * the recipient, counts toward the address's validity (an undefined text counted
  * against nobody until now).
  */
-export async function requalify(pool: Pool, invalidAfterErrors = 3): Promise<RequalifyResult> {
+export async function requalify(
+  pool: Pool,
+  invalidAfterErrors: number | ValidityThresholds = 3,
+): Promise<RequalifyResult> {
   const userRules = await loadUserRules(pool);
   const observed = await pool.query<{ id: number; normalized_text: string }>(
     `SELECT id, normalized_text FROM bounce_rule WHERE origin = 'observed' AND normalized_text IS NOT NULL ORDER BY id`,
@@ -167,7 +171,7 @@ function replyOfDetail(detail: string): string {
 async function requalifySendingErrors(
   pool: Pool,
   userRules: readonly BounceRule[],
-  invalidAfterErrors: number,
+  invalidAfterErrors: number | ValidityThresholds,
 ): Promise<number> {
   const sends = await pool.query<{ id: string; detail: string }>(
     `SELECT id, detail FROM send
@@ -203,7 +207,7 @@ async function qualifyUndefinedSend(
   q: Qualification,
   undefinedColumn: 'error_reason' | 'error_type',
   invalidNow: boolean,
-  invalidAfterErrors: number,
+  invalidAfterErrors: number | ValidityThresholds,
 ): Promise<number> {
   const s = await client.query<{ lead_id: number; address: string }>(
     `UPDATE send SET error_type = $2, error_reason = $3, updated_at = now()
@@ -221,6 +225,7 @@ async function qualifyUndefinedSend(
           delivered: false,
           counts: true,
           invalidNow,
+          quarantineNow: invalidNow || quarantinesAtOnce(q.errorType, q.reason),
           errorType: q.errorType,
           reason: q.reason,
           at: new Date(),

@@ -6,13 +6,22 @@ import {
   ADDRESS_STATUS_RULES,
   LEAD_VALIDITY_RULES,
   STATUSES_CLEARED_BY_DELIVERY,
+  phoneEvidence,
   validityEvidence,
+  validityThresholds,
+  type ValidityThresholds,
 } from '../domain/validity';
+import { normalizeAddress } from '../domain/address-status';
 import { compileRule, evaluateRule } from '../domain/rule-expr';
 import type { Pool, PoolClient } from 'pg';
 import type { DeliveryOutcome } from '../domain/delivery-outcome';
 import { inTransaction, type Queryable } from './pool';
-import { applyValidity } from './run-queries';
+import {
+  applyAddressStatuses,
+  applyValidity,
+  CLEAR_BY_DELIVERY_SET,
+  CLEAR_BY_DELIVERY_WHERE,
+} from './run-queries';
 
 export interface OutcomeRecord {
   sendId: string;
@@ -51,7 +60,13 @@ export interface RecordingRules {
    */
   acceptedAs: 'delivered' | 'sent';
   /** Email: outcomes move the lead's validity and the address's status (SPEC 4). null: they never do. */
-  validity: { invalidAfterErrors: number } | null;
+  validity: ValidityThresholds | null;
+  /**
+   * SMS: outcomes move the phone number's address status (issue 18: numbers
+   * are quarantined like email addresses); numbers are stored in international
+   * digits, a national one read in the country of `countryCallingCode`.
+   */
+  phoneStatus?: { quarantineAfterErrors?: number; countryCallingCode: string } | null;
   /**
    * Only sends still pending change, and only they count: a chunk recorded twice (a retried
    * activity) counts once. Off where a retry wave records over an earlier error (email).
@@ -157,8 +172,8 @@ export async function recordOutcomes(
       ],
     );
     await recordSmsParts(client, sorted);
+    if (rules.phoneStatus) await applyPhoneStatuses(client, sorted, rules.phoneStatus);
     if (rules.validity) {
-      const { invalidAfterErrors } = rules.validity;
       await applyValidity(
         client,
         sorted.map((r) => ({
@@ -170,7 +185,7 @@ export async function recordOutcomes(
           reason: r.outcome.reason,
           at: r.at,
         })),
-        invalidAfterErrors,
+        rules.validity,
       );
     }
     const changed = new Set(updated.rows.map((r) => String(r.id)));
@@ -180,6 +195,41 @@ export async function recordOutcomes(
     if (runId !== null) await addRunCounters(client, runId, deltas, parts);
     return deltas;
   });
+}
+
+/**
+ * SMS: what a submit's outcome tells its number's status. A refusal counts (a
+ * hard one for unknown subscribers quarantines at once); an accepted submit is
+ * not a delivery yet, its receipt is (db/sms-queries.ts applies those).
+ */
+export async function applyPhoneStatuses(
+  client: PoolClient,
+  records: ReadonlyArray<{
+    address: string;
+    attempt: number;
+    at: Date;
+    outcome: { result: string; errorType: string | null; reason: string | null; policyBlock?: boolean };
+  }>,
+  opts: { quarantineAfterErrors?: number; countryCallingCode: string },
+) {
+  const facts = records.flatMap((r) => {
+    const n = normalizeAddress('sms', r.address, opts.countryCallingCode);
+    if ('error' in n) return [];
+    return [
+      {
+        address: n.address,
+        ...phoneEvidence(r.outcome, r.attempt),
+        errorType: r.outcome.errorType,
+        reason: r.outcome.reason,
+        at: r.at,
+      },
+    ];
+  });
+  const { quarantineAfterErrors } = validityThresholds({
+    invalidAfterErrors: 1,
+    quarantineAfterErrors: opts.quarantineAfterErrors,
+  });
+  await applyAddressStatuses(client, 'sms', facts, quarantineAfterErrors);
 }
 
 /** SMS: the parts the SMSC accepted, which its receipts will name (db/sms-queries applySmsReceipts). */
@@ -283,8 +333,8 @@ const RECORD_DELIVERIES_SQL = `WITH v AS (
       WHERE l.id = d.lead AND ${compileRule(LEAD_VALIDITY_RULES.changes, deliveredLead)}
      RETURNING 1
    ), addresses AS (
-     UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
-      WHERE a.channel = 'email' AND a.status = ANY($15::text[]) AND a.address IN (SELECT lower(address) FROM v)
+     UPDATE address_status a SET ${CLEAR_BY_DELIVERY_SET}
+      WHERE a.channel = 'email' AND ${CLEAR_BY_DELIVERY_WHERE('$15::text[]', 'IN (SELECT lower(address) FROM v)')}
      RETURNING 1
    ), run AS (
      -- Last, after every other write of the statement (it reads their results): the run's row is

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { ASYNC_BOUNCE_CODE } from '../domain/delivery-codes';
 import { inTransaction, type Queryable } from './pool';
 import { applyValidity } from './run-queries';
+import { quarantinesAtOnce, type ValidityThresholds } from '../domain/validity';
 
 export interface AppliedReports {
   bounced: number;
@@ -18,7 +19,7 @@ export interface AppliedReports {
 export async function applyPendingReports(
   pool: Pool,
   runId: number | null,
-  invalidAfterErrors: number,
+  invalidAfterErrors: number | ValidityThresholds,
 ): Promise<AppliedReports> {
   // The run's signal flag is cleared and committed before the reports are read,
   // so a report stored from here on signals the run again. Cleared inside the
@@ -89,6 +90,9 @@ export async function applyPendingReports(
         // recipient, and an undefined text counts only once a rule qualifies it (requalify).
         counts: (b.fault === null || b.fault === 'recipient') && b.error_type !== 'undefined',
         invalidNow: false,
+        // A hard unknown user or closed account quarantines the address at once (issue 18).
+        quarantineNow:
+          (b.fault === null || b.fault === 'recipient') && quarantinesAtOnce(b.error_type, b.error_reason),
         errorType: b.error_type,
         reason: b.error_reason,
         at: now,

@@ -257,6 +257,7 @@ export const TABLES = {
     seq: col.int4(),
     lead_id: col.int4(),
     address: col.text(),
+    ignored_error: col.bool(),
   },
   segment: {
     id: col.int4(),
@@ -293,6 +294,7 @@ export const TABLES = {
     delivered_at: nullable(col.timestamptz()),
     created_at: col.timestamptz(),
     updated_at: col.timestamptz(),
+    ignored_error: col.bool(),
   },
   send_attempt: {
     id: col.int8(),

@@ -5,10 +5,19 @@ import { compileRule, type RuleBindings } from '../domain/rule-expr';
 import {
   ALREADY_SENT_RESULTS,
   exclusionReasonRule,
+  ignoredErrorRule,
   TARGET_RULES,
   type TargetChannel,
 } from '../domain/target-exclusions';
-import { ADDRESS_STATUS_RULES, LEAD_VALIDITY_RULES, STATUSES_CLEARED_BY_DELIVERY } from '../domain/validity';
+import {
+  ADDRESS_STATUS_RULES,
+  DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
+  LEAD_VALIDITY_RULES,
+  STATUSES_CLEARED_BY_DELIVERY,
+  validityThresholds,
+  type ValidityThresholds,
+} from '../domain/validity';
+import type { AddressChannel } from '../domain/address-status';
 import { compileSegmentFilter } from '../domain/segment-filter';
 import { inTransaction, type Queryable } from './pool';
 import type { Row } from './rows';
@@ -190,7 +199,10 @@ export interface CandidateSpec {
   bindings: RuleBindings;
 }
 
-/** The candidate CTEs of a channel, ending in `cand(lead_id, address, dedupe_key, reason)`; reason null = a target. */
+/**
+ * The candidate CTEs of a channel, ending in `cand(lead_id, address, dedupe_key, reason, ignored_error)`;
+ * reason null = a target, ignored_error = a target sent to despite its error state (reason 25).
+ */
 function candidateSql(spec: CandidateSpec, leads: string): string {
   const rules = TARGET_RULES[spec.channel];
   const missing = rules.inputs.filter((name) => spec.bindings[name] === undefined);
@@ -208,7 +220,8 @@ function candidateSql(spec: CandidateSpec, leads: string): string {
           WHERE ${leads}
        ), cand AS (
          SELECT r.lead_id, r.address, ${compileRule(rules.dedupeKey, fromRaw)}::text AS dedupe_key,
-                ${compileRule(exclusionReasonRule(spec.channel), fromRaw)}::text AS reason
+                ${compileRule(exclusionReasonRule(spec.channel), fromRaw)}::text AS reason,
+                coalesce(${compileRule(ignoredErrorRule(spec.channel), fromRaw)}, false) AS ignored_error
            FROM raw r
        )`;
 }
@@ -265,8 +278,8 @@ export async function prepareTargets(
          SELECT $1, lead_id, address, coalesce(reason, 'duplicate') FROM ranked WHERE reason IS NOT NULL OR dup_rank > 1
          RETURNING 1
        ), tgt AS (
-         INSERT INTO run_target (run_id, seq, lead_id, address)
-         SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address FROM ranked WHERE reason IS NULL AND dup_rank = 1
+         INSERT INTO run_target (run_id, seq, lead_id, address, ignored_error)
+         SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address, ignored_error FROM ranked WHERE reason IS NULL AND dup_rank = 1
          RETURNING 1
        )
        -- $3 and $4 are typed here too: a channel that reads neither leaves them unused.
@@ -284,12 +297,25 @@ export async function prepareTargets(
   });
 }
 
-/** Email targets: the rules of domain/target-exclusions.ts over the lead and its address's status. */
-export function prepareEmailTargets(pool: Pool, runId: number): Promise<PreparedTargets> {
+/**
+ * Email targets: the rules of domain/target-exclusions.ts over the lead and its
+ * address's status; `quarantineAfterErrors` decides which allowlisted
+ * addresses are sent to despite their errors (reason 25).
+ */
+export function prepareEmailTargets(
+  pool: Pool,
+  runId: number,
+  quarantineAfterErrors: number = DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
+): Promise<PreparedTargets> {
   return prepareTargets(pool, runId, {
     channel: 'email',
+    extraParams: () => [quarantineAfterErrors],
     from: `lead l LEFT JOIN address_status a ON a.channel = 'email' AND a.address = lower(l.email)`,
     bindings: {
+      addressErrorCount: 'a.error_count',
+      addressErrorType: 'a.error_type',
+      addressErrorReason: 'a.reason',
+      quarantineThreshold: '$5::int',
       email: 'l.email',
       emailValid: 'l.email_valid',
       unsubscribed: 'l.unsubscribed_email_at IS NOT NULL',
@@ -349,9 +375,10 @@ export async function claimTargetBatch(
   // New sends are created already claimed (attempt 1): one write per send.
   const fresh = await pool.query<ClaimedSend>(
     `WITH claimed AS (
-       INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
+       INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts,
+                         ignored_error)
        SELECT t.run_id, r.channel, t.lead_id, t.address, r.template_id, r.template_title,
-              replace(gen_random_uuid()::text, '-', ''), 'pending', 1
+              replace(gen_random_uuid()::text, '-', ''), 'pending', 1, t.ignored_error
          FROM run_target t JOIN wizard_run r ON r.id = t.run_id
         WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
        ON CONFLICT (run_id, lead_id) DO NOTHING
@@ -498,6 +525,8 @@ export interface ValidityFact {
   counts: boolean;
   /** A permanent error: invalid at once. */
   invalidNow: boolean;
+  /** The address is quarantined at once (domain/validity.ts quarantinesAtOnce). */
+  quarantineNow: boolean;
   errorType: string | null;
   reason: string | null;
   at: Date;
@@ -507,15 +536,18 @@ export interface ValidityFact {
  * Validity flags and address status rows (SPEC 4, rules in domain/validity.ts)
  * from a set of outcomes, synchronous or asynchronous alike: a delivery resets
  * the lead's consecutive-error counter and clears the address's quarantine; a
- * counted error increments both; the threshold or a permanent error turns the
- * lead invalid and quarantines the address. Rows are locked in a stable order.
+ * counted error increments both; the lead's threshold or a permanent error
+ * turns the lead invalid, the quarantine threshold (a bare number: its
+ * default) or an error that quarantines at once quarantines the address. Rows
+ * are locked in a stable order.
  */
 export async function applyValidity(
   client: PoolClient,
   facts: readonly ValidityFact[],
-  invalidAfterErrors: number,
+  thresholds: number | ValidityThresholds,
 ) {
   if (facts.length === 0) return;
+  const { invalidAfterErrors, quarantineAfterErrors } = validityThresholds(thresholds);
   const sorted = [...facts].sort((a, b) => a.leadId - b.leadId);
   const col = <T>(f: (r: ValidityFact) => T) => sorted.map(f);
   const lead: RuleBindings = {
@@ -546,35 +578,59 @@ export async function applyValidity(
       invalidAfterErrors,
     ],
   );
+  await applyAddressStatuses(
+    client,
+    'email',
+    sorted.map((r) => ({ ...r, address: r.address.toLowerCase() })),
+    quarantineAfterErrors,
+  );
+}
+
+/**
+ * Address status rows of one channel from a set of outcomes (rules in
+ * domain/validity.ts ADDRESS_STATUS_RULES): errors count and quarantine at the
+ * threshold or at once; a delivery clears an erroneous or quarantined address
+ * back to valid and restarts an allowlisted one's count. Addresses must be in
+ * their stored form (domain/address-status.ts normalizeAddress).
+ */
+export async function applyAddressStatuses(
+  client: PoolClient,
+  channel: AddressChannel,
+  facts: ReadonlyArray<Omit<ValidityFact, 'leadId'>>,
+  quarantineAfterErrors: number,
+) {
+  if (facts.length === 0) return;
+  const col = <T>(f: (r: Omit<ValidityFact, 'leadId'>) => T) => facts.map(f);
   const chunk = {
     delivered: 'v.delivered',
     errors: 'v.errs',
-    invalidNow: 'v.invalid_now',
+    quarantineNow: 'v.quarantine_now',
     threshold: '$8::int',
   };
   // On conflict the chunk's own facts are read back from the row it would have
-  // inserted: its status is 'quarantined' exactly when the chunk invalidates
+  // inserted: its status is 'quarantined' exactly when the chunk quarantines
   // at once or alone reaches the threshold, and either quarantines the merged
   // row too (error counts never fall below 0).
   const merged: RuleBindings = {
     priorStatus: 'a.status',
     priorErrors: 'a.error_count',
     errors: 'excluded.error_count',
-    invalidNow: `excluded.status = 'quarantined'`,
+    quarantineNow: `excluded.status = 'quarantined'`,
     threshold: '$8::int',
   };
   await client.query(
     `WITH v AS (
-       SELECT lower(addr) AS address, bool_or(delivered) AS delivered,
-              count(*) FILTER (WHERE counts)::int AS errs, bool_or(invalid_now) AS invalid_now,
-              max(error_type) FILTER (WHERE counts) AS error_type, max(reason) FILTER (WHERE counts) AS reason,
+       SELECT addr AS address, bool_or(delivered) AS delivered,
+              count(*) FILTER (WHERE counts)::int AS errs, bool_or(quarantine_now) AS quarantine_now,
+              max(error_type) FILTER (WHERE counts OR quarantine_now) AS error_type,
+              max(reason) FILTER (WHERE counts OR quarantine_now) AS reason,
               max(at) AS at
          FROM unnest($1::text[], $2::bool[], $3::bool[], $4::bool[], $5::text[], $6::text[], $7::timestamptz[])
-              AS v(addr, delivered, counts, invalid_now, error_type, reason, at)
-        GROUP BY lower(addr) ORDER BY 1
+              AS v(addr, delivered, counts, quarantine_now, error_type, reason, at)
+        GROUP BY addr ORDER BY 1
      )
      INSERT INTO address_status AS a (channel, address, status, error_type, reason, error_count, first_error_at, last_error_at, source, updated_at)
-     SELECT 'email', v.address,
+     SELECT $9, v.address,
             ${compileRule(ADDRESS_STATUS_RULES.status, { ...chunk, priorStatus: 'NULL::text', priorErrors: 'NULL::int' })},
             v.error_type, v.reason, v.errs, v.at, v.at, 'bounce', now()
        FROM v WHERE ${compileRule(ADDRESS_STATUS_RULES.recorded, chunk)}
@@ -588,17 +644,37 @@ export async function applyValidity(
       col((r) => r.address),
       col((r) => r.delivered),
       col((r) => r.counts),
-      col((r) => r.invalidNow),
+      col((r) => r.quarantineNow),
       col((r) => r.errorType),
       col((r) => r.reason),
       col((r) => r.at.toISOString()),
-      invalidAfterErrors,
+      quarantineAfterErrors,
+      channel,
     ],
   );
+  await clearAddressesByDelivery(
+    client,
+    channel,
+    facts.filter((r) => r.delivered).map((r) => r.address),
+  );
+}
+
+/**
+ * A delivery clears STATUSES_CLEARED_BY_DELIVERY back to valid with a zero
+ * count, and restarts an allowlisted address's count (its errors are counted
+ * since its last delivery, as everyone's).
+ */
+export const CLEAR_BY_DELIVERY_SET = `status = CASE WHEN a.status = 'allowlisted' THEN a.status ELSE 'valid' END,
+         error_count = 0, updated_at = now()`;
+export const CLEAR_BY_DELIVERY_WHERE = (statuses: string, addresses: string) =>
+  `(a.status = ANY(${statuses}) OR (a.status = 'allowlisted' AND a.error_count > 0)) AND a.address ${addresses}`;
+
+async function clearAddressesByDelivery(client: PoolClient, channel: AddressChannel, addresses: string[]) {
+  if (addresses.length === 0) return;
   await client.query(
-    `UPDATE address_status a SET status = 'valid', error_count = 0, updated_at = now()
-      WHERE a.channel = 'email' AND a.status = ANY($2::text[]) AND a.address = ANY($1::text[])`,
-    [sorted.filter((r) => r.delivered).map((r) => r.address.toLowerCase()), STATUSES_CLEARED_BY_DELIVERY],
+    `UPDATE address_status a SET ${CLEAR_BY_DELIVERY_SET}
+      WHERE a.channel = $3 AND ${CLEAR_BY_DELIVERY_WHERE('$2::text[]', '= ANY($1::text[])')}`,
+    [addresses, STATUSES_CLEARED_BY_DELIVERY, channel],
   );
 }
 

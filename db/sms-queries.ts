@@ -10,8 +10,23 @@
 // error counts are per message.
 import type { Pool, PoolClient } from 'pg';
 import { classifyReceipt, combinePartOutcomes, type ReceiptOutcome } from '../domain/smpp-status';
+import { compileRule } from '../domain/rule-expr';
+import { TARGET_RULES } from '../domain/target-exclusions';
+import { DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS } from '../domain/validity';
+import { applyPhoneStatuses } from './outcomes';
 import { inTransaction } from './pool';
 import { alreadySentSql, prepareTargets, type PreparedTargets } from './run-queries';
+
+/** How receipts move a phone number's status (issue 18); defaults: Japan, the manual's 5. */
+export interface PhoneStatusSettings {
+  countryCallingCode: string;
+  quarantineAfterErrors?: number;
+}
+
+const DEFAULT_PHONE_STATUS: PhoneStatusSettings = {
+  countryCallingCode: '81',
+  quarantineAfterErrors: DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
+};
 
 export const DEFAULT_PHONE_FIELD = 'mobile';
 
@@ -19,19 +34,32 @@ export const DEFAULT_PHONE_FIELD = 'mobile';
  * A run's targets and exclusions in one statement, like prepareEmailTargets
  * (rules in domain/target-exclusions.ts). The number comes from lead.phones
  * ->> the run's phone field; duplicates are the same number once normalized
- * with `countryCallingCode`.
+ * with `countryCallingCode`, and the number's address status is found by that
+ * same normalized form (blocklisted and quarantined numbers are excluded).
  */
 export function prepareSmsTargets(
   pool: Pool,
   runId: number,
   countryCallingCode: string,
+  quarantineAfterErrors: number = DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
 ): Promise<PreparedTargets> {
-  // $5 phone field, $6 calling code.
+  const rules = TARGET_RULES.sms;
+  const phone = 'l.phones ->> $5::text';
+  const key = compileRule(rules.dedupeKey, {
+    address: compileRule(rules.address, { phone }),
+    countryCallingCode: '$6::text',
+  });
+  // $5 phone field, $6 calling code, $7 quarantine threshold.
   return prepareTargets(pool, runId, {
     channel: 'sms',
-    extraParams: (run) => [run.phone_field ?? DEFAULT_PHONE_FIELD, countryCallingCode],
-    from: 'lead l',
+    extraParams: (run) => [run.phone_field ?? DEFAULT_PHONE_FIELD, countryCallingCode, quarantineAfterErrors],
+    from: `lead l LEFT JOIN address_status a ON a.channel = 'sms' AND a.address = ${key}`,
     bindings: {
+      addressStatus: 'a.status',
+      addressErrorCount: 'a.error_count',
+      addressErrorType: 'a.error_type',
+      addressErrorReason: 'a.reason',
+      quarantineThreshold: '$7::int',
       phone: 'l.phones ->> $5::text',
       countryCallingCode: '$6::text',
       unsubscribed: 'l.unsubscribed_sms_at IS NOT NULL',
@@ -60,6 +88,7 @@ export interface IncomingReceipt {
 export async function applySmsReceipts(
   pool: Pool,
   receipts: readonly IncomingReceipt[],
+  phoneStatus: PhoneStatusSettings = DEFAULT_PHONE_STATUS,
 ): Promise<IncomingReceipt[]> {
   if (receipts.length === 0) return [];
   return inTransaction(pool, async (client) => {
@@ -86,7 +115,7 @@ export async function applySmsReceipts(
       ],
     );
     const matched = new Set(res.rows.map((r) => r.message_id));
-    await settleSends(client, [...new Set(res.rows.map((r) => r.send_id))], false);
+    await settleSends(client, [...new Set(res.rows.map((r) => r.send_id))], false, phoneStatus);
     return receipts.filter((r) => !matched.has(r.messageId));
   });
 }
@@ -97,7 +126,12 @@ export async function applySmsReceipts(
  * result could not be confirmed"; a split one with some parts answered is
  * judged on them (domain combinePartOutcomes). Returns how many were settled.
  */
-export async function expireSmsReceipts(pool: Pool, timeoutSeconds: number, limit = 500): Promise<number> {
+export async function expireSmsReceipts(
+  pool: Pool,
+  timeoutSeconds: number,
+  limit = 500,
+  phoneStatus: PhoneStatusSettings = DEFAULT_PHONE_STATUS,
+): Promise<number> {
   return inTransaction(pool, async (client) => {
     const due = await client.query<{ id: string }>(
       `SELECT id FROM send
@@ -109,24 +143,31 @@ export async function expireSmsReceipts(pool: Pool, timeoutSeconds: number, limi
       client,
       due.rows.map((r) => r.id),
       true,
+      phoneStatus,
     );
   });
 }
 
-/** Settle sends awaiting receipts from their parts' receipts; moves the runs' counters with them. */
+/**
+ * Settle sends awaiting receipts from their parts' receipts; moves the runs'
+ * counters with them, and the numbers' statuses (a delivery clears, errors count).
+ */
 async function settleSends(
   client: PoolClient,
   sendIds: readonly string[],
   windowClosed: boolean,
+  phoneStatus: PhoneStatusSettings,
 ): Promise<number> {
   if (sendIds.length === 0) return 0;
   const rows = await client.query<{
     id: string;
+    address: string;
+    attempts: number;
     segments: number | null;
     stats: Array<string | null>;
     errs: Array<string | null>;
   }>(
-    `SELECT s.id, s.sms_segments AS segments,
+    `SELECT s.id, s.address, s.attempts - s.resends AS attempts, s.sms_segments AS segments,
             coalesce(array_agg(p.stat ORDER BY p.seq) FILTER (WHERE p.seq IS NOT NULL), '{}') AS stats,
             coalesce(array_agg(p.err ORDER BY p.seq) FILTER (WHERE p.seq IS NOT NULL), '{}') AS errs
        FROM send s LEFT JOIN sms_part p ON p.send_id = s.id
@@ -134,7 +175,12 @@ async function settleSends(
       GROUP BY s.id ORDER BY s.id`,
     [sendIds],
   );
-  const settled: Array<{ id: string; outcome: Exclude<ReceiptOutcome, { result: 'pending' }> }> = [];
+  const settled: Array<{
+    id: string;
+    address: string;
+    attempt: number;
+    outcome: Exclude<ReceiptOutcome, { result: 'pending' }>;
+  }> = [];
   for (const r of rows.rows) {
     const parts: Array<ReceiptOutcome | null> = r.stats.map((stat, i) => {
       if (stat === null) return null;
@@ -144,13 +190,14 @@ async function settleSends(
     // Parts never accepted have no row; a send waiting on receipts has all its parts.
     while (parts.length < (r.segments ?? 1)) parts.push(null);
     const outcome = combinePartOutcomes(parts, windowClosed);
-    if (outcome.result !== 'pending') settled.push({ id: r.id, outcome });
+    if (outcome.result !== 'pending')
+      settled.push({ id: r.id, address: r.address, attempt: r.attempts, outcome });
   }
   if (settled.length === 0) return 0;
   const col = <T>(f: (s: (typeof settled)[number]) => T) => settled.map(f);
   // `result = 'sent'` is checked again under the row lock: of two settlers
   // racing (a receipt and the timeout sweep), only one changes and counts it.
-  await client.query(
+  const changed = await client.query<{ id: string }>(
     `WITH v AS (
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, result, detail, error_type, error_reason)
      ), changed AS (
@@ -158,14 +205,16 @@ async function settleSends(
           SET result = v.result, detail = v.detail, error_type = v.error_type, error_reason = v.error_reason,
               delivered_at = CASE WHEN v.result = 'delivered' THEN now() END, updated_at = now()
          FROM v WHERE s.id = v.id AND s.result = 'sent'
-       RETURNING s.run_id, s.result
+       RETURNING s.id, s.run_id, s.result
      ), per_run AS (
        SELECT run_id, count(*) FILTER (WHERE result = 'delivered')::int AS delivered,
               count(*) FILTER (WHERE result = 'error')::int AS errors
          FROM changed WHERE run_id IS NOT NULL GROUP BY run_id
+     ), runs AS (
+       UPDATE wizard_run w SET delivered_count = w.delivered_count + r.delivered, error_count = w.error_count + r.errors, updated_at = now()
+         FROM per_run r WHERE w.id = r.run_id
      )
-     UPDATE wizard_run w SET delivered_count = w.delivered_count + r.delivered, error_count = w.error_count + r.errors, updated_at = now()
-       FROM per_run r WHERE w.id = r.run_id`,
+     SELECT id FROM changed`,
     [
       col((s) => s.id),
       col((s) => s.outcome.result),
@@ -173,6 +222,24 @@ async function settleSends(
       col((s) => (s.outcome.result === 'error' ? s.outcome.errorType : null)),
       col((s) => (s.outcome.result === 'error' ? s.outcome.reason : null)),
     ],
+  );
+  // Only the sends this settler changed (a racing one counts the others).
+  const mine = new Set(changed.rows.map((r) => String(r.id)));
+  await applyPhoneStatuses(
+    client,
+    settled
+      .filter((s) => mine.has(s.id))
+      .map((s) => ({
+        address: s.address,
+        attempt: s.attempt,
+        at: new Date(),
+        outcome: {
+          result: s.outcome.result,
+          errorType: s.outcome.result === 'error' ? s.outcome.errorType : null,
+          reason: s.outcome.result === 'error' ? s.outcome.reason : null,
+        },
+      })),
+    phoneStatus,
   );
   return settled.length;
 }

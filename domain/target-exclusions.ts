@@ -8,14 +8,20 @@
 // Per channel, in order (the first that applies is the lead's reason):
 //   email  address_not_specified, invalid_address (validity flag off, unless allowlisted),
 //          unsubscribed, no_permission (DM), blocklisted, quarantined, already_sent
-//   sms    address_not_specified, unsubscribed, no_permission (SMS), already_sent
+//   sms    address_not_specified, unsubscribed, no_permission (SMS), blocklisted, quarantined, already_sent
 //   line   address_not_specified, invalid_address (not a LINE user id),
 //          unsubscribed, already_sent
 // then, among the leads left, `duplicate` for every lead after the first (by
 // lead id) with the same address as normalized for the channel.
+//
+// A target whose address is allowlisted and would have been excluded for its
+// error state (email: the lead's validity flag off; either channel: the
+// address's errors reach the quarantine threshold, or one quarantined it at
+// once) is sent to and marked `ignoredError` (reason 25, ignored error).
 
 import type { Channel } from './channels';
 import type { ErrorReason } from './error-reasons';
+import { QUARANTINE_AT_ONCE_REASONS } from './validity';
 import {
   and,
   blankToNull,
@@ -33,6 +39,7 @@ import {
   lower,
   matches,
   not,
+  oneOf,
   or,
   type Rule,
   type RuleInputs,
@@ -75,6 +82,8 @@ export interface ChannelTargetRules {
   address: Rule;
   dedupeKey: Rule;
   exclusions: ReadonlyArray<{ reason: Exclude<ExclusionReason, 'duplicate'>; when: Rule }>;
+  /** A target sent to despite its error state, the allowlist's doing (reason 25); absent: never. */
+  ignoredError?: Rule;
 }
 
 /**
@@ -96,6 +105,31 @@ const alreadySent = and(not(input('includeAlreadySent')), input('sentThisTemplat
 /** An operator put the address on the allowlist (no status row: not allowlisted). */
 const allowlisted = compare(coalesce(input('addressStatus'), literal('')), '=', literal('allowlisted'));
 
+/**
+ * The address's own error state as its status row records it (an allowlisted
+ * row keeps counting errors since its last delivery): the quarantine
+ * threshold reached, or a hard unknown user or closed account, which
+ * quarantine at once (domain/validity.ts QUARANTINE_AT_ONCE_REASONS).
+ */
+const addressErrorState = and(
+  compare(coalesce(input('addressErrorCount'), literal(0)), '>', literal(0)),
+  or(
+    compare(input('addressErrorCount'), '>=', input('quarantineThreshold')),
+    and(
+      compare(coalesce(input('addressErrorType'), literal('')), '=', literal('hard')),
+      oneOf(coalesce(input('addressErrorReason'), literal('')), QUARANTINE_AT_ONCE_REASONS),
+    ),
+  ),
+);
+
+/** The inputs addressErrorState reads. */
+const ADDRESS_ERROR_INPUTS = [
+  'addressErrorCount',
+  'addressErrorType',
+  'addressErrorReason',
+  'quarantineThreshold',
+] as const;
+
 const EMAIL_RULES: ChannelTargetRules = {
   inputs: [
     'email',
@@ -104,6 +138,7 @@ const EMAIL_RULES: ChannelTargetRules = {
     'dmPermission',
     'permissionFilter',
     'addressStatus',
+    ...ADDRESS_ERROR_INPUTS,
     'includeAlreadySent',
     'sentThisTemplateBefore',
   ],
@@ -122,6 +157,7 @@ const EMAIL_RULES: ChannelTargetRules = {
     { reason: 'quarantined', when: compare(input('addressStatus'), '=', literal('quarantined')) },
     { reason: 'already_sent', when: alreadySent },
   ],
+  ignoredError: and(allowlisted, or(not(input('emailValid')), addressErrorState)),
 };
 
 const phoneDigits = digitsOnly(input('address'));
@@ -134,6 +170,8 @@ const SMS_RULES: ChannelTargetRules = {
     'unsubscribed',
     'smsPermission',
     'permissionFilter',
+    'addressStatus',
+    ...ADDRESS_ERROR_INPUTS,
     'includeAlreadySent',
     'sentThisTemplateBefore',
   ],
@@ -153,8 +191,12 @@ const SMS_RULES: ChannelTargetRules = {
     { reason: 'address_not_specified', when: noPhoneNumber },
     { reason: 'unsubscribed', when: input('unsubscribed') },
     { reason: 'no_permission', when: and(input('permissionFilter'), not(input('smsPermission'))) },
+    // Numbers are blocklisted and quarantined like email addresses (issue 18).
+    { reason: 'blocklisted', when: compare(input('addressStatus'), '=', literal('blocklisted')) },
+    { reason: 'quarantined', when: compare(input('addressStatus'), '=', literal('quarantined')) },
     { reason: 'already_sent', when: alreadySent },
   ],
+  ignoredError: and(allowlisted, addressErrorState),
 };
 
 const LINE_RULES: ChannelTargetRules = {
@@ -189,9 +231,14 @@ export interface TargetCandidate {
   inputs: RuleInputs;
 }
 
+/** The target's "ignored error" mark (reason 25) as one rule: false when the channel has none. */
+export function ignoredErrorRule(channel: TargetChannel): Rule {
+  return coalesce(TARGET_RULES[channel].ignoredError ?? literal(false), literal(false));
+}
+
 export interface ResolvedTargets {
-  /** Lead ids in sending order, with the address each is sent to. */
-  targets: Array<{ leadId: number; address: string }>;
+  /** Lead ids in sending order, with the address each is sent to and whether it ignores its errors (reason 25). */
+  targets: Array<{ leadId: number; address: string; ignoredError: boolean }>;
   excluded: Array<{ leadId: number; address: string | null; reason: ExclusionReason }>;
 }
 
@@ -218,7 +265,11 @@ export function resolveTargets(
     if (seen.has(key)) out.excluded.push({ leadId: c.leadId, address, reason: 'duplicate' });
     else {
       seen.add(key);
-      out.targets.push({ leadId: c.leadId, address: address ?? '' });
+      out.targets.push({
+        leadId: c.leadId,
+        address: address ?? '',
+        ignoredError: evaluateRule(ignoredErrorRule(channel), withAddress) === true,
+      });
     }
   }
   return out;

@@ -22,8 +22,46 @@ import {
   type Rule,
 } from './rule-expr';
 
-/** First seed: three errors in a row; configurable (the second seed quarantines at 5). */
+/** First seed: three errors in a row turn the lead's email flag invalid; configurable (INVALID_AFTER_ERRORS). */
 export const DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS = 3;
+
+/**
+ * Second seed (the campaign manual): an address is quarantined when its error
+ * count reaches 5; configurable apart from the lead's flag (QUARANTINE_AFTER_ERRORS).
+ */
+export const DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS = 5;
+
+/** The two thresholds: the lead's channel flag, and the address's quarantine. */
+export interface ValidityThresholds {
+  invalidAfterErrors: number;
+  /** Default DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS. */
+  quarantineAfterErrors?: number;
+}
+
+/** Both thresholds from a setting: a bare number is the lead's flag threshold alone. */
+export function validityThresholds(t: number | ValidityThresholds): Required<ValidityThresholds> {
+  const v = typeof t === 'number' ? { invalidAfterErrors: t } : t;
+  return {
+    invalidAfterErrors: v.invalidAfterErrors,
+    quarantineAfterErrors: v.quarantineAfterErrors ?? DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
+  };
+}
+
+/**
+ * The reasons that quarantine an address at once when a reply classifies them
+ * hard (the campaign manual): unknown user (the address does not exist) and
+ * an account closed for good. The same reasons classified soft, or an
+ * undefined reply, count toward the threshold like any other error.
+ */
+export const QUARANTINE_AT_ONCE_REASONS: readonly ErrorReason[] = ['unknown_user', 'invalid_account'];
+
+/** Whether a qualified error quarantines its address at once. */
+export function quarantinesAtOnce(errorType: string | null | undefined, reason: string | null | undefined) {
+  return (
+    errorType === 'hard' &&
+    (QUARANTINE_AT_ONCE_REASONS as readonly (string | null | undefined)[]).includes(reason)
+  );
+}
 
 /** What one recorded outcome tells the validity rules. */
 export interface ValidityEvidence {
@@ -33,6 +71,8 @@ export interface ValidityEvidence {
   counts: boolean;
   /** A permanent error (42521, 42551, 42553): invalid at once. */
   invalidNow: boolean;
+  /** The address is quarantined at once: a permanent error, or a hard unknown user or closed account. */
+  quarantineNow: boolean;
 }
 
 /**
@@ -49,14 +89,43 @@ export function validityEvidence(
     policyBlock: boolean;
     invalidatesAtOnce: boolean;
     errorType?: string | null;
+    reason?: string | null;
   },
   attempt: number,
 ): ValidityEvidence {
   const qualifiedError = outcome.result === 'error' && outcome.errorType !== 'undefined';
+  const invalidNow = qualifiedError && outcome.invalidatesAtOnce;
   return {
     delivered: outcome.result === 'sent',
     counts: qualifiedError && !outcome.policyBlock && attempt <= 1,
-    invalidNow: qualifiedError && outcome.invalidatesAtOnce,
+    invalidNow,
+    quarantineNow:
+      invalidNow ||
+      (qualifiedError && !outcome.policyBlock && quarantinesAtOnce(outcome.errorType, outcome.reason)),
+  };
+}
+
+/**
+ * What an SMS outcome tells its phone number's status (issue 18: numbers are
+ * quarantined like email addresses). A receipt's delivery resets the count (a
+ * submit the SMSC accepted is not a delivery yet); hard and soft errors count,
+ * an ignored one (handset off or out of range) and an undefined one do not: they
+ * say nothing against the number. Hard unknown subscriber or closed account
+ * quarantines at once. SMS has no lead flag: `invalidNow` stays false.
+ */
+export function phoneEvidence(
+  outcome: { result: string; errorType?: string | null; reason?: string | null; policyBlock?: boolean },
+  attempt: number,
+): ValidityEvidence {
+  const counted =
+    outcome.result === 'error' &&
+    (outcome.errorType === 'hard' || outcome.errorType === 'soft') &&
+    !outcome.policyBlock;
+  return {
+    delivered: outcome.result === 'delivered',
+    counts: counted && attempt <= 1,
+    invalidNow: false,
+    quarantineNow: counted && quarantinesAtOnce(outcome.errorType, outcome.reason),
   };
 }
 
@@ -67,6 +136,8 @@ export interface ValidityChunk {
   /** How many counting errors. */
   errors: number;
   invalidNow: boolean;
+  /** The address is quarantined at once (missing: as `invalidNow`). */
+  quarantineNow?: boolean;
 }
 
 export function summarizeEvidence(evidence: readonly ValidityEvidence[]): ValidityChunk {
@@ -74,6 +145,7 @@ export function summarizeEvidence(evidence: readonly ValidityEvidence[]): Validi
     delivered: evidence.some((e) => e.delivered),
     errors: evidence.filter((e) => e.counts).length,
     invalidNow: evidence.some((e) => e.invalidNow),
+    quarantineNow: evidence.some((e) => e.quarantineNow),
   };
 }
 
@@ -126,24 +198,31 @@ export function nextLeadValidity(
   };
 }
 
-/** Statuses a delivery clears back to valid; blocklisted and allowlisted are a user's decision and stay. */
+/**
+ * Statuses a delivery clears back to valid; blocklisted and allowlisted are a
+ * user's decision and stay (an allowlisted address's count restarts, see
+ * nextAddressStatus).
+ */
 export const STATUSES_CLEARED_BY_DELIVERY: readonly string[] = ['erroneous', 'quarantined'];
+
+const quarantineNow = input('quarantineNow');
 
 /**
  * The address's status after a chunk with errors. Inputs: `priorStatus` and
  * `priorErrors` (null when the address has no status row yet), `errors`,
- * `invalidNow`, `threshold`. Blocklisted and allowlisted stay; the threshold
- * of errors, counted since the last delivery, or a permanent error quarantines.
+ * `quarantineNow`, `threshold` (the quarantine threshold, apart from the
+ * lead's). Blocklisted and allowlisted stay; the threshold of errors, counted
+ * since the last delivery, or an error that quarantines at once quarantines.
  */
 export const ADDRESS_STATUS_RULES: { recorded: Rule; status: Rule } = {
   /** Whether the chunk writes the address's row (errors without a delivery). */
-  recorded: and(not(delivered), or(compare(errors, '>', literal(0)), invalidNow)),
+  recorded: and(not(delivered), or(compare(errors, '>', literal(0)), quarantineNow)),
   status: choose(
     [
       { when: oneOf(input('priorStatus'), ['blocklisted', 'allowlisted']), then: input('priorStatus') },
       {
         when: or(
-          invalidNow,
+          quarantineNow,
           compare(plus(coalesce(input('priorErrors'), literal(0)), errors), '>=', threshold),
         ),
         then: literal('quarantined'),
@@ -158,23 +237,30 @@ export interface AddressStatusState {
   errorCount: number;
 }
 
-/** The address's status row after a chunk; null when it has none and the chunk writes none. */
+/**
+ * The address's status row after a chunk; null when it has none and the chunk
+ * writes none. The threshold is the quarantine's (QUARANTINE_AFTER_ERRORS).
+ */
 export function nextAddressStatus(
   prior: AddressStatusState | null,
   chunk: ValidityChunk,
-  invalidAfterErrors: number = DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
+  quarantineAfterErrors: number = DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
 ): AddressStatusState | null {
-  checkThreshold(invalidAfterErrors);
+  checkThreshold(quarantineAfterErrors);
   if (chunk.delivered) {
-    return prior && STATUSES_CLEARED_BY_DELIVERY.includes(prior.status)
-      ? { status: 'valid', errorCount: 0 }
-      : prior && { ...prior };
+    if (prior && STATUSES_CLEARED_BY_DELIVERY.includes(prior.status))
+      return { status: 'valid', errorCount: 0 };
+    // Errors are counted since the last delivery, an allowlisted address's too.
+    if (prior?.status === 'allowlisted') return { status: 'allowlisted', errorCount: 0 };
+    return prior && { ...prior };
   }
   const inputs = {
-    ...chunk,
+    delivered: chunk.delivered,
+    errors: chunk.errors,
+    quarantineNow: chunk.quarantineNow ?? chunk.invalidNow,
     priorStatus: prior?.status ?? null,
     priorErrors: prior?.errorCount ?? null,
-    threshold: invalidAfterErrors,
+    threshold: quarantineAfterErrors,
   };
   if (evaluateRule(ADDRESS_STATUS_RULES.recorded, inputs) !== true) return prior && { ...prior };
   return {

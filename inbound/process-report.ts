@@ -32,6 +32,8 @@ export interface InboundDeps {
   temporal: Client;
   bounceDomain: string;
   invalidAfterErrors: number;
+  /** QUARANTINE_AFTER_ERRORS; default the campaign manual's 5. */
+  quarantineAfterErrors?: number;
   logger?: Logger;
 }
 
@@ -464,8 +466,12 @@ export async function processInboundReport(
   const runs = new Set<number | null>(c.recipients.filter((o) => o.status === 'pending').map((o) => o.runId));
   for (const runId of runs) {
     try {
-      if (runId !== null) await notifyRunOfReports(deps.temporal, deps.pool, runId, deps.invalidAfterErrors);
-      else await applyPendingReports(deps.pool, null, deps.invalidAfterErrors);
+      const thresholds = {
+        invalidAfterErrors: deps.invalidAfterErrors,
+        quarantineAfterErrors: deps.quarantineAfterErrors,
+      };
+      if (runId !== null) await notifyRunOfReports(deps.temporal, deps.pool, runId, thresholds);
+      else await applyPendingReports(deps.pool, null, thresholds);
     } catch (err) {
       // Stored and pending: the run's next report (or a requalify) picks it up.
       deps.logger?.warn({ err, reportId: ids[0], runId }, 'inbound report stored but not yet applied');

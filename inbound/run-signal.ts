@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { wizardRunWorkflowId } from '../domain/run-lifecycle';
 import { applyPendingReports, claimReportSignal, releaseReportSignal } from '../db/report-queries';
 import { asyncReportsSignal } from '../workflows/wizard-run';
+import type { ValidityThresholds } from '../domain/validity';
 
 /**
  * Tell a run that asynchronous reports for it are stored and pending. At most
@@ -16,7 +17,7 @@ export async function notifyRunOfReports(
   client: Client,
   pool: Pool,
   runId: number,
-  invalidAfterErrors: number,
+  invalidAfterErrors: number | ValidityThresholds,
 ): Promise<'signalled' | 'already-signalled' | 'applied-directly'> {
   if (!(await claimReportSignal(pool, runId))) return 'already-signalled';
   try {

@@ -11,7 +11,12 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { SmsTransport } from '../channels/sms/transport';
-import { applySmsReceipts, expireSmsReceipts, type IncomingReceipt } from '../db/sms-queries';
+import {
+  applySmsReceipts,
+  expireSmsReceipts,
+  type IncomingReceipt,
+  type PhoneStatusSettings,
+} from '../db/sms-queries';
 
 export interface SmsReceiptProcessingOptions {
   pool: Pool;
@@ -22,6 +27,8 @@ export interface SmsReceiptProcessingOptions {
   applyEveryMs?: number;
   /** How long an unmatched receipt is tried again. Default 5 minutes. */
   unmatchedRetentionMs?: number;
+  /** How receipts move the numbers' statuses (issue 18); default Japan and the manual's 5. */
+  phoneStatus?: PhoneStatusSettings;
 }
 
 interface Queued extends IncomingReceipt {
@@ -62,7 +69,7 @@ export function startSmsReceiptProcessing(opts: SmsReceiptProcessingOptions): { 
     if (due.length === 0) return;
     queue = queue.filter((q) => q.notBeforeMs > now);
     try {
-      const unmatched = new Set(await applySmsReceipts(pool, due));
+      const unmatched = new Set(await applySmsReceipts(pool, due, opts.phoneStatus));
       for (const q of due) {
         if (!unmatched.has(q)) continue;
         if (now - q.firstSeenMs < retentionMs) queue.push({ ...q, notBeforeMs: now + UNMATCHED_RETRY_MS });
@@ -81,7 +88,7 @@ export function startSmsReceiptProcessing(opts: SmsReceiptProcessingOptions): { 
   async function sweep(): Promise<void> {
     try {
       let settled = 0;
-      do settled = await expireSmsReceipts(pool, opts.receiptTimeoutSeconds);
+      do settled = await expireSmsReceipts(pool, opts.receiptTimeoutSeconds, 500, opts.phoneStatus);
       while (settled >= 500 && !stopped);
     } catch (err) {
       logger.error({ err }, 'sms receipt timeout sweep failed');

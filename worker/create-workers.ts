@@ -88,6 +88,7 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     settings: {
       notifyFrom: config.notifyFrom,
       invalidAfterErrors: config.invalidAfterErrors,
+      quarantineAfterErrors: config.quarantineAfterErrors,
       runThroughputPerMinute: config.runThroughputPerMinute,
       senderAuth,
     },
@@ -156,6 +157,10 @@ export function startSmsReceipts(
     sms: deps.sms,
     logger: deps.logger,
     receiptTimeoutSeconds: deps.config.smsReceiptTimeoutSeconds,
+    phoneStatus: {
+      countryCallingCode: getCountryCallingCode(deps.config.smsDefaultRegion as CountryCode),
+      quarantineAfterErrors: deps.config.quarantineAfterErrors,
+    },
   });
   const replies = startSmsReplyProcessing({
     pool: deps.pool,

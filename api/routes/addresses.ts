@@ -105,8 +105,11 @@ export const addressRoutes: FastifyPluginAsync = routesPlugin(
           summary:
             'Blocklist, allowlist, quarantine or release (valid) an address, with a reason; the API key or console user is kept as who did it',
           description:
-            'Blocklisted: never sent to. Allowlisted: sent to despite its errors (its errors are recorded as ignored, reason 25). ' +
-            'Quarantined: held back as after repeated errors. Valid: released, its error count back to 0. ' +
+            "Blocklisted: never sent to. Allowlisted: sent to despite its error state (the lead's validity flag off, or errors that would quarantine it); " +
+            'such a send is marked ignoredError (reason 25, ignored error / 無視されたエラー). ' +
+            'Quarantined: held back as after repeated errors (QUARANTINE_AFTER_ERRORS since its last delivery, 5 by default, or at once after a hard unknown user or closed account); ' +
+            'phone numbers are quarantined from SMS results and receipts as email addresses are from bounces. ' +
+            'Valid: released, its error count back to 0. ' +
             'The answer is 201 when the address had no status yet, else 200.',
           body: Type.Object(
             {

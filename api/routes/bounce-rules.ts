@@ -195,7 +195,11 @@ export const bounceRuleRoutes: FastifyPluginAsync = routesPlugin(
           response: { 200: RequalifyResult, 503: ErrorBody },
         },
       },
-      async () => rules.requalify(app.deps.config.invalidAfterErrors),
+      async () =>
+        rules.requalify({
+          invalidAfterErrors: app.deps.config.invalidAfterErrors,
+          quarantineAfterErrors: app.deps.config.quarantineAfterErrors,
+        }),
     );
   },
 );

@@ -2,6 +2,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
+import { normalizeAddress } from '../../domain/address-status';
 import { notFound } from '../errors';
 import { requestLabels, sendLabels, SendLabels } from '../i18n';
 import type { Labels } from '../../domain/i18n';
@@ -37,6 +39,31 @@ const Attempt = Type.Object({
   originalMessageId: Nullable(Type.String({ description: 'the Message-ID this resend repeated' })),
 });
 
+/**
+ * Reason 25 (ignored error, 無視されたエラー): the send went to an allowlisted
+ * address that its error state would otherwise have held back.
+ */
+export const IgnoredError = Nullable(
+  Type.Object(
+    {
+      reason: Type.Literal('ignored_error'),
+      technicalValue: Type.Literal(25),
+      errorType: Type.Literal('ignored'),
+    },
+    {
+      description:
+        "set when the address is allowlisted and was sent to despite its error state (the lead's validity flag off, or errors that would quarantine it): reason 25, ignored error; null otherwise",
+    },
+  ),
+);
+
+/** A send's reason-25 mark as the API shows it. */
+export function ignoredErrorJson(ignored: unknown) {
+  return ignored === true
+    ? { reason: 'ignored_error' as const, technicalValue: 25 as const, errorType: 'ignored' as const }
+    : null;
+}
+
 export const SendDetail = Type.Object(
   {
     id: Type.String(),
@@ -53,6 +80,7 @@ export const SendDetail = Type.Object(
     detail: Nullable(Type.String()),
     errorType: Nullable(Type.String()),
     errorReason: Nullable(Type.String()),
+    ignoredError: IgnoredError,
     attempts: Type.Integer(),
     nextAttemptAt: NullableTimestamp,
     smsSegments: Nullable(Type.Integer()),
@@ -86,6 +114,7 @@ export function sendJson(s: any, t?: Labels) {
     detail: s.detail,
     errorType: s.error_type,
     errorReason: s.error_reason,
+    ignoredError: ignoredErrorJson(s.ignored_error),
     attempts: s.attempts,
     nextAttemptAt: iso(s.next_attempt_at),
     smsSegments: s.sms_segments,
@@ -176,7 +205,8 @@ export const sendRoutes: FastifyPluginAsync = routesPlugin(
       {
         schema: {
           tags: ['sends'],
-          summary: 'Status of an address (valid, erroneous, quarantined, blocklisted, allowlisted)',
+          summary:
+            'Status of an address (valid, erroneous, quarantined, blocklisted, allowlisted); a phone number in any spelling',
           querystring: Type.Object(
             { channel: Channel, address: Type.String({ minLength: 1, maxLength: 254 }) },
             { additionalProperties: false },
@@ -199,7 +229,17 @@ export const sendRoutes: FastifyPluginAsync = routesPlugin(
         },
       },
       async (req) => {
-        const a = await sends.addressStatus(req.query.channel, req.query.address);
+        // A phone number is stored as its international digits: "090-1234-5678" finds 819012345678.
+        const n =
+          req.query.channel === 'sms'
+            ? normalizeAddress(
+                'sms',
+                req.query.address,
+                getCountryCallingCode(app.deps.config.smsDefaultRegion as CountryCode),
+              )
+            : null;
+        const address = n && 'address' in n ? n.address : req.query.address;
+        const a = await sends.addressStatus(req.query.channel, address);
         if (!a) throw notFound(`no status recorded for ${req.query.channel} address ${req.query.address}`);
         return {
           channel: a.channel,

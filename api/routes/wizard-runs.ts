@@ -10,6 +10,7 @@ import { runSummary } from '../../domain/run-summary';
 import { reminderId } from '../../workflows/wizard-run';
 import { notFound } from '../errors';
 import { Lead, leadJson } from './leads';
+import { IgnoredError, ignoredErrorJson } from './sends';
 import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
@@ -455,6 +456,7 @@ const SendSummary = Type.Object({
   detail: Nullable(Type.String()),
   errorType: Nullable(Type.String()),
   errorReason: Nullable(Type.String()),
+  ignoredError: IgnoredError,
   messageId: Nullable(Type.String()),
   attempts: Type.Integer(),
   sentAt: NullableTimestamp,
@@ -618,6 +620,7 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
           detail: s.detail,
           errorType: s.error_type,
           errorReason: s.error_reason,
+          ignoredError: ignoredErrorJson(s.ignored_error),
           messageId: s.message_id,
           attempts: s.attempts,
           sentAt: iso(s.sent_at),

@@ -43,6 +43,8 @@ export interface EmailSenderDeps {
   logger: Logger;
   settings: RenderSettings & {
     invalidAfterErrors: number;
+    /** Errors that quarantine an address (QUARANTINE_AFTER_ERRORS); default the campaign manual's 5. */
+    quarantineAfterErrors?: number;
     /** Messages on the wire at once per batch; the pool bounds connections. */
     sendConcurrency: number;
     /** First and longest wait of sends held by a fault of our relay. */
@@ -161,7 +163,10 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
   // An SMTP acceptance is SPEC's delivery (bounces come later, as reports); outcomes move validity.
   const recording: RecordingRules = {
     acceptedAs: 'delivered',
-    validity: { invalidAfterErrors: deps.settings.invalidAfterErrors },
+    validity: {
+      invalidAfterErrors: deps.settings.invalidAfterErrors,
+      quarantineAfterErrors: deps.settings.quarantineAfterErrors,
+    },
     pendingOnly: false,
     stampPreErrors: true,
   };
@@ -439,7 +444,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
   }
 
   return {
-    prepare: (runId) => prepareEmailTargets(pool, runId),
+    prepare: (runId) => prepareEmailTargets(pool, runId, deps.settings.quarantineAfterErrors),
     deliver,
     sendSingle,
     resendWindow: unrecordedPerBatch(deps.settings.sendConcurrency),
@@ -486,6 +491,7 @@ export const emailChannel: ChannelModule = {
             bounceDomain: config.bounceDomain,
             publicBaseUrl: config.publicBaseUrl,
             invalidAfterErrors: config.invalidAfterErrors,
+            quarantineAfterErrors: config.quarantineAfterErrors,
             sendConcurrency: emailSendConcurrency(config.smtpMaxConnections),
             relayHoldMs: config.relayHoldSeconds * 1000,
             relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,

@@ -17,7 +17,10 @@
 // - Single sends have no run options: long messages are allowed (up to the
 //   660 character maximum) and the SMS permission flag is not consulted,
 //   as a single email ignores the validity flag.
-// - Validity flags (SPEC 4) are email's; SMS errors do not change them.
+// - Validity flags (SPEC 4) are email's; SMS errors do not change them. They
+//   move the number's address status instead (issue 18): errors count and
+//   quarantine it at QUARANTINE_AFTER_ERRORS, a hard unknown subscriber or
+//   closed account at once; a receipt's delivery clears it.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import type { Pool } from 'pg';
@@ -57,20 +60,23 @@ export interface SmsSenderDeps {
     sendConcurrency: number;
     /** Waits between in-activity tries of a submit the SMSC refused for now. Default [1000, 2000]. */
     retryDelaysMs?: readonly number[];
+    /** Errors that quarantine a number (QUARANTINE_AFTER_ERRORS); default the campaign manual's 5. */
+    quarantineAfterErrors?: number;
   };
 }
-
-/** A submitted message is 'sent' until its receipt; SMS errors never touch email validity. */
-const RECORDING: RecordingRules = {
-  acceptedAs: 'sent',
-  validity: null,
-  pendingOnly: false,
-  stampPreErrors: false,
-};
 
 export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
   const { pool, sms, logger, settings } = deps;
   const region = settings.smsDefaultRegion.toUpperCase();
+  const countryCallingCode = getCountryCallingCode(region as CountryCode);
+  /** A submitted message is 'sent' until its receipt; SMS errors never touch email validity, only the number's status. */
+  const RECORDING: RecordingRules = {
+    acceptedAs: 'sent',
+    validity: null,
+    phoneStatus: { countryCallingCode, quarantineAfterErrors: settings.quarantineAfterErrors },
+    pendingOnly: false,
+    stampPreErrors: false,
+  };
   const retryDelays = settings.retryDelaysMs ?? [1000, 2000];
   const shortPrefix = settings.publicBaseUrl + SHORT_LINK_PATH;
 
@@ -221,7 +227,7 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
   };
 
   return {
-    prepare: (runId) => prepareSmsTargets(pool, runId, getCountryCallingCode(region as CountryCode)),
+    prepare: (runId) => prepareSmsTargets(pool, runId, countryCallingCode, settings.quarantineAfterErrors),
     deliver,
     sendSingle,
   };
@@ -249,6 +255,7 @@ export const smsChannel: ChannelModule = {
             smsSender: config.smsSender,
             smsDefaultRegion: config.smsDefaultRegion,
             sendConcurrency: config.workerMaxConcurrentActivities * 2,
+            quarantineAfterErrors: config.quarantineAfterErrors,
           },
         })
       : null,

@@ -1,5 +1,6 @@
 // Bounce qualification rules as the API lists and edits them (db/bounce-rule-queries holds the SQL).
 import type { Pool } from 'pg';
+import type { ValidityThresholds } from '../../domain/validity';
 import {
   getBounceRuleRow,
   insertUserRule,
@@ -15,7 +16,7 @@ export function bounceRuleRepository(pool: Pool) {
     get: (id: number) => getBounceRuleRow(pool, id),
     insert: (r: RuleInput) => insertUserRule(pool, r),
     update: (id: number, r: RuleInput) => updateUserRule(pool, id, r),
-    requalify: (invalidAfterErrors: number) => requalify(pool, invalidAfterErrors),
+    requalify: (thresholds: number | ValidityThresholds) => requalify(pool, thresholds),
   };
 }
 

@@ -70,8 +70,11 @@ export const bounceReportRoutes: FastifyPluginAsync<InboundDeps> = async (fastif
       const raw = request.body;
       if (!Buffer.isBuffer(raw) || raw.length === 0)
         throw new ApiError(400, 'body: send the raw message as message/rfc822 or text/plain', 'body');
-      const { pool, temporal, bounceDomain, invalidAfterErrors, logger } = deps;
-      const r = await processInboundReport({ pool, temporal, bounceDomain, invalidAfterErrors, logger }, raw);
+      const { pool, temporal, bounceDomain, invalidAfterErrors, quarantineAfterErrors, logger } = deps;
+      const r = await processInboundReport(
+        { pool, temporal, bounceDomain, invalidAfterErrors, quarantineAfterErrors, logger },
+        raw,
+      );
       return reply.status(202).send({
         id: r.id,
         duplicate: r.duplicate,

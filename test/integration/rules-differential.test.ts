@@ -22,6 +22,7 @@ import {
 import { compileRule, evaluateRule, ruleInputs, type Rule, type RuleValue } from '../../domain/rule-expr';
 import {
   exclusionReasonRule,
+  ignoredErrorRule,
   resolveTargets,
   TARGET_RULES,
   type TargetCandidate,
@@ -29,6 +30,7 @@ import {
 } from '../../domain/target-exclusions';
 import {
   ADDRESS_STATUS_RULES,
+  DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
   LEAD_VALIDITY_RULES,
   MAILBOX_FULL_RELEASE_RULES,
   leadReleasedWithMailbox,
@@ -171,9 +173,19 @@ describe('each compiled rule agrees with its domain reading, case by case', () =
       const rules = TARGET_RULES[channel];
       const types: Record<string, SqlType> = { address: 'text' };
       for (const name of rules.inputs) {
-        types[name] = ['email', 'phone', 'lineUserId', 'addressStatus', 'countryCallingCode'].includes(name)
+        types[name] = [
+          'email',
+          'phone',
+          'lineUserId',
+          'addressStatus',
+          'countryCallingCode',
+          'addressErrorType',
+          'addressErrorReason',
+        ].includes(name)
           ? 'text'
-          : 'boolean';
+          : ['addressErrorCount', 'quarantineThreshold'].includes(name)
+            ? 'int'
+            : 'boolean';
       }
       const cases: Array<Record<string, RuleValue>> = [];
       const samples = channel === 'email' ? EMAIL_SAMPLES : channel === 'sms' ? PHONE_SAMPLES : LINE_SAMPLES;
@@ -184,12 +196,18 @@ describe('each compiled rule agrees with its domain reading, case by case', () =
           else if (name === 'addressStatus')
             inputs[name] = g.pick([null, 'blocklisted', 'quarantined', 'erroneous', 'allowlisted']);
           else if (name === 'countryCallingCode') inputs[name] = g.pick(['81', '1']);
+          else if (name === 'addressErrorCount') inputs[name] = g.pick([null, 0, 1, 2, 4, 5, 6]);
+          else if (name === 'quarantineThreshold') inputs[name] = g.int(1, 6);
+          else if (name === 'addressErrorType') inputs[name] = g.pick([null, 'hard', 'soft', 'undefined']);
+          else if (name === 'addressErrorReason')
+            inputs[name] = g.pick([null, 'unknown_user', 'invalid_account', 'mailbox_full']);
           else inputs[name] = g.pick(samples);
         }
         inputs.address = evaluateRule(rules.address, inputs);
         cases.push(inputs);
       }
       await expectSameEverywhere(exclusionReasonRule(channel), types, cases);
+      await expectSameEverywhere(ignoredErrorRule(channel), types, cases);
       await expectSameEverywhere(rules.address, types, cases);
       await expectSameEverywhere(
         rules.dedupeKey,
@@ -207,6 +225,7 @@ describe('each compiled rule agrees with its domain reading, case by case', () =
       delivered: 'boolean',
       errors: 'int',
       invalidNow: 'boolean',
+      quarantineNow: 'boolean',
       threshold: 'int',
       priorStatus: 'text',
       priorErrors: 'int',
@@ -217,6 +236,7 @@ describe('each compiled rule agrees with its domain reading, case by case', () =
       delivered: g.chance(0.3),
       errors: g.int(0, 4),
       invalidNow: g.chance(0.2),
+      quarantineNow: g.chance(0.2),
       threshold: g.int(1, 5),
       priorStatus: g.pick([null, 'valid', 'erroneous', 'quarantined', 'blocklisted', 'allowlisted']),
       priorErrors: g.pick([null, 0, 1, 2, 3, 4]),
@@ -347,8 +367,8 @@ async function sentBefore(channel: TargetChannel, leadId: number, templateId: nu
 }
 
 async function recordedPreparation(runId: number) {
-  const targets = await pool.query<{ lead_id: number; address: string }>(
-    'SELECT lead_id, address FROM run_target WHERE run_id = $1 ORDER BY seq',
+  const targets = await pool.query<{ lead_id: number; address: string; ignored_error: boolean }>(
+    'SELECT lead_id, address, ignored_error FROM run_target WHERE run_id = $1 ORDER BY seq',
     [runId],
   );
   const excluded = await pool.query<{ lead_id: number; address: string | null; reason: string }>(
@@ -356,8 +376,50 @@ async function recordedPreparation(runId: number) {
     [runId],
   );
   return {
-    targets: targets.rows.map((r) => ({ leadId: r.lead_id, address: r.address })),
+    targets: targets.rows.map((r) => ({
+      leadId: r.lead_id,
+      address: r.address,
+      ignoredError: r.ignored_error,
+    })),
     excluded: excluded.rows.map((r) => ({ leadId: r.lead_id, address: r.address, reason: r.reason })),
+  };
+}
+
+interface AddressRow {
+  status: string;
+  errorCount: number;
+  errorType: string | null;
+  reason: string | null;
+}
+
+/** A status row as errors or an operator leave it, allowlisted ones with errors among them. */
+async function insertAddressStatus(
+  g: ReturnType<typeof generator>,
+  channel: 'email' | 'sms',
+  address: string,
+): Promise<AddressRow> {
+  const row: AddressRow = {
+    status: g.pick(['blocklisted', 'quarantined', 'erroneous', 'allowlisted', 'allowlisted']),
+    errorCount: g.pick([0, 1, 4, 5, 7]),
+    errorType: g.pick([null, 'hard', 'soft']),
+    reason: g.pick([null, 'unknown_user', 'invalid_account', 'mailbox_full']),
+  };
+  await pool.query(
+    `INSERT INTO address_status (channel, address, status, error_count, error_type, reason, source, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, 'manual', now())`,
+    [channel, address, row.status, row.errorCount, row.errorType, row.reason],
+  );
+  return row;
+}
+
+/** The rules' address inputs for a status row (none: no row), at the default quarantine threshold. */
+function addressInputs(row: AddressRow | undefined): Record<string, RuleValue> {
+  return {
+    addressStatus: row?.status ?? null,
+    addressErrorCount: row?.errorCount ?? null,
+    addressErrorType: row?.errorType ?? null,
+    addressErrorReason: row?.reason ?? null,
+    quarantineThreshold: DEFAULT_QUARANTINE_AFTER_CONSECUTIVE_ERRORS,
   };
 }
 
@@ -374,7 +436,7 @@ describe.each(SEEDS)(
       const g = generator(seed);
       const templateId = await createTemplate('email');
       const domain = `${uniqueSuffix()}.example`;
-      const statuses = new Map<string, string>();
+      const statuses = new Map<string, AddressRow>();
       const candidates: TargetCandidate[] = [];
       const facts: Array<{ leadId: number; inputs: Record<string, RuleValue> }> = [];
       for (let i = 0; i < 60; i++) {
@@ -397,12 +459,7 @@ describe.each(SEEDS)(
         ).rows[0]!.id;
         const key = email === null ? null : asciiLower(email);
         if (key !== null && key.endsWith(`@${domain}`) && !statuses.has(key) && g.chance(0.3)) {
-          const status = g.pick(['blocklisted', 'quarantined', 'erroneous', 'allowlisted']);
-          statuses.set(key, status);
-          await pool.query(
-            `INSERT INTO address_status (channel, address, status, source, updated_at) VALUES ('email', $1, $2, 'manual', now())`,
-            [key, status],
-          );
+          statuses.set(key, await insertAddressStatus(g, 'email', key));
         }
         let sent = false;
         if (g.chance(0.2)) {
@@ -430,7 +487,7 @@ describe.each(SEEDS)(
             leadId: f.leadId,
             inputs: {
               ...inputs,
-              addressStatus: addressKey === null ? null : (statuses.get(addressKey as string) ?? null),
+              ...addressInputs(addressKey === null ? undefined : statuses.get(addressKey as string)),
               permissionFilter: opts.permissionFilter,
               includeAlreadySent: opts.includeAlreadySent,
             },
@@ -467,6 +524,30 @@ describe.each(SEEDS)(
         }
         leads.push({ id, phones, inputs: { ...inputs, sentThisTemplateBefore: sent } });
       }
+      // Statuses of some of the numbers, stored in the normalized form of either calling code.
+      const statuses = new Map<string, AddressRow>();
+      // The samples are shared by every seed: no status of an earlier one stays.
+      const keys = PHONE_SAMPLES.flatMap((phone) =>
+        ['81', '1'].map((countryCallingCode) =>
+          evaluateRule(TARGET_RULES.sms.dedupeKey, {
+            address: evaluateRule(TARGET_RULES.sms.address, { phone }),
+            countryCallingCode,
+          }),
+        ),
+      );
+      await pool.query(`DELETE FROM address_status WHERE channel = 'sms' AND address = ANY($1::text[])`, [
+        keys.filter((k) => typeof k === 'string'),
+      ]);
+      for (const l of leads) {
+        const phone = l.phones.mobile ?? null;
+        if (phone === null || !g.chance(0.4)) continue;
+        const key = evaluateRule(TARGET_RULES.sms.dedupeKey, {
+          address: evaluateRule(TARGET_RULES.sms.address, { phone }),
+          countryCallingCode: g.pick(['81', '1']),
+        });
+        if (typeof key !== 'string' || key === '' || statuses.has(key)) continue;
+        statuses.set(key, await insertAddressStatus(g, 'sms', key));
+      }
       for (const [i, opts] of RUN_OPTIONS.entries()) {
         const phoneField = i === 1 ? 'home' : undefined;
         const countryCallingCode = i === 2 ? '1' : '81';
@@ -477,17 +558,29 @@ describe.each(SEEDS)(
           { ...opts, phoneField },
         );
         await prepareSmsTargets(pool, runId, countryCallingCode);
-        const candidates = leads.map((l) => ({
-          leadId: l.id,
+        const candidates = leads.map((l) => {
+          const phone = l.phones[phoneField ?? 'mobile'] ?? null;
+          const key = evaluateRule(TARGET_RULES.sms.dedupeKey, {
+            address: evaluateRule(TARGET_RULES.sms.address, { phone }),
+            countryCallingCode,
+          });
+          return {
+            leadId: l.id,
+            phone,
+            inputs: { ...l.inputs, ...addressInputs(statuses.get(String(key))) },
+          };
+        });
+        const withRun = candidates.map(({ leadId, phone, inputs }) => ({
+          leadId,
           inputs: {
-            ...l.inputs,
-            phone: l.phones[phoneField ?? 'mobile'] ?? null,
+            ...inputs,
+            phone,
             countryCallingCode,
             permissionFilter: opts.permissionFilter,
             includeAlreadySent: opts.includeAlreadySent,
           },
         }));
-        expect(await recordedPreparation(runId)).toEqual(resolveTargets('sms', candidates));
+        expect(await recordedPreparation(runId)).toEqual(resolveTargets('sms', withRun));
       }
     });
 
@@ -536,6 +629,7 @@ describe.each(SEEDS)('applyValidity writes what the domain rules say (seed %i)',
   test('leads and address statuses after a chunk of outcomes', async () => {
     const g = generator(seed);
     const threshold = g.int(1, 5);
+    const quarantineThreshold = g.int(1, 6);
     const domain = `${uniqueSuffix()}.example`;
     const leads: Array<{ id: number; email: string; valid: boolean; consecutiveErrors: number }> = [];
     const priors = new Map<string, { status: string; errorCount: number }>();
@@ -553,7 +647,7 @@ describe.each(SEEDS)('applyValidity writes what the domain rules say (seed %i)',
       if (g.chance(0.6)) {
         const prior = {
           status: g.pick(['valid', 'erroneous', 'quarantined', 'blocklisted', 'allowlisted']),
-          errorCount: g.int(0, threshold + 1),
+          errorCount: g.int(0, quarantineThreshold + 1),
         };
         priors.set(email, prior);
         await pool.query(
@@ -574,13 +668,19 @@ describe.each(SEEDS)('applyValidity writes what the domain rules say (seed %i)',
           delivered,
           counts: !delivered && g.chance(0.7),
           invalidNow: !delivered && g.chance(0.15),
+          quarantineNow: !delivered && g.chance(0.15),
           errorType: 'soft',
           reason: 'mailbox_full',
           at: new Date(),
         });
       }
     }
-    await inTransaction(pool, (client) => applyValidity(client, facts, threshold));
+    await inTransaction(pool, (client) =>
+      applyValidity(client, facts, {
+        invalidAfterErrors: threshold,
+        quarantineAfterErrors: quarantineThreshold,
+      }),
+    );
 
     const leadRows = await pool.query<{ id: number; email_valid: boolean; email_error_count: number }>(
       'SELECT id, email_valid, email_error_count FROM lead WHERE id = ANY($1::int[]) ORDER BY id',
@@ -600,7 +700,7 @@ describe.each(SEEDS)('applyValidity writes what the domain rules say (seed %i)',
         next: nextAddressStatus(
           priors.get(l.email) ?? null,
           summarizeEvidence(facts.filter((f) => f.address.toLowerCase() === l.email)),
-          threshold,
+          quarantineThreshold,
         ),
       }))
       .filter((s) => s.next !== null)

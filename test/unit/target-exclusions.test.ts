@@ -13,6 +13,10 @@ const emailLead = (leadId: number, over: Record<string, unknown> = {}): TargetCa
     dmPermission: true,
     permissionFilter: false,
     addressStatus: null,
+    addressErrorCount: null,
+    addressErrorType: null,
+    addressErrorReason: null,
+    quarantineThreshold: 5,
     includeAlreadySent: false,
     sentThisTemplateBefore: false,
     ...over,
@@ -58,6 +62,29 @@ describe('email targets (SPEC 2)', () => {
     expect(reasonOf(emailLead(1, over))).toBe(reason);
   });
 
+  test.each([
+    ['an invalid flag', { emailValid: false }, true],
+    ['errors at the quarantine threshold', { addressErrorCount: 5 }, true],
+    [
+      'a hard closed account',
+      { addressErrorCount: 1, addressErrorType: 'hard', addressErrorReason: 'invalid_account' },
+      true,
+    ],
+    ['a valid flag and fewer errors than the threshold', { addressErrorCount: 4 }, false],
+  ])(
+    'when an allowlisted address has %s, then it is sent to, marked ignored error (reason 25): %s',
+    (_w, over, ignored) => {
+      const r = resolveTargets('email', [emailLead(1, { addressStatus: 'allowlisted', ...over })]);
+      expect(r.targets).toEqual([{ leadId: 1, address: 'lead1@example.jp', ignoredError: ignored }]);
+    },
+  );
+
+  test('when an address is not allowlisted, then its errors are never marked ignored', () => {
+    expect(resolveTargets('email', [emailLead(1, { addressErrorCount: 9 })]).targets[0]?.ignoredError).toBe(
+      false,
+    );
+  });
+
   test('the first reason that applies is the one recorded', () => {
     expect(reasonOf(emailLead(1, { email: null, emailValid: false, unsubscribed: true }))).toBe(
       'address_not_specified',
@@ -77,7 +104,7 @@ describe('email targets (SPEC 2)', () => {
       emailLead(3, { email: 'same@example.jp' }),
       emailLead(5, { email: 'same@example.jp', unsubscribed: true }),
     ]);
-    expect(result.targets).toEqual([{ leadId: 3, address: 'same@example.jp' }]);
+    expect(result.targets).toEqual([{ leadId: 3, address: 'same@example.jp', ignoredError: false }]);
     expect(result.excluded).toEqual([
       { leadId: 5, address: 'same@example.jp', reason: 'unsubscribed' },
       { leadId: 7, address: 'Same@Example.jp', reason: 'duplicate' },
@@ -86,7 +113,11 @@ describe('email targets (SPEC 2)', () => {
 });
 
 describe('sms and line targets', () => {
-  const smsLead = (leadId: number, phone: string | null): TargetCandidate => ({
+  const smsLead = (
+    leadId: number,
+    phone: string | null,
+    over: Record<string, unknown> = {},
+  ): TargetCandidate => ({
     leadId,
     inputs: {
       phone,
@@ -94,10 +125,48 @@ describe('sms and line targets', () => {
       unsubscribed: false,
       smsPermission: true,
       permissionFilter: false,
+      addressStatus: null,
+      addressErrorCount: null,
+      addressErrorType: null,
+      addressErrorReason: null,
+      quarantineThreshold: 5,
       includeAlreadySent: false,
       sentThisTemplateBefore: false,
-    },
+      ...over,
+    } as TargetCandidate['inputs'],
   });
+
+  test.each([
+    ['blocklisted', { addressStatus: 'blocklisted' }, 'blocklisted'],
+    ['quarantined', { addressStatus: 'quarantined' }, 'quarantined'],
+    ['erroneous (below the threshold)', { addressStatus: 'erroneous', addressErrorCount: 4 }, null],
+  ])('when a number is %s, then its reason is %s', (_what, over, reason) => {
+    const r = resolveTargets('sms', [smsLead(1, '090-1234-5678', over)]);
+    expect(r.excluded[0]?.reason ?? null).toBe(reason);
+  });
+
+  test.each([
+    ['errors at the threshold', { addressErrorCount: 5 }, true],
+    [
+      'a hard unknown user',
+      { addressErrorCount: 1, addressErrorType: 'hard', addressErrorReason: 'unknown_user' },
+      true,
+    ],
+    ['a soft error below the threshold', { addressErrorCount: 2, addressErrorType: 'soft' }, false],
+    [
+      'no error since its last delivery',
+      { addressErrorCount: 0, addressErrorType: 'hard', addressErrorReason: 'unknown_user' },
+      false,
+    ],
+  ])(
+    'when an allowlisted number has %s, then it is sent to, marked ignored error: %s',
+    (_what, over, ignored) => {
+      const r = resolveTargets('sms', [
+        smsLead(1, '090-1234-5678', { addressStatus: 'allowlisted', ...over }),
+      ]);
+      expect(r.targets).toEqual([{ leadId: 1, address: '090-1234-5678', ignoredError: ignored }]);
+    },
+  );
 
   test('when two numbers are the same once normalized (national, +81, 0081), then only the first is sent', () => {
     const result = resolveTargets('sms', [
@@ -106,7 +175,7 @@ describe('sms and line targets', () => {
       smsLead(3, '0081 90 1234 5678'),
       smsLead(4, '   '),
     ]);
-    expect(result.targets).toEqual([{ leadId: 1, address: '090-1234-5678' }]);
+    expect(result.targets).toEqual([{ leadId: 1, address: '090-1234-5678', ignoredError: false }]);
     expect(result.excluded.map((e) => e.reason)).toEqual(['duplicate', 'duplicate', 'address_not_specified']);
   });
 

@@ -19,7 +19,12 @@ describe('an undefined reply text on the sending path', () => {
   });
 
   test('does not count toward the consecutive errors nor invalidate', () => {
-    expect(validityEvidence(unknownText, 1)).toEqual({ delivered: false, counts: false, invalidNow: false });
+    expect(validityEvidence(unknownText, 1)).toEqual({
+      delivered: false,
+      counts: false,
+      invalidNow: false,
+      quarantineNow: false,
+    });
     const chunk = summarizeEvidence([1, 2, 3, 4].map(() => validityEvidence(unknownText, 1)));
     expect(nextLeadValidity({ valid: true, consecutiveErrors: 2 }, chunk, 3)).toEqual({
       valid: true,

@@ -8,6 +8,7 @@ import {
   DEFAULT_INVALID_AFTER_CONSECUTIVE_ERRORS,
   nextAddressStatus,
   nextLeadValidity,
+  phoneEvidence,
   summarizeEvidence,
   validityEvidence,
   type ValidityState,
@@ -148,11 +149,54 @@ describe('turning valid again', () => {
 describe('address status', () => {
   const errors = (n: number, invalidNow = false) => ({ delivered: false, errors: n, invalidNow });
 
-  test('a first error records the address as erroneous; the threshold quarantines it', () => {
+  test("a first error records the address as erroneous; the quarantine threshold (5 by default, apart from the lead flag's 3) quarantines it", () => {
     const first = nextAddressStatus(null, errors(1));
     expect(first).toEqual({ status: 'erroneous', errorCount: 1 });
     const third = nextAddressStatus(nextAddressStatus(first, errors(1)), errors(1));
-    expect(third).toEqual({ status: 'quarantined', errorCount: 3 });
+    expect(third).toEqual({ status: 'erroneous', errorCount: 3 });
+    const fifth = nextAddressStatus(nextAddressStatus(third, errors(1)), errors(1));
+    expect(fifth).toEqual({ status: 'quarantined', errorCount: 5 });
+    expect(nextAddressStatus(first, errors(2), 3)).toEqual({ status: 'quarantined', errorCount: 3 });
+  });
+
+  test('a hard unknown user or closed account quarantines at once; soft, undefined and policy blocks do not', () => {
+    const evidence = (reply: string) =>
+      summarizeEvidence([validityEvidence(classifySmtpReply({ response: reply }), 1)]);
+    expect(nextAddressStatus(null, evidence('550 5.1.1 User unknown'))).toEqual({
+      status: 'quarantined',
+      errorCount: 1,
+    });
+    expect(
+      nextAddressStatus(null, evidence('550 5.2.1 The email account that you tried to reach is inactive')),
+    ).toMatchObject({
+      status: 'quarantined',
+    });
+    // The lead's flag is not invalidated at once by 42550 (the first manual): only counted.
+    expect(nextLeadValidity(fresh(), evidence('550 5.1.1 User unknown'))).toEqual({
+      valid: true,
+      consecutiveErrors: 1,
+    });
+    expect(
+      nextAddressStatus(null, evidence('452-4.2.2 The email account that you tried to reach is over quota.')),
+    ).toEqual({
+      status: 'erroneous',
+      errorCount: 1,
+    });
+    expect(
+      nextAddressStatus(null, evidence('550 5.7.1 Message rejected as spam'))?.status ?? 'none',
+    ).not.toBe('quarantined');
+  });
+
+  test('an allowlisted address keeps its status; a delivery restarts its count', () => {
+    expect(
+      nextAddressStatus(
+        { status: 'allowlisted', errorCount: 6 },
+        { delivered: true, errors: 0, invalidNow: false },
+      ),
+    ).toEqual({
+      status: 'allowlisted',
+      errorCount: 0,
+    });
   });
 
   test('a permanent error quarantines at once', () => {
@@ -181,5 +225,38 @@ describe('address status', () => {
       errorCount: 4,
     });
     expect(nextAddressStatus(null, deliveredChunk)).toBeNull();
+  });
+});
+
+describe('phone numbers (SMS results)', () => {
+  const receipt = (errorType: string, reason: string) => ({ result: 'error', errorType, reason });
+
+  test('hard and soft errors count; a hard unknown subscriber or closed account quarantines at once', () => {
+    expect(phoneEvidence(receipt('soft', 'unreachable'), 1)).toEqual({
+      delivered: false,
+      counts: true,
+      invalidNow: false,
+      quarantineNow: false,
+    });
+    expect(phoneEvidence(receipt('hard', 'unknown_user'), 1).quarantineNow).toBe(true);
+    expect(phoneEvidence(receipt('hard', 'invalid_account'), 1).quarantineNow).toBe(true);
+    expect(phoneEvidence(receipt('soft', 'invalid_account'), 1).quarantineNow).toBe(false);
+    expect(phoneEvidence(receipt('hard', 'refused'), 1)).toMatchObject({
+      counts: true,
+      quarantineNow: false,
+    });
+  });
+
+  test('a handset that is off (ignored) or an undefined receipt counts against nobody; an accepted submit is no delivery yet', () => {
+    expect(phoneEvidence(receipt('ignored', 'not_connected'), 1)).toMatchObject({
+      counts: false,
+      quarantineNow: false,
+    });
+    expect(phoneEvidence(receipt('undefined', 'undefined'), 1)).toMatchObject({
+      counts: false,
+      quarantineNow: false,
+    });
+    expect(phoneEvidence({ result: 'sent' }, 1).delivered).toBe(false);
+    expect(phoneEvidence({ result: 'delivered' }, 1).delivered).toBe(true);
   });
 });
