@@ -5,6 +5,7 @@ import {
   insertUserRule,
   listBounceRuleRows,
   requalify,
+  resetOccurrences,
   updateUserRule,
   type RuleInput,
 } from '../bounce-rule-queries';
@@ -16,6 +17,7 @@ export function bounceRuleRepository(pool: Pool) {
     insert: (r: RuleInput) => insertUserRule(pool, r),
     update: (id: number, r: RuleInput) => updateUserRule(pool, id, r),
     requalify: (invalidAfterErrors: number) => requalify(pool, invalidAfterErrors),
+    resetOccurrences: (id: number, by: string | null) => resetOccurrences(pool, id, by),
   };
 }
 
