@@ -6,11 +6,11 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
-    // A few dependencies ship ESM only; Jest's CommonJS runtime needs them transpiled.
+    // A few dependencies ship ESM only; Jest's CommonJS runtime needs them transpiled, wherever npm nests them.
     '^.+\\.m?js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs' } }],
   },
   transformIgnorePatterns: [
-    '/node_modules/(?!(content-disposition|cookie|@apidevtools/json-schema-ref-parser)/)',
+    '^(?!.*/node_modules/(content-disposition|cookie|@apidevtools/json-schema-ref-parser)/).*/node_modules/',
   ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
