@@ -446,14 +446,15 @@ export async function processInboundReport(
     stored.add(o.position);
   }
 
-  // MX management: a bounce counts toward its receiving domain's error rate by the same rule as a
-  // live refusal (domain/domain-throttle.ts domainTallyOf), whoever's fault it is, once per report.
+  // MX management: a bounce of one of our sends counts toward its receiving domain's error rate by
+  // the same rule as a live refusal (domain/domain-throttle.ts domainTallyOf), whoever's fault it is,
+  // once per report. A report matched to no send is no message of ours the domain refused.
   const bouncedByDomain = new Map<string, DomainTally>();
   for (const o of c.recipients) {
     const q = o.qualification;
     if (o.action !== 'bounce' || q === null) continue;
     if (o.reading?.diagnostic) await recordBounceText(deps.pool, o.reading.diagnostic, q);
-    if (o.recipient !== null && stored.has(o.position))
+    if (o.recipient !== null && o.sendId !== null && stored.has(o.position))
       addDomainTally(bouncedByDomain, o.recipient, domainTallyOf({ kind: 'report', action: o.action }));
   }
   if (bouncedByDomain.size > 0) {

@@ -111,6 +111,11 @@ describe("a domain's error rate", () => {
     const again = await post(reports[0]!);
     expect(again.status).toBeLessThan(300);
     expect(again.body.duplicate).toBe(true);
+    // A bounce of no send of ours (nothing matches it) is no message the domain refused.
+    const stranger = await post(
+      dsn({ token: uniqueWord(), address: `stranger@${later}` }, '550 5.1.1 <stranger>: User unknown'),
+    );
+    expect(stranger.body).toMatchObject({ action: 'bounce', sendId: null });
     expect(await domainState(later)).toMatchObject({ messages: 4, errors: 2 });
   });
 
