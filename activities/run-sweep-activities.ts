@@ -15,6 +15,8 @@ import {
   type RunWorkflowState,
 } from '../domain/run-lifecycle';
 import { recordSweepRepair } from '../observability/metrics';
+import { waveRepair } from '../domain/wave-sweep';
+import { clearOrphanWaves, orphanWaveCandidates } from '../db/wave-sweep-queries';
 import { startWizardRun, wizardRunSettings } from '../lifecycle/wizard-run';
 
 export interface RunSweepDeps {
@@ -29,6 +31,8 @@ export interface SweepResult {
   started: number;
   errored: number;
   cancelled: number;
+  /** Final runs whose workflow was gone while sends waited for a retry wave: those sends were given up. */
+  wavesCleared?: number;
 }
 
 /** Runs looked at per sweep; the next sweep continues with the rest. */
@@ -108,8 +112,40 @@ export function createRunSweepActivities(deps: RunSweepDeps) {
         'run sweep: the run disagreed with its workflow and was repaired',
       );
     }
-    if (result.checked > 0) logger.info({ ...result }, 'run sweep done');
+    result.wavesCleared = await sweepOrphanWaves();
+    if (result.checked > 0 || result.wavesCleared > 0) logger.info({ ...result }, 'run sweep done');
     return result;
+  }
+
+  /**
+   * Final runs with sends still waiting for a retry wave (issue 18): while the run's workflow lives it
+   * makes those waves; once it is gone nothing will, and the sends are given up and recorded
+   * (domain/wave-sweep.ts waveRepair), so no send keeps a next attempt that will never come.
+   */
+  async function sweepOrphanWaves(): Promise<number> {
+    const runs = await orphanWaveCandidates(pool, FINAL_STATUSES, SWEEP_LIMIT);
+    let cleared = 0;
+    for (const run of runs) {
+      const workflowId = run.workflow_id || wizardRunWorkflowId(run.id);
+      const workflow = await workflowState(workflowId);
+      const repair = waveRepair(run, workflow, run.pending);
+      if (repair.action === 'none') continue;
+      const sends = await clearOrphanWaves(pool, run.id, repair.note);
+      if (sends === 0) continue;
+      cleared++;
+      recordSweepRepair('waves-cleared');
+      logger.warn(
+        {
+          runId: run.id,
+          workflowId,
+          status: run.status,
+          workflow: workflow.kind === 'closed' ? workflow.status : workflow.kind,
+          sends,
+        },
+        "run sweep: sends waited for retry waves the run's workflow will never make; given up and recorded",
+      );
+    }
+    return cleared;
   }
 
   /** Idempotency keys past their retention (api/idempotency.ts) go with the same sweep. */

@@ -3,6 +3,9 @@
 // Secrets are never logged: `describeConfig` masks them.
 
 import { CHANNELS, isChannel, type Channel } from '../domain/channels';
+import { parseRetryDelays, type RetryPolicy } from '../domain/retry-schedule';
+
+const MAX_VALIDITY_HOURS = 8760;
 
 /**
  * The settings every channel has, named after it (domain/channels.ts): its send activities' task
@@ -68,6 +71,10 @@ export interface AppConfig extends ChannelSettings {
   quarantineAfterErrors: number;
   /** How long a completed run stays open for asynchronous bounces, in seconds. */
   asyncBounceWindowSeconds: number;
+  /** Retry schedule of error reasons without one of their own, as text (`5x1h,4x1d`); a run's own schedules win. */
+  retryScheduleDefault: string;
+  /** The delivery's validity period: no retry later than this many hours after a send's first attempt; 0: none. */
+  deliveryValidityHours: number;
   /** Rows per batch of a background CSV import (one COPY and one INSERT … ON CONFLICT each). */
   importBatchRows: number;
   /** Messages per minute a run's planned completion assumes until its channel's runs were measured. */
@@ -401,6 +408,20 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'how long a completed run listens for asynchronous bounces',
   },
   {
+    env: 'RETRY_SCHEDULE_DEFAULT',
+    key: 'retryScheduleDefault',
+    kind: 'string',
+    default: '5x1h,4x1d',
+    doc: "retry delays of errors whose reason has no schedule of its own: a unit s, m, h or d, `5x1h` repeats (default: 5 hourly, then 4 daily); `none`: no retries; a run's `retrySchedules` win",
+  },
+  {
+    env: 'DELIVERY_VALIDITY_HOURS',
+    key: 'deliveryValidityHours',
+    kind: 'int',
+    default: '0',
+    doc: "the delivery's validity period: no retry later than this many hours after a send's first attempt (by its schedule), it ends 41606 instead; 0: as long as its schedule lasts",
+  },
+  {
     env: 'RUN_THROUGHPUT_PER_MINUTE',
     key: 'runThroughputPerMinute',
     kind: 'int',
@@ -680,6 +701,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`DEFAULT_LANGUAGE must be ja or en, got "${String(out.defaultLanguage)}"`);
   if (!isTimeZone(String(out.accountTimeZone)))
     problems.push(`ACCOUNT_TIME_ZONE must be an IANA time zone, got "${String(out.accountTimeZone)}"`);
+  const retryDefault = parseRetryDelays(String(out.retryScheduleDefault));
+  if (!retryDefault.ok) problems.push(`RETRY_SCHEDULE_DEFAULT ${retryDefault.error}`);
+  if (Number(out.deliveryValidityHours) > MAX_VALIDITY_HOURS)
+    problems.push(
+      `DELIVERY_VALIDITY_HOURS must be at most ${MAX_VALIDITY_HOURS} (a year), got ${String(out.deliveryValidityHours)}`,
+    );
   if (Number(out.allowUnauthenticatedSending) > 1)
     problems.push('ALLOW_UNAUTHENTICATED_SENDING must be 0 or 1');
   if (
@@ -728,4 +755,16 @@ export function sendQueueFor(config: AppConfig, channel: string): string {
 /** A channel's send batches started per second across all workers (0: no cap). */
 export function sendRateFor(config: AppConfig, channel: Channel): number {
   return config[batchesPerSecondKey(channel)];
+}
+
+/**
+ * The installation's retry settings (RETRY_SCHEDULE_DEFAULT, DELIVERY_VALIDITY_HOURS), for the
+ * senders' retry plans. loadConfig validated them; a value set by code that does not parse throws.
+ */
+export function retryPolicyOf(
+  config: Pick<AppConfig, 'retryScheduleDefault' | 'deliveryValidityHours'>,
+): RetryPolicy {
+  const parsed = parseRetryDelays(config.retryScheduleDefault);
+  if (!parsed.ok) throw new ConfigError(`invalid configuration: RETRY_SCHEDULE_DEFAULT ${parsed.error}`);
+  return { defaultSchedule: parsed.value, validityMs: config.deliveryValidityHours * 3_600_000 };
 }

@@ -33,6 +33,8 @@ export interface BounceRuleDbRow {
   occurrences: number;
   created_at: Date;
   updated_at: Date;
+  occurrences_reset_at: Date | null;
+  occurrences_reset_by: string | null;
 }
 
 /** A qualification is the decision on one bounce text (domain/bounce-rules.ts classifyBounce). */
@@ -284,4 +286,23 @@ export async function updateUserRule(
     [id, r.pattern, r.isRegex, r.errorType, r.reason, r.code],
   );
   return rows.rows[0] ?? null;
+}
+
+/**
+ * Reset a bounce text's occurrence count to 0, recording when and by whom (an API key's name).
+ * Only rows that count a text (observed texts, and texts a user qualified) have a count: null for
+ * a missing row, 'no-text' for a rule a user wrote, which counts nothing.
+ */
+export async function resetOccurrences(
+  db: Queryable,
+  id: number,
+  by: string | null,
+): Promise<BounceRuleDbRow | 'no-text' | null> {
+  const rows = await db.query<BounceRuleDbRow>(
+    `UPDATE bounce_rule SET occurrences = 0, occurrences_reset_at = now(), occurrences_reset_by = $2, updated_at = now()
+      WHERE id = $1 AND normalized_text IS NOT NULL RETURNING *`,
+    [id, by],
+  );
+  if (rows.rows[0]) return rows.rows[0];
+  return (await getBounceRuleRow(db, id)) ? 'no-text' : null;
 }

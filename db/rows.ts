@@ -89,6 +89,8 @@ export const TABLES = {
     occurrences: col.int4(),
     created_at: col.timestamptz(),
     updated_at: col.timestamptz(),
+    occurrences_reset_at: nullable(col.timestamptz()),
+    occurrences_reset_by: nullable(col.text()),
   },
   domain_rule: {
     id: col.int4(),
@@ -417,6 +419,9 @@ export const TABLES = {
     waves_notified_at: nullable(col.timestamptz()),
     remind_at: nullable(col.timestamptz()),
     reminded_at: nullable(col.timestamptz()),
+    waves_swept_at: nullable(col.timestamptz()),
+    waves_sweep_note: nullable(col.text()),
+    waves_swept_sends: nullable(col.int4()),
   },
   sending_domain: {
     id: col.int4(),

@@ -133,3 +133,34 @@ export function validateDomainRule(rule: Partial<DomainRuleData>): Array<{ field
   }
   return problems;
 }
+
+/** What one event adds to its receiving domain's error-rate window (MX management). */
+export interface DomainTally {
+  messages: number;
+  errors: number;
+}
+
+/**
+ * One rule for the breaker's counts, whether the receiving server answered
+ * while we sent (`reply`: an attempt's recorded result) or its error came back
+ * later by mail (`report`: an asynchronous bounce, SPEC 4). Every attempt is a
+ * message, and an error when it failed; a later bounce is the error of a
+ * message already counted when the relay accepted it. So a message refused
+ * live and a message accepted then bounced both end as 1 message, 1 error.
+ */
+export function domainTallyOf(
+  event: { kind: 'reply'; result: string } | { kind: 'report'; action: string },
+): DomainTally {
+  if (event.kind === 'reply') return { messages: 1, errors: event.result === 'error' ? 1 : 0 };
+  return { messages: 0, errors: event.action === 'bounce' ? 1 : 0 };
+}
+
+/** Adds an event's tally to its address's domain; events that add nothing leave the map alone. */
+export function addDomainTally(tallies: Map<string, DomainTally>, address: string, tally: DomainTally): void {
+  if (tally.messages === 0 && tally.errors === 0) return;
+  const domain = domainOf(address);
+  const d = tallies.get(domain) ?? { messages: 0, errors: 0 };
+  d.messages += tally.messages;
+  d.errors += tally.errors;
+  tallies.set(domain, d);
+}

@@ -63,12 +63,14 @@ export const RETRY_SCHEDULES: Readonly<Partial<Record<ErrorReason, RetrySchedule
 export function retryScheduleFor(
   reason: ErrorReason | null,
   overrides?: Partial<Record<string, RetrySchedule>>,
+  /** The global default (RETRY_SCHEDULE_DEFAULT); absent: DEFAULT_RETRY_SCHEDULE. */
+  globalDefault: RetrySchedule = DEFAULT_RETRY_SCHEDULE,
 ): RetrySchedule {
   if (reason !== null) {
     const own = overrides?.[reason] ?? RETRY_SCHEDULES[reason];
     if (own) return own;
   }
-  return overrides?.[DEFAULT_SCHEDULE_KEY] ?? DEFAULT_RETRY_SCHEDULE;
+  return overrides?.[DEFAULT_SCHEDULE_KEY] ?? globalDefault;
 }
 
 /**
@@ -79,11 +81,12 @@ export function nextRetryDelay(
   reason: ErrorReason | null,
   attemptsSoFar: number,
   overrides?: Partial<Record<string, RetrySchedule>>,
+  globalDefault?: RetrySchedule,
 ): number | null {
   if (!Number.isSafeInteger(attemptsSoFar) || attemptsSoFar < 1) {
     throw new RangeError(`attemptsSoFar must be an integer of at least 1, got ${attemptsSoFar}`);
   }
-  return retryScheduleFor(reason, overrides).delaysMs[attemptsSoFar - 1] ?? null;
+  return retryScheduleFor(reason, overrides, globalDefault).delaysMs[attemptsSoFar - 1] ?? null;
 }
 
 /** Time from the first attempt to the last retry: the retry part of the delivery's validity period. */
@@ -174,4 +177,54 @@ export function parseRetrySchedules(
     if (parsed) value[key] = parsed;
   }
   return errors.length > 0 ? { ok: false, error: errors.join('; ') } : { ok: true, value };
+}
+
+/**
+ * The retry settings of the installation (config: RETRY_SCHEDULE_DEFAULT, DELIVERY_VALIDITY_HOURS);
+ * a run's own schedules (its `retrySchedules`) still win over the default.
+ */
+export interface RetryPolicy {
+  /** The schedule of reasons without one of their own; absent: DEFAULT_RETRY_SCHEDULE. */
+  defaultSchedule?: RetrySchedule;
+  /**
+   * The delivery's validity period: no retry is planned later than this after a send's first
+   * attempt (by the schedule's own offsets); the send is given up with its schedule's
+   * exhaustedCode instead. 0 or absent: as long as the schedule lasts.
+   */
+  validityMs?: number;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: MINUTE_MS, h: HOUR_MS, d: DAY_MS };
+const DELAY_ITEM = /^(?:(\d{1,3})\s*x\s*)?(\d{1,6})\s*([smhd])$/;
+
+/**
+ * Reads a schedule written as text (RETRY_SCHEDULE_DEFAULT): comma-separated delays with a unit
+ * (s, m, h, d), each optionally repeated (`5x1h`): `5x1h,4x1d` is DEFAULT_RETRY_SCHEDULE; `none`
+ * is no retry. Errors name the item that is wrong.
+ */
+export function parseRetryDelays(
+  text: string,
+): { ok: true; value: RetrySchedule } | { ok: false; error: string } {
+  const trimmed = text.trim();
+  if (trimmed === 'none') return { ok: true, value: schedule([]) };
+  if (trimmed === '') return { ok: false, error: 'is empty (write `none` for no retries)' };
+  const delays: number[] = [];
+  for (const raw of trimmed.split(',')) {
+    const item = raw.trim();
+    const m = DELAY_ITEM.exec(item);
+    if (!m) {
+      return {
+        ok: false,
+        error: `"${item}" is not a delay: write a number and a unit s, m, h or d, optionally repeated (5x1h)`,
+      };
+    }
+    const times = m[1] === undefined ? 1 : Number(m[1]);
+    const delay = Number(m[2]) * UNIT_MS[m[3]!]!;
+    if (times < 1) return { ok: false, error: `"${item}" repeats a delay 0 times` };
+    if (delay > MAX_RETRY_DELAY_MS) return { ok: false, error: `"${item}" is longer than 30 days` };
+    delays.push(...repeat(delay, times));
+  }
+  if (delays.length > MAX_RETRIES_PER_SCHEDULE)
+    return { ok: false, error: `has ${delays.length} retries, at most ${MAX_RETRIES_PER_SCHEDULE}` };
+  return { ok: true, value: schedule(delays) };
 }

@@ -17,7 +17,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { BounceRule } from '../domain/bounce-rules';
-import { domainOf } from '../domain/domain-throttle';
+import { addDomainTally, domainTallyOf, type DomainTally } from '../domain/domain-throttle';
 import { extractAddress, parseHeaderBlock } from '../domain/report-fields';
 import { VERP_TOKEN, verpToken } from '../domain/verp';
 import { loadUserRules, qualify, recordBounceText, type Qualification } from '../db/bounce-rule-queries';
@@ -405,6 +405,8 @@ export async function processInboundReport(
   await correlateAll(deps.pool, deps.bounceDomain, raw, reading, first, envelope);
   const c = classification(first.kind, first.format, first.recipients);
   const ids: string[] = [];
+  /** Positions stored now: a recipient already stored (a repeated delivery) counts nothing again. */
+  const stored = new Set<number>();
   for (const o of c.recipients) {
     const q = o.qualification;
     const bounce = o.action === 'bounce';
@@ -443,25 +445,27 @@ export async function processInboundReport(
       continue;
     }
     ids.push(id);
+    stored.add(o.position);
   }
 
-  const refusedByDomain = new Map<string, { messages: number; errors: number }>();
+  // MX management: a bounce of one of our sends counts toward its receiving domain's error rate by
+  // the same rule as a live refusal (domain/domain-throttle.ts domainTallyOf), whoever's fault it is,
+  // once per report. A report matched to no send is no message of ours the domain refused.
+  const bouncedByDomain = new Map<string, DomainTally>();
   for (const o of c.recipients) {
     const q = o.qualification;
     if (o.action !== 'bounce' || q === null) continue;
     if (o.reading?.diagnostic) await recordBounceText(deps.pool, o.reading.diagnostic, q);
-    if (q.refusedByPolicy && o.recipient !== null) {
-      const d = refusedByDomain.get(domainOf(o.recipient)) ?? { messages: 0, errors: 0 };
-      d.errors++;
-      refusedByDomain.set(domainOf(o.recipient), d);
-    }
+    if (o.recipient !== null && o.sendId !== null && stored.has(o.position))
+      addDomainTally(bouncedByDomain, o.recipient, domainTallyOf({ kind: 'report', action: o.action }));
   }
-  if (refusedByDomain.size > 0) {
-    const tripped = await countDomainOutcomes(deps.pool, refusedByDomain, await loadDomainRules(deps.pool));
-    deps.logger?.warn(
-      { reportId: ids[0], domains: [...refusedByDomain.keys()], tripped },
-      'bounce refused by policy (our side or our rate): counted for the receiving domain, not against the recipient',
-    );
+  if (bouncedByDomain.size > 0) {
+    const tripped = await countDomainOutcomes(deps.pool, bouncedByDomain, await loadDomainRules(deps.pool));
+    if (tripped.length > 0)
+      deps.logger?.warn(
+        { reportId: ids[0], domains: tripped },
+        'receiving domains blocked by the error-rate breaker after asynchronous bounces',
+      );
   }
   const runs = new Set<number | null>(c.recipients.filter((o) => o.status === 'pending').map((o) => o.runId));
   for (const runId of runs) {

@@ -8,10 +8,10 @@ import { BUILTIN_BOUNCE_RULES, validateRulePattern } from '../../domain/bounce-r
 import { isKnownDeliveryCode } from '../../domain/delivery-codes';
 import { ERROR_REASONS, isErrorReason, isErrorType } from '../../domain/error-reasons';
 import { type BounceRuleDbRow, type RuleInput } from '../../db/bounce-rule-queries';
-import { badRequest, notFound } from '../errors';
+import { badRequest, conflict, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
-import { ErrorBody, IdParams, Nullable, NullableTimestamp, iso } from '../schemas';
+import { ErrorBody, IdParams, Nullable, NullableTimestamp, Timestamp, iso } from '../schemas';
 
 const BounceRule = Type.Object(
   {
@@ -27,6 +27,12 @@ const BounceRule = Type.Object(
     state: Type.String({ description: 'qualified | undefined (waiting for a user to qualify it)' }),
     normalizedText: Nullable(Type.String()),
     occurrences: Nullable(Type.Integer()),
+    occurrencesResetAt: Type.Union([Timestamp, Type.Null()], {
+      description: 'when a user last reset the occurrence count (it counts again from then on)',
+    }),
+    occurrencesResetBy: Nullable(
+      Type.String({ description: 'name of the API key that last reset the occurrence count' }),
+    ),
     createdAt: NullableTimestamp,
     updatedAt: NullableTimestamp,
   },
@@ -71,6 +77,8 @@ function rowJson(r: BounceRuleDbRow): Static<typeof BounceRule> {
     state: r.state,
     normalizedText: r.normalized_text,
     occurrences: r.occurrences,
+    occurrencesResetAt: iso(r.occurrences_reset_at),
+    occurrencesResetBy: r.occurrences_reset_by,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -136,6 +144,8 @@ export const bounceRuleRoutes: FastifyPluginAsync = routesPlugin(
                 state: 'qualified',
                 normalizedText: null,
                 occurrences: null,
+                occurrencesResetAt: null,
+                occurrencesResetBy: null,
                 createdAt: null,
                 updatedAt: null,
               }));
@@ -183,6 +193,28 @@ export const bounceRuleRoutes: FastifyPluginAsync = routesPlugin(
         const updated = await rules.update(row.id, validRule(merged));
         if (!updated) throw notFound(`bounce rule ${req.params.id}`);
         return rowJson(updated);
+      },
+    );
+
+    app.post(
+      '/v1/bounce-rules/:id/reset-occurrences',
+      {
+        schema: {
+          tags: ['bounce-rules'],
+          summary:
+            "Reset a bounce text's occurrence count to 0 (an observed text, or one a user qualified); who and when are recorded",
+          params: IdParams,
+          response: { 200: BounceRule, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req) => {
+        const reset = await rules.resetOccurrences(req.params.id, req.apiKey?.name ?? null);
+        if (reset === null) throw notFound(`bounce rule ${req.params.id}`);
+        if (reset === 'no-text')
+          throw conflict(
+            `bounce rule ${req.params.id} is a rule a user wrote: it counts no bounce text, so it has no occurrence count to reset`,
+          );
+        return rowJson(reset);
       },
     );
 

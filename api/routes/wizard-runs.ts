@@ -162,6 +162,19 @@ const Waves = Type.Object(
     cancelledBy: Nullable(
       Type.String({ description: 'API key or console user that cancelled the pending waves' }),
     ),
+    swept: Nullable(
+      Type.Object(
+        {
+          at: Timestamp,
+          reason: Type.String(),
+          sends: Type.Integer({ description: 'sends given up (41607) because no wave would come' }),
+        },
+        {
+          description:
+            "the consistency sweep found the run's workflow gone while sends waited for a retry wave, and gave them up",
+        },
+      ),
+    ),
   },
   {
     description:
@@ -397,9 +410,12 @@ export function runJson(r: RunRow, waves: RunWaves = NO_WAVES, now = Date.now())
       held: { count: waves.held.count, until: iso(waves.held.until) },
       retried: waves.retried,
       givenUp: waves.givenUp,
-      finishedAt: iso(r.waves_notified_at),
+      finishedAt: iso(r.waves_notified_at ?? r.waves_swept_at),
       cancelledAt: iso(r.waves_cancelled_at),
       cancelledBy: r.waves_cancelled_by,
+      swept: r.waves_swept_at
+        ? { at: iso(r.waves_swept_at)!, reason: r.waves_sweep_note ?? '', sends: r.waves_swept_sends ?? 0 }
+        : null,
     },
     reminder: reminderJson(r),
     progress: {

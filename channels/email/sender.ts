@@ -4,6 +4,8 @@ import { Context, heartbeat } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { planAfterAttempt } from '../../domain/retry-plan';
+import type { RetryPolicy } from '../../domain/retry-schedule';
+import { retryPolicyOf } from '../../config/config';
 import { prepareEmailTargets, clearRunHold, setRunHold, type ClaimedSend } from '../../db/run-queries';
 import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
 import type { TemplateRow } from '../../db/template-queries';
@@ -18,7 +20,7 @@ import {
 import type { EmailSendResult, EmailTransport } from './transport';
 import { renderEmailBatch, type RenderSettings } from './render';
 import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../../db/domain-queries';
-import { domainOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
+import { addDomainTally, domainOf, domainTallyOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
 import { GroupCommit } from './group-commit';
 import { emailSendConcurrency, unrecordedPerBatch } from '../../domain/repeat-bound';
@@ -52,6 +54,8 @@ export interface EmailSenderDeps {
     relayHoldMaxMs?: number;
     /** Issue 19: single sends from unregistered or unverified domains go out anyway (development). */
     allowUnauthenticatedSending?: boolean;
+    /** The global default schedule and the delivery's validity period (config); absent: the built-in ones. */
+    retryPolicy?: RetryPolicy;
   };
 }
 
@@ -231,12 +235,8 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       async (group) => {
         const c = await recordOutcomes(pool, runId, group, recording);
         addCounts(total, c);
-        for (const r of group) {
-          const d = perDomain.get(domainOf(r.address)) ?? { messages: 0, errors: 0 };
-          d.messages++;
-          if (r.outcome.result === 'error') d.errors++;
-          perDomain.set(domainOf(r.address), d);
-        }
+        for (const r of group)
+          addDomainTally(perDomain, r.address, domainTallyOf({ kind: 'reply', result: r.outcome.result }));
         perDomainCount += group.length;
         if (perDomainCount >= FLUSH_EVERY) await countDomains();
         const now = Date.now();
@@ -274,7 +274,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       res: { outcome: EmailSendResult['outcome']; messageId: string | null },
       slotted = true,
     ) => {
-      const plan = planAfterAttempt(res.outcome, target.attempt, schedules);
+      const plan = planAfterAttempt(res.outcome, target.attempt, schedules, deps.settings.retryPolicy);
       const attempt = outcomeRecord(target, plan.outcome, res.messageId);
       // A resend repeats the Message-ID of the copy that may have gone out (it is the send's own).
       if (attempt.resend)
@@ -496,6 +496,7 @@ export const emailChannel: ChannelModule = {
             relayHoldMs: config.relayHoldSeconds * 1000,
             relayHoldMaxMs: config.relayHoldMaxSeconds * 1000,
             allowUnauthenticatedSending: config.allowUnauthenticatedSending === 1,
+            retryPolicy: retryPolicyOf(config),
           },
         })
       : null,

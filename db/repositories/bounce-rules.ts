@@ -6,6 +6,7 @@ import {
   insertUserRule,
   listBounceRuleRows,
   requalify,
+  resetOccurrences,
   updateUserRule,
   type RuleInput,
 } from '../bounce-rule-queries';
@@ -17,6 +18,7 @@ export function bounceRuleRepository(pool: Pool) {
     insert: (r: RuleInput) => insertUserRule(pool, r),
     update: (id: number, r: RuleInput) => updateUserRule(pool, id, r),
     requalify: (thresholds: number | ValidityThresholds) => requalify(pool, thresholds),
+    resetOccurrences: (id: number, by: string | null) => resetOccurrences(pool, id, by),
   };
 }
 

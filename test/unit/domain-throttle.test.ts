@@ -1,4 +1,6 @@
 import {
+  addDomainTally,
+  domainTallyOf,
   DEFAULT_DOMAIN_RULE,
   domainOf,
   holdUntil,
@@ -90,5 +92,24 @@ describe('MX management rules', () => {
       validateDomainRule({ domain: 'Not A Domain', errorRateThreshold: 90 }).map((p) => p.field),
     ).toEqual(['domain', 'errorRateThreshold']);
     expect(validateDomainRule({ domain: '*', errorRateThreshold: 0.5 })).toEqual([]);
+  });
+});
+
+describe('what counts toward a domain error rate', () => {
+  test('when a message is refused live, or accepted and bounced later, then both add up to one message and one error', () => {
+    const live = new Map();
+    addDomainTally(live, 'a@Example.JP', domainTallyOf({ kind: 'reply', result: 'error' }));
+    const later = new Map();
+    addDomainTally(later, 'a@example.jp', domainTallyOf({ kind: 'reply', result: 'delivered' }));
+    addDomainTally(later, 'a@example.jp', domainTallyOf({ kind: 'report', action: 'bounce' }));
+    expect(live).toEqual(new Map([['example.jp', { messages: 1, errors: 1 }]]));
+    expect(later).toEqual(live);
+  });
+
+  test('when a report is not a bounce (a complaint, a delay), then it counts nothing', () => {
+    const t = new Map();
+    addDomainTally(t, 'a@example.jp', domainTallyOf({ kind: 'report', action: 'complaint' }));
+    addDomainTally(t, 'a@example.jp', domainTallyOf({ kind: 'report', action: 'delayed' }));
+    expect(t.size).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { sweepRepair } from '../../domain/run-lifecycle';
+import { waveRepair } from '../../domain/wave-sweep';
 
 const run = (status: string, cancelRequested = false) => ({ status, cancelRequested, done: 3, targets: 10 });
 
@@ -45,5 +46,26 @@ describe('the consistency sweep rule', () => {
       action: 'error',
       message: expect.stringMatching(/ended \(timed out\) before the run started, so nothing was sent/),
     });
+  });
+});
+
+describe('the sweep rule for retry waves of finished runs', () => {
+  test('when a final run still has sends waiting for a wave and its workflow is gone, then they are cleared with the reason', () => {
+    expect(waveRepair({ status: 'completed' }, { kind: 'closed', status: 'TERMINATED' }, 2)).toEqual({
+      action: 'clear',
+      note: expect.stringMatching(
+        /workflow ended \(terminated\) while 2 sends were waiting .* given up \(41607\)/,
+      ),
+    });
+    expect(waveRepair({ status: 'cancelled' }, { kind: 'missing' }, 1)).toEqual({
+      action: 'clear',
+      note: expect.stringMatching(/no longer exists while 1 send was waiting/),
+    });
+  });
+
+  test('when the workflow still runs, the run is not final, or nothing waits, then nothing is cleared', () => {
+    expect(waveRepair({ status: 'completed' }, { kind: 'running' }, 3)).toEqual({ action: 'none' });
+    expect(waveRepair({ status: 'running' }, { kind: 'missing' }, 3)).toEqual({ action: 'none' });
+    expect(waveRepair({ status: 'completed' }, { kind: 'missing' }, 0)).toEqual({ action: 'none' });
   });
 });
