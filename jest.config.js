@@ -10,7 +10,8 @@ module.exports = {
     '^.+\\.m?js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs' } }],
   },
   transformIgnorePatterns: [
-    '/node_modules/(?!(content-disposition|cookie|@apidevtools/json-schema-ref-parser)/)',
+    // @fastify/swagger-ui nests its own @fastify/static 10 with content-disposition 3 (ESM only).
+    '/node_modules/(?!(@fastify/swagger-ui/node_modules/)?(content-disposition|cookie|@apidevtools/json-schema-ref-parser)/)',
   ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

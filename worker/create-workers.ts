@@ -90,6 +90,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       invalidAfterErrors: config.invalidAfterErrors,
       runThroughputPerMinute: config.runThroughputPerMinute,
       senderAuth,
+      language: config.defaultLanguage,
+      timeZone: config.accountTimeZone,
     },
   });
   // The consistency sweep talks to Temporal as a client, over the worker's connection.
