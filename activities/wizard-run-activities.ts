@@ -30,6 +30,7 @@ import { plannedCompletion } from '../domain/run-summary';
 import { figuresOfRun } from '../channels/run-figures';
 import {
   errorNoticeAddress,
+  noticeLocale,
   reminderMail,
   runEndMail,
   runFailureNotice,
@@ -56,6 +57,9 @@ export interface ActivityDeps {
     senderAuth?: SenderAuthSettings;
     /** Messages per minute a run is planned at before its channel's runs were measured (RUN_THROUGHPUT_PER_MINUTE). */
     runThroughputPerMinute?: number;
+    /** Issue 18: the account's language (DEFAULT_LANGUAGE) and time zone (ACCOUNT_TIME_ZONE) of notices; ja and Asia/Tokyo when absent. */
+    language?: string;
+    timeZone?: string;
   };
 }
 
@@ -358,7 +362,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!run) return;
     const from = deps.settings.notifyFrom;
     if (run.status_mail && event !== 'waves') {
-      const mail = event === 'start' ? runStartMail(run) : runEndMail(run, figuresOfRun(run));
+      const mail = event === 'start' ? runStartMail(run, locale) : runEndMail(run, figuresOfRun(run), locale);
       await sendNotice({ ...mail, from, to: run.status_mail });
     }
     // One failure notice per run, once no wave is left: at the end when nothing waits for a wave
@@ -381,7 +385,7 @@ export function createActivities(deps: ActivityDeps) {
           [runId],
         );
         if (failed.rows.length > 0) {
-          await sendNotice({ ...runFailureNotice(run, failed.rows), from, to });
+          await sendNotice({ ...runFailureNotice(run, failed.rows, locale), from, to });
         }
       }
     }
@@ -396,7 +400,7 @@ export function createActivities(deps: ActivityDeps) {
     );
     const run = claim.rows[0];
     if (!run?.remind_mail) return false;
-    await sendNotice({ ...reminderMail(run), from: deps.settings.notifyFrom, to: run.remind_mail });
+    await sendNotice({ ...reminderMail(run, locale), from: deps.settings.notifyFrom, to: run.remind_mail });
     return true;
   }
 
@@ -411,8 +415,10 @@ export function createActivities(deps: ActivityDeps) {
       template_id: number;
       result: string;
       channel: string;
+      at: Date | null;
     }>(
-      `SELECT id, address, code, detail, lead_id, template_id, result, channel FROM send WHERE id = $1 AND run_id IS NULL`,
+      `SELECT id, address, code, detail, lead_id, template_id, result, channel, coalesce(sent_at, updated_at) AS at
+         FROM send WHERE id = $1 AND run_id IS NULL`,
       [sendId],
     );
     const send = res.rows[0];
@@ -421,7 +427,7 @@ export function createActivities(deps: ActivityDeps) {
     const to = template ? errorNoticeAddress(template) : null;
     if (!template || !to) return false;
     await sendNotice({
-      ...singleSendFailureNotice(send, template.title),
+      ...singleSendFailureNotice(send, template.title, locale),
       from: deps.settings.notifyFrom,
       to,
     });
@@ -434,6 +440,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   const sendNotice = deps.notices;
+  const locale = noticeLocale(deps.settings);
 
   /**
    * A single send (SPEC 2) through its channel's single-send hook: one attempt, recorded without
@@ -475,8 +482,9 @@ export function createActivities(deps: ActivityDeps) {
           ...runFailureNotice(
             run,
             applied.bouncedSends.map((b) => ({ ...b, code: 90000 })),
+            locale,
+            'bounces',
           ),
-          subject: `Bounces after delivery in wizard run ${runId}: ${run.template_title}`,
           from: deps.settings.notifyFrom,
           to: template.error_reply_to,
         });

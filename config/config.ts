@@ -568,14 +568,14 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: 'defaultLanguage',
     kind: 'string',
     default: 'ja',
-    doc: "language of the API's labels (`ja` or `en`) when the request's Accept-Language names neither; codes never change",
+    doc: "language of the API's labels (`ja` or `en`) when the request's Accept-Language names neither, and of the notices mailed (status, reminder and error mails); codes never change",
   },
   {
     env: 'ACCOUNT_TIME_ZONE',
     key: 'accountTimeZone',
     kind: 'string',
     default: 'Asia/Tokyo',
-    doc: 'IANA time zone of the account: the days and months of `/v1/usage`, the offset of times shown in it',
+    doc: 'IANA time zone of the account: the days and months of `/v1/usage`, the offset of times shown in it, the times in notices',
   },
   {
     env: 'DNS_RESOLVER',

@@ -461,71 +461,81 @@ export interface ResponderRow {
 
 export interface ResponderPage {
   items: ResponderRow[];
-  /** Leads counted in the figures (deleted and merged-away ones included). */
-  counted: number;
-  /** Counted leads no longer listed: deleted, merged into another lead, or gone. */
-  leftLeads: number;
+  /** Leads counted in the figures (deleted and merged-away ones included); null when not asked for. */
+  counted: number | null;
+  /** Counted leads no longer listed: deleted, merged into another lead, or gone; null when not asked for. */
+  leftLeads: number | null;
   nextCursor: number | null;
 }
+
+interface ListOpts {
+  humanOnly: boolean;
+  afterLeadId: number | null;
+  limit: number;
+  /** Count the whole list (counted, leftLeads): a pass over all of it, so only when asked. */
+  counts: boolean;
+}
+
+const GONE = '(l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL)';
 
 /**
  * Openers or clickers of a run as a list of live leads (SPEC §1: counts are
  * what happened; lists join live leads, and the difference is shown).
+ *
+ * A page walks the run's sends in lead-id order (send_run_lead_unique) from
+ * the cursor, aggregates the events of each send it passes
+ * (tracking_event_send_idx) and stops when the page is full; it never reads
+ * the rest of the list. The counts are a separate pass, made only when asked.
  */
 export async function runResponders(
   db: Queryable,
   runId: number,
   kind: 'open' | 'click',
-  opts: {
-    humanOnly: boolean;
-    afterLeadId: number | null;
-    limit: number;
+  opts: ListOpts & {
     /** Clickers of this one tracked URL of this body part only (the per-URL count's list). */
     link?: { url: string; part: string };
   },
 ): Promise<ResponderPage> {
-  const res = await db.query<ResponderRow & { gone: boolean; counted: number; left_leads: number }>(
-    `WITH r AS (
-       SELECT s.id AS send_id, s.lead_id, s.address, min(e.at) AS first_at, max(e.at) AS last_at,
-              count(*)::int AS events, count(*) FILTER (WHERE NOT e.suspected_bot)::int AS human_events
-         FROM send s JOIN tracking_event e ON e.send_id = s.id AND e.kind = $2
-        WHERE s.run_id = $1
-          AND ($6::text IS NULL OR e.link_id IN (
-                SELECT t.id FROM tracked_link t
-                 WHERE t.send_id = s.id AND t.part = $7 AND md5(t.url) = md5($6) AND t.url = $6))
-        GROUP BY s.id
-       HAVING NOT $3 OR count(*) FILTER (WHERE NOT e.suspected_bot) > 0
-     ), j AS (
-       SELECT r.*, coalesce(l.name, '') AS name,
-              (l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL) AS gone
-         FROM r LEFT JOIN lead l ON l.id = r.lead_id
-     ), totals AS (
-       SELECT count(*)::int AS counted, count(*) FILTER (WHERE gone)::int AS left_leads FROM j
-     )
-     SELECT totals.counted, totals.left_leads, page.*
-       FROM totals
-       LEFT JOIN LATERAL (
-         SELECT * FROM j WHERE NOT j.gone AND ($4::int IS NULL OR j.lead_id > $4) ORDER BY j.lead_id LIMIT $5
-       ) page ON true`,
-    [
-      runId,
-      kind,
-      opts.humanOnly,
-      opts.afterLeadId,
-      opts.limit + 1,
-      opts.link?.url ?? null,
-      opts.link?.part ?? null,
-    ],
+  // Sends without an event of the kind are passed over by their own columns first.
+  const hasEvent = kind === 'open' ? 's.opened_at IS NOT NULL' : 's.click_count > 0';
+  const events = `SELECT min(e.at) AS first_at, max(e.at) AS last_at, count(*)::int AS events,
+                         count(*) FILTER (WHERE NOT e.suspected_bot)::int AS human_events
+                    FROM tracking_event e
+                   WHERE e.send_id = s.id AND e.kind = $2
+                     AND ($4::text IS NULL OR e.link_id IN (
+                           SELECT t.id FROM tracked_link t
+                            WHERE t.send_id = s.id AND t.part = $5 AND md5(t.url) = md5($4) AND t.url = $4))`;
+  const keep = 'ev.events > 0 AND (NOT $3 OR ev.human_events > 0)';
+  const link = [opts.link?.url ?? null, opts.link?.part ?? null];
+  const page = await db.query<ResponderRow>(
+    `SELECT s.id AS send_id, s.lead_id, s.address, ev.first_at, ev.last_at, ev.events, ev.human_events,
+            coalesce(l.name, '') AS name
+       FROM send s
+       JOIN lead l ON l.id = s.lead_id AND l.deleted_at IS NULL AND l.merged_into_id IS NULL
+       CROSS JOIN LATERAL (${events}) ev
+      WHERE s.run_id = $1 AND ${hasEvent} AND ($6::int IS NULL OR s.lead_id > $6) AND ${keep}
+      ORDER BY s.lead_id LIMIT $7`,
+    [runId, kind, opts.humanOnly, ...link, opts.afterLeadId, opts.limit + 1],
   );
-  const first = res.rows[0];
-  const rows = res.rows.filter((r) => r.lead_id !== null);
-  const items = rows.slice(0, opts.limit);
+  let counts: { counted: number; left_leads: number } | undefined;
+  if (opts.counts) {
+    const res = await db.query<{ counted: number; left_leads: number }>(
+      `SELECT count(*)::int AS counted, count(*) FILTER (WHERE ${GONE})::int AS left_leads
+         FROM send s
+         CROSS JOIN LATERAL (${events}) ev
+         LEFT JOIN lead l ON l.id = s.lead_id
+        WHERE s.run_id = $1 AND ${hasEvent} AND ${keep}`,
+      [runId, kind, opts.humanOnly, ...link],
+    );
+    counts = res.rows[0];
+  }
+  const items = page.rows.slice(0, opts.limit);
   const last = items[items.length - 1];
   return {
     items,
-    counted: first?.counted ?? 0,
-    leftLeads: first?.left_leads ?? 0,
-    nextCursor: rows.length > opts.limit && last ? last.lead_id : null,
+    counted: counts ? counts.counted : null,
+    leftLeads: counts ? counts.left_leads : null,
+    nextCursor: page.rows.length > opts.limit && last ? last.lead_id : null,
   };
 }
 
@@ -541,45 +551,49 @@ export interface UnopenedRow {
  * 未開封者: the run's delivered sends without an open (delivered − openers, as
  * the figures count them), as live leads by lead id. With humanOnly, a send
  * whose every open is marked as a machine one counts as unopened, matching
- * the figures without machines.
+ * the figures without machines. A page stops when full (see runResponders);
+ * the counts are a separate pass, made only when asked.
  */
 export async function runUnopened(
   db: Queryable,
   runId: number,
-  opts: { humanOnly: boolean; afterLeadId: number | null; limit: number },
-): Promise<{ items: UnopenedRow[]; counted: number; leftLeads: number; nextCursor: number | null }> {
-  const res = await db.query<UnopenedRow & { counted: number; left_leads: number }>(
-    `WITH u AS (
-       SELECT s.id AS send_id, s.lead_id, s.address, s.delivered_at
-         FROM send s
-        WHERE s.run_id = $1 AND s.result = 'delivered'
+  opts: ListOpts,
+): Promise<{
+  items: UnopenedRow[];
+  counted: number | null;
+  leftLeads: number | null;
+  nextCursor: number | null;
+}> {
+  const unopened = `s.run_id = $1 AND s.result = 'delivered'
           -- opened_at is the first open of any kind: without machines, only a human open counts.
           AND (s.opened_at IS NULL
                OR $2 AND NOT EXISTS (SELECT 1 FROM tracking_event e
-                                      WHERE e.send_id = s.id AND e.kind = 'open' AND NOT e.suspected_bot))
-     ), j AS (
-       SELECT u.*, coalesce(l.name, '') AS name,
-              (l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL) AS gone
-         FROM u LEFT JOIN lead l ON l.id = u.lead_id
-     ), totals AS (
-       SELECT count(*)::int AS counted, count(*) FILTER (WHERE gone)::int AS left_leads FROM j
-     )
-     SELECT totals.counted, totals.left_leads, page.*
-       FROM totals
-       LEFT JOIN LATERAL (
-         SELECT * FROM j WHERE NOT j.gone AND ($3::int IS NULL OR j.lead_id > $3) ORDER BY j.lead_id LIMIT $4
-       ) page ON true`,
+                                      WHERE e.send_id = s.id AND e.kind = 'open' AND NOT e.suspected_bot))`;
+  const page = await db.query<UnopenedRow>(
+    `SELECT s.id AS send_id, s.lead_id, s.address, s.delivered_at, coalesce(l.name, '') AS name
+       FROM send s
+       JOIN lead l ON l.id = s.lead_id AND l.deleted_at IS NULL AND l.merged_into_id IS NULL
+      WHERE ${unopened} AND ($3::int IS NULL OR s.lead_id > $3)
+      ORDER BY s.lead_id LIMIT $4`,
     [runId, opts.humanOnly, opts.afterLeadId, opts.limit + 1],
   );
-  const first = res.rows[0];
-  const rows = res.rows.filter((r) => r.lead_id !== null);
-  const items = rows.slice(0, opts.limit);
+  let counts: { counted: number; left_leads: number } | undefined;
+  if (opts.counts) {
+    const res = await db.query<{ counted: number; left_leads: number }>(
+      `SELECT count(*)::int AS counted, count(*) FILTER (WHERE ${GONE})::int AS left_leads
+         FROM send s LEFT JOIN lead l ON l.id = s.lead_id
+        WHERE ${unopened}`,
+      [runId, opts.humanOnly],
+    );
+    counts = res.rows[0];
+  }
+  const items = page.rows.slice(0, opts.limit);
   const last = items[items.length - 1];
   return {
     items,
-    counted: first?.counted ?? 0,
-    leftLeads: first?.left_leads ?? 0,
-    nextCursor: rows.length > opts.limit && last ? last.lead_id : null,
+    counted: counts ? counts.counted : null,
+    leftLeads: counts ? counts.left_leads : null,
+    nextCursor: page.rows.length > opts.limit && last ? last.lead_id : null,
   };
 }
 

@@ -91,6 +91,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       quarantineAfterErrors: config.quarantineAfterErrors,
       runThroughputPerMinute: config.runThroughputPerMinute,
       senderAuth,
+      language: config.defaultLanguage,
+      timeZone: config.accountTimeZone,
     },
   });
   // The consistency sweep talks to Temporal as a client, over the worker's connection.

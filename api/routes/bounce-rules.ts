@@ -1,6 +1,7 @@
 // The bounce qualification table (SPEC 5): built-in rules (code), user rules
 // and observed remote texts with their occurrence counts. Users add rules,
 // qualify 'undefined' texts, and requalify stored bounces after a change.
+import { actorOf } from '../plugins/auth';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -208,7 +209,7 @@ export const bounceRuleRoutes: FastifyPluginAsync = routesPlugin(
         },
       },
       async (req) => {
-        const reset = await rules.resetOccurrences(req.params.id, req.apiKey?.name ?? null);
+        const reset = await rules.resetOccurrences(req.params.id, actorOf(req));
         if (reset === null) throw notFound(`bounce rule ${req.params.id}`);
         if (reset === 'no-text')
           throw conflict(

@@ -93,11 +93,25 @@ const Responder = Type.Object({
 const ResponderList = Type.Object({
   items: Type.Array(Responder),
   nextCursor: Nullable(Type.String()),
-  counted: Type.Integer({ description: 'leads the figures count' }),
-  leftLeads: Type.Integer({
-    description: 'counted leads no longer listed: deleted or merged into another lead',
-  }),
+  counted: Nullable(
+    Type.Integer({ description: 'leads the figures count; null unless counted (see `counts`)' }),
+  ),
+  leftLeads: Nullable(
+    Type.Integer({
+      description:
+        'counted leads no longer listed: deleted or merged into another lead; null unless counted (see `counts`)',
+    }),
+  ),
 });
+
+/** Issue 18: a page costs what it holds; counting the whole list is a separate pass, on the first page or on request. */
+export const ListCountsQuery = Type.Optional(
+  Type.Boolean({
+    description:
+      'count the whole list (`counted`, `leftLeads`): a pass over all of it. Default: true on the first page (no cursor), ' +
+      'false on the pages after it, which answer null and cost only the page',
+  }),
+);
 
 const ResponderQuery = Type.Object(
   {
@@ -108,6 +122,7 @@ const ResponderQuery = Type.Object(
         description: 'leave out leads whose every event is marked as a machine one',
       }),
     ),
+    counts: ListCountsQuery,
   },
   { additionalProperties: false },
 );
@@ -214,6 +229,7 @@ export const runFigureRoutes: FastifyPluginAsync = routesPlugin(
             humanOnly: req.query.humanOnly ?? false,
             afterLeadId: req.query.cursor ? Math.min(Number(req.query.cursor), 2147483647) : null,
             limit,
+            counts: req.query.counts ?? req.query.cursor === undefined,
           });
           return {
             items: page.items.map((r) => ({

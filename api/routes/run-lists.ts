@@ -15,6 +15,7 @@ import { requestLabels } from '../i18n';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import { ErrorBody, IdParams, Nullable, PageQuery, Timestamp, iso } from '../schemas';
+import { ListCountsQuery } from './run-figures';
 
 const HumanOnly = Type.Optional(
   Type.Boolean({
@@ -27,14 +28,20 @@ const HumanOnly = Type.Optional(
 const LeadCursorPage = {
   limit: PageQuery.limit,
   cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$', description: 'lead id to continue after' })),
+  counts: ListCountsQuery,
 };
 
 const ListCounts = {
   nextCursor: Nullable(Type.String()),
-  counted: Type.Integer({ description: 'leads the figures count' }),
-  leftLeads: Type.Integer({
-    description: 'counted leads no longer listed: deleted or merged into another lead',
-  }),
+  counted: Nullable(
+    Type.Integer({ description: 'leads the figures count; null unless counted (see `counts`)' }),
+  ),
+  leftLeads: Nullable(
+    Type.Integer({
+      description:
+        'counted leads no longer listed: deleted or merged into another lead; null unless counted (see `counts`)',
+    }),
+  ),
 };
 
 const UnopenedEntry = Type.Object({
@@ -188,6 +195,7 @@ export const runListRoutes: FastifyPluginAsync = routesPlugin(
           humanOnly: req.query.humanOnly ?? false,
           afterLeadId: afterLead(req.query.cursor),
           limit: req.query.limit ?? 100,
+          counts: req.query.counts ?? req.query.cursor === undefined,
         });
         return {
           items: page.items.map((r) => ({
@@ -239,6 +247,7 @@ export const runListRoutes: FastifyPluginAsync = routesPlugin(
             humanOnly: req.query.humanOnly ?? false,
             afterLeadId: afterLead(req.query.cursor),
             limit: req.query.limit ?? 100,
+            counts: req.query.counts ?? req.query.cursor === undefined,
           },
         );
         return {

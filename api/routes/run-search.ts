@@ -11,6 +11,7 @@ import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
 import { Channel, ErrorBody, Nullable } from '../schemas';
 import { runJson, WizardRun } from './wizard-runs';
+import { requestLabels } from '../i18n';
 
 export const RunSearchQuery = Type.Object(
   {
@@ -71,8 +72,9 @@ export const runSearchRoutes: FastifyPluginAsync = routesPlugin(
           },
         },
       },
-      async (req) => {
+      async (req, reply) => {
         const q = req.query;
+        const t = requestLabels(req, reply);
         const page = await searchOrReject(() =>
           app.history.runs({
             query: q,
@@ -87,7 +89,7 @@ export const runSearchRoutes: FastifyPluginAsync = routesPlugin(
           page.rows.map((r) => r.id),
         );
         return {
-          items: page.rows.map((r) => runJson(r, waves.get(r.id))),
+          items: page.rows.map((r) => runJson(r, waves.get(r.id), t)),
           nextCursor: page.nextCursor,
         };
       },

@@ -8,6 +8,8 @@ import { figuresOfRun } from '../../channels/run-figures';
 import { compileSegmentFilter } from '../../domain/segment-filter';
 import { runSummary } from '../../domain/run-summary';
 import { reminderId } from '../../workflows/wizard-run';
+import { labelsFor, type Labels } from '../../domain/i18n';
+import { requestLabels } from '../i18n';
 import { notFound } from '../errors';
 import { Lead, leadJson } from './leads';
 import { IgnoredError, ignoredErrorJson } from './sends';
@@ -144,9 +146,22 @@ const Waves = Type.Object(
     pending: Type.Object({
       count: Type.Integer({ description: 'sends waiting for a retry wave' }),
       nextAt: NullableTimestamp,
-      byReason: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer(), nextAt: Timestamp }), {
-        description: 'per error reason, the earliest first',
-      }),
+      byReason: Type.Array(
+        Type.Object({
+          reason: Type.String(),
+          count: Type.Integer(),
+          nextAt: Timestamp,
+          labels: Type.Object(
+            { reason: Nullable(Type.String({ description: "the error reason's label (エラー理由)" })) },
+            {
+              description: 'labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise)',
+            },
+          ),
+        }),
+        {
+          description: 'per error reason, the earliest first',
+        },
+      ),
     }),
     held: Type.Object(
       { count: Type.Integer(), until: NullableTimestamp },
@@ -198,12 +213,22 @@ const Reminder = Type.Object(
   { description: 'the reminder mail (リマインドメール) before a scheduled start' },
 );
 
+/** Labels of a run's codes, beside the codes (which never change). */
+export const RunLabels = Type.Object(
+  {
+    status: Nullable(Type.String({ description: '送信状況, e.g. 完了 / completed' })),
+    channel: Nullable(Type.String({ description: 'チャネル, e.g. メール / email' })),
+  },
+  { description: 'labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise)' },
+);
+
 export const WizardRun = Type.Object(
   {
     id: Type.Integer(),
     taskId: Type.String({ description: 'Temporal workflow id' }),
     channel: Type.String(),
-    status: Type.String(),
+    status: Type.String({ description: 'reserved | preparing | running | completed | error | cancelled' }),
+    labels: RunLabels,
     errorMessage: Nullable(Type.String()),
     statusDetail: Nullable(
       Type.String({
@@ -318,7 +343,12 @@ function reminderJson(r: RunRow): Static<typeof Reminder> | null {
   };
 }
 
-export function runJson(r: RunRow, waves: RunWaves = NO_WAVES, now = Date.now()): Static<typeof WizardRun> {
+export function runJson(
+  r: RunRow,
+  waves: RunWaves = NO_WAVES,
+  t: Labels = labelsFor('ja'),
+  now = Date.now(),
+): Static<typeof WizardRun> {
   const done = r.sent_count + r.pre_error_count;
   const remaining = Math.max(0, r.target_count - done);
   const running = r.status === 'running';
@@ -352,6 +382,7 @@ export function runJson(r: RunRow, waves: RunWaves = NO_WAVES, now = Date.now())
     taskId: r.workflow_id,
     channel: r.channel,
     status: r.status,
+    labels: { status: t.runStatus(r.status), channel: t.channel(r.channel) },
     errorMessage: r.error_message,
     statusDetail,
     hold: held
@@ -405,7 +436,12 @@ export function runJson(r: RunRow, waves: RunWaves = NO_WAVES, now = Date.now())
       pending: {
         count: pendingCount,
         nextAt: iso(nextWaveAt),
-        byReason: waves.pending.map((p) => ({ reason: p.reason, count: p.count, nextAt: iso(p.nextAt)! })),
+        byReason: waves.pending.map((p) => ({
+          reason: p.reason,
+          count: p.count,
+          nextAt: iso(p.nextAt)!,
+          labels: { reason: t.errorReason(p.reason) },
+        })),
       },
       held: { count: waves.held.count, until: iso(waves.held.until) },
       retried: waves.retried,
@@ -459,8 +495,9 @@ function snapshotJson(s: Record<string, unknown>, r: RunRow): Static<typeof Temp
 export async function runWithWaves(
   runs: { waves(ids: readonly number[]): Promise<Map<number, RunWaves>> },
   r: RunRow,
+  t?: Labels,
 ): Promise<Static<typeof WizardRun>> {
-  return runJson(r, (await runs.waves([r.id])).get(r.id));
+  return runJson(r, (await runs.waves([r.id])).get(r.id), t);
 }
 
 const SendSummary = Type.Object({
@@ -486,6 +523,10 @@ const UnsentEntry = Type.Object({
   reason: Type.String({
     description: 'why the lead was excluded, or "pending" while the run is in progress',
   }),
+  labels: Type.Object(
+    { reason: Nullable(Type.String({ description: '未送信理由, e.g. 配信停止済み / unsubscribed' })) },
+    { description: 'labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise)' },
+  ),
 });
 
 export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
@@ -520,7 +561,7 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
           await recordCreated(req, client, `wizard run ${id}`);
           await app.deps.testHooks?.beforeRunCommit?.(id);
         });
-        return reply.status(201).send(await runWithWaves(app.wizardRuns, run));
+        return reply.status(201).send(await runWithWaves(app.wizardRuns, run, requestLabels(req, reply)));
       },
     );
 
@@ -536,7 +577,8 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
           response: { 200: WizardRun, 400: ErrorBody, 404: ErrorBody },
         },
       },
-      async (req) => runWithWaves(app.wizardRuns, await runs.read(req.params.id)),
+      async (req, reply) =>
+        runWithWaves(app.wizardRuns, await runs.read(req.params.id), requestLabels(req, reply)),
     );
 
     app.delete(
@@ -559,7 +601,9 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
       },
       async (req, reply) => {
         const { run, accepted } = await runs.cancel(req.params.id, actorOf(req));
-        return reply.status(accepted ? 202 : 200).send(await runWithWaves(app.wizardRuns, run));
+        return reply
+          .status(accepted ? 202 : 200)
+          .send(await runWithWaves(app.wizardRuns, run, requestLabels(req, reply)));
       },
     );
 
@@ -655,30 +699,61 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
           tags: ['wizard runs'],
           summary:
             'Leads not sent to: excluded at preparation with the reason, and those still pending while the run is in progress',
+          description:
+            'Sorted by lead id. Page with `cursor` (the `nextCursor` of the previous page): a page then costs what it holds, ' +
+            'however long the list. `offset` skips rows (after `cursor` when both are given) and costs the rows it skips. ' +
+            "`total` is the list's length from the run's counters, not counted per page: `counters.excluded` + `progress.remaining` " +
+            '(exact once the run has ended; while it sends, the counters may trail the list by the batches in flight). ' +
+            '`labels` follow Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise); `reason` stays the code.',
           params: IdParams,
           querystring: Type.Object(
             {
               limit: PageQuery.limit,
+              cursor: Type.Optional(
+                Type.String({
+                  pattern: '^[0-9]{1,10}$',
+                  description: 'lead id to continue after (nextCursor)',
+                }),
+              ),
               offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
             },
             { additionalProperties: false },
           ),
           response: {
-            200: Type.Object({ items: Type.Array(UnsentEntry), total: Type.Integer() }),
+            200: Type.Object({
+              items: Type.Array(UnsentEntry),
+              nextCursor: Nullable(
+                Type.String({ description: 'the next page: ?cursor=this; null on the last' }),
+              ),
+              total: Type.Integer({
+                description: "the list's length from the run's counters (excluded + remaining)",
+              }),
+            }),
             400: ErrorBody,
             404: ErrorBody,
           },
         },
       },
-      async (req) => {
-        const { rows, total } = await runs.unsent(
-          req.params.id,
-          req.query.limit ?? 100,
-          req.query.offset ?? 0,
-        );
+      async (req, reply) => {
+        const limit = req.query.limit ?? 100;
+        const { run, rows } = await runs.unsent(req.params.id, {
+          limit: limit + 1,
+          offset: req.query.offset ?? 0,
+          afterLeadId: req.query.cursor !== undefined ? Math.min(Number(req.query.cursor), 2147483647) : null,
+        });
+        const t = requestLabels(req, reply);
+        const items = rows.slice(0, limit).map((r) => ({
+          leadId: r.lead_id,
+          address: r.address,
+          reason: r.reason,
+          labels: { reason: t.unsentReason(r.reason) },
+        }));
+        const last = items[items.length - 1];
+        const remaining = Math.max(0, run.target_count - run.sent_count - run.pre_error_count);
         return {
-          items: rows.map((r) => ({ leadId: r.lead_id, address: r.address, reason: r.reason })),
-          total,
+          items,
+          nextCursor: rows.length > limit && last ? String(last.leadId) : null,
+          total: run.excluded_count + remaining,
         };
       },
     );

@@ -250,9 +250,10 @@ export function wizardRunUseCases({ runs, templates, sends, temporal, config }: 
     },
 
     /** Leads excluded at preparation (with the reason) and those still pending. */
-    async unsent(id: number, limit: number, offset: number) {
+    /** A page of the unsent list and the run it belongs to (whose counters give the list's length). */
+    async unsent(id: number, page: { limit: number; offset: number; afterLeadId: number | null }) {
       const run = await existing(id);
-      return runs.unsent(run.id, limit, offset);
+      return { run, rows: await runs.unsent(run, page) };
     },
   };
 }

@@ -129,7 +129,7 @@ export function historyRepository(pool: Pool) {
     urlClickers: (
       runId: number,
       link: { url: string; part: string },
-      opts: { humanOnly: boolean; afterLeadId: number | null; limit: number },
+      opts: { humanOnly: boolean; afterLeadId: number | null; limit: number; counts: boolean },
     ) => runResponders(pool, runId, 'click', { ...opts, link }),
     /** A lead's clicks, opens and unsubscribes, newest first. */
     accessLog: (leadId: number, opts: Parameters<typeof leadAccessLog>[2]) =>

@@ -133,24 +133,38 @@ export function wizardRunRepository(pool: Pool) {
       );
     },
 
-    /** Excluded leads with their reason, then those still pending, by lead id; with the total. */
+    /**
+     * A page of the unsent list: excluded leads with their reason and targets
+     * still pending, by lead id, after `afterLeadId` (keyset) or past `offset`
+     * rows. Each part walks its own index in lead-id order and stops at the
+     * page's end, so a page costs what it holds, not the list's length; a run
+     * completed with every target attempted skips the pending part.
+     * The list's length is not counted here: it is the run's counters
+     * (excluded + remaining), see the route.
+     */
     async unsent(
-      runId: number,
-      limit: number,
-      offset: number,
-    ): Promise<{ rows: UnsentRow[]; total: number }> {
-      const res = await pool.query<UnsentRow & { total: number }>(
-        `WITH u AS (
-           SELECT e.lead_id, e.address, e.reason FROM run_exclusion e WHERE e.run_id = $1
+      run: Pick<RunRow, 'id' | 'status' | 'target_count' | 'sent_count' | 'pre_error_count'>,
+      page: { limit: number; offset: number; afterLeadId: number | null },
+    ): Promise<UnsentRow[]> {
+      const n = page.limit + page.offset;
+      // A completed run whose counters say every target was attempted has none pending.
+      const anyPending =
+        run.status !== 'completed' || run.target_count > run.sent_count + run.pre_error_count;
+      const res = await pool.query<UnsentRow>(
+        `SELECT u.* FROM (
+           (SELECT e.lead_id, e.address, e.reason FROM run_exclusion e
+             WHERE e.run_id = $1 AND ($2::int IS NULL OR e.lead_id > $2)
+             ORDER BY e.lead_id LIMIT $3)
            UNION ALL
-           SELECT t.lead_id, t.address, 'pending' FROM run_target t
-             LEFT JOIN send s ON s.run_id = t.run_id AND s.lead_id = t.lead_id
-            WHERE t.run_id = $1 AND (s.id IS NULL OR s.result = 'pending')
-         )
-         SELECT u.*, count(*) OVER ()::int AS total FROM u ORDER BY u.lead_id LIMIT $2 OFFSET $3`,
-        [runId, limit, offset],
+           (SELECT t.lead_id, t.address, 'pending' FROM run_target t
+             WHERE $5 AND t.run_id = $1 AND ($2::int IS NULL OR t.lead_id > $2)
+               AND NOT EXISTS (SELECT 1 FROM send s
+                                WHERE s.run_id = t.run_id AND s.lead_id = t.lead_id AND s.result <> 'pending')
+             ORDER BY t.lead_id LIMIT $3)
+         ) u ORDER BY u.lead_id LIMIT $4 OFFSET $6`,
+        [run.id, page.afterLeadId, n, page.limit, anyPending, page.offset],
       );
-      return { rows: res.rows, total: res.rows[0]?.total ?? 0 };
+      return res.rows;
     },
   };
 }

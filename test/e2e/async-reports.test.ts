@@ -4,6 +4,7 @@
 import { notifyRunOfReports } from '../../inbound/run-signal';
 import { seedSlowRun, startSeededRun } from '../support/fault-fixtures';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { mailText } from '../support/mail-text';
 
 let h: Harness;
 
@@ -76,7 +77,7 @@ test('when a bounce arrives during the window, then the workflow applies it: 900
   });
   expect((await h.api('GET', `/v1/leads/${sends[0].lead_id}`)).body.emailErrorCount).toBe(1);
   await waitFor('the notice', async () => h.sink.messagesTo(`errors.${tag}@example.test`).length === 1);
-  expect(h.sink.messagesTo(`errors.${tag}@example.test`)[0]!.raw.toString()).toContain(sends[0].address);
+  expect(await mailText(h.sink.messagesTo(`errors.${tag}@example.test`)[0]!)).toContain(sends[0].address);
 
   // The same report delivered again changes nothing.
   await expect(storeReport(sends[0], 'bounce', 'dup')).resolves.toBeUndefined();

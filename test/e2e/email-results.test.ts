@@ -2,6 +2,7 @@
 // recipient over real SMTP, and the run's records, counters, validity flags,
 // unsent reasons and retry waves are asserted through the API.
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { mailText } from '../support/mail-text';
 
 let h: Harness;
 
@@ -170,11 +171,11 @@ describe('a run to a mix of recipients', () => {
     // Status mail on start and end, and one batched failure notice.
     await waitFor('status mails', async () => h.sink.messagesTo(`status.${tag}@example.test`).length === 2);
     const subjects = h.sink.messagesTo(`status.${tag}@example.test`).map((m) => m.subject);
-    expect(subjects.some((s) => /started/.test(s))).toBe(true);
-    expect(subjects.some((s) => /completed/.test(s))).toBe(true);
+    expect(subjects.some((s) => /【送信開始】/.test(s))).toBe(true);
+    expect(subjects.some((s) => /【完了】/.test(s))).toBe(true);
     const notices = h.sink.messagesTo(`errors.${tag}@example.test`);
     expect(notices).toHaveLength(1);
-    const noticeText = notices[0]!.raw.toString();
+    const noticeText = await mailText(notices[0]!);
     for (const a of [addr.hard, addr.full, addr.block, addr.notLocal]) expect(noticeText).toContain(a);
     expect(noticeText).not.toContain(addr.ok);
   });
@@ -209,7 +210,9 @@ describe('validity flags', () => {
     const fourth = await run({ templateId: await template(), leadIds: [id] });
     expect(fourth.counters).toMatchObject({ targets: 0, excluded: 1, sent: 0 });
     const unsent = await h.api('GET', `/v1/wizard-runs/${fourth.id}/unsent`);
-    expect(unsent.body.items).toEqual([{ leadId: id, address, reason: 'invalid_address' }]);
+    expect(unsent.body.items).toEqual([
+      { leadId: id, address, reason: 'invalid_address', labels: { reason: '無効なアドレス(有効フラグが無効)' } },
+    ]);
     expect(await sendsOf(fourth.id)).toHaveLength(0);
 
     const reset = await h.api('POST', `/v1/leads/${id}/email-validity`, { valid: true });

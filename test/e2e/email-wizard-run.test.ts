@@ -139,8 +139,18 @@ describe('an immediate email wizard run', () => {
     const unsent = await h.api('GET', `/v1/wizard-runs/${created.body.id}/unsent`);
     expect(unsent.body.items).toEqual(
       expect.arrayContaining([
-        { leadId: b.body.id, address: `DUP.${tag}@example.test`, reason: 'duplicate' },
-        { leadId: c.body.id, address: null, reason: 'address_not_specified' },
+        {
+          leadId: b.body.id,
+          address: `DUP.${tag}@example.test`,
+          reason: 'duplicate',
+          labels: { reason: '重複' },
+        },
+        {
+          leadId: c.body.id,
+          address: null,
+          reason: 'address_not_specified',
+          labels: { reason: 'アドレスが未指定' },
+        },
       ]),
     );
     const sends = await h.pool.query('SELECT lead_id FROM send WHERE run_id = $1', [created.body.id]);

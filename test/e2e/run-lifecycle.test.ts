@@ -7,6 +7,7 @@
 // address. The run search filters by segment and refuses an unknown status.
 import { randomInt } from 'node:crypto';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { mailText } from '../support/mail-text';
 
 let h: Harness;
 
@@ -175,10 +176,11 @@ test('when a run of a few leads starts, then its planned completion shows while 
 
   // The end mail carries the run's figures (from the one computation).
   await waitFor('status mails', async () => h.sink.messagesTo(`status.${tag}@example.test`).length === 2);
-  const end = h.sink.messagesTo(`status.${tag}@example.test`).find((m) => /completed/.test(m.subject))!;
-  const text = end.raw.toString();
-  expect(text).toContain('Delivery rate: 100 %');
-  expect(text).toContain('Open rate: not measurable: text mail carries no tracking image');
+  // Notices are in the account's language: Japanese by default (test/e2e/notices-i18n.test.ts).
+  const end = h.sink.messagesTo(`status.${tag}@example.test`).find((m) => /【完了】/.test(m.subject))!;
+  const text = await mailText(end);
+  expect(text).toContain('到達率: 100 %');
+  expect(text).toContain('開封率: テキストメールには開封計測用の画像が入らないため計測できません');
 });
 
 test('when a text-only email run is listed, shown and figured, then its opens are "not measurable" in all three', async () => {
@@ -213,7 +215,7 @@ test('when single sends fail, then the email template error reply-to and the SMS
     'the email notice',
     async () => h.sink.messagesTo(`errors.${tag}@example.test`)[0],
   );
-  expect(notice.raw.toString()).toContain(`bounce550+${tag}@example.test`);
+  expect(await mailText(notice)).toContain(`bounce550+${tag}@example.test`);
 
   // 0013: the SMSC refuses the destination at submit, always.
   const mobile = `090-${randomInt(1000, 10000)}-0013`;
@@ -231,7 +233,7 @@ test('when single sends fail, then the email template error reply-to and the SMS
     'the SMS notice',
     async () => h.sink.messagesTo(`sms-errors.${tag}@example.test`)[0],
   );
-  expect(smsNotice.subject).toMatch(/single send/);
+  expect(smsNotice.subject).toMatch(/単発送信/);
 
   // A single send that is delivered tells no one.
   const okLead = await lead({ email: `fine.${tag}@example.test` });

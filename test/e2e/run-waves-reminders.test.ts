@@ -5,6 +5,7 @@
 // before the start, and is cancelled with the run.
 import type { WorkflowHandle } from '@temporalio/client';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { mailText } from '../support/mail-text';
 
 const HOUR = 3600_000;
 
@@ -140,7 +141,10 @@ test('when a scheduled run has a remind address, then the reminder waits on its 
 
   await h.skipTime!(2 * HOUR + 60_000);
   const mail = await waitFor('the reminder', async () => h.sink.messagesTo(`remind.${tag}@example.test`)[0]);
-  expect(mail.subject).toMatch(/Reminder/);
+  // In the account's language and zone by default: Japanese, the start in JST.
+  expect(mail.subject).toMatch(/【リマインド】/);
+  const jst = new Date(Math.floor(Date.parse(scheduledAt) / 1000) * 1000 + 9 * HOUR).toISOString();
+  expect(await mailText(mail)).toContain(`${jst.slice(0, 10)} ${jst.slice(11, 19)} JST に送信を開始します`);
   const reminded = await runOf(created.body.id);
   expect(reminded.status).toBe('reserved');
   expect(reminded.reminder).toMatchObject({ status: 'sent' });

@@ -516,7 +516,14 @@ describe('one-click unsubscribe and later runs', () => {
     });
     expect(later.counters).toMatchObject({ targets: 1, excluded: 1, sent: 1 });
     const unsent = await h.api('GET', `/v1/wizard-runs/${later.id}/unsent`);
-    expect(unsent.body.items).toEqual([{ leadId: leaves.id, address: leaves.email, reason: 'unsubscribed' }]);
+    expect(unsent.body.items).toEqual([
+      {
+        leadId: leaves.id,
+        address: leaves.email,
+        reason: 'unsubscribed',
+        labels: { reason: '配信停止済み' },
+      },
+    ]);
   });
 });
 
