@@ -5,7 +5,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
-import { transitionRun, type RunRow } from '../db/run-queries';
+import { foldRunCounters, getRun, transitionRun, type RunRow } from '../db/run-queries';
 import { expireIdempotencyKeys } from '../db/idempotency-queries';
 import {
   FINAL_STATUSES,
@@ -59,9 +59,12 @@ export function createRunSweepActivities(deps: RunSweepDeps) {
       [FINAL_STATUSES, SWEEP_GRACE_SECONDS, SWEEP_LIMIT],
     );
     const result: SweepResult = { checked: runs.rows.length, started: 0, errored: 0, cancelled: 0 };
-    for (const run of runs.rows) {
-      const workflowId = run.workflow_id || wizardRunWorkflowId(run.id);
+    for (const seen of runs.rows) {
+      const workflowId = seen.workflow_id || wizardRunWorkflowId(seen.id);
       const workflow = await workflowState(workflowId);
+      // The counts a batch that stopped mid-way left in its counter slot are the run's too.
+      if (workflow.kind !== 'running') await foldRunCounters(pool, seen.id);
+      const run = workflow.kind !== 'running' ? ((await getRun(pool, seen.id)) ?? seen) : seen;
       const repair = sweepRepair(
         {
           status: run.status,

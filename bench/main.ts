@@ -8,6 +8,7 @@
 //
 //   npm run bench -- [--leads N] [--workers 1|2] [--connections C] [--rounds R]
 //                    [--raw-bytes B] [--no-dump] [--keep-dump] [--pg-stats] [--max-minutes M]
+//                    [--no-raw] [--worker-cpu-prof DIR]
 //   npm run bench -- --memory-scaling [100000,1000000]
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -31,6 +32,10 @@ interface Options {
   maxMinutes: number | null;
   /** Keep the sink's dump (the path is printed). */
   keepDump: boolean;
+  /** Skip the raw rounds (profiling the product only). */
+  raw: boolean;
+  /** Write each worker's V8 CPU profile (node --cpu-prof) into this directory when it stops. */
+  workerCpuProf: string | null;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -45,6 +50,8 @@ export function parseArgs(argv: string[]): Options {
     memoryScaling: null,
     maxMinutes: null,
     keepDump: false,
+    raw: true,
+    workerCpuProf: null,
   };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -63,7 +70,12 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--no-dump') o.dump = false;
     else if (a === '--pg-stats') o.pgStats = true;
     else if (a === '--keep-dump') o.keepDump = true;
-    else if (a === '--memory-scaling') {
+    else if (a === '--no-raw') o.raw = false;
+    else if (a === '--worker-cpu-prof') {
+      const v = next();
+      if (!v) throw new Error('--worker-cpu-prof needs a directory');
+      o.workerCpuProf = v;
+    } else if (a === '--memory-scaling') {
       const v = argv[i + 1];
       if (v && /^\d[\d,]*$/.test(v)) {
         i++;
@@ -160,13 +172,14 @@ async function main() {
       smtpUrl: productSink.url,
       registry,
       pgStats: opts.pgStats,
+      workerCpuProf: opts.workerCpuProf,
       logFile: logFile(),
       log,
     });
     stops.push(() => stack.stop());
     // A round may take until the overall bound, or as long as 100 msg/s would.
     const roundBound = (n: number) => Math.min(deadline, Date.now() + 60_000 + (n / 100) * 1000);
-    for (let round = 1; round <= opts.rounds; round++) {
+    const rawStep = async (round: number) => {
       log(`round ${round}: raw limit (smtp-source, ${opts.connections * opts.workers} sessions)`);
       await settle(stack);
       const raw = await rawRound({
@@ -180,6 +193,9 @@ async function main() {
       });
       results.push(raw);
       log(`round ${round}: raw ${Math.round(raw.rate)} msg/s, ${raw.check}`);
+    };
+    for (let round = 1; round <= opts.rounds; round++) {
+      if (opts.raw) await rawStep(round);
       await settle(stack);
       log(`round ${round}: product (${opts.leads} leads)`);
       const product = await productRound({

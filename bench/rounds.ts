@@ -170,6 +170,7 @@ export async function productRound(o: ProductOptions): Promise<RoundResult> {
     [`Bench round ${o.round}`],
   );
   if (o.pgStats) await stack.pool.query('SELECT pg_stat_statements_reset()');
+  const tablesBefore = o.pgStats ? await rowsByTable(stack.pool) : null;
   const rowsBefore = await rowsWritten(stack.pool);
   const offset = sink.mark();
   const groups = stack.groups();
@@ -205,17 +206,40 @@ export async function productRound(o: ProductOptions): Promise<RoundResult> {
   const rowsAfter = await rowsWritten(stack.pool);
   if (o.pgStats) {
     const top = await stack.pool.query(
-      `SELECT calls, round(total_exec_time)::int AS total_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
-         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,
+      `SELECT calls, round(total_exec_time)::int AS total_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25`,
     );
     console.table(top.rows);
+    const tablesAfter = await rowsByTable(stack.pool);
+    const perTable = [...tablesAfter]
+      .map(([t, n]) => ({
+        table: t,
+        rowsPerMessage: (n - (tablesBefore!.get(t) ?? 0)) / Math.max(1, o.leads),
+      }))
+      .filter((r) => r.rowsPerMessage > 0.0001)
+      .sort((a, b) => b.rowsPerMessage - a.rowsPerMessage);
+    console.table(perTable);
   }
   let historyEvents = 0;
   let executions = 0;
+  const byType = new Map<string, number>();
   for await (const wf of stack.temporal.workflow.list({ query: `WorkflowId = '${run.taskId}'` })) {
     executions++;
     const h = await stack.temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     historyEvents += h.events?.length ?? 0;
+    for (const e of h.events ?? []) {
+      const t = String(e.eventType ?? '?');
+      byType.set(t, (byType.get(t) ?? 0) + 1);
+    }
+  }
+  if (o.pgStats) {
+    // Temporal's event type numbers (temporal.api.enums.v1.EventType), most frequent first.
+    o.log(
+      `history events by type: ${[...byType]
+        .sort((a, b) => b[1] - a[1])
+        .map(([t, n]) => `${t}=${n}`)
+        .join(' ')}`,
+    );
   }
   const dumpEnd = sink.dumpSize();
   const dump = await sink.tally(offset);
@@ -237,6 +261,15 @@ export async function productRound(o: ProductOptions): Promise<RoundResult> {
     dumpBytesPerMessage: dump && dump.transactions > 0 ? (dumpEnd - offset) / dump.transactions : undefined,
     check: checkOf(o.leads, received, dump),
   };
+}
+
+/** Rows inserted, updated and deleted so far, per table (after rowsWritten has let the counters settle). */
+async function rowsByTable(pool: Stack['pool']): Promise<Map<string, number>> {
+  await pool.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
+  const r = await pool.query<{ relname: string; n: string }>(
+    'SELECT relname, (n_tup_ins + n_tup_upd + n_tup_del)::bigint AS n FROM pg_stat_user_tables',
+  );
+  return new Map(r.rows.map((x) => [x.relname, Number(x.n)]));
 }
 
 /**

@@ -36,6 +36,8 @@ export interface StackOptions {
   registry: ProcessRegistry;
   /** Load pg_stat_statements (prints the costliest statements after each product round). */
   pgStats: boolean;
+  /** Write each worker's V8 CPU profile (node --cpu-prof) into this directory when it stops. */
+  workerCpuProf?: string | null;
   /** The API's and workers' stderr (their logs at LOG_LEVEL=warn and the Temporal core's) go here. */
   logFile: string;
   log: (line: string) => void;
@@ -135,9 +137,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const logFd = openSync(opts.logFile, 'a');
     stops.push(async () => closeSync(logFd));
     const children: ChildProcess[] = [];
-    const startChild = (script: string): ChildProcess => {
+    const startChild = (script: string, nodeFlags: string[] = []): ChildProcess => {
       // node --require tsx/cjs: the product's own process (npx tsx would put a launcher process above it).
-      const c = spawn(process.execPath, ['--require', 'tsx/cjs', join(root, script)], {
+      const c = spawn(process.execPath, [...nodeFlags, '--require', 'tsx/cjs', join(root, script)], {
         cwd: root,
         env,
         stdio: ['ignore', 'ignore', logFd],
@@ -148,7 +150,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       return c;
     };
     const api = startChild('api/server.ts');
-    const workers = Array.from({ length: opts.workers }, () => startChild('worker/main.ts'));
+    const workers = Array.from({ length: opts.workers }, () =>
+      startChild(
+        'worker/main.ts',
+        opts.workerCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.workerCpuProf}`] : [],
+      ),
+    );
     await waitForPort('127.0.0.1', apiPort, 120_000, () => api.exitCode !== null);
     await waitForPollers(temporal, opts.workers, 180_000, () => workers.some((w) => w.exitCode !== null));
     opts.log(`API and ${opts.workers} worker(s) ready`);

@@ -355,7 +355,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     env: 'SEND_BATCH_SIZE',
     key: 'sendBatchSize',
     kind: 'int',
-    default: '500',
+    // Issue 17: each batch costs six history events and a dozen statements whatever its size.
+    default: '1000',
     doc: 'leads per send batch activity',
   },
   {

@@ -21,7 +21,10 @@ import {
   applyValidity,
   CLEAR_BY_DELIVERY_SET,
   CLEAR_BY_DELIVERY_WHERE,
+  foldRunCounters,
 } from './run-queries';
+
+export { foldRunCounters };
 
 export interface OutcomeRecord {
   sendId: string;
@@ -103,12 +106,18 @@ export function countDeltas(records: readonly Recorded[]): RecordedCounts {
   return c;
 }
 
-/** Write a chunk of outcomes of one run (null: single sends) and return the counts it added. */
+/**
+ * Write a chunk of outcomes of one run (null: single sends) and return the counts it added.
+ * `counterSlot`: the counts go to this slot of the run's counters (wizard_run_counter, folded into
+ * the run's row by foldRunCounters) instead of the run's row itself, so that batches recording at
+ * once do not queue on that one row's lock; either way in the transaction that writes the records.
+ */
 export async function recordOutcomes(
   pool: Pool,
   runId: number | null,
   records: readonly OutcomeRecord[],
   rules: RecordingRules,
+  counterSlot: string | null = null,
 ): Promise<RecordedCounts> {
   if (records.length === 0) return { ...NO_COUNTS };
   // Sends are locked in a stable order (leads and addresses sort themselves in applyValidity).
@@ -125,7 +134,7 @@ export async function recordOutcomes(
     col((r) => r.messageId),
   ];
   if (runId !== null && deliveredOnly(sorted, rules)) {
-    return recordDeliveries(pool, runId, sorted, rules, outcomeCols, col);
+    return recordDeliveries(pool, runId, sorted, rules, outcomeCols, col, counterSlot);
   }
   return inTransaction(pool, async (client) => {
     const updated = await client.query<{ id: string }>(
@@ -192,7 +201,7 @@ export async function recordOutcomes(
     const counted = rules.pendingOnly ? sorted.filter((r) => changed.has(r.sendId)) : sorted;
     const deltas = countDeltas(counted.map((r) => ({ attempt: r.attempt, result: resultOf(r) })));
     const parts = counted.reduce((n, r) => n + (r.extra?.partIds?.length ?? 0), 0);
-    if (runId !== null) await addRunCounters(client, runId, deltas, parts);
+    if (runId !== null) await addRunCounters(client, runId, deltas, parts, counterSlot);
     return deltas;
   });
 }
@@ -253,7 +262,26 @@ async function recordSmsParts(client: PoolClient, records: readonly OutcomeRecor
 }
 
 /** sms_parts_count: the SMS run's "sent" figure (SPEC §6 "sent = messages after splitting"); 0 elsewhere. */
-async function addRunCounters(client: PoolClient, runId: number, c: RecordedCounts, parts: number) {
+async function addRunCounters(
+  client: PoolClient,
+  runId: number,
+  c: RecordedCounts,
+  parts: number,
+  slot: string | null,
+) {
+  if (slot !== null) {
+    await client.query({
+      name: 'add_run_counter_slot',
+      text: `INSERT INTO wizard_run_counter AS c (run_id, slot, sent_count, delivered_count, error_count, pre_error_count, sms_parts_count)
+             VALUES ($1, $7, $2, $3, $4, $5, $6)
+             ON CONFLICT (run_id, slot) DO UPDATE
+                SET sent_count = c.sent_count + excluded.sent_count, delivered_count = c.delivered_count + excluded.delivered_count,
+                    error_count = c.error_count + excluded.error_count, pre_error_count = c.pre_error_count + excluded.pre_error_count,
+                    sms_parts_count = c.sms_parts_count + excluded.sms_parts_count`,
+      values: [runId, c.sent, c.delivered, c.errors, c.preErrors, parts, slot],
+    });
+    return;
+  }
   await client.query(
     `UPDATE wizard_run
         SET sent_count = sent_count + $2, delivered_count = delivered_count + $3,
@@ -305,7 +333,7 @@ const deliveredLead = {
   threshold: '$14::int',
 };
 
-const RECORD_DELIVERIES_SQL = `WITH v AS (
+const recordDeliveriesSql = (counterSlot: boolean) => `WITH v AS (
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
                           $8::timestamptz[], $9::int[], $10::text[], $11::text[], $12::int[], $13::text[])
               AS v(id, result, code, detail, error_type, error_reason, message_id, at, attempt, resend_reason,
@@ -336,17 +364,34 @@ const RECORD_DELIVERIES_SQL = `WITH v AS (
      UPDATE address_status a SET ${CLEAR_BY_DELIVERY_SET}
       WHERE a.channel = 'email' AND ${CLEAR_BY_DELIVERY_WHERE('$15::text[]', 'IN (SELECT lower(address) FROM v)')}
      RETURNING 1
-   ), run AS (
+   ), run AS (${
+     counterSlot
+       ? `
+     -- The batch's own counter slot (foldRunCounters): no lock shared with other batches.
+     INSERT INTO wizard_run_counter AS c (run_id, slot, sent_count, delivered_count, error_count, pre_error_count)
+     SELECT $16, $21, $17, $18, $19, $20
+      WHERE (SELECT count(*) FROM upd) + (SELECT count(*) FROM att)
+            + (SELECT count(*) FROM leads) + (SELECT count(*) FROM addresses) >= 0
+     ON CONFLICT (run_id, slot) DO UPDATE
+        SET sent_count = c.sent_count + excluded.sent_count, delivered_count = c.delivered_count + excluded.delivered_count,
+            error_count = c.error_count + excluded.error_count, pre_error_count = c.pre_error_count + excluded.pre_error_count`
+       : `
      -- Last, after every other write of the statement (it reads their results): the run's row is
      -- the one all batches of the run share.
      UPDATE wizard_run
         SET sent_count = sent_count + $17, delivered_count = delivered_count + $18,
             error_count = error_count + $19, pre_error_count = pre_error_count + $20, updated_at = now()
       WHERE id = $16 AND (SELECT count(*) FROM upd) + (SELECT count(*) FROM att)
-                         + (SELECT count(*) FROM leads) + (SELECT count(*) FROM addresses) >= 0
+                         + (SELECT count(*) FROM leads) + (SELECT count(*) FROM addresses) >= 0`
+   }
      RETURNING 1
    )
    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM run)::int AS run`;
+// Not prepared (named): a prepared statement soon runs a generic plan, which for this statement
+// (arrays of unknown length joined to send, lead and address_status) measured 37 ms a call against
+// 5 ms planned each time (issue 17, bench/RESULTS.md).
+const RECORD_DELIVERIES = recordDeliveriesSql(false);
+const RECORD_DELIVERIES_SLOT = recordDeliveriesSql(true);
 
 async function recordDeliveries(
   db: Queryable,
@@ -355,24 +400,29 @@ async function recordDeliveries(
   rules: RecordingRules,
   outcomeCols: unknown[][],
   col: <T>(f: (r: OutcomeRecord) => T) => T[],
+  counterSlot: string | null,
 ): Promise<RecordedCounts> {
   const deltas = countDeltas(sorted.map((r) => ({ attempt: r.attempt, result: 'delivered' })));
-  await db.query(RECORD_DELIVERIES_SQL, [
-    col((r) => r.sendId),
-    ...outcomeCols.map((c, i) => (i === 0 ? c.map(() => rules.acceptedAs) : c)),
-    col((r) => r.at.toISOString()),
-    col((r) => r.transmission ?? r.attempt),
-    col((r) => r.resend?.reason ?? null),
-    col((r) => r.resend?.originalMessageId ?? null),
-    col((r) => r.leadId),
-    col((r) => r.address),
-    rules.validity?.invalidAfterErrors,
-    STATUSES_CLEARED_BY_DELIVERY,
-    runId,
-    deltas.sent,
-    deltas.delivered,
-    deltas.errors,
-    deltas.preErrors,
-  ]);
+  await db.query({
+    text: counterSlot === null ? RECORD_DELIVERIES : RECORD_DELIVERIES_SLOT,
+    values: [
+      col((r) => r.sendId),
+      ...outcomeCols.map((c, i) => (i === 0 ? c.map(() => rules.acceptedAs) : c)),
+      col((r) => r.at.toISOString()),
+      col((r) => r.transmission ?? r.attempt),
+      col((r) => r.resend?.reason ?? null),
+      col((r) => r.resend?.originalMessageId ?? null),
+      col((r) => r.leadId),
+      col((r) => r.address),
+      rules.validity?.invalidAfterErrors,
+      STATUSES_CLEARED_BY_DELIVERY,
+      runId,
+      deltas.sent,
+      deltas.delivered,
+      deltas.errors,
+      deltas.preErrors,
+      ...(counterSlot === null ? [] : [counterSlot]),
+    ],
+  });
   return deltas;
 }

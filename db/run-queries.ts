@@ -31,6 +31,28 @@ export async function getRun(db: Queryable, runId: number): Promise<RunRow | nul
 }
 
 /**
+ * Add the run's counter slots to its row and remove them, in one statement: a slot's counts are
+ * either still in the slot or already in the row, never both (a slot a batch writes meanwhile is
+ * folded by the next fold). Every batch folds when it ends, and so do completion, cancellation and
+ * failure, so the row is exact whenever no batch is recording; readers never need the slots.
+ */
+export async function foldRunCounters(db: Queryable, runId: number): Promise<void> {
+  await db.query({
+    name: 'fold_run_counters',
+    text: `WITH d AS (DELETE FROM wizard_run_counter WHERE run_id = $1 RETURNING *),
+                s AS (SELECT count(*) AS n, coalesce(sum(sent_count), 0) AS sent, coalesce(sum(delivered_count), 0) AS delivered,
+                             coalesce(sum(error_count), 0) AS errors, coalesce(sum(pre_error_count), 0) AS pre_errors,
+                             coalesce(sum(sms_parts_count), 0) AS parts FROM d)
+           UPDATE wizard_run w
+              SET sent_count = w.sent_count + s.sent, delivered_count = w.delivered_count + s.delivered,
+                  error_count = w.error_count + s.errors, pre_error_count = w.pre_error_count + s.pre_errors,
+                  sms_parts_count = w.sms_parts_count + s.parts, updated_at = now()
+             FROM s WHERE w.id = $1 AND s.n > 0`,
+    values: [runId],
+  });
+}
+
+/**
  * Move a run to `status` only from one of `from`: a late activity retry can
  * never resurrect a cancelled run or re-open a completed one.
  */
@@ -41,6 +63,8 @@ export async function transitionRun(
   status: string,
   extra: { startedAt?: boolean; completedAt?: boolean; errorMessage?: string } = {},
 ): Promise<boolean> {
+  // A run that ends has its counter slots in its row (a batch interrupted mid-way left its own).
+  if (['completed', 'cancelled', 'error'].includes(status)) await foldRunCounters(db, runId);
   // A run that ends cancelled or in error retries nothing: no send keeps a next attempt that will never come.
   const res = await db.query<{ moved: number }>(
     `WITH moved AS (

@@ -7,7 +7,7 @@
 // Lock order, the same as recordOutcomes (db/outcomes.ts): send (or lead) first, then the
 // run. Each data-modifying CTE reads the one it must follow, because
 // PostgreSQL gives no order to CTEs that do not depend on each other.
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { LinkPart } from '../domain/link-rewrite';
 import { Pool } from 'pg';
 import type { Queryable } from './pool';
@@ -41,6 +41,79 @@ export function newTrackingToken(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/**
+ * Derived tokens (issue 17): the open image's and the unsubscribe URL's token is one AES-128 block,
+ * the send's id and the part under the database's tracking key (tracking_key), instead of a random
+ * token stored in a tracked_link row per message. The block holds 8 fixed bytes (a tag, the part,
+ * six zeros) and the send id: a token nobody derived decrypts to the fixed bytes with odds of
+ * 2^-64, so it is as unguessable as a random one, and, being a block cipher's output, as unrelated
+ * to the send's id. Same 16 bytes, same base64url shape (TRACKING_TOKEN) as a stored token; a
+ * stored token (made before) is looked up as before.
+ */
+const DERIVED_PARTS: Record<TokenPart, number> = { open: 0x6f, unsubscribe: 0x75 };
+const DERIVED_TAG = 0xd7;
+
+interface TokenCipher {
+  derive(sendId: string, part: TokenPart): string;
+  /** The send a derived token of this part names; null for any other token. */
+  sendOf(token: string, part: TokenPart): string | null;
+}
+
+const ciphers = new WeakMap<object, Promise<TokenCipher>>();
+
+function cipherOf(secret: Buffer): TokenCipher {
+  const key = createHash('sha256')
+    .update('delivery tracking token v1\u0000')
+    .update(secret)
+    .digest()
+    .subarray(0, 16);
+  // ECB over exactly one block, no padding: one cipher and decipher serve every token.
+  const enc = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+  const dec = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
+  return {
+    derive(sendId, part) {
+      const block = Buffer.alloc(16);
+      block[0] = DERIVED_TAG;
+      block[1] = DERIVED_PARTS[part];
+      block.writeBigUInt64BE(BigInt(sendId), 8);
+      return enc.update(block).toString('base64url');
+    },
+    sendOf(token, part) {
+      const raw = Buffer.from(token, 'base64url');
+      if (raw.length !== 16) return null;
+      const block = dec.update(raw);
+      if (block[0] !== DERIVED_TAG || block[1] !== DERIVED_PARTS[part]) return null;
+      for (let i = 2; i < 8; i++) if (block[i] !== 0) return null;
+      return block.readBigUInt64BE(8).toString();
+    },
+  };
+}
+
+/** The tracking key's cipher, read once per pool (or client) from the database. */
+function tokenCipher(db: Queryable): Promise<TokenCipher> {
+  let c = ciphers.get(db);
+  if (!c) {
+    c = (async () => {
+      const res = await db.query<{ secret: Buffer }>('SELECT secret FROM tracking_key WHERE id = 1');
+      const secret = res.rows[0]?.secret;
+      if (!secret) throw new Error('no tracking key (tracking_key): run the migrations');
+      return cipherOf(secret);
+    })();
+    c.catch(() => ciphers.delete(db));
+    ciphers.set(db, c);
+  }
+  return c;
+}
+
+/** The send a derived open or unsubscribe token names, or null (a stored token, or none of ours). */
+export async function derivedTokenSend(
+  db: Queryable,
+  token: string,
+  part: TokenPart,
+): Promise<string | null> {
+  return (await tokenCipher(db)).sendOf(token, part);
+}
+
 export interface WantedToken {
   sendId: string;
   part: LinkPart | TokenPart;
@@ -65,8 +138,17 @@ export async function ensureTrackingTokens(
   const out = new Map<string, string>();
   if (wanted.length === 0) return out;
   const unique = new Map<string, WantedToken>();
-  for (const w of wanted) unique.set(tokenKey(w.sendId, w.part, w.url), w);
+  let cipher: TokenCipher | null = null;
+  for (const w of wanted) {
+    const key = tokenKey(w.sendId, w.part, w.url);
+    if (w.part === 'open' || w.part === 'unsubscribe') {
+      // Derived, not stored: the same send and part always get the same token.
+      cipher ??= await tokenCipher(db);
+      out.set(key, cipher.derive(w.sendId, w.part));
+    } else unique.set(key, w);
+  }
   const rows = [...unique.values()];
+  if (rows.length === 0) return out;
   const inserted = await db.query<{ send_id: string; part: string; url: string; token: string }>(
     `INSERT INTO tracked_link (send_id, part, url, token)
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
@@ -108,6 +190,13 @@ export async function findToken(
   token: string,
   kind: 'click' | TokenPart,
 ): Promise<TokenTarget | null> {
+  if (kind !== 'click') {
+    const sendId = await derivedTokenSend(db, token, kind);
+    if (sendId) {
+      const exists = await db.query('SELECT 1 FROM send WHERE id = $1', [sendId]);
+      if ((exists.rowCount ?? 0) > 0) return { linkId: '', sendId, url: '', part: kind };
+    }
+  }
   const res = await db.query<{ id: string; send_id: string; url: string; part: string }>({
     name: 'tracking-find-token',
     text: `SELECT id, send_id, url, part FROM tracked_link
@@ -256,10 +345,13 @@ export async function recordOpen(
   suspected: boolean,
   reasons: readonly string[],
 ): Promise<boolean> {
+  const derived = await derivedTokenSend(db, token, 'open');
   const res = await db.query<{ found: number }>({
     name: 'tracking-record-open',
     text: `WITH l AS (
-       SELECT send_id FROM tracked_link WHERE token = $1 AND part = 'open'
+       SELECT send_id FROM tracked_link WHERE token = $1 AND part = 'open' AND $7::bigint IS NULL
+       UNION ALL
+       SELECT id FROM send WHERE id = $7::bigint
      ), first_open AS (
        UPDATE send s SET opened_at = $2, updated_at = now() FROM l WHERE s.id = l.send_id AND s.opened_at IS NULL
        RETURNING s.run_id
@@ -280,6 +372,7 @@ export async function recordOpen(
       visit.userAgent,
       suspected,
       reasons.length > 0 ? reasons : null,
+      derived,
     ],
   });
   return (res.rows[0]?.found ?? 0) > 0;
@@ -294,15 +387,17 @@ export interface UnsubscribeTarget {
 
 /** What an unsubscribe token points at, read-only (the confirmation page, HEAD). */
 export async function findUnsubscribeTarget(db: Queryable, token: string): Promise<UnsubscribeTarget | null> {
+  const derived = await derivedTokenSend(db, token, 'unsubscribe');
   const res = await db.query<{ send_id: string; channel: string; unsubscribed: boolean }>({
     name: 'tracking-find-unsubscribe',
     text: `SELECT s.id AS send_id, s.channel,
             coalesce(CASE s.channel WHEN 'email' THEN ld.unsubscribed_email_at IS NOT NULL
                                     WHEN 'sms' THEN ld.unsubscribed_sms_at IS NOT NULL
                                     WHEN 'line' THEN ld.unsubscribed_line_at IS NOT NULL END, false) AS unsubscribed
-       FROM tracked_link l JOIN send s ON s.id = l.send_id LEFT JOIN lead ld ON ld.id = s.lead_id
-      WHERE l.token = $1 AND l.part = 'unsubscribe'`,
-    values: [token],
+       FROM (SELECT send_id FROM tracked_link WHERE token = $1 AND part = 'unsubscribe' AND $2::bigint IS NULL
+             UNION ALL SELECT $2::bigint) l
+       JOIN send s ON s.id = l.send_id LEFT JOIN lead ld ON ld.id = s.lead_id`,
+    values: [token, derived],
   });
   const r = res.rows[0];
   return r ? { sendId: r.send_id, channel: r.channel, unsubscribed: r.unsubscribed } : null;
@@ -319,12 +414,14 @@ export async function recordUnsubscribe(
   token: string,
   visit: Visit,
 ): Promise<{ first: boolean } | null> {
+  const derived = await derivedTokenSend(db, token, 'unsubscribe');
   const res = await db.query<{ found: number; first: number }>({
     name: 'tracking-record-unsubscribe',
     text: `WITH RECURSIVE s AS (
        SELECT s.id, s.lead_id, s.run_id, s.channel
-         FROM tracked_link l JOIN send s ON s.id = l.send_id
-        WHERE l.token = $1 AND l.part = 'unsubscribe'
+         FROM (SELECT send_id FROM tracked_link WHERE token = $1 AND part = 'unsubscribe' AND $5::bigint IS NULL
+               UNION ALL SELECT $5::bigint) l
+         JOIN send s ON s.id = l.send_id
      ), person (lead_id, depth) AS (
        SELECT lead_id, 0 FROM s
        UNION
@@ -349,7 +446,7 @@ export async function recordUnsubscribe(
        RETURNING w.id
      )
      SELECT (SELECT count(*) FROM s)::int AS found, (SELECT count(*) FROM ev)::int AS first, (SELECT count(*) FROM r) AS counted`,
-    values: [token, visit.at.toISOString(), visit.ip, visit.userAgent],
+    values: [token, visit.at.toISOString(), visit.ip, visit.userAgent, derived],
   });
   const r = res.rows[0];
   if (!r || r.found === 0) return null;

@@ -7,7 +7,8 @@ import { planAfterAttempt } from '../../domain/retry-plan';
 import type { RetryPolicy } from '../../domain/retry-schedule';
 import { retryPolicyOf } from '../../config/config';
 import { prepareEmailTargets, clearRunHold, setRunHold, type ClaimedSend } from '../../db/run-queries';
-import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
+import { randomUUID } from 'node:crypto';
+import { foldRunCounters, recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
 import type { TemplateRow } from '../../db/template-queries';
 import { classifyAcceptedMessage, preErrorMissingAddress } from '../../domain/smtp-classification';
 import {
@@ -231,9 +232,12 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     };
     // Outcomes are group-committed: an acceptance is durable as soon as the write carrying it
     // commits, and a batch never has more than `unrecorded` messages sent without a record.
+    // The batch's own slot of the run's counters (db/outcomes.ts foldRunCounters), folded into the
+    // run's row when the batch ends: concurrent batches' commits do not queue on that row.
+    const counterSlot = randomUUID();
     const recorder = new GroupCommit<OutcomeRecord>(
       async (group) => {
-        const c = await recordOutcomes(pool, runId, group, recording);
+        const c = await recordOutcomes(pool, runId, group, recording, counterSlot);
         addCounts(total, c);
         for (const r of group)
           addDomainTally(perDomain, r.address, domainTallyOf({ kind: 'reply', result: r.outcome.result }));
@@ -386,7 +390,12 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       record(x.target, x.res, false);
     }
     // Everything sent is recorded, or the batch fails here (its retry resends what was not).
-    await recorder.settle();
+    try {
+      await recorder.settle();
+    } finally {
+      // What was recorded is counted in the run's row (a failed fold leaves the slot to the next one).
+      await foldRunCounters(pool, runId).catch(() => undefined);
+    }
     if (stalled)
       throw new Error(
         'send batch stopped: no heartbeat for its whole heartbeat timeout (a recording write hung); its retry sends the rest',

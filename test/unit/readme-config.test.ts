@@ -34,7 +34,7 @@ describe('configuration', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({
       port: 3000,
-      sendBatchSize: 500,
+      sendBatchSize: 1000,
       invalidAfterErrors: 3,
       taskQueueEmail: 'send-email',
     });
