@@ -5,6 +5,7 @@ import type { MessageKey } from './messages';
 import type { Match } from './router';
 import type { ConsoleUser } from './session';
 import { HomeScreen } from './screens/home';
+import { RunDetailScreen } from './screens/run-detail';
 
 export interface ScreenProps {
   match: Match;
@@ -21,4 +22,7 @@ export interface RouteDef {
   needs?: 'write' | 'admin';
 }
 
-export const routes: RouteDef[] = [{ pattern: '/', screen: HomeScreen }];
+export const routes: RouteDef[] = [
+  { pattern: '/', screen: HomeScreen },
+  { pattern: '/runs/:channel/:id', screen: RunDetailScreen },
+];
