@@ -279,6 +279,16 @@ function checkText(check: string): string {
   }
 }
 
+function preflightValue(check: string, value: string | number | boolean | null): string {
+  if (value === null) return '—';
+  if (typeof value === 'boolean') return value ? tx('yes') : tx('no');
+  if (typeof value === 'number')
+    return check === 'excluded_share' || check === 'complaint_rate'
+      ? formatShare(value)
+      : formatNumber(value);
+  return value;
+}
+
 /** The pre-flight check of an email run (domain authentication, complaints, exclusions, one-click unsubscribe). */
 export function RunPreflight(props: { answer: Preflight; labels: Labels }) {
   const { preflight: p, stored } = props.answer;
@@ -318,7 +328,7 @@ export function RunPreflight(props: { answer: Preflight; labels: Labels }) {
                 <td>
                   <span class={`level level-${i.level}`}>{levelText(i.level)}</span>
                 </td>
-                <td>{i.value === null ? '—' : String(i.value)}</td>
+                <td>{preflightValue(i.check, i.value)}</td>
                 <td>{i.message}</td>
               </tr>
             ))}
