@@ -22,6 +22,8 @@ import {
 import { tx, type Tx } from './texts';
 
 interface Page {
+  /** Which list, URL, variant and page this is (a page of another list is not shown under this one's title). */
+  sig?: string;
   head: Tx[];
   rows: Array<{ key: string; cells: ComponentChildren[] }>;
   nextCursor: string | null;
@@ -77,7 +79,10 @@ export function RunLists(props: { run: Run; labels: Labels; query: URLSearchPara
   }, [list, url, part]);
 
   const loaded = useLoad<Page>(
-    () => loadPage(run, labels, list, { cursor, humanOnly, url, part }),
+    async () => ({
+      ...(await loadPage(run, labels, list, { cursor, humanOnly, url, part })),
+      sig,
+    }),
     [run.id, list, url, part, cursor, humanOnly],
   );
 
@@ -97,7 +102,8 @@ export function RunLists(props: { run: Run; labels: Labels; query: URLSearchPara
     list === 'url-clickers'
       ? tx('listOf', { list: listTitle(list), url, part: partLabel(part) })
       : listTitle(list);
-  const page = loaded.data;
+  // While the next page of this list loads, the current one stays (and the pager keeps focus).
+  const page = loaded.data?.sig === sig ? loaded.data : null;
   return (
     <section class="run-section run-lists" aria-labelledby="run-list-title">
       <h2>{tx('listsTitle')}</h2>
@@ -150,7 +156,7 @@ export function RunLists(props: { run: Run; labels: Labels; query: URLSearchPara
         ) : null}
       </div>
       <ErrorBanner message={loaded.error} />
-      <Loading loading={loaded.loading && !page} />
+      <Loading loading={!page && !loaded.error} />
       {page ? (
         <>
           <p class="muted list-counts">
