@@ -8,6 +8,7 @@ import { HomeScreen } from './screens/home';
 import { LeadScreen } from './screens/lead';
 import { LeadSearchScreen } from './screens/lead-search';
 import { SendDetailScreen, SendsScreen } from './screens/sends';
+import { RunDetailScreen } from './screens/run-detail';
 
 export interface ScreenProps {
   match: Match;
@@ -30,4 +31,5 @@ export const routes: RouteDef[] = [
   { pattern: '/send/:id', screen: SendDetailScreen },
   { pattern: '/leads/:id', screen: LeadScreen },
   { pattern: '/lead-search', screen: LeadSearchScreen, nav: 'navLeadSearch' },
+  { pattern: '/runs/:channel/:id', screen: RunDetailScreen },
 ];
