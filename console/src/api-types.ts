@@ -429,7 +429,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -609,7 +609,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -778,7 +778,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -973,7 +973,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -1304,7 +1304,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Status of an address (valid, erroneous, quarantined, blocklisted, allowlisted) */
+        /** Status of an address (valid, erroneous, quarantined, blocklisted, allowlisted); a phone number in any spelling */
         get: {
             parameters: {
                 query: {
@@ -1472,7 +1472,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-9"][];
+                            items: components["schemas"]["def-10"][];
                             nextCursor: string | null;
                         };
                     };
@@ -1551,8 +1551,8 @@ export interface paths {
         };
         put?: never;
         /**
-         * Blocklist, allowlist, quarantine or release (valid) an address, with a reason; the API key is kept as who did it
-         * @description Blocklisted: never sent to. Allowlisted: sent to despite its errors (its errors are recorded as ignored, reason 25). Quarantined: held back as after repeated errors. Valid: released, its error count back to 0. The answer is 201 when the address had no status yet, else 200.
+         * Blocklist, allowlist, quarantine or release (valid) an address, with a reason; the API key or console user is kept as who did it
+         * @description Blocklisted: never sent to. Allowlisted: sent to despite its error state (the lead's validity flag off, or errors that would quarantine it); such a send is marked ignoredError (reason 25, ignored error / 無視されたエラー). Quarantined: held back as after repeated errors (QUARANTINE_AFTER_ERRORS since its last delivery, 5 by default, or at once after a hard unknown user or closed account); phone numbers are quarantined from SMS results and receipts as email addresses are from bounces. Valid: released, its error count back to 0. The answer is 201 when the address had no status yet, else 200.
          */
         post: {
             parameters: {
@@ -1584,7 +1584,7 @@ export interface paths {
                         "application/json": {
                             /** @description normalized: an email in lower case, a phone number as international digits */
                             address: string;
-                            /** @description the name of the API key that set it by hand or by import */
+                            /** @description the name of the API key or console user that set it by hand or by import */
                             changedBy: string | null;
                             /**
                              * @description email or sms (a phone number)
@@ -1632,7 +1632,7 @@ export interface paths {
                         "application/json": {
                             /** @description normalized: an email in lower case, a phone number as international digits */
                             address: string;
-                            /** @description the name of the API key that set it by hand or by import */
+                            /** @description the name of the API key or console user that set it by hand or by import */
                             changedBy: string | null;
                             /**
                              * @description email or sms (a phone number)
@@ -1921,6 +1921,10 @@ export interface paths {
                             isRegex: boolean;
                             normalizedText: string | null;
                             occurrences: number | null;
+                            /** @description when a user last reset the occurrence count (it counts again from then on) */
+                            occurrencesResetAt: string | (never | null);
+                            /** @description name of the API key that last reset the occurrence count */
+                            occurrencesResetBy: string | null;
                             /** @description builtin | user | observed (a remote text counted, classified by a rule) */
                             origin: string;
                             pattern: string;
@@ -2096,6 +2100,10 @@ export interface paths {
                             isRegex: boolean;
                             normalizedText: string | null;
                             occurrences: number | null;
+                            /** @description when a user last reset the occurrence count (it counts again from then on) */
+                            occurrencesResetAt: string | (never | null);
+                            /** @description name of the API key that last reset the occurrence count */
+                            occurrencesResetBy: string | null;
                             /** @description builtin | user | observed (a remote text counted, classified by a rule) */
                             origin: string;
                             pattern: string;
@@ -2240,6 +2248,212 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/bounce-rules/{id}/reset-occurrences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reset a bounce text's occurrence count to 0 (an observed text, or one a user qualified); who and when are recorded */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: number;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            createdAt: string | null;
+                            errorType: string;
+                            /** @description a number for stored rows, `builtin:…` for built-in rules */
+                            id: string;
+                            isRegex: boolean;
+                            normalizedText: string | null;
+                            occurrences: number | null;
+                            /** @description when a user last reset the occurrence count (it counts again from then on) */
+                            occurrencesResetAt: string | (never | null);
+                            /** @description name of the API key that last reset the occurrence count */
+                            occurrencesResetBy: string | null;
+                            /** @description builtin | user | observed (a remote text counted, classified by a rule) */
+                            origin: string;
+                            pattern: string;
+                            reason: string;
+                            /** @description qualified | undefined (waiting for a user to qualify it) */
+                            state: string;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            updatedAt: string | null;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/bounce-rules/requalify": {
         parameters: {
             query?: never;
@@ -2381,6 +2595,929 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/console/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console session's user and CSRF token (401 without a live session) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description send it in the X-CSRF-Token header with every request other than GET/HEAD made with the session cookie */
+                            csrfToken: string;
+                            /**
+                             * Format: date-time
+                             * @description the absolute end of the session (CONSOLE_SESSION_MAX_HOURS after the login)
+                             */
+                            expiresAt: string;
+                            /** @description the session ends when unused for this long (CONSOLE_SESSION_IDLE_MINUTES) */
+                            idleTimeoutSeconds: number;
+                            user: {
+                                name: string;
+                                /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                                role: "viewer" | "operator" | "admin";
+                                /** @description the API scopes of the user's role */
+                                scopes: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Log in to the console
+         * @description Sets the `console_session` cookie (HttpOnly; Secure; SameSite=Strict; Path=/) and answers the user and the CSRF token. Wrong credentials get 401 with one message whether or not the user exists. After CONSOLE_LOGIN_MAX_FAILURES failed logins for one user name (or CONSOLE_LOGIN_MAX_FAILURES_PER_IP from one address) within CONSOLE_LOGIN_WINDOW_MINUTES, logins get 429 with Retry-After, correct passwords too, until the oldest failure leaves the window; a successful login resets the count of its user name.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        password: string;
+                        /** @description the console user's name */
+                        username: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description send it in the X-CSRF-Token header with every request other than GET/HEAD made with the session cookie */
+                            csrfToken: string;
+                            /**
+                             * Format: date-time
+                             * @description the absolute end of the session (CONSOLE_SESSION_MAX_HOURS after the login)
+                             */
+                            expiresAt: string;
+                            /** @description the session ends when unused for this long (CONSOLE_SESSION_IDLE_MINUTES) */
+                            idleTimeoutSeconds: number;
+                            user: {
+                                name: string;
+                                /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                                role: "viewer" | "operator" | "admin";
+                                /** @description the API scopes of the user's role */
+                                scopes: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Log out: the session is deleted and the cookie cleared
+         * @description Needs X-CSRF-Token (403 without it) when the cookie is a live session; without one there is nothing to end, and the answer is 204 as well.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/console/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Console users, by name */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-9"][];
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a console user (without a password, one is generated and answered once) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description login name: 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit; unique whatever its case */
+                        name: string;
+                        /** @description at least 12 characters; omitted: one is generated */
+                        password?: string;
+                        /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                        role: "viewer" | "operator" | "admin";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            createdAt: string;
+                            name: string;
+                            /** @description the generated password, shown this once (only when none was given) */
+                            password?: string;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            passwordChangedAt: string;
+                            /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                            role: "viewer" | "operator" | "admin";
+                            /** @description the API scopes of the user's role */
+                            scopes: string[];
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/console/users/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a console user and end its sessions (the last admin cannot be deleted: 409) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description login name: 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit; unique whatever its case */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a console user's role or password
+         * @description A new role counts from the user's next request; a new password ends the user's sessions (but the one making the change). The last admin cannot be demoted (409).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description login name: 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit; unique whatever its case */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description at least 12 characters; ends the user's other sessions */
+                        password?: string;
+                        /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                        role?: "viewer" | "operator" | "admin";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            createdAt: string;
+                            name: string;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            passwordChangedAt: string;
+                            /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                            role: "viewer" | "operator" | "admin";
+                            /** @description the API scopes of the user's role */
+                            scopes: string[];
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/domain-rules": {
@@ -3955,7 +5092,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -4135,7 +5272,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -4304,7 +5441,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -4499,7 +5636,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -7130,6 +8267,15 @@ export interface paths {
                             errorReason: string | null;
                             errorType: string | null;
                             id: string;
+                            /** @description set when the address is allowlisted and was sent to despite its error state (the lead's validity flag off, or errors that would quarantine it): reason 25, ignored error; null otherwise */
+                            ignoredError: {
+                                /** @enum {string} */
+                                errorType: "ignored";
+                                /** @enum {string} */
+                                reason: "ignored_error";
+                                /** @enum {number} */
+                                technicalValue: 25;
+                            } | null;
                             /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
                             labels?: {
                                 /** @description the delivery code's meaning (メール配信コード一覧) */
@@ -7140,6 +8286,8 @@ export interface paths {
                                 detail: string | null;
                                 errorReason: string | null;
                                 errorType: string | null;
+                                /** @description reason 25 when the send ignored errors: 無視されたエラー / ignored error */
+                                ignoredError?: string | null;
                                 /** @description 送信結果, e.g. 到達 / delivered */
                                 result: string | null;
                             };
@@ -7219,6 +8367,15 @@ export interface paths {
                             errorReason: string | null;
                             errorType: string | null;
                             id: string;
+                            /** @description set when the address is allowlisted and was sent to despite its error state (the lead's validity flag off, or errors that would quarantine it): reason 25, ignored error; null otherwise */
+                            ignoredError: {
+                                /** @enum {string} */
+                                errorType: "ignored";
+                                /** @enum {string} */
+                                reason: "ignored_error";
+                                /** @enum {number} */
+                                technicalValue: 25;
+                            } | null;
                             /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
                             labels?: {
                                 /** @description the delivery code's meaning (メール配信コード一覧) */
@@ -7229,6 +8386,8 @@ export interface paths {
                                 detail: string | null;
                                 errorReason: string | null;
                                 errorType: string | null;
+                                /** @description reason 25 when the send ignored errors: 無視されたエラー / ignored error */
+                                ignoredError?: string | null;
                                 /** @description 送信結果, e.g. 到達 / delivered */
                                 result: string | null;
                             };
@@ -10393,6 +11552,15 @@ export interface paths {
                             errorReason: string | null;
                             errorType: string | null;
                             id: string;
+                            /** @description set when the address is allowlisted and was sent to despite its error state (the lead's validity flag off, or errors that would quarantine it): reason 25, ignored error; null otherwise */
+                            ignoredError: {
+                                /** @enum {string} */
+                                errorType: "ignored";
+                                /** @enum {string} */
+                                reason: "ignored_error";
+                                /** @enum {number} */
+                                technicalValue: 25;
+                            } | null;
                             /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
                             labels?: {
                                 /** @description the delivery code's meaning (メール配信コード一覧) */
@@ -10403,6 +11571,8 @@ export interface paths {
                                 detail: string | null;
                                 errorReason: string | null;
                                 errorType: string | null;
+                                /** @description reason 25 when the send ignored errors: 無視されたエラー / ignored error */
+                                ignoredError?: string | null;
                                 /** @description 送信結果, e.g. 到達 / delivered */
                                 result: string | null;
                             };
@@ -11747,7 +12917,7 @@ export interface paths {
                         templateId: number;
                         /**
                          * @deprecated
-                         * @description ignored (accepted for compatibility): the run records the name of the API key that created, changed or cancelled it
+                         * @description ignored (accepted for compatibility): the run records the name of the API key or console user that created, changed or cancelled it
                          */
                         updatedBy?: string;
                     };
@@ -11761,7 +12931,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -11789,7 +12959,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -11836,6 +13006,13 @@ export interface paths {
                                 since: string | null;
                             } | null;
                             id: number;
+                            /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                            labels: {
+                                /** @description チャネル, e.g. メール / email */
+                                channel: string | null;
+                                /** @description 送信状況, e.g. 完了 / completed */
+                                status: string | null;
+                            };
                             options: {
                                 allowLongSms: boolean;
                                 includeAlreadySent: boolean;
@@ -11910,6 +13087,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             startedAt: string | null;
+                            /** @description reserved | preparing | running | completed | error | cancelled */
                             status: string;
                             /** @description why a running run waits, e.g. for our SMTP relay, or why all its sends are pre-errors (91002 / 91003); null otherwise */
                             statusDetail: string | null;
@@ -11951,7 +13129,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -11960,7 +13138,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -11979,6 +13157,11 @@ export interface paths {
                                     /** @description per error reason, the earliest first */
                                     byReason: {
                                         count: number;
+                                        /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                                        labels: {
+                                            /** @description the error reason's label (エラー理由) */
+                                            reason: string | null;
+                                        };
                                         /**
                                          * Format: date-time
                                          * @description ISO 8601 with zone
@@ -11996,6 +13179,17 @@ export interface paths {
                                 };
                                 /** @description sends attempted more than once */
                                 retried: number;
+                                /** @description the consistency sweep found the run's workflow gone while sends waited for a retry wave, and gave them up */
+                                swept: {
+                                    /**
+                                     * Format: date-time
+                                     * @description ISO 8601 with zone
+                                     */
+                                    at: string;
+                                    reason: string;
+                                    /** @description sends given up (41607) because no wave would come */
+                                    sends: number;
+                                } | null;
                             };
                         };
                     };
@@ -12160,7 +13354,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -12188,7 +13382,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -12235,6 +13429,13 @@ export interface paths {
                                 since: string | null;
                             } | null;
                             id: number;
+                            /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                            labels: {
+                                /** @description チャネル, e.g. メール / email */
+                                channel: string | null;
+                                /** @description 送信状況, e.g. 完了 / completed */
+                                status: string | null;
+                            };
                             options: {
                                 allowLongSms: boolean;
                                 includeAlreadySent: boolean;
@@ -12309,6 +13510,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             startedAt: string | null;
+                            /** @description reserved | preparing | running | completed | error | cancelled */
                             status: string;
                             /** @description why a running run waits, e.g. for our SMTP relay, or why all its sends are pre-errors (91002 / 91003); null otherwise */
                             statusDetail: string | null;
@@ -12350,7 +13552,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -12359,7 +13561,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -12378,6 +13580,11 @@ export interface paths {
                                     /** @description per error reason, the earliest first */
                                     byReason: {
                                         count: number;
+                                        /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                                        labels: {
+                                            /** @description the error reason's label (エラー理由) */
+                                            reason: string | null;
+                                        };
                                         /**
                                          * Format: date-time
                                          * @description ISO 8601 with zone
@@ -12395,6 +13602,17 @@ export interface paths {
                                 };
                                 /** @description sends attempted more than once */
                                 retried: number;
+                                /** @description the consistency sweep found the run's workflow gone while sends waited for a retry wave, and gave them up */
+                                swept: {
+                                    /**
+                                     * Format: date-time
+                                     * @description ISO 8601 with zone
+                                     */
+                                    at: string;
+                                    reason: string;
+                                    /** @description sends given up (41607) because no wave would come */
+                                    sends: number;
+                                } | null;
                             };
                         };
                     };
@@ -12520,7 +13738,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -12548,7 +13766,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -12595,6 +13813,13 @@ export interface paths {
                                 since: string | null;
                             } | null;
                             id: number;
+                            /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                            labels: {
+                                /** @description チャネル, e.g. メール / email */
+                                channel: string | null;
+                                /** @description 送信状況, e.g. 完了 / completed */
+                                status: string | null;
+                            };
                             options: {
                                 allowLongSms: boolean;
                                 includeAlreadySent: boolean;
@@ -12669,6 +13894,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             startedAt: string | null;
+                            /** @description reserved | preparing | running | completed | error | cancelled */
                             status: string;
                             /** @description why a running run waits, e.g. for our SMTP relay, or why all its sends are pre-errors (91002 / 91003); null otherwise */
                             statusDetail: string | null;
@@ -12710,7 +13936,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -12719,7 +13945,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -12738,6 +13964,11 @@ export interface paths {
                                     /** @description per error reason, the earliest first */
                                     byReason: {
                                         count: number;
+                                        /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                                        labels: {
+                                            /** @description the error reason's label (エラー理由) */
+                                            reason: string | null;
+                                        };
                                         /**
                                          * Format: date-time
                                          * @description ISO 8601 with zone
@@ -12755,6 +13986,17 @@ export interface paths {
                                 };
                                 /** @description sends attempted more than once */
                                 retried: number;
+                                /** @description the consistency sweep found the run's workflow gone while sends waited for a retry wave, and gave them up */
+                                swept: {
+                                    /**
+                                     * Format: date-time
+                                     * @description ISO 8601 with zone
+                                     */
+                                    at: string;
+                                    reason: string;
+                                    /** @description sends given up (41607) because no wave would come */
+                                    sends: number;
+                                } | null;
                             };
                         };
                     };
@@ -12766,7 +14008,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -12794,7 +14036,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -12841,6 +14083,13 @@ export interface paths {
                                 since: string | null;
                             } | null;
                             id: number;
+                            /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                            labels: {
+                                /** @description チャネル, e.g. メール / email */
+                                channel: string | null;
+                                /** @description 送信状況, e.g. 完了 / completed */
+                                status: string | null;
+                            };
                             options: {
                                 allowLongSms: boolean;
                                 includeAlreadySent: boolean;
@@ -12915,6 +14164,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             startedAt: string | null;
+                            /** @description reserved | preparing | running | completed | error | cancelled */
                             status: string;
                             /** @description why a running run waits, e.g. for our SMTP relay, or why all its sends are pre-errors (91002 / 91003); null otherwise */
                             statusDetail: string | null;
@@ -12956,7 +14206,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -12965,7 +14215,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -12984,6 +14234,11 @@ export interface paths {
                                     /** @description per error reason, the earliest first */
                                     byReason: {
                                         count: number;
+                                        /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                                        labels: {
+                                            /** @description the error reason's label (エラー理由) */
+                                            reason: string | null;
+                                        };
                                         /**
                                          * Format: date-time
                                          * @description ISO 8601 with zone
@@ -13001,6 +14256,17 @@ export interface paths {
                                 };
                                 /** @description sends attempted more than once */
                                 retried: number;
+                                /** @description the consistency sweep found the run's workflow gone while sends waited for a retry wave, and gave them up */
+                                swept: {
+                                    /**
+                                     * Format: date-time
+                                     * @description ISO 8601 with zone
+                                     */
+                                    at: string;
+                                    reason: string;
+                                    /** @description sends given up (41607) because no wave would come */
+                                    sends: number;
+                                } | null;
                             };
                         };
                     };
@@ -13135,6 +14401,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description count the whole list (`counted`, `leftLeads`): a pass over all of it. Default: true on the first page (no cursor), false on the pages after it, which answer null and cost only the page */
+                    counts?: boolean;
                     /** @description id to continue after */
                     cursor?: string;
                     /** @description leave out leads whose every event is marked as a machine one */
@@ -13156,8 +14424,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description leads the figures count */
-                            counted: number;
+                            /** @description leads the figures count; null unless counted (see `counts`) */
+                            counted: number | null;
                             items: {
                                 /** @description the address the message went to */
                                 address: string;
@@ -13179,8 +14447,8 @@ export interface paths {
                                 name: string;
                                 sendId: string;
                             }[];
-                            /** @description counted leads no longer listed: deleted or merged into another lead */
-                            leftLeads: number;
+                            /** @description counted leads no longer listed: deleted or merged into another lead; null unless counted (see `counts`) */
+                            leftLeads: number | null;
                             nextCursor: string | null;
                         };
                     };
@@ -13712,6 +14980,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description count the whole list (`counted`, `leftLeads`): a pass over all of it. Default: true on the first page (no cursor), false on the pages after it, which answer null and cost only the page */
+                    counts?: boolean;
                     /** @description id to continue after */
                     cursor?: string;
                     /** @description leave out leads whose every event is marked as a machine one */
@@ -13733,8 +15003,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description leads the figures count */
-                            counted: number;
+                            /** @description leads the figures count; null unless counted (see `counts`) */
+                            counted: number | null;
                             items: {
                                 /** @description the address the message went to */
                                 address: string;
@@ -13756,8 +15026,8 @@ export interface paths {
                                 name: string;
                                 sendId: string;
                             }[];
-                            /** @description counted leads no longer listed: deleted or merged into another lead */
-                            leftLeads: number;
+                            /** @description counted leads no longer listed: deleted or merged into another lead; null unless counted (see `counts`) */
+                            leftLeads: number | null;
                             nextCursor: string | null;
                         };
                     };
@@ -14234,6 +15504,15 @@ export interface paths {
                                 errorReason: string | null;
                                 errorType: string | null;
                                 id: string;
+                                /** @description set when the address is allowlisted and was sent to despite its error state (the lead's validity flag off, or errors that would quarantine it): reason 25, ignored error; null otherwise */
+                                ignoredError: {
+                                    /** @enum {string} */
+                                    errorType: "ignored";
+                                    /** @enum {string} */
+                                    reason: "ignored_error";
+                                    /** @enum {number} */
+                                    technicalValue: 25;
+                                } | null;
                                 leadDeleted: boolean;
                                 leadId: number;
                                 messageId: string | null;
@@ -14370,6 +15649,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description count the whole list (`counted`, `leftLeads`): a pass over all of it. Default: true on the first page (no cursor), false on the pages after it, which answer null and cost only the page */
+                    counts?: boolean;
                     /** @description lead id to continue after */
                     cursor?: string;
                     /** @description without clicks and opens marked as machine ones: a lead whose every event is one leaves the openers and clickers, and a send whose every open is one counts as unopened */
@@ -14391,8 +15672,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description leads the figures count */
-                            counted: number;
+                            /** @description leads the figures count; null unless counted (see `counts`) */
+                            counted: number | null;
                             items: {
                                 /** @description the address the message went to */
                                 address: string;
@@ -14405,8 +15686,8 @@ export interface paths {
                                 name: string;
                                 sendId: string;
                             }[];
-                            /** @description counted leads no longer listed: deleted or merged into another lead */
-                            leftLeads: number;
+                            /** @description counted leads no longer listed: deleted or merged into another lead; null unless counted (see `counts`) */
+                            leftLeads: number | null;
                             nextCursor: string | null;
                         };
                     };
@@ -14526,10 +15807,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Leads not sent to: excluded at preparation with the reason, and those still pending while the run is in progress */
+        /**
+         * Leads not sent to: excluded at preparation with the reason, and those still pending while the run is in progress
+         * @description Sorted by lead id. Page with `cursor` (the `nextCursor` of the previous page): a page then costs what it holds, however long the list. `offset` skips rows (after `cursor` when both are given) and costs the rows it skips. `total` is the list's length from the run's counters, not counted per page: `counters.excluded` + `progress.remaining` (exact once the run has ended; while it sends, the counters may trail the list by the batches in flight). `labels` follow Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise); `reason` stays the code.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description lead id to continue after (nextCursor) */
+                    cursor?: string;
                     limit?: number;
                     offset?: number;
                 };
@@ -14550,10 +15836,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 address: string | null;
+                                /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                                labels: {
+                                    /** @description 未送信理由, e.g. 配信停止済み / unsubscribed */
+                                    reason: string | null;
+                                };
                                 leadId: number;
                                 /** @description why the lead was excluded, or "pending" while the run is in progress */
                                 reason: string;
                             }[];
+                            /** @description the next page: ?cursor=this; null on the last */
+                            nextCursor: string | null;
+                            /** @description the list's length from the run's counters (excluded + remaining) */
                             total: number;
                         };
                     };
@@ -14677,6 +15971,8 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    /** @description count the whole list (`counted`, `leftLeads`): a pass over all of it. Default: true on the first page (no cursor), false on the pages after it, which answer null and cost only the page */
+                    counts?: boolean;
                     /** @description lead id to continue after */
                     cursor?: string;
                     /** @description without clicks and opens marked as machine ones: a lead whose every event is one leaves the openers and clickers, and a send whose every open is one counts as unopened */
@@ -14702,8 +15998,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description leads the figures count */
-                            counted: number;
+                            /** @description leads the figures count; null unless counted (see `counts`) */
+                            counted: number | null;
                             items: {
                                 address: string;
                                 /** @description clicks on this URL */
@@ -14724,8 +16020,8 @@ export interface paths {
                                 name: string;
                                 sendId: string;
                             }[];
-                            /** @description counted leads no longer listed: deleted or merged into another lead */
-                            leftLeads: number;
+                            /** @description counted leads no longer listed: deleted or merged into another lead; null unless counted (see `counts`) */
+                            leftLeads: number | null;
                             nextCursor: string | null;
                             part: string;
                             url: string;
@@ -15001,6 +16297,15 @@ export interface components {
             errorReason: string | null;
             errorType: string | null;
             id: string;
+            /** @description set when the address is allowlisted and was sent to despite its error state (the lead's validity flag off, or errors that would quarantine it): reason 25, ignored error; null otherwise */
+            ignoredError: {
+                /** @enum {string} */
+                errorType: "ignored";
+                /** @enum {string} */
+                reason: "ignored_error";
+                /** @enum {number} */
+                technicalValue: 25;
+            } | null;
             /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
             labels?: {
                 /** @description the delivery code's meaning (メール配信コード一覧) */
@@ -15011,6 +16316,8 @@ export interface components {
                 detail: string | null;
                 errorReason: string | null;
                 errorType: string | null;
+                /** @description reason 25 when the send ignored errors: 無視されたエラー / ignored error */
+                ignoredError?: string | null;
                 /** @description 送信結果, e.g. 到達 / delivered */
                 result: string | null;
             };
@@ -15057,6 +16364,10 @@ export interface components {
             isRegex: boolean;
             normalizedText: string | null;
             occurrences: number | null;
+            /** @description when a user last reset the occurrence count (it counts again from then on) */
+            occurrencesResetAt: string | (never | null);
+            /** @description name of the API key that last reset the occurrence count */
+            occurrencesResetBy: string | null;
             /** @description builtin | user | observed (a remote text counted, classified by a rule) */
             origin: string;
             pattern: string;
@@ -15071,7 +16382,7 @@ export interface components {
         };
         /** WizardRun */
         "def-5": {
-            /** @description name of the API key that cancelled the run */
+            /** @description name of the API key or console user that cancelled the run */
             cancelledBy: string | null;
             /**
              * Format: date-time
@@ -15099,7 +16410,7 @@ export interface components {
              * @description ISO 8601 with zone
              */
             createdAt: string;
-            /** @description name of the API key that created the run */
+            /** @description name of the API key or console user that created the run */
             createdBy: string | null;
             errorMessage: string | null;
             figures: {
@@ -15146,6 +16457,13 @@ export interface components {
                 since: string | null;
             } | null;
             id: number;
+            /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+            labels: {
+                /** @description チャネル, e.g. メール / email */
+                channel: string | null;
+                /** @description 送信状況, e.g. 完了 / completed */
+                status: string | null;
+            };
             options: {
                 allowLongSms: boolean;
                 includeAlreadySent: boolean;
@@ -15220,6 +16538,7 @@ export interface components {
              * @description ISO 8601 with zone
              */
             startedAt: string | null;
+            /** @description reserved | preparing | running | completed | error | cancelled */
             status: string;
             /** @description why a running run waits, e.g. for our SMTP relay, or why all its sends are pre-errors (91002 / 91003); null otherwise */
             statusDetail: string | null;
@@ -15261,7 +16580,7 @@ export interface components {
              * @description ISO 8601 with zone
              */
             updatedAt: string;
-            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
             updatedBy: string | null;
             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
             waves: {
@@ -15270,7 +16589,7 @@ export interface components {
                  * @description ISO 8601 with zone
                  */
                 cancelledAt: string | null;
-                /** @description API key that cancelled the pending waves */
+                /** @description API key or console user that cancelled the pending waves */
                 cancelledBy: string | null;
                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                 finishedAt: string | (never | null);
@@ -15289,6 +16608,11 @@ export interface components {
                     /** @description per error reason, the earliest first */
                     byReason: {
                         count: number;
+                        /** @description labels in the language of Accept-Language (ja or en; DEFAULT_LANGUAGE otherwise) */
+                        labels: {
+                            /** @description the error reason's label (エラー理由) */
+                            reason: string | null;
+                        };
                         /**
                          * Format: date-time
                          * @description ISO 8601 with zone
@@ -15306,6 +16630,17 @@ export interface components {
                 };
                 /** @description sends attempted more than once */
                 retried: number;
+                /** @description the consistency sweep found the run's workflow gone while sends waited for a retry wave, and gave them up */
+                swept: {
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 with zone
+                     */
+                    at: string;
+                    reason: string;
+                    /** @description sends given up (41607) because no wave would come */
+                    sends: number;
+                } | null;
             };
         };
         /** Template */
@@ -15378,11 +16713,34 @@ export interface components {
             /** @description the webhook URL path to set in the LINE Developers console */
             webhookPath: string;
         };
-        /** AddressStatus */
+        /** ConsoleUser */
         "def-9": {
+            /**
+             * Format: date-time
+             * @description ISO 8601 with zone
+             */
+            createdAt: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 with zone
+             */
+            passwordChangedAt: string;
+            /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+            role: "viewer" | "operator" | "admin";
+            /** @description the API scopes of the user's role */
+            scopes: string[];
+            /**
+             * Format: date-time
+             * @description ISO 8601 with zone
+             */
+            updatedAt: string;
+        };
+        /** AddressStatus */
+        "def-10": {
             /** @description normalized: an email in lower case, a phone number as international digits */
             address: string;
-            /** @description the name of the API key that set it by hand or by import */
+            /** @description the name of the API key or console user that set it by hand or by import */
             changedBy: string | null;
             /**
              * @description email or sms (a phone number)

@@ -211,7 +211,12 @@ describe('validity flags', () => {
     expect(fourth.counters).toMatchObject({ targets: 0, excluded: 1, sent: 0 });
     const unsent = await h.api('GET', `/v1/wizard-runs/${fourth.id}/unsent`);
     expect(unsent.body.items).toEqual([
-      { leadId: id, address, reason: 'invalid_address', labels: { reason: '無効なアドレス(有効フラグが無効)' } },
+      {
+        leadId: id,
+        address,
+        reason: 'invalid_address',
+        labels: { reason: '無効なアドレス(有効フラグが無効)' },
+      },
     ]);
     expect(await sendsOf(fourth.id)).toHaveLength(0);
 

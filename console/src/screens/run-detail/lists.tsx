@@ -29,8 +29,9 @@ interface Page {
   nextCursor: string | null;
   /** Offset paging (the unsent list): the total and where the next page starts. */
   total?: number;
-  counted?: number;
-  leftLeads?: number;
+  /** Counted on the first page only (the API counts a whole list only when asked). */
+  counted?: number | null;
+  leftLeads?: number | null;
 }
 
 const PAGE = 50;
@@ -161,7 +162,7 @@ export function RunLists(props: { run: Run; labels: Labels; query: URLSearchPara
         <>
           <p class="muted list-counts">
             {page.total !== undefined ? tx('total', { n: formatNumber(page.total) }) : null}
-            {page.counted !== undefined ? tx('counted', { n: formatNumber(page.counted) }) : null}
+            {page.counted != null ? tx('counted', { n: formatNumber(page.counted) }) : null}
             {page.leftLeads ? ` ${tx('leftLeads', { n: formatNumber(page.leftLeads) })}` : null}
           </p>
           {page.rows.length === 0 ? (
@@ -321,8 +322,8 @@ function responders(a: {
     humanCount: number;
   }>;
   nextCursor: string | null;
-  counted: number;
-  leftLeads: number;
+  counted: number | null;
+  leftLeads: number | null;
 }): Page {
   return {
     head: ['name', 'address', 'firstAt', 'lastAt', 'count', 'humanCount'],
