@@ -77,7 +77,7 @@ afterAll(async () => stack?.stop());
 test('individual sends: a partial address search, a send detail, the lead page and its access log', async () => {
   await journey('sends-leads-history', page, async () => {
     const { h } = stack;
-    await page.getByRole('link', { name: '個別送信履歴' }).click();
+    await page.locator('nav.sidenav').getByRole('link', { name: '個別送信履歴' }).click();
     await page.getByRole('heading', { name: '個別送信履歴（メール）' }).waitFor();
     expect(await seriousA11yViolations(page)).toEqual([]);
 
@@ -94,7 +94,7 @@ test('individual sends: a partial address search, a send detail, the lead page a
       api.body.items[0].result,
     );
 
-    await rows.first().getByRole('link', { name: sendId }).click();
+    await rows.first().locator('td').first().getByRole('link', { name: sendId, exact: true }).click();
     await page.getByRole('heading', { name: `個別送信 #${sendId}` }).waitFor();
     const detail = (await h.api('GET', `/v1/sends/${sendId}`)).body;
     await expect(page.locator('dl.fields').textContent()).resolves.toContain(detail.templateTitle);
@@ -120,7 +120,7 @@ test('individual sends: a partial address search, a send detail, the lead page a
 test('複合検索: leads who clicked in the run, saved as a segment that selects the same leads', async () => {
   await journey('sends-leads-search', page, async () => {
     const { h } = stack;
-    await page.getByRole('link', { name: '複合検索' }).click();
+    await page.locator('nav.sidenav').getByRole('link', { name: '複合検索' }).click();
     await page.getByRole('heading', { name: /複合検索/ }).waitFor();
     await page.getByLabel('ウィザードID').fill(String(s.runId));
     await page.getByLabel('クリック').selectOption('true');
