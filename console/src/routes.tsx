@@ -5,6 +5,8 @@ import type { MessageKey } from './messages';
 import type { Match } from './router';
 import type { ConsoleUser } from './session';
 import { HomeScreen } from './screens/home';
+import { NewRunScreen } from './screens/new-run';
+import { RunHistoryScreen } from './screens/run-history';
 
 export interface ScreenProps {
   match: Match;
@@ -21,4 +23,8 @@ export interface RouteDef {
   needs?: 'write' | 'admin';
 }
 
-export const routes: RouteDef[] = [{ pattern: '/', screen: HomeScreen }];
+export const routes: RouteDef[] = [
+  { pattern: '/', screen: HomeScreen },
+  { pattern: '/runs/:channel', screen: RunHistoryScreen, nav: 'navHistory', navPath: '/runs/email' },
+  { pattern: '/new', screen: NewRunScreen, nav: 'navNewRun', needs: 'write' },
+];
