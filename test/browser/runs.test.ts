@@ -79,6 +79,16 @@ async function labels(lang: 'ja' | 'en'): Promise<Record<string, string>> {
   );
 }
 
+/** A journey in a new browser context logged in as `role`, closed afterwards (its page stops polling). */
+async function asUser(role: 'viewer' | 'operator', name: string, fn: (page: Page) => Promise<void>) {
+  const { page, context } = await stack.loggedIn(role);
+  try {
+    await journey(name, page, () => fn(page));
+  } finally {
+    await context.close();
+  }
+}
+
 async function gotoList(page: Page, query = '') {
   await page.goto(`${stack.h.baseUrl}/#/runs/email${query}`);
   await page.locator('table.run-history, .run-count').first().waitFor();
@@ -99,7 +109,9 @@ async function reserveInConsole(
   await page.goto(`${stack.h.baseUrl}/#/new`);
   await page.getByRole('heading', { name: '新規送信' }).waitFor();
   const tpl = a.templates[0]!;
-  await page.getByLabel('テンプレート', { exact: true }).selectOption({ label: `${tpl.title} (ID ${tpl.id})` });
+  await page
+    .getByLabel('テンプレート', { exact: true })
+    .selectOption({ label: `${tpl.title} (ID ${tpl.id})` });
   await page
     .getByLabel('送信対象者の検索条件', { exact: true })
     .selectOption({ label: `${a.segmentName} (ID ${a.segmentId})` });
@@ -119,8 +131,7 @@ async function reserveInConsole(
 }
 
 test('an operator reserves an email run and watches its badge go through the lifecycle to 完了 in the manual colours', async () => {
-  const { page } = await stack.loggedIn('operator');
-  await journey('runs-lifecycle', page, async () => {
+  await asUser('operator', 'runs-lifecycle', async (page) => {
     const a = await audience(6, ['Lifecycle {tag}']);
     const ja = await labels('ja');
     const id = await reserveInConsole(page, a, 6);
@@ -198,8 +209,7 @@ test('an operator reserves an email run and watches its badge go through the lif
 });
 
 test('an operator schedules a run in the account time zone and cancels it through the confirmation; nothing is sent', async () => {
-  const { page } = await stack.loggedIn('operator');
-  await journey('runs-cancel-scheduled', page, async () => {
+  await asUser('operator', 'runs-cancel-scheduled', async (page) => {
     const a = await audience(2, ['Scheduled {tag}']);
     // 10:30 on the account's clock (New York, EST in January), not the browser's (Tokyo).
     const id = await reserveInConsole(page, a, 2, '2031-01-15T10:30');
@@ -210,9 +220,9 @@ test('an operator schedules a run in the account time zone and cancels it throug
     await gotoList(page);
     const row = page.locator(`tr[data-run-id="${id}"]`);
     await row.locator('.status[data-status="reserved"]').waitFor();
-    expect(await row.locator('.status').evaluate((b) => (globalThis as any).getComputedStyle(b).backgroundColor)).toBe(
-      COLOURS.reserved,
-    );
+    expect(
+      await row.locator('.status').evaluate((b) => (globalThis as any).getComputedStyle(b).backgroundColor),
+    ).toBe(COLOURS.reserved);
     await page.getByRole('button', { name: `削除 ID ${id}` }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
@@ -226,7 +236,10 @@ test('an operator schedules a run in the account time zone and cancels it throug
     await page.getByRole('button', { name: `削除 ID ${id}` }).click();
     await dialog.getByRole('button', { name: '削除する' }).click();
     await row.locator('.status[data-status="cancelled"]').waitFor();
-    await page.getByRole('status').filter({ hasText: `ID ${id} を削除しました` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `ID ${id} を削除しました` })
+      .waitFor();
     const after = (await stack.h.api('GET', `/v1/wizard-runs/${id}`)).body;
     expect(after.status).toBe('cancelled');
     expect(after.counters.sent).toBe(0);
@@ -236,8 +249,7 @@ test('an operator schedules a run in the account time zone and cancels it throug
 });
 
 test('the detailed search is partial and case-sensitive on the title, ORs two statuses, ANDs the fields, and matches the API', async () => {
-  const { page } = await stack.loggedIn('operator');
-  await journey('runs-search', page, async () => {
+  await asUser('operator', 'runs-search', async (page) => {
     const a = await audience(1, ['Promo {tag} Winter', 'promo {tag} winter', 'Promo {tag} Window']);
     const [winter, lower, window] = a.templates.map((t) => t.id) as [number, number, number];
     const reserve = async (templateId: number, scheduledAt?: string) => {
@@ -301,8 +313,7 @@ test('the detailed search is partial and case-sensitive on the title, ORs two st
 });
 
 test('the history switches to English and back, with the API labels in each language', async () => {
-  const { page } = await stack.loggedIn('operator');
-  await journey('runs-language', page, async () => {
+  await asUser('operator', 'runs-language', async (page) => {
     const a = await audience(1, ['Lang {tag}']);
     const r = await stack.h.api('POST', '/v1/wizard-runs', {
       templateId: a.templates[0]!.id,
@@ -331,8 +342,7 @@ test('the history switches to English and back, with the API labels in each lang
 });
 
 test('a viewer sees the history without [削除] and is not offered 新規送信', async () => {
-  const { page } = await stack.loggedIn('viewer');
-  await journey('runs-viewer', page, async () => {
+  await asUser('viewer', 'runs-viewer', async (page) => {
     const a = await audience(1, ['Viewer {tag}']);
     const r = await stack.h.api('POST', '/v1/wizard-runs', {
       templateId: a.templates[0]!.id,

@@ -106,9 +106,8 @@ export function NewRunScreen(props: ScreenProps) {
 
   const preview = useLoad(async () => {
     if (!segmentId) return null;
-    return must(
-      await api.GET('/v1/segments/{id}/preview', { params: { path: { id: Number(segmentId) } } }),
-    ).count;
+    return must(await api.GET('/v1/segments/{id}/preview', { params: { path: { id: Number(segmentId) } } }))
+      .count;
   }, [segmentId]);
 
   if (!can(props.user, 'write'))
@@ -156,9 +155,10 @@ export function NewRunScreen(props: ScreenProps) {
       <form class="new-run" onSubmit={submit}>
         <ErrorBanner message={error ?? choices.error ?? zoneLoad.error} />
         <div class="form-grid">
-          <label>
-            {tx('channel')}
+          <div class="field">
+            <label for="new-run-channel">{tx('channel')}</label>
             <select
+              id="new-run-channel"
               name="channel"
               value={channel}
               onChange={(e) => {
@@ -173,13 +173,14 @@ export function NewRunScreen(props: ScreenProps) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </div>
         <Loading loading={choices.loading && !choices.data} />
         <div class="form-grid">
-          <label>
-            {tx('template')}
+          <div class="field">
+            <label for="new-run-template">{tx('template')}</label>
             <select
+              id="new-run-template"
               name="templateId"
               required
               value={templateId}
@@ -192,10 +193,11 @@ export function NewRunScreen(props: ScreenProps) {
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            {tx('segment')}
+          </div>
+          <div class="field">
+            <label for="new-run-segment">{tx('segment')}</label>
             <select
+              id="new-run-segment"
               name="segmentId"
               required
               value={segmentId}
@@ -208,7 +210,7 @@ export function NewRunScreen(props: ScreenProps) {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
           <p class="lead-count" role="status" aria-live="polite">
             {segmentId && preview.data !== null && !preview.loading
               ? tx('leadCount', { n: formatNumber(preview.data) })

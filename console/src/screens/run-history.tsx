@@ -12,7 +12,17 @@ import { accountTimeZone, currentLanguage, formatNumber, formatTime, screenMessa
 import type { ScreenProps } from '../routes';
 import { href, navigate } from '../router';
 import { can } from '../session';
-import { ConfirmDialog, ErrorBanner, Loading, must, Page, Pager, ProgressBar, StatusBadge, useLoad } from '../ui';
+import {
+  ConfirmDialog,
+  ErrorBanner,
+  Loading,
+  must,
+  Page,
+  Pager,
+  ProgressBar,
+  StatusBadge,
+  useLoad,
+} from '../ui';
 import type { paths } from '../api-types';
 import { loadAccountZone, zonedLocalToIso } from './zoned-time';
 
@@ -56,7 +66,8 @@ const tx = screenMessages({
     any: '指定なし',
     yes: 'する',
     no: 'しない',
-    searchHint: 'テキストは部分一致で、大文字と小文字を区別します。項目間はAND、1つの項目内の複数選択はORで検索します。時刻は {zone} です。',
+    searchHint:
+      'テキストは部分一致で、大文字と小文字を区別します。項目間はAND、1つの項目内の複数選択はORで検索します。時刻は {zone} です。',
     id: 'ID',
     template: 'テンプレート',
     segment: '送信対象者の検索条件',
@@ -176,12 +187,7 @@ function criteriaOf(query: URLSearchParams) {
 }
 type Criteria = ReturnType<typeof criteriaOf>;
 
-function apiQuery(
-  channel: ChannelName,
-  c: Criteria,
-  cursor: string | undefined,
-  zone: string,
-): RunQuery {
+function apiQuery(channel: ChannelName, c: Criteria, cursor: string | undefined, zone: string): RunQuery {
   const q: RunQuery = { channel: [channel], sort: 'createdAt', order: 'desc', limit: 50, cursor };
   if (c.mode === 'simple') {
     if (c.text.q) q.q = c.text.q;
@@ -212,11 +218,7 @@ function searchHref(channel: ChannelName, c: Criteria): string {
   return `/runs/${channel}${qs ? `?${qs}` : ''}`;
 }
 
-function SearchForm(props: {
-  channel: ChannelName;
-  criteria: Criteria;
-  statusLabel: (s: string) => string;
-}) {
+function SearchForm(props: { channel: ChannelName; criteria: Criteria; statusLabel: (s: string) => string }) {
   const [c, setC] = useState<Criteria>(props.criteria);
   const zone = accountTimeZone();
   const submit = (e: Event) => {
@@ -309,9 +311,7 @@ function SearchForm(props: {
                     onChange={(e) =>
                       setC({
                         ...c,
-                        status: e.currentTarget.checked
-                          ? [...c.status, s]
-                          : c.status.filter((x) => x !== s),
+                        status: e.currentTarget.checked ? [...c.status, s] : c.status.filter((x) => x !== s),
                       })
                     }
                   />
@@ -346,8 +346,7 @@ function SearchForm(props: {
 
 function confirmText(run: Run): string {
   if (run.status === 'reserved') return tx('confirmReserved');
-  if (run.status === 'completed')
-    return tx('confirmWaves', { n: formatNumber(run.waves.pending.count) });
+  if (run.status === 'completed') return tx('confirmWaves', { n: formatNumber(run.waves.pending.count) });
   return tx('confirmRunning', {
     done: formatNumber(run.progress.done),
     targets: formatNumber(run.counters.targets),
@@ -556,7 +555,9 @@ export function RunHistoryScreen(props: ScreenProps) {
       ) : null}
       <ConfirmDialog
         open={confirming !== null}
-        title={confirming ? tx('confirmTitle', { id: confirming.id, template: confirming.template.title }) : ''}
+        title={
+          confirming ? tx('confirmTitle', { id: confirming.id, template: confirming.template.title }) : ''
+        }
         message={confirming ? <p>{confirmText(confirming)}</p> : null}
         confirmLabel={tx('deleteButton')}
         onConfirm={() => confirming && void cancel(confirming)}
