@@ -494,20 +494,25 @@ export function RunHistoryScreen(props: ScreenProps) {
                       <td>{r.scheduledAt ? formatTime(r.scheduledAt) : tx('immediate')}</td>
                       <td class="run-progress">
                         <StatusBadge status={r.status} label={statusLabel(r.status)} />
-                        <ProgressBar
-                          value={r.progress.done}
-                          max={r.counters.targets}
-                          label={tx('progressLabel', { id: r.id })}
-                        />
-                        <span class="run-progress-text">
-                          {tx('progressOf', {
-                            done: formatNumber(r.progress.done),
-                            targets: formatNumber(r.counters.targets),
-                          })}
-                          {r.status === 'running' && r.progress.minutesLeft !== null ? (
-                            <span class="run-eta"> {tx('minutesLeft', { n: r.progress.minutesLeft })}</span>
-                          ) : null}
-                        </span>
+                        {/* A reservation has no targets yet (they are selected at its start): no bar. */}
+                        {r.status === 'reserved' ? null : (
+                          <ProgressBar
+                            value={r.progress.done}
+                            max={r.counters.targets}
+                            label={tx('progressLabel', { id: r.id })}
+                          />
+                        )}
+                        {r.status === 'reserved' ? null : (
+                          <span class="run-progress-text">
+                            {tx('progressOf', {
+                              done: formatNumber(r.progress.done),
+                              targets: formatNumber(r.counters.targets),
+                            })}
+                            {r.status === 'running' && r.progress.minutesLeft !== null ? (
+                              <span class="run-eta"> {tx('minutesLeft', { n: r.progress.minutesLeft })}</span>
+                            ) : null}
+                          </span>
+                        )}
                       </td>
                       <td class="num">
                         {formatNumber(r.counters.delivered)}/{formatNumber(r.counters.sent)}
