@@ -9,6 +9,8 @@ import { LeadScreen } from './screens/lead';
 import { LeadSearchScreen } from './screens/lead-search';
 import { SendDetailScreen, SendsScreen } from './screens/sends';
 import { RunDetailScreen } from './screens/run-detail';
+import { NewRunScreen } from './screens/new-run';
+import { RunHistoryScreen } from './screens/run-history';
 
 export interface ScreenProps {
   match: Match;
@@ -32,4 +34,6 @@ export const routes: RouteDef[] = [
   { pattern: '/leads/:id', screen: LeadScreen },
   { pattern: '/lead-search', screen: LeadSearchScreen, nav: 'navLeadSearch' },
   { pattern: '/runs/:channel/:id', screen: RunDetailScreen },
+  { pattern: '/runs/:channel', screen: RunHistoryScreen, nav: 'navHistory', navPath: '/runs/email' },
+  { pattern: '/new', screen: NewRunScreen, nav: 'navNewRun', needs: 'write' },
 ];
