@@ -5,6 +5,12 @@ import type { MessageKey } from './messages';
 import type { Match } from './router';
 import type { ConsoleUser } from './session';
 import { HomeScreen } from './screens/home';
+import { BouncesScreen } from './screens/bounces';
+import { AddressesScreen } from './screens/addresses';
+import { DomainRulesScreen } from './screens/domain-rules';
+import { UsageScreen } from './screens/usage';
+import { SendingDomainsScreen } from './screens/sending-domains';
+import { ApiKeysScreen } from './screens/api-keys';
 
 export interface ScreenProps {
   match: Match;
@@ -21,4 +27,12 @@ export interface RouteDef {
   needs?: 'write' | 'admin';
 }
 
-export const routes: RouteDef[] = [{ pattern: '/', screen: HomeScreen }];
+export const routes: RouteDef[] = [
+  { pattern: '/', screen: HomeScreen },
+  { pattern: '/bounces', screen: BouncesScreen, nav: 'navBounces' },
+  { pattern: '/addresses', screen: AddressesScreen, nav: 'navAddresses' },
+  { pattern: '/domain-rules', screen: DomainRulesScreen, nav: 'navDomainRules' },
+  { pattern: '/usage', screen: UsageScreen, nav: 'navUsage' },
+  { pattern: '/sending-domains', screen: SendingDomainsScreen, nav: 'navSendingDomains' },
+  { pattern: '/api-keys', screen: ApiKeysScreen, nav: 'navApiKeys', needs: 'admin' },
+];
