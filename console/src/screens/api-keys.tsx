@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { api, errorMessage } from '../api';
 import { formatTime, screenMessages, t } from '../i18n';
 import type { ScreenProps } from '../routes';
+import { can } from '../session';
 import { ConfirmDialog, ErrorBanner, Loading, Page, must, useLoad } from '../ui';
 
 const tx = screenMessages({
@@ -31,6 +32,7 @@ const tx = screenMessages({
     none: 'APIキーはありません。',
     needScope: '権限を1つ以上選んでください。',
     actions: '操作',
+    adminOnly: 'APIキーは管理者のみ扱えます。',
   },
   en: {
     listTitle: 'API keys',
@@ -56,6 +58,7 @@ const tx = screenMessages({
     none: 'No API key.',
     needScope: 'Choose at least one scope.',
     actions: 'Actions',
+    adminOnly: 'Only an admin manages API keys.',
   },
 });
 
@@ -65,7 +68,18 @@ type Scope = (typeof SCOPES)[number];
 const loadKeys = async () => must(await api.GET('/v1/api-keys')).items;
 type Key = Awaited<ReturnType<typeof loadKeys>>[number];
 
-export function ApiKeysScreen(_props: ScreenProps) {
+export function ApiKeysScreen(props: ScreenProps) {
+  // Reached by its address without the admin role: nothing to show (the API refuses it too).
+  if (!can(props.user, 'admin'))
+    return (
+      <Page title={t('navApiKeys')}>
+        <p>{tx('adminOnly')}</p>
+      </Page>
+    );
+  return <ApiKeys />;
+}
+
+function ApiKeys() {
   const keys = useLoad(loadKeys, []);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<Scope[]>(['read']);
