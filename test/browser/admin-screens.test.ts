@@ -95,7 +95,7 @@ test('an operator qualifies an undefined bounce text in the console, and the API
     await page.getByRole('button', { name: '保存' }).click();
     await page.getByRole('status').filter({ hasText: '判定しました' }).waitFor();
     // The text left the list of texts to qualify.
-    await expect(qualify.count()).resolves.toBe(0);
+    await waitFor('the text to leave the list to qualify', async () => (await qualify.count()) === 0);
   });
 
   const rules = (await api('GET', '/v1/bounce-rules')).body.items;
@@ -142,7 +142,8 @@ test('an operator imports a blocklist CSV, reads the rejected rows, and finds th
     expect(rejectedRows[1]).toContain('nonsense');
     await expect(page.getByRole('status').filter({ hasText: '不正 2' }).count()).resolves.toBe(1);
 
-    await page.getByLabel('ステータス', { exact: true }).selectOption('blocklisted');
+    // The search form's status (the add form has 設定するステータス).
+    await page.getByLabel(/^ステータス/).selectOption('blocklisted');
     await page.getByLabel('アドレス（部分一致）').fill(tag);
     await page.getByRole('button', { name: '検索' }).click();
     const list = page.locator('table.address-list tbody tr');
@@ -219,7 +220,7 @@ test('an admin creates an API key that works, sees it once, and revokes it; an o
     await openScreen(page, 'APIキー');
     await page.getByLabel('名前').fill(name);
     await page.getByRole('button', { name: '作成', exact: true }).click();
-    const shown = page.getByLabel('APIキー', { exact: true });
+    const shown = page.getByRole('textbox', { name: 'APIキー' });
     await shown.waitFor();
     key = await shown.inputValue();
     expect(key).toMatch(/^dk_/);
