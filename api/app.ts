@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
+import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
@@ -13,6 +14,8 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { ApiError } from './errors';
 import { authPlugin } from './plugins/auth';
+import { consoleSessionRoutes } from './routes/console-session';
+import { consoleUserRoutes } from './routes/console-users';
 import { databasePlugin } from './plugins/database';
 import { repositoryPlugins } from './plugins/repositories';
 import { inputGuard } from './plugins/input-guard';
@@ -103,17 +106,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('deps', deps);
   // First, before any route: authentication and the per-key rate limit apply to every route registered after them
   // (deny by default), and both follow the route's declared `config.public`.
+  // The console's session cookie is read before authentication (its hook runs first).
+  await app.register(cookie);
   await app.register(authPlugin);
   await app.register(rateLimit, {
     max: deps.config.apiRateLimitPerMinute,
     timeWindow: 60_000,
-    // Per API key, on exactly the routes that needed one; public routes (tracking, health) are not limited here.
-    allowList: (req) => req.apiKey === undefined,
-    keyGenerator: (req) => `key:${req.apiKey?.id ?? req.ip}`,
-    errorResponseBuilder: (_req, ctx) =>
+    // Per API key (or console user), on exactly the routes that needed one; public routes (tracking, health) are
+    // not limited here.
+    allowList: (req) => req.apiKey === undefined && req.consoleSession === undefined,
+    keyGenerator: (req) =>
+      req.apiKey ? `key:${req.apiKey.id}` : req.consoleSession ? `user:${req.consoleSession.userId}` : req.ip,
+    errorResponseBuilder: (req, ctx) =>
       new ApiError(
         429,
-        `rate limit of ${ctx.max} requests per minute for this API key reached; retry in ${ctx.after}`,
+        `rate limit of ${ctx.max} requests per minute for this ${req.apiKey ? 'API key' : 'console user'} reached; retry in ${ctx.after}`,
       ),
   });
   // Next, still before any route, so that its route table (405s) and documented statuses cover every route.
@@ -133,6 +140,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             type: 'http',
             scheme: 'bearer',
             description: 'API key (`npm run api-key -- create`); X-Api-Key works too',
+          },
+          consoleSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'console_session',
+            description:
+              "a console user's session (POST /v1/console/session), with the scopes of the user's role (viewer: read; operator: read, write; admin: read, write, admin); a request other than GET/HEAD must also send the session's csrfToken in the X-CSRF-Token header (403 without it)",
           },
         },
       },
@@ -232,6 +246,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(lineWebhookRoutes, { pool: deps.pool });
   await app.register(domainRuleRoutes);
   await app.register(leadImportRoutes);
+  await app.register(consoleSessionRoutes);
+  await app.register(consoleUserRoutes);
   await app.register(addressImportRoutes);
   await app.register(addressRoutes);
   await app.register(sendingDomainRoutes);

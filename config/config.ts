@@ -95,6 +95,16 @@ export interface AppConfig extends ChannelSettings {
   embeddedPostgresPort: number;
   /** Requests per minute and API key. */
   apiRateLimitPerMinute: number;
+  /** A console session unused for this long ends (minutes). */
+  consoleSessionIdleMinutes: number;
+  /** A console session ends this long after its login, used or not (hours). */
+  consoleSessionMaxHours: number;
+  /** Failed console logins for one user name, within the window, after which its logins are refused for a while. */
+  consoleLoginMaxFailures: number;
+  /** The same, counted per client address. */
+  consoleLoginMaxFailuresPerIp: number;
+  /** The window failed console logins are counted in (minutes). */
+  consoleLoginWindowMinutes: number;
   /** Language of labels when Accept-Language names none we have: 'ja' or 'en'. */
   defaultLanguage: string;
   /** IANA time zone of the account: days and months of usage, times shown in notices. */
@@ -489,6 +499,41 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'API requests per minute and API key',
   },
   {
+    env: 'CONSOLE_SESSION_IDLE_MINUTES',
+    key: 'consoleSessionIdleMinutes',
+    kind: 'int',
+    default: '30',
+    doc: 'a console session unused for this many minutes ends (log in again)',
+  },
+  {
+    env: 'CONSOLE_SESSION_MAX_HOURS',
+    key: 'consoleSessionMaxHours',
+    kind: 'int',
+    default: '12',
+    doc: 'a console session ends this many hours after its login, however much it is used',
+  },
+  {
+    env: 'CONSOLE_LOGIN_MAX_FAILURES',
+    key: 'consoleLoginMaxFailures',
+    kind: 'int',
+    default: '5',
+    doc: 'failed console logins for one user name within `CONSOLE_LOGIN_WINDOW_MINUTES` after which its logins get 429 (correct passwords too) until the oldest leaves the window; a successful login resets the count',
+  },
+  {
+    env: 'CONSOLE_LOGIN_IP_MAX_FAILURES',
+    key: 'consoleLoginMaxFailuresPerIp',
+    kind: 'int',
+    default: '5',
+    doc: 'the same, counted per client address (whatever the user names)',
+  },
+  {
+    env: 'CONSOLE_LOGIN_WINDOW_MINUTES',
+    key: 'consoleLoginWindowMinutes',
+    kind: 'int',
+    default: '15',
+    doc: 'the window failed console logins are counted in',
+  },
+  {
     env: 'DEFAULT_LANGUAGE',
     key: 'defaultLanguage',
     kind: 'string',
@@ -610,6 +655,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('BOUNCE_SMTP_IDLE_TIMEOUT_SECONDS must be at least 1');
   if (out.lineApiBaseUrl !== '' && !/^https?:\/\/[^\s]+$/.test(String(out.lineApiBaseUrl))) {
     problems.push(`LINE_API_BASE_URL must be an http(s) URL or empty, got "${String(out.lineApiBaseUrl)}"`);
+  }
+  for (const env of [
+    'CONSOLE_SESSION_IDLE_MINUTES',
+    'CONSOLE_SESSION_MAX_HOURS',
+    'CONSOLE_LOGIN_MAX_FAILURES',
+    'CONSOLE_LOGIN_IP_MAX_FAILURES',
+    'CONSOLE_LOGIN_WINDOW_MINUTES',
+  ]) {
+    const spec = CONFIG_KEYS.find((k) => k.env === env)!;
+    if (Number(out[spec.key]) < 1) problems.push(`${env} must be at least 1`);
   }
   if (out.defaultLanguage !== 'ja' && out.defaultLanguage !== 'en')
     problems.push(`DEFAULT_LANGUAGE must be ja or en, got "${String(out.defaultLanguage)}"`);

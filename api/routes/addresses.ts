@@ -1,6 +1,6 @@
 // Address statuses as operators manage them (issue 18): put an email address
 // or a phone number on the blocklist or the allowlist, quarantine or release
-// it, with a reason; the API key's name is kept as who did it. List and
+// it, with a reason; the API key's (or console user's) name is kept as who did it. List and
 // search statuses. A CSV of them imports through /v1/address-imports.
 import { Type, type Static, type TUnsafe } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
@@ -16,6 +16,7 @@ import type { AddressStatusRow } from '../../db/repositories/addresses';
 import { badRequest } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
+import { actorOf } from '../plugins/auth';
 import { ErrorBody, IntCursor, Nullable, NullableTimestamp, Timestamp, iso } from '../schemas';
 import { Limit, page } from '../paging';
 
@@ -62,7 +63,9 @@ const AddressStatus = Type.Object(
     source: Type.String({ description: 'what set the status: bounce, complaint, manual, import, …' }),
     note: Nullable(Type.String({ description: "the operator's reason" })),
     changedBy: Nullable(
-      Type.String({ description: 'the name of the API key that set it by hand or by import' }),
+      Type.String({
+        description: 'the name of the API key or console user that set it by hand or by import',
+      }),
     ),
     updatedAt: Timestamp,
   },
@@ -100,7 +103,7 @@ export const addressRoutes: FastifyPluginAsync = routesPlugin(
         schema: {
           tags: ['addresses'],
           summary:
-            'Blocklist, allowlist, quarantine or release (valid) an address, with a reason; the API key is kept as who did it',
+            'Blocklist, allowlist, quarantine or release (valid) an address, with a reason; the API key or console user is kept as who did it',
           description:
             'Blocklisted: never sent to. Allowlisted: sent to despite its errors (its errors are recorded as ignored, reason 25). ' +
             'Quarantined: held back as after repeated errors. Valid: released, its error count back to 0. ' +
@@ -126,7 +129,7 @@ export const addressRoutes: FastifyPluginAsync = routesPlugin(
           n.address,
           b.status,
           b.reason?.trim() || null,
-          req.apiKey?.name ?? null,
+          actorOf(req),
         );
         return reply.status(created ? 201 : 200).send(addressJson(row));
       },

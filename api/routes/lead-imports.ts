@@ -16,6 +16,7 @@ import { cancelImportWorkflow, startImport } from '../../lifecycle/lead-import';
 import { ApiError, conflict, notFound } from '../errors';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
+import { actorOf } from '../plugins/auth';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, Timestamp, iso } from '../schemas';
 
 /** The largest file a background import takes (a million leads with attributes fit many times over). */
@@ -47,7 +48,9 @@ export const ImportJob = Type.Object(
       }),
     }),
     error: Nullable(Type.String({ description: 'why a failed import stopped (row and column when known)' })),
-    createdBy: Nullable(Type.String({ description: 'the name of the API key that started it' })),
+    createdBy: Nullable(
+      Type.String({ description: 'the name of the API key or console user that started it' }),
+    ),
     createdAt: Timestamp,
     startedAt: NullableTimestamp,
     finishedAt: NullableTimestamp,
@@ -208,7 +211,7 @@ function importRoutes(kind: ImportKind): FastifyPluginAsync {
         const onDuplicate =
           (req.query as { onDuplicate?: 'update' | 'skip' }).onDuplicate ??
           (kind === 'leads' ? 'skip' : 'update');
-        const job = await imports.create(kind, onDuplicate, req.apiKey?.name ?? null);
+        const job = await imports.create(kind, onDuplicate, actorOf(req));
         const sniffer = new EncodingSniffer(given);
         let bytes = 0;
         let seq = 0;

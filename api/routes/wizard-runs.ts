@@ -13,6 +13,7 @@ import { Lead, leadJson } from './leads';
 import { IdempotencyHeaders, idempotentRoute, recordCreated } from '../idempotency';
 import { repository } from '../plugins/repositories';
 import { routesPlugin } from '../plugins/named-plugin';
+import { actorOf } from '../plugins/auth';
 import { wizardRunUseCases } from '../use-cases/wizard-runs';
 import { PreflightSchema } from './sending-domains';
 import { ErrorBody, IdParams, Nullable, NullableTimestamp, PageQuery, Timestamp, iso } from '../schemas';
@@ -61,7 +62,7 @@ const CreateRunBody = Type.Object(
         maxLength: 200,
         deprecated: true,
         description:
-          'ignored (accepted for compatibility): the run records the name of the API key that created, changed or cancelled it',
+          'ignored (accepted for compatibility): the run records the name of the API key or console user that created, changed or cancelled it',
       }),
     ),
     retrySchedules: Type.Optional(
@@ -157,7 +158,9 @@ const Waves = Type.Object(
         'when no retry wave was left (the last one ended, or none was needed); null while waves may come',
     }),
     cancelledAt: NullableTimestamp,
-    cancelledBy: Nullable(Type.String({ description: 'API key that cancelled the pending waves' })),
+    cancelledBy: Nullable(
+      Type.String({ description: 'API key or console user that cancelled the pending waves' }),
+    ),
   },
   {
     description:
@@ -265,13 +268,18 @@ export const WizardRun = Type.Object(
     completedAt: Type.Union([Timestamp, Type.Null()], {
       description: 'when the first pass was sent (完了); retry waves may go on after it',
     }),
-    createdBy: Nullable(Type.String({ description: 'name of the API key that created the run' })),
+    createdBy: Nullable(
+      Type.String({ description: 'name of the API key or console user that created the run' }),
+    ),
     updatedBy: Nullable(
       Type.String({
-        description: '最終更新ユーザー: name of the API key that last changed the run (created, cancelled)',
+        description:
+          '最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled)',
       }),
     ),
-    cancelledBy: Nullable(Type.String({ description: 'name of the API key that cancelled the run' })),
+    cancelledBy: Nullable(
+      Type.String({ description: 'name of the API key or console user that cancelled the run' }),
+    ),
   },
   { $id: 'WizardRun' },
 );
@@ -490,7 +498,7 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
         ...idempotentRoute(app.db.pool, 'POST /v1/wizard-runs'),
       },
       async (req, reply) => {
-        const run = await runs.reserve(req.body, req.apiKey?.name ?? null, req.log, async (client, id) => {
+        const run = await runs.reserve(req.body, actorOf(req), req.log, async (client, id) => {
           await recordCreated(req, client, `wizard run ${id}`);
           await app.deps.testHooks?.beforeRunCommit?.(id);
         });
@@ -532,7 +540,7 @@ export const wizardRunRoutes: FastifyPluginAsync = routesPlugin(
         },
       },
       async (req, reply) => {
-        const { run, accepted } = await runs.cancel(req.params.id, req.apiKey?.name ?? null);
+        const { run, accepted } = await runs.cancel(req.params.id, actorOf(req));
         return reply.status(accepted ? 202 : 200).send(await runWithWaves(app.wizardRuns, run));
       },
     );

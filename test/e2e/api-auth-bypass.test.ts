@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import pino from 'pino';
 import { buildApp } from '../../api/app';
 import { createApiKey } from '../../db/api-key-queries';
+import { createConsoleUser, createSession, type ConsoleRole } from '../../db/console-user-queries';
 import { startHarness, uniqueSuffix, type Harness } from '../support/harness';
 import { registeredRoutes } from '../support/fixtures';
 
@@ -189,6 +190,10 @@ describe('the API key is decided by the route that matched', () => {
       'POST /u/:token',
       'GET /s/:code',
       'POST /v1/line/webhook/:accountId',
+      // The console's login, session and logout check the session cookie themselves (test/e2e/console-auth).
+      'GET /v1/console/session',
+      'POST /v1/console/session',
+      'DELETE /v1/console/session',
     ]);
     const refused: string[] = [];
     const open: string[] = [];
@@ -245,6 +250,113 @@ describe('the API key is decided by the route that matched', () => {
   });
 });
 
+/** A console user of this role with a live session: its cookie header and CSRF token. */
+async function consoleSession(role: ConsoleRole): Promise<{ cookie: string; csrf: string; token: string }> {
+  const user = await createConsoleUser(
+    h.pool,
+    `${role}-${uniqueSuffix()}`,
+    role,
+    `pw-${uniqueSuffix()}-long`,
+  );
+  const { token, session } = await createSession(h.pool, user!, 3600);
+  return { cookie: `console_session=${token}`, csrf: session.csrfToken, token };
+}
+
+describe('the console session cookie is decided by the route that matched too', () => {
+  test('when a forged, expired or idle session cookie is sent on any spelling, then 401 and no lead is shown', async () => {
+    const marker = `cookie-secret-${uniqueSuffix()}`;
+    expect((await h.api('POST', '/v1/leads', { name: marker })).status).toBe(201);
+    const expired = await consoleSession('admin');
+    await h.pool.query(
+      `UPDATE console_session SET expires_at = now() - interval '1 second' WHERE token_hash = encode(sha256($1::bytea), 'hex')`,
+      [expired.token],
+    );
+    const idle = await consoleSession('admin');
+    await h.pool.query(
+      `UPDATE console_session SET last_seen_at = now() - make_interval(mins => $2) WHERE token_hash = encode(sha256($1::bytea), 'hex')`,
+      [idle.token, h.config.consoleSessionIdleMinutes],
+    );
+    const cookies = {
+      forged: `console_session=${'A'.repeat(43)}`,
+      expired: expired.cookie,
+      idle: idle.cookie,
+      'too long': `console_session=${'A'.repeat(5_000)}`,
+    };
+    const served: string[] = [];
+    for (const [what, cookie] of Object.entries(cookies))
+      for (const target of ['/v1/leads', ...spellings('leads', port)]) {
+        const res = await raw('GET', target, { headers: { cookie } });
+        if (!NOT_SERVED.includes(res.status) || res.body.includes(marker))
+          served.push(`${what} ${target} -> ${res.status} ${res.body.slice(0, 80)}`);
+      }
+    expect(served).toEqual([]);
+    const res = await raw('GET', '/v1/leads', { headers: { cookie: cookies.expired } });
+    expect(res.status).toBe(401);
+    expect(res.body).toContain('log in again');
+  });
+
+  test('when a viewer or a cookie without its CSRF token posts through encoded paths, then 403 and nothing is stored', async () => {
+    const viewer = await consoleSession('viewer');
+    const operator = await consoleSession('operator');
+    const name = `cookie-post-${uniqueSuffix()}`;
+    const domain = `cookie-${uniqueSuffix()}.example`;
+    const statuses: string[] = [];
+    for (const target of ['/v1/leads', '/%761/leads', '/v%31/leads', `http://127.0.0.1:${port}/v1/%6Ceads`]) {
+      const body = JSON.stringify({ name });
+      const asViewer = await raw('POST', target, {
+        body,
+        headers: { cookie: viewer.cookie, 'x-csrf-token': viewer.csrf },
+      });
+      const withoutToken = await raw('POST', target, { body, headers: { cookie: operator.cookie } });
+      statuses.push(`${target} ${asViewer.status} ${withoutToken.status}`);
+    }
+    for (const target of ['/v1/domain-rules', '/%761/domain-rules', '/v1/%64omain-rules']) {
+      const res = await raw('POST', target, {
+        body: JSON.stringify({ domain }),
+        headers: { cookie: operator.cookie, 'x-csrf-token': operator.csrf },
+      });
+      statuses.push(`${target} ${res.status}`);
+    }
+    expect(statuses).toEqual([
+      '/v1/leads 403 403',
+      '/%761/leads 403 403',
+      '/v%31/leads 403 403',
+      `http://127.0.0.1:${port}/v1/%6Ceads 403 403`,
+      '/v1/domain-rules 403',
+      '/%761/domain-rules 403',
+      '/v1/%64omain-rules 403',
+    ]);
+    expect((await h.pool.query('SELECT 1 FROM lead WHERE name = $1', [name])).rowCount).toBe(0);
+    expect((await h.pool.query('SELECT 1 FROM domain_rule WHERE domain = $1', [domain])).rowCount).toBe(0);
+  });
+
+  test('when a console user spends requests through encoded spellings, then the per-user rate limit counts them', async () => {
+    const app = await buildApp({
+      pool: h.pool,
+      temporal: h.temporal,
+      config: { ...h.config, apiRateLimitPerMinute: 3 },
+      logger: pino({ level: 'silent' }),
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const addr = app.server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : 0;
+      const { cookie } = await consoleSession('viewer');
+      const statuses: number[] = [];
+      for (const target of [
+        '/%761/leads?limit=1',
+        '/v%31/leads?limit=1',
+        '/v1/leads?limit=1',
+        '/v1/%6Ceads?limit=1',
+      ])
+        statuses.push((await raw('GET', target, { port: p, headers: { cookie } })).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('the OpenAPI document says which routes need a key', () => {
   test('when the document is read, then public operations have no security and the others name the bearer scheme', async () => {
     const doc = (await (await fetch(`${h.baseUrl}/openapi.json`)).json()) as {
@@ -252,6 +364,9 @@ describe('the OpenAPI document says which routes need a key', () => {
     };
     const security = (path: string, method: string) => doc.paths[path]?.[method]?.security;
     for (const [path, method] of [
+      ['/v1/console/session', 'post'],
+      ['/v1/console/session', 'get'],
+      ['/v1/console/session', 'delete'],
       ['/c/{token}', 'get'],
       ['/o/{token}', 'get'],
       ['/u/{token}', 'post'],
@@ -265,7 +380,11 @@ describe('the OpenAPI document says which routes need a key', () => {
       ['/v1/domain-rules', 'post'],
       ['/v1/wizard-runs/{id}', 'get'],
     ] as const) {
-      expect([path, method, security(path, method)]).toEqual([path, method, [{ bearer: [] }]]);
+      expect([path, method, security(path, method)]).toEqual([
+        path,
+        method,
+        [{ bearer: [] }, { consoleSession: [] }],
+      ]);
       expect(Object.keys(doc.paths[path]![method]!.responses ?? {})).toEqual(
         expect.arrayContaining(['401', '403', '429']),
       );
