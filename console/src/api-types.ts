@@ -429,7 +429,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -609,7 +609,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -778,7 +778,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -973,7 +973,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -1472,7 +1472,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-9"][];
+                            items: components["schemas"]["def-10"][];
                             nextCursor: string | null;
                         };
                     };
@@ -1551,7 +1551,7 @@ export interface paths {
         };
         put?: never;
         /**
-         * Blocklist, allowlist, quarantine or release (valid) an address, with a reason; the API key is kept as who did it
+         * Blocklist, allowlist, quarantine or release (valid) an address, with a reason; the API key or console user is kept as who did it
          * @description Blocklisted: never sent to. Allowlisted: sent to despite its errors (its errors are recorded as ignored, reason 25). Quarantined: held back as after repeated errors. Valid: released, its error count back to 0. The answer is 201 when the address had no status yet, else 200.
          */
         post: {
@@ -1584,7 +1584,7 @@ export interface paths {
                         "application/json": {
                             /** @description normalized: an email in lower case, a phone number as international digits */
                             address: string;
-                            /** @description the name of the API key that set it by hand or by import */
+                            /** @description the name of the API key or console user that set it by hand or by import */
                             changedBy: string | null;
                             /**
                              * @description email or sms (a phone number)
@@ -1632,7 +1632,7 @@ export interface paths {
                         "application/json": {
                             /** @description normalized: an email in lower case, a phone number as international digits */
                             address: string;
-                            /** @description the name of the API key that set it by hand or by import */
+                            /** @description the name of the API key or console user that set it by hand or by import */
                             changedBy: string | null;
                             /**
                              * @description email or sms (a phone number)
@@ -1801,7 +1801,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["def-10"][];
+                            items: components["schemas"]["def-11"][];
                         };
                     };
                 };
@@ -1903,7 +1903,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            apiKey: components["schemas"]["def-10"];
+                            apiKey: components["schemas"]["def-11"];
                             /** @description the key itself: shown in this answer only, never again */
                             key: string;
                         };
@@ -2800,6 +2800,929 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/console/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console session's user and CSRF token (401 without a live session) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description send it in the X-CSRF-Token header with every request other than GET/HEAD made with the session cookie */
+                            csrfToken: string;
+                            /**
+                             * Format: date-time
+                             * @description the absolute end of the session (CONSOLE_SESSION_MAX_HOURS after the login)
+                             */
+                            expiresAt: string;
+                            /** @description the session ends when unused for this long (CONSOLE_SESSION_IDLE_MINUTES) */
+                            idleTimeoutSeconds: number;
+                            user: {
+                                name: string;
+                                /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                                role: "viewer" | "operator" | "admin";
+                                /** @description the API scopes of the user's role */
+                                scopes: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Log in to the console
+         * @description Sets the `console_session` cookie (HttpOnly; Secure; SameSite=Strict; Path=/) and answers the user and the CSRF token. Wrong credentials get 401 with one message whether or not the user exists. After CONSOLE_LOGIN_MAX_FAILURES failed logins for one user name (or CONSOLE_LOGIN_MAX_FAILURES_PER_IP from one address) within CONSOLE_LOGIN_WINDOW_MINUTES, logins get 429 with Retry-After, correct passwords too, until the oldest failure leaves the window; a successful login resets the count of its user name.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        password: string;
+                        /** @description the console user's name */
+                        username: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description send it in the X-CSRF-Token header with every request other than GET/HEAD made with the session cookie */
+                            csrfToken: string;
+                            /**
+                             * Format: date-time
+                             * @description the absolute end of the session (CONSOLE_SESSION_MAX_HOURS after the login)
+                             */
+                            expiresAt: string;
+                            /** @description the session ends when unused for this long (CONSOLE_SESSION_IDLE_MINUTES) */
+                            idleTimeoutSeconds: number;
+                            user: {
+                                name: string;
+                                /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                                role: "viewer" | "operator" | "admin";
+                                /** @description the API scopes of the user's role */
+                                scopes: string[];
+                            };
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Log out: the session is deleted and the cookie cleared
+         * @description Needs X-CSRF-Token (403 without it) when the cookie is a live session; without one there is nothing to end, and the answer is 204 as well.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/console/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Console users, by name */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["def-9"][];
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a console user (without a password, one is generated and answered once) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description login name: 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit; unique whatever its case */
+                        name: string;
+                        /** @description at least 12 characters; omitted: one is generated */
+                        password?: string;
+                        /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                        role: "viewer" | "operator" | "admin";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            createdAt: string;
+                            name: string;
+                            /** @description the generated password, shown this once (only when none was given) */
+                            password?: string;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            passwordChangedAt: string;
+                            /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                            role: "viewer" | "operator" | "admin";
+                            /** @description the API scopes of the user's role */
+                            scopes: string[];
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/console/users/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a console user and end its sessions (the last admin cannot be deleted: 409) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description login name: 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit; unique whatever its case */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a console user's role or password
+         * @description A new role counts from the user's next request; a new password ends the user's sessions (but the one making the change). The last admin cannot be demoted (409).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description login name: 1 to 64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit; unique whatever its case */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description at least 12 characters; ends the user's other sessions */
+                        password?: string;
+                        /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                        role?: "viewer" | "operator" | "admin";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            createdAt: string;
+                            name: string;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            passwordChangedAt: string;
+                            /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+                            role: "viewer" | "operator" | "admin";
+                            /** @description the API scopes of the user's role */
+                            scopes: string[];
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 with zone
+                             */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/domain-rules": {
@@ -4374,7 +5297,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -4554,7 +5477,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -4723,7 +5646,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -4918,7 +5841,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description the name of the API key that started it */
+                            /** @description the name of the API key or console user that started it */
                             createdBy: string | null;
                             /** @description the encoding the file is read in (given or detected) */
                             encoding: string | null;
@@ -12166,7 +13089,7 @@ export interface paths {
                         templateId: number;
                         /**
                          * @deprecated
-                         * @description ignored (accepted for compatibility): the run records the name of the API key that created, changed or cancelled it
+                         * @description ignored (accepted for compatibility): the run records the name of the API key or console user that created, changed or cancelled it
                          */
                         updatedBy?: string;
                     };
@@ -12180,7 +13103,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -12208,7 +13131,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -12370,7 +13293,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -12379,7 +13302,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -12579,7 +13502,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -12607,7 +13530,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -12769,7 +13692,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -12778,7 +13701,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -12939,7 +13862,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -12967,7 +13890,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -13129,7 +14052,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -13138,7 +14061,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -13185,7 +14108,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description name of the API key that cancelled the run */
+                            /** @description name of the API key or console user that cancelled the run */
                             cancelledBy: string | null;
                             /**
                              * Format: date-time
@@ -13213,7 +14136,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             createdAt: string;
-                            /** @description name of the API key that created the run */
+                            /** @description name of the API key or console user that created the run */
                             createdBy: string | null;
                             errorMessage: string | null;
                             figures: {
@@ -13375,7 +14298,7 @@ export interface paths {
                              * @description ISO 8601 with zone
                              */
                             updatedAt: string;
-                            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+                            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
                             updatedBy: string | null;
                             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
                             waves: {
@@ -13384,7 +14307,7 @@ export interface paths {
                                  * @description ISO 8601 with zone
                                  */
                                 cancelledAt: string | null;
-                                /** @description API key that cancelled the pending waves */
+                                /** @description API key or console user that cancelled the pending waves */
                                 cancelledBy: string | null;
                                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                                 finishedAt: string | (never | null);
@@ -15490,7 +16413,7 @@ export interface components {
         };
         /** WizardRun */
         "def-5": {
-            /** @description name of the API key that cancelled the run */
+            /** @description name of the API key or console user that cancelled the run */
             cancelledBy: string | null;
             /**
              * Format: date-time
@@ -15518,7 +16441,7 @@ export interface components {
              * @description ISO 8601 with zone
              */
             createdAt: string;
-            /** @description name of the API key that created the run */
+            /** @description name of the API key or console user that created the run */
             createdBy: string | null;
             errorMessage: string | null;
             figures: {
@@ -15680,7 +16603,7 @@ export interface components {
              * @description ISO 8601 with zone
              */
             updatedAt: string;
-            /** @description 最終更新ユーザー: name of the API key that last changed the run (created, cancelled) */
+            /** @description 最終更新ユーザー: name of the API key or console user that last changed the run (created, cancelled) */
             updatedBy: string | null;
             /** @description retry waves: they go on after the run is completed (完了: the system finished its first pass); DELETE on a completed run cancels the pending ones */
             waves: {
@@ -15689,7 +16612,7 @@ export interface components {
                  * @description ISO 8601 with zone
                  */
                 cancelledAt: string | null;
-                /** @description API key that cancelled the pending waves */
+                /** @description API key or console user that cancelled the pending waves */
                 cancelledBy: string | null;
                 /** @description when no retry wave was left (the last one ended, or none was needed); null while waves may come */
                 finishedAt: string | (never | null);
@@ -15797,11 +16720,34 @@ export interface components {
             /** @description the webhook URL path to set in the LINE Developers console */
             webhookPath: string;
         };
-        /** AddressStatus */
+        /** ConsoleUser */
         "def-9": {
+            /**
+             * Format: date-time
+             * @description ISO 8601 with zone
+             */
+            createdAt: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 with zone
+             */
+            passwordChangedAt: string;
+            /** @description viewer: read (GET); operator: read and write; admin: read, write and admin (users, API keys, rules) */
+            role: "viewer" | "operator" | "admin";
+            /** @description the API scopes of the user's role */
+            scopes: string[];
+            /**
+             * Format: date-time
+             * @description ISO 8601 with zone
+             */
+            updatedAt: string;
+        };
+        /** AddressStatus */
+        "def-10": {
             /** @description normalized: an email in lower case, a phone number as international digits */
             address: string;
-            /** @description the name of the API key that set it by hand or by import */
+            /** @description the name of the API key or console user that set it by hand or by import */
             changedBy: string | null;
             /**
              * @description email or sms (a phone number)
@@ -15839,7 +16785,7 @@ export interface components {
             updatedAt: string;
         };
         /** ApiKey */
-        "def-10": {
+        "def-11": {
             /**
              * Format: date-time
              * @description ISO 8601 with zone

@@ -246,7 +246,7 @@ export function BouncesScreen(props: ScreenProps) {
       <Loading loading={all.loading && !all.data} />
       {all.data ? (
         <div class="table-wrap">
-          <table>
+          <table class="bounce-rules">
             <caption class="visually-hidden">{tx('rulesTitle')}</caption>
             <thead>
               <tr>
