@@ -44,6 +44,7 @@ import { leadSearchRoutes } from './routes/lead-search';
 import { usageRoutes } from './routes/usage';
 import { labelRoutes } from './routes/labels';
 import { consoleRoutes } from './routes/console';
+import { apiKeyRoutes } from './routes/api-keys';
 import { bounceReportRoutes } from '../inbound/routes/bounces';
 import { lineWebhookRoutes } from '../inbound/routes/line-webhook';
 
@@ -251,6 +252,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(addressImportRoutes);
   await app.register(addressRoutes);
   await app.register(sendingDomainRoutes);
+  await app.register(apiKeyRoutes);
   await app.register(consoleRoutes);
   return app;
 }
