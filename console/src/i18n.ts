@@ -96,34 +96,3 @@ export function screenMessages<K extends string>(dict: {
       String(vars[name] ?? `{${name}}`),
     );
 }
-
-/** Minutes east of UTC of `zone` at the instant `utcMs`. */
-function zoneOffsetMinutes(zone: string, utcMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMs));
-  const n = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
-  return Math.round((asUtc - Math.floor(utcMs / 1000) * 1000) / 60000);
-}
-
-/**
- * A wall-clock time typed in a datetime-local input ("2026-12-03T10:00"), read
- * in the account's time zone, as an ISO 8601 instant; null when empty or not a time.
- */
-export function accountLocalToIso(local: string): string | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local);
-  if (!m) return null;
-  const wall = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0));
-  let utc = wall - zoneOffsetMinutes(timeZone, wall) * 60000;
-  // Near a DST change the offset at the guess can differ from the offset at the answer: settle once more.
-  utc = wall - zoneOffsetMinutes(timeZone, utc) * 60000;
-  return new Date(utc).toISOString();
-}

@@ -6,9 +6,10 @@
 // leads it showed.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { accountLocalToIso, formatNumber, screenMessages, t } from '../i18n';
-import { useLabels } from '../labels';
+import { accountTimeZone, formatNumber, screenMessages, t } from '../i18n';
 import type { ScreenProps } from '../routes';
+import { zonedLocalToIso } from '../zoned-time';
+import { ResultChoices } from './sends';
 import { href } from '../router';
 import { can } from '../session';
 import { ErrorBanner, must, Page } from '../ui';
@@ -85,7 +86,6 @@ const tx = screenMessages({
 });
 
 type Tri = '' | 'true' | 'false';
-const RESULTS = ['delivered', 'sent', 'error', 'pre_error', 'pending'] as const;
 
 interface SearchForm {
   name: string;
@@ -145,8 +145,8 @@ export function buildFilter(f: SearchForm): Record<string, unknown> | string {
     if (!codes.every((c) => /^\d{1,5}$/.test(c))) return tx('codes');
     sends.code = codes.map(Number);
   }
-  const from = accountLocalToIso(f.sentFrom);
-  const to = accountLocalToIso(f.sentTo);
+  const from = zonedLocalToIso(f.sentFrom, accountTimeZone());
+  const to = zonedLocalToIso(f.sentTo, accountTimeZone(), 59);
   if (from) sends.sentFrom = from;
   if (to) sends.sentTo = to;
   for (const k of ['clicked', 'opened', 'unsubscribed'] as const) if (f[k]) sends[k] = f[k] === 'true';
@@ -179,7 +179,6 @@ async function search(filter: Record<string, unknown>, cursor?: number) {
 }
 
 export function LeadSearchScreen(props: ScreenProps) {
-  const labels = useLabels();
   const [form, setForm] = useState<SearchForm>(EMPTY);
   const [filter, setFilter] = useState<Record<string, unknown> | null>(null);
   const [answer, setAnswer] = useState<SearchAnswer | null>(null);
@@ -294,27 +293,11 @@ export function LeadSearchScreen(props: ScreenProps) {
               onInput={(e) => set({ templateId: e.currentTarget.value })}
             />
           </label>
-          <fieldset>
-            <legend>{tx('result')}</legend>
-            {RESULTS.map((r) => (
-              <label key={r}>
-                <input
-                  type="checkbox"
-                  name="result"
-                  value={r}
-                  checked={form.results.includes(r)}
-                  onChange={(e) =>
-                    set({
-                      results: e.currentTarget.checked
-                        ? [...form.results, r]
-                        : form.results.filter((x) => x !== r),
-                    })
-                  }
-                />
-                {labels.sendResult(r)}
-              </label>
-            ))}
-          </fieldset>
+          <ResultChoices
+            legend={tx('result')}
+            chosen={form.results}
+            onChange={(results) => set({ results })}
+          />
           <label>
             {tx('codes')}
             <input name="codes" value={form.codes} onInput={(e) => set({ codes: e.currentTarget.value })} />

@@ -24,7 +24,7 @@ import {
   useLoad,
 } from '../ui';
 import type { paths } from '../api-types';
-import { loadAccountZone, zonedLocalToIso } from './zoned-time';
+import { loadAccountZone, zonedLocalToIso } from '../zoned-time';
 
 type Run = paths['/v1/wizard-runs/{id}']['get']['responses'][200]['content']['application/json'];
 type RunQuery = NonNullable<paths['/v1/wizard-runs']['get']['parameters']['query']>;

@@ -3,9 +3,10 @@
 // and one send's detail with every field and every attempt.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { accountLocalToIso, formatNumber, formatTime, screenMessages, t } from '../i18n';
+import { accountTimeZone, formatNumber, formatTime, screenMessages, t } from '../i18n';
 import { useLabels, type SendItem } from '../labels';
 import type { ScreenProps } from '../routes';
+import { zonedLocalToIso } from '../zoned-time';
 import { href, navigate } from '../router';
 import { ErrorBanner, Loading, must, Page, Pager, useLoad } from '../ui';
 
@@ -119,6 +120,37 @@ function parseCodes(text: string): number[] | null {
   return parts.map(Number);
 }
 
+/** The send results as checkboxes (OR within the field), labelled in the console's language. */
+export function ResultChoices<R extends string>(props: {
+  legend: string;
+  chosen: R[];
+  onChange: (chosen: R[]) => void;
+  results?: readonly R[];
+}) {
+  const labels = useLabels();
+  return (
+    <fieldset>
+      <legend>{props.legend}</legend>
+      {(props.results ?? (RESULTS as unknown as readonly R[])).map((r) => (
+        <label key={r}>
+          <input
+            type="checkbox"
+            name="result"
+            value={r}
+            checked={props.chosen.includes(r)}
+            onChange={(e) =>
+              props.onChange(
+                e.currentTarget.checked ? [...props.chosen, r] : props.chosen.filter((x) => x !== r),
+              )
+            }
+          />
+          {labels.sendResult(r)}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
 /** Links to the same screen for each channel, the current one marked. */
 export function ChannelTabs(props: { base: string; current: string }) {
   return (
@@ -194,7 +226,6 @@ export function SendsScreen(props: ScreenProps) {
   const channel = (
     ['email', 'sms', 'line'].includes(props.match.params.channel ?? '') ? props.match.params.channel : 'email'
   ) as Channel;
-  const labels = useLabels();
   const [form, setForm] = useState<SendQuery>(EMPTY);
   const [applied, setApplied] = useState<SendQuery>(EMPTY);
   const [formError, setFormError] = useState<string | null>(null);
@@ -213,8 +244,8 @@ export function SendsScreen(props: ScreenProps) {
             runId: applied.runId ? Number(applied.runId) : undefined,
             result: applied.results.length ? applied.results : undefined,
             code: codes.length ? codes : undefined,
-            sentFrom: accountLocalToIso(applied.sentFrom) ?? undefined,
-            sentTo: accountLocalToIso(applied.sentTo) ?? undefined,
+            sentFrom: zonedLocalToIso(applied.sentFrom, accountTimeZone()) ?? undefined,
+            sentTo: zonedLocalToIso(applied.sentTo, accountTimeZone(), 59) ?? undefined,
             limit: 50,
             cursor,
           },
@@ -233,8 +264,6 @@ export function SendsScreen(props: ScreenProps) {
     setCursors([]);
     setApplied(form);
   };
-  const toggle = (r: Result, on: boolean) =>
-    setForm({ ...form, results: on ? [...form.results, r] : form.results.filter((x) => x !== r) });
 
   return (
     <Page
@@ -268,21 +297,11 @@ export function SendsScreen(props: ScreenProps) {
             onInput={(e) => setForm({ ...form, runId: e.currentTarget.value })}
           />
         </label>
-        <fieldset>
-          <legend>{tx('result')}</legend>
-          {RESULTS.map((r) => (
-            <label key={r}>
-              <input
-                type="checkbox"
-                name="result"
-                value={r}
-                checked={form.results.includes(r)}
-                onChange={(e) => toggle(r, e.currentTarget.checked)}
-              />
-              {labels.sendResult(r)}
-            </label>
-          ))}
-        </fieldset>
+        <ResultChoices
+          legend={tx('result')}
+          chosen={form.results}
+          onChange={(results) => setForm({ ...form, results })}
+        />
         <label>
           {tx('codes')}
           <input

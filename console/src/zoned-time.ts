@@ -3,8 +3,8 @@
 // is a time in the account's zone, whatever the browser's own zone is, and the
 // API gets it as ISO 8601 with that zone's offset at that moment.
 
-import { api } from '../api';
-import { setTimeZone } from '../i18n';
+import { api } from './api';
+import { setTimeZone } from './i18n';
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
 
