@@ -13,7 +13,7 @@ import {
   type ApiKeyRow,
   type ApiScope,
 } from '../../db/api-key-queries';
-import { badRequest, notFound } from '../errors';
+import { badRequest, conflict, notFound } from '../errors';
 import { routesPlugin } from '../plugins/named-plugin';
 import { ErrorBody, IdParams, NullableTimestamp, Timestamp, iso } from '../schemas';
 
@@ -103,12 +103,17 @@ export const apiKeyRoutes: FastifyPluginAsync = routesPlugin({ name: 'api-key-ro
       config: { scope: 'admin' },
       schema: {
         tags: ['api keys'],
-        summary: 'Revoke an API key: it is refused from now on (revoking twice is harmless)',
+        summary:
+          'Revoke an API key: it is refused from now on (revoking twice is harmless); a key cannot revoke itself (409: use another admin key, so nobody locks themselves out by mistake)',
         params: IdParams,
-        response: { 200: ApiKey, 400: ErrorBody, 404: ErrorBody },
+        response: { 200: ApiKey, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
       },
     },
     async (req) => {
+      if (req.apiKey && req.apiKey.id === req.params.id)
+        throw conflict(
+          `API key ${req.params.id} is the key making this request: revoke it with another admin key`,
+        );
       const row = await revokeApiKey(pool, req.params.id);
       if (!row) throw notFound(`API key ${req.params.id}`);
       return keyJson(row);

@@ -2024,7 +2024,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke an API key: it is refused from now on (revoking twice is harmless) */
+        /** Revoke an API key: it is refused from now on (revoking twice is harmless); a key cannot revoke itself (409: use another admin key, so nobody locks themselves out by mistake) */
         post: {
             parameters: {
                 query?: never;
@@ -2106,6 +2106,20 @@ export interface paths {
                 };
                 /** @description Every error has this shape. */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            field?: string;
+                            message: string;
+                            statusCode: number;
+                        };
+                    };
+                };
+                /** @description Every error has this shape. */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -71,3 +71,19 @@ test('when an unknown key is revoked, then 404', async () => {
   expect(res.status).toBe(404);
   expect(res.body.message).toContain('API key 2147483000');
 });
+
+test('when an admin key tries to revoke itself, then 409 and the key still works', async () => {
+  const created = await h.api('POST', '/v1/api-keys', {
+    name: `self-${uniqueSuffix()}`,
+    scopes: ['read', 'write', 'admin'],
+  });
+  expect(created.status).toBe(201);
+  const { key, apiKey } = created.body;
+  const self = await h.api('POST', `/v1/api-keys/${apiKey.id}/revoke`, undefined, { key });
+  expect(self.status).toBe(409);
+  expect(self.body.message).toContain('another admin key');
+  expect((await h.api('GET', '/v1/api-keys', undefined, { key })).status).toBe(200);
+  // Another admin key can.
+  expect((await h.api('POST', `/v1/api-keys/${apiKey.id}/revoke`)).status).toBe(200);
+  expect((await h.api('GET', '/v1/api-keys', undefined, { key })).status).toBe(401);
+});
