@@ -51,9 +51,14 @@ async function sendFile(reply: FastifyReply, name: string, type: string) {
 }
 
 export const consoleRoutes: FastifyPluginAsync = routesPlugin({ name: 'console-routes' }, async (app) => {
-  app.get('/', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
-    sendFile(reply, 'index.html', 'text/html; charset=utf-8'),
-  );
+  app.get('/', { config: { public: true }, schema: { hide: true } }, async (req, reply) => {
+    // Only the page's own address: the router also hands `/` odd request targets such as `*`.
+    if (!req.url.startsWith('/'))
+      return reply
+        .status(400)
+        .send({ statusCode: 400, error: 'Bad Request', message: `no page at ${req.url}` });
+    return sendFile(reply, 'index.html', 'text/html; charset=utf-8');
+  });
   app.get<{ Params: { file: string } }>(
     '/console/:file',
     { config: { public: true }, schema: { hide: true } },

@@ -60,11 +60,16 @@ async function run(body: Record<string, unknown>) {
   );
 }
 
+/** The run's unsent entries by their codes (each also carries its reason's label, checked here). */
 async function unsent(runId: number) {
-  return (await h.api('GET', `/v1/wizard-runs/${runId}/unsent`)).body.items as Array<{
+  const items = (await h.api('GET', `/v1/wizard-runs/${runId}/unsent`)).body.items as Array<{
     leadId: number;
+    address: string;
     reason: string;
+    labels: { reason: string };
   }>;
+  for (const i of items) expect(i.labels.reason).toMatch(/\S/);
+  return items.map(({ labels: _labels, ...codes }) => codes);
 }
 
 async function sentList(runId: number) {

@@ -194,6 +194,9 @@ describe('the API key is decided by the route that matched', () => {
       'GET /v1/console/session',
       'POST /v1/console/session',
       'DELETE /v1/console/session',
+      // The console's page and its script and stylesheet hold no data (api/routes/console.ts).
+      'GET /',
+      'GET /console/:file',
     ]);
     const refused: string[] = [];
     const open: string[] = [];
