@@ -419,18 +419,21 @@ export async function claimTargetBatch(
   // at most `resendWindow` of them unrecorded at once, so those before the
   // last recorded send of the range and the first `resendWindow` after it are
   // resends (null: every interrupted claim is).
-  // Both CTEs MATERIALIZED: inlined, the planner (with statistics a PostgreSQL restart left stale) took
-  // `cand` for one row and re-ran the whole last_recorded aggregate for each of its rows: minutes of
-  // CPU per retried batch in the cluster drills, where a materialized one runs in tens of milliseconds.
+  // The range's sends are found from its run_target rows, one unique-index probe each (LATERAL with
+  // LIMIT 1 cannot be flattened into a join the planner reorders), and read once: just after a
+  // PostgreSQL restart, with no statistics yet, the planner joined send and run_target the other way
+  // round and a retried batch's claim spun for many minutes of CPU in the cluster drills.
   const again = await pool.query<ClaimedSend>(
-    `WITH cand AS MATERIALIZED (
-       SELECT s.id, s.attempts > s.resends AS interrupted FROM send s JOIN run_target t ON s.run_id = t.run_id AND s.lead_id = t.lead_id
+    `WITH range_sends AS MATERIALIZED (
+       SELECT s.* FROM run_target t
+        CROSS JOIN LATERAL (SELECT * FROM send s WHERE s.run_id = t.run_id AND s.lead_id = t.lead_id LIMIT 1) s
         WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
-          AND s.result = 'pending' AND s.next_attempt_at IS NULL AND s.attempts - s.resends <= 1
+     ), cand AS MATERIALIZED (
+       SELECT s.id, s.attempts > s.resends AS interrupted FROM range_sends s
+        WHERE s.result = 'pending' AND s.next_attempt_at IS NULL AND s.attempts - s.resends <= 1
           AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = s.attempts)
      ), last_recorded AS MATERIALIZED (
-       SELECT coalesce(max(s.id), 0) AS id FROM send s JOIN run_target t ON s.run_id = t.run_id AND s.lead_id = t.lead_id
-        WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3 AND s.result <> 'pending'
+       SELECT coalesce(max(s.id), 0) AS id FROM range_sends s WHERE s.result <> 'pending'
      ), ranked AS (
        SELECT c.id, c.interrupted AND (c.id < l.id OR $4::int IS NULL
                 OR row_number() OVER (PARTITION BY c.interrupted AND c.id > l.id ORDER BY c.id) <= $4::int) AS resend
