@@ -65,7 +65,12 @@ test('when the settings change the default schedule and the validity period, the
     return r.status === 'completed' && r.waves.pending.count > 0 ? r : null;
   });
   expect(completed.waves.pending.byReason).toEqual([
-    { reason: 'mailbox_full', count: 1, nextAt: completed.waves.pending.nextAt },
+    {
+      reason: 'mailbox_full',
+      count: 1,
+      nextAt: completed.waves.pending.nextAt,
+      labels: { reason: 'メールボックス容量超過' },
+    },
   ]);
   // The first wave is the setting's 2 hours after the first attempt, not the built-in hour.
   const wait = Date.parse(completed.waves.pending.nextAt) - Date.parse(completed.completedAt);
