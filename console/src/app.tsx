@@ -1,8 +1,9 @@
 // The console's frame: the session (login form when there is none), the
 // navigation, the language switch, and the screen the hash route selects.
 import { useEffect, useState } from 'preact/hooks';
-import { api, setUnauthorizedHandler } from './api';
-import { currentLanguage, onLanguageChange, setLanguage, setTimeZone, t, type Language } from './i18n';
+import { setUnauthorizedHandler } from './api';
+import { currentLanguage, onLanguageChange, setLanguage, t, type Language } from './i18n';
+import { loadLabels } from './labels';
 import { matchPattern, useLocation, href } from './router';
 import { routes } from './routes';
 import { can, currentSession, logIn, logOut, type ConsoleUser } from './session';
@@ -82,9 +83,8 @@ export function App() {
   }, []);
   useEffect(() => {
     if (!user) return;
-    void api.GET('/v1/labels').then(({ data }) => {
-      if (data) setTimeZone(data.timeZone);
-    });
+    // The labels carry the account's time zone (loadLabels sets it); a failure shows on the screens.
+    loadLabels().catch(() => undefined);
   }, [user]);
   // Focus the new screen's heading so keyboard and screen-reader users land on it.
   useEffect(() => {

@@ -2,20 +2,23 @@
 // language, loaded once per language and shared by every screen.
 import { api } from './api';
 import type { Answer } from './api';
-import { currentLanguage } from './i18n';
+import { currentLanguage, setTimeZone } from './i18n';
 import { useLoad } from './ui';
 
-type LabelsAnswer = NonNullable<Awaited<ReturnType<typeof fetchLabels>>>;
+export type LabelsAnswer = NonNullable<Awaited<ReturnType<typeof fetchLabels>>>;
 
 async function fetchLabels() {
   const { data, error, response } = await api.GET('/v1/labels');
   if (!data)
     throw new Error((error as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`);
+  // The account's time zone comes with the labels: every screen shows times in it.
+  setTimeZone(data.timeZone);
   return data;
 }
 
 const cache = new Map<string, Promise<LabelsAnswer>>();
 
+/** The labels in the console's language, read once per language (every screen and the frame share them). */
 export function loadLabels(): Promise<LabelsAnswer> {
   const lang = currentLanguage();
   let p = cache.get(lang);
@@ -25,6 +28,15 @@ export function loadLabels(): Promise<LabelsAnswer> {
     cache.set(lang, p);
   }
   return p;
+}
+
+/**
+ * The account's time zone (ACCOUNT_TIME_ZONE), read with the labels: a screen
+ * that turns typed times into instants waits for it rather than use the
+ * default the frame has before the labels arrive.
+ */
+export async function loadAccountZone(): Promise<string> {
+  return (await loadLabels()).timeZone;
 }
 
 export interface LabelLookup {

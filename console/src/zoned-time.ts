@@ -3,8 +3,6 @@
 // is a time in the account's zone, whatever the browser's own zone is, and the
 // API gets it as ISO 8601 with that zone's offset at that moment.
 
-import { api } from './api';
-import { setTimeZone } from './i18n';
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
 
@@ -60,23 +58,4 @@ export function zonedLocalToIso(local: string, zone: string, seconds = 0): strin
 export function isoToZonedLocal(at: Date | string, zone: string): string {
   const w = wallParts(zone, new Date(at).getTime());
   return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}`;
-}
-
-let zoneAnswer: Promise<string> | null = null;
-
-/**
- * The account's time zone from GET /v1/labels, read once: a screen that turns
- * typed times into instants waits for it rather than use the default the
- * frame has before its own labels answer arrives.
- */
-export function loadAccountZone(): Promise<string> {
-  zoneAnswer ??= api.GET('/v1/labels').then(({ data }) => {
-    if (!data) {
-      zoneAnswer = null;
-      throw new Error('the account time zone could not be read');
-    }
-    setTimeZone(data.timeZone);
-    return data.timeZone;
-  });
-  return zoneAnswer;
 }

@@ -4,7 +4,8 @@
 // bounces still undefined are requalified, so their sends take the answer.
 import { useState } from 'preact/hooks';
 import { api, errorMessage } from '../api';
-import { formatNumber, formatTime, screenMessages, t } from '../i18n';
+import { currentLanguage, formatNumber, formatTime, screenMessages, t } from '../i18n';
+import { loadLabels, type LabelsAnswer } from '../labels';
 import type { ScreenProps } from '../routes';
 import { can } from '../session';
 import { ErrorBanner, Loading, Page, must, useLoad } from '../ui';
@@ -155,11 +156,10 @@ function QualifyForm(props: {
   );
 }
 
-type Labels = Awaited<ReturnType<typeof loadLabels>>;
-const loadLabels = async () => must(await api.GET('/v1/labels'));
+type Labels = LabelsAnswer;
 
 export function BouncesScreen(props: ScreenProps) {
-  const labels = useLoad(loadLabels, []);
+  const labels = useLoad(loadLabels, [currentLanguage()]);
   const pending = useLoad(() => loadRules('undefined'), []);
   const all = useLoad(() => loadRules(), []);
   const [selected, setSelected] = useState<Rule | null>(null);

@@ -12,7 +12,8 @@ import { navigate } from '../router';
 import { can } from '../session';
 import { ErrorBanner, Loading, must, Page, useLoad } from '../ui';
 import { CHANNELS, type ChannelName } from './run-history';
-import { isoToZonedLocal, loadAccountZone, zonedLocalToIso } from '../zoned-time';
+import { isoToZonedLocal, zonedLocalToIso } from '../zoned-time';
+import { loadAccountZone } from '../labels';
 
 type CreateBody = paths['/v1/wizard-runs']['post']['requestBody']['content']['application/json'];
 

@@ -24,7 +24,8 @@ import {
   useLoad,
 } from '../ui';
 import type { paths } from '../api-types';
-import { loadAccountZone, zonedLocalToIso } from '../zoned-time';
+import { zonedLocalToIso } from '../zoned-time';
+import { loadAccountZone, loadLabels } from '../labels';
 
 type Run = paths['/v1/wizard-runs/{id}']['get']['responses'][200]['content']['application/json'];
 type RunQuery = NonNullable<paths['/v1/wizard-runs']['get']['parameters']['query']>;
@@ -378,7 +379,7 @@ export function RunHistoryScreen(props: ScreenProps) {
   const [notice, setNotice] = useState<string | null>(null);
   const writer = can(props.user, 'write');
 
-  const labels = useLoad(async () => must(await api.GET('/v1/labels')), []);
+  const labels = useLoad(loadLabels, [currentLanguage()]);
   const statusLabel = (s: string) => labels.data?.runStatuses.find((l) => l.code === s)?.label ?? s;
 
   const runs = useLoad(

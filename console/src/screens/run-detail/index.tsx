@@ -5,7 +5,8 @@
 // the progress while the run is sent (refreshed every few seconds).
 import { useEffect } from 'preact/hooks';
 import { api } from '../../api';
-import { t } from '../../i18n';
+import { currentLanguage, t } from '../../i18n';
+import { loadLabels } from '../../labels';
 import { href } from '../../router';
 import type { ScreenProps } from '../../routes';
 import { ErrorBanner, Loading, Page, must, useLoad } from '../../ui';
@@ -23,7 +24,7 @@ export function RunDetailScreen(props: ScreenProps) {
   const channel = props.match.params.channel ?? 'email';
   const valid = Number.isInteger(id) && id > 0 && id <= 2147483647;
 
-  const labels = useLoad(async () => must(await api.GET('/v1/labels')), []);
+  const labels = useLoad(loadLabels, [currentLanguage()]);
   const loaded = useLoad<{ run: Run; figures: RunFigures }>(async () => {
     if (!valid) throw new Error(`${tx('id')}: ${props.match.params.id}`);
     const path = { id };
