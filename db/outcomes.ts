@@ -107,6 +107,20 @@ export function countDeltas(records: readonly Recorded[]): RecordedCounts {
 }
 
 /**
+ * What recordOutcomes adds to the counts for these records where that follows from the records
+ * alone (rules that do not count pending sends only): a share of a chunk written with others.
+ */
+export function recordedCounts(records: readonly OutcomeRecord[], rules: RecordingRules): RecordedCounts {
+  if (rules.pendingOnly) throw new Error('counts of pending-only recording depend on what was pending');
+  return countDeltas(
+    records.map((r) => ({
+      attempt: r.attempt,
+      result: r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result,
+    })),
+  );
+}
+
+/**
  * Write a chunk of outcomes of one run (null: single sends) and return the counts it added.
  * `counterSlot`: the counts go to this slot of the run's counters (wizard_run_counter, folded into
  * the run's row by foldRunCounters) instead of the run's row itself, so that batches recording at
