@@ -276,6 +276,10 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     );
 
     commits.join(recorder);
+    const leaveCommits = () => {
+      commits.leave(recorder);
+      if (commits.size === 0 && runCommits.get(runId) === commits) runCommits.delete(runId);
+    };
 
     let next = 0;
     // Relay faults (domain/relay-faults.ts): this batch's hold, the sends it put back, and refusals
@@ -405,7 +409,12 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker)).catch(
+      (err: unknown) => {
+        leaveCommits();
+        throw err;
+      },
+    );
     // Refusals that never agreed: each recipient's own, classified as usual.
     for (const x of suspects) {
       reachedRelay = true;
@@ -415,8 +424,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     try {
       await recorder.settle();
     } finally {
-      commits.leave(recorder);
-      if (commits.size === 0 && runCommits.get(runId) === commits) runCommits.delete(runId);
+      leaveCommits();
       // What was recorded is counted in the run's row (a failed fold leaves the slot to the next one).
       await foldRunCounters(pool, runId).catch(() => undefined);
     }
