@@ -107,6 +107,20 @@ export function countDeltas(records: readonly Recorded[]): RecordedCounts {
 }
 
 /**
+ * What recordOutcomes adds to the counts for these records where that follows from the records
+ * alone (rules that do not count pending sends only): a share of a chunk written with others.
+ */
+export function recordedCounts(records: readonly OutcomeRecord[], rules: RecordingRules): RecordedCounts {
+  if (rules.pendingOnly) throw new Error('counts of pending-only recording depend on what was pending');
+  return countDeltas(
+    records.map((r) => ({
+      attempt: r.attempt,
+      result: r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result,
+    })),
+  );
+}
+
+/**
  * Write a chunk of outcomes of one run (null: single sends) and return the counts it added.
  * `counterSlot`: the counts go to this slot of the run's counters (wizard_run_counter, folded into
  * the run's row by foldRunCounters) instead of the run's row itself, so that batches recording at
@@ -137,6 +151,16 @@ export async function recordOutcomes(
     return recordDeliveries(pool, runId, sorted, rules, outcomeCols, col, counterSlot);
   }
   return inTransaction(pool, async (client) => {
+    // A later transmission's outcome overwrites the send row: the first attempt the row may carry
+    // becomes an attempt row first (recordDeliveries).
+    const later = sorted.filter((r) => (r.transmission ?? r.attempt) > 1).map((r) => r.sendId);
+    if (later.length > 0) {
+      await client.query(
+        `WITH kept AS (${KEEP_ROW_ATTEMPT('SELECT unnest($1::bigint[])')})
+         UPDATE send SET first_attempt_at = NULL WHERE id = ANY($1::bigint[]) AND first_attempt_at IS NOT NULL`,
+        [later],
+      );
+    }
     const updated = await client.query<{ id: string }>(
       `WITH v AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -333,23 +357,50 @@ const deliveredLead = {
   threshold: '$14::int',
 };
 
-const recordDeliveriesSql = (counterSlot: boolean) => `WITH v AS (
+/**
+ * The attempt a send row carries (first_attempt_at, migration 20261205100000) becomes an attempt
+ * row before a later transmission's outcome overwrites the row: `ids` the sends to record, in a
+ * statement whose other writes read the same snapshot (the row as it was).
+ */
+export const KEEP_ROW_ATTEMPT = (
+  ids: string,
+) => `INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id)
+     SELECT s.id, 1, s.first_attempt_at, s.result, s.code, s.detail, s.error_type, s.error_reason, s.message_id
+       FROM send s WHERE s.id IN (${ids}) AND s.first_attempt_at IS NOT NULL
+     ON CONFLICT (send_id, attempt) DO NOTHING`;
+
+/**
+ * `keepRowAttempts`: some outcome is of a later transmission (a resend, a later wave), whose send
+ * row may carry its first attempt: that attempt is copied to an attempt row first.
+ */
+const recordDeliveriesSql = (counterSlot: boolean, keepRowAttempts: boolean) => `WITH v AS (
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
                           $8::timestamptz[], $9::int[], $10::text[], $11::text[], $12::int[], $13::text[])
               AS v(id, result, code, detail, error_type, error_reason, message_id, at, attempt, resend_reason,
                    original_message_id, lead, address)
-   ), upd AS (
+   ), ${
+     keepRowAttempts
+       ? `kept AS (
+     ${KEEP_ROW_ATTEMPT('SELECT id FROM v WHERE attempt > 1')}
+     RETURNING 1
+   ), `
+       : ''
+   }upd AS (
+     -- A plain first transmission is recorded on the send row alone (first_attempt_at); any other
+     -- gets an attempt row.
      UPDATE send s
         SET result = v.result, code = v.code, detail = v.detail, error_type = v.error_type,
             error_reason = v.error_reason, message_id = coalesce(v.message_id, s.message_id),
-            sent_at = coalesce(s.sent_at, v.at), delivered_at = v.at, next_attempt_at = NULL, updated_at = now()
+            sent_at = coalesce(s.sent_at, v.at), delivered_at = v.at, next_attempt_at = NULL,
+            first_attempt_at = CASE WHEN v.attempt = 1 AND v.resend_reason IS NULL THEN coalesce(s.first_attempt_at, v.at) END,
+            updated_at = now()
        FROM v WHERE s.id = v.id
      RETURNING s.id
    ), att AS (
      INSERT INTO send_attempt (send_id, attempt, at, result, code, detail, error_type, error_reason, message_id,
                                resend_reason, original_message_id)
      SELECT id, attempt, at, result, code, detail, error_type, error_reason, message_id, resend_reason, original_message_id
-       FROM v
+       FROM v WHERE attempt > 1 OR resend_reason IS NOT NULL
      ON CONFLICT (send_id, attempt) DO NOTHING
      RETURNING 1
    ), leads AS (
@@ -370,7 +421,7 @@ const recordDeliveriesSql = (counterSlot: boolean) => `WITH v AS (
      -- The batch's own counter slot (foldRunCounters): no lock shared with other batches.
      INSERT INTO wizard_run_counter AS c (run_id, slot, sent_count, delivered_count, error_count, pre_error_count)
      SELECT $16, $21, $17, $18, $19, $20
-      WHERE (SELECT count(*) FROM upd) + (SELECT count(*) FROM att)
+      WHERE (SELECT count(*) FROM upd) + (SELECT count(*) FROM att)${keepRowAttempts ? ' + (SELECT count(*) FROM kept)' : ''}
             + (SELECT count(*) FROM leads) + (SELECT count(*) FROM addresses) >= 0
      ON CONFLICT (run_id, slot) DO UPDATE
         SET sent_count = c.sent_count + excluded.sent_count, delivered_count = c.delivered_count + excluded.delivered_count,
@@ -381,7 +432,7 @@ const recordDeliveriesSql = (counterSlot: boolean) => `WITH v AS (
      UPDATE wizard_run
         SET sent_count = sent_count + $17, delivered_count = delivered_count + $18,
             error_count = error_count + $19, pre_error_count = pre_error_count + $20, updated_at = now()
-      WHERE id = $16 AND (SELECT count(*) FROM upd) + (SELECT count(*) FROM att)
+      WHERE id = $16 AND (SELECT count(*) FROM upd) + (SELECT count(*) FROM att)${keepRowAttempts ? ' + (SELECT count(*) FROM kept)' : ''}
                          + (SELECT count(*) FROM leads) + (SELECT count(*) FROM addresses) >= 0`
    }
      RETURNING 1
@@ -390,8 +441,9 @@ const recordDeliveriesSql = (counterSlot: boolean) => `WITH v AS (
 // Not prepared (named): a prepared statement soon runs a generic plan, which for this statement
 // (arrays of unknown length joined to send, lead and address_status) measured 37 ms a call against
 // 5 ms planned each time (issue 17, bench/RESULTS.md).
-const RECORD_DELIVERIES = recordDeliveriesSql(false);
-const RECORD_DELIVERIES_SLOT = recordDeliveriesSql(true);
+const RECORD_DELIVERIES = [false, true].map((slot) =>
+  [false, true].map((keep) => recordDeliveriesSql(slot, keep)),
+);
 
 async function recordDeliveries(
   db: Queryable,
@@ -404,7 +456,9 @@ async function recordDeliveries(
 ): Promise<RecordedCounts> {
   const deltas = countDeltas(sorted.map((r) => ({ attempt: r.attempt, result: 'delivered' })));
   await db.query({
-    text: counterSlot === null ? RECORD_DELIVERIES : RECORD_DELIVERIES_SLOT,
+    text: RECORD_DELIVERIES[counterSlot === null ? 0 : 1]![
+      sorted.some((r) => (r.transmission ?? r.attempt) > 1) ? 1 : 0
+    ]!,
     values: [
       col((r) => r.sendId),
       ...outcomeCols.map((c, i) => (i === 0 ? c.map(() => rules.acceptedAs) : c)),

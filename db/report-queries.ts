@@ -5,6 +5,7 @@
 import type { Pool } from 'pg';
 import { ASYNC_BOUNCE_CODE } from '../domain/delivery-codes';
 import { inTransaction, type Queryable } from './pool';
+import { KEEP_ROW_ATTEMPT } from './outcomes';
 import { applyValidity } from './run-queries';
 import { quarantinesAtOnce, type ValidityThresholds } from '../domain/validity';
 
@@ -63,11 +64,14 @@ export async function applyPendingReports(
            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $6::text[])
                 AS r(send_id, remote_text, error_type, error_reason, fault)
           ORDER BY send_id
+       ), kept AS (
+         -- The delivery attempt a send row may carry becomes an attempt row before the bounce overwrites it.
+         ${KEEP_ROW_ATTEMPT('SELECT send_id FROM r')}
        )
        UPDATE send s
           SET result = 'error', code = $5, detail = coalesce(r.remote_text, 'bounced after acceptance'),
               error_type = coalesce(r.error_type, 'hard'), error_reason = coalesce(r.error_reason, 'undefined'),
-              delivered_at = NULL, updated_at = now()
+              delivered_at = NULL, first_attempt_at = NULL, updated_at = now()
          FROM r WHERE s.id = r.send_id AND s.result = 'delivered'
        RETURNING s.id, s.lead_id, s.address, s.detail, s.template_id, s.run_id, s.error_type, s.error_reason, r.fault`,
       [

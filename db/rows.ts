@@ -297,6 +297,8 @@ export const TABLES = {
     created_at: col.timestamptz(),
     updated_at: col.timestamptz(),
     ignored_error: col.bool(),
+    /** Set: the row itself records the send's first transmission, made at this time (no attempt row 1). */
+    first_attempt_at: nullable(col.timestamptz()),
   },
   send_attempt: {
     id: col.int8(),
@@ -304,6 +306,20 @@ export const TABLES = {
     attempt: col.int4(),
     at: col.timestamptz(),
     result: col.text(),
+    code: nullable(col.int4()),
+    detail: nullable(col.text()),
+    error_type: nullable(col.text()),
+    error_reason: nullable(col.text()),
+    message_id: nullable(col.text()),
+    resend_reason: nullable(col.text()),
+    original_message_id: nullable(col.text()),
+  },
+  /** A view: every attempt of a send, attempt rows and the one a send row carries (a view's columns all read as nullable). */
+  send_attempt_history: {
+    send_id: nullable(col.int8()),
+    attempt: nullable(col.int4()),
+    at: nullable(col.timestamptz()),
+    result: nullable(col.text()),
     code: nullable(col.int4()),
     detail: nullable(col.text()),
     error_type: nullable(col.text()),

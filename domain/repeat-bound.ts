@@ -6,7 +6,8 @@
 // a batch sends a message only while fewer than `unrecordedPerBatch` of its
 // messages are sent (or on the wire) without a committed record
 // (channels/email/group-commit.ts), and stops sending the moment a recording
-// write fails.
+// write fails. Batches that write their groups together (SharedCommits) each
+// keep their own count, so sharing a write changes no bound.
 
 export interface RepeatBoundSettings {
   /** Messages on the wire at once per batch (EmailSenderDeps.settings.sendConcurrency). */

@@ -78,6 +78,11 @@ export class GroupCommit<T> {
     this.maybeWrite();
   }
 
+  /** Write what is queued now rather than wait for a group (SharedCommits: another batch writes). */
+  flush(): void {
+    this.maybeWrite(true);
+  }
+
   /** Wait until everything queued is written; throws the failure if a write failed. */
   async settle(): Promise<void> {
     this.settling = true;
@@ -129,5 +134,77 @@ export class GroupCommit<T> {
   private wake(): void {
     const free = this.failure ? this.waiters.length : Math.max(0, this.limit - this.held);
     for (const resolve of this.waiters.splice(0, free)) resolve();
+  }
+}
+
+/**
+ * One write for the groups of several group commits: the batches of one run in flight in one
+ * worker. Each batch keeps its own slots (its bound on what is unrecorded, domain/repeat-bound.ts),
+ * and hands each group it writes to `submit`; when one batch's group is due, the others' queued
+ * outcomes are flushed to ride the same write, and groups submitted while a write is in flight
+ * ride the next one. One statement and one commit for a run's outcomes instead of one per batch:
+ * larger groups at the same bound. A failed write fails every group it carried.
+ */
+export class SharedCommits<T> {
+  private members = new Set<{ flush(): void }>();
+  private pending: Array<{ items: T[]; done: (err: { err: unknown } | null) => void }> = [];
+  private writing = false;
+  private scheduled = false;
+  private writeStartedAt: number | null = null;
+
+  constructor(private readonly write: (items: T[]) => Promise<void>) {}
+
+  /** How long the write in flight has taken so far (0: none): a hung one should not be joined. */
+  busyFor(nowMs: number): number {
+    return this.writeStartedAt === null ? 0 : nowMs - this.writeStartedAt;
+  }
+
+  /** Batches writing through this (the run's recorders now). */
+  get size(): number {
+    return this.members.size;
+  }
+
+  join(member: { flush(): void }): void {
+    this.members.add(member);
+  }
+
+  leave(member: { flush(): void }): void {
+    this.members.delete(member);
+  }
+
+  /** Write `items` (a member's group) with whatever the other members have queued. */
+  submit(from: { flush(): void }, items: T[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ items, done: (f) => (f ? reject(f.err) : resolve()) });
+      if (!this.writing) for (const m of this.members) if (m !== from) m.flush();
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.writing || this.scheduled) return;
+    this.scheduled = true;
+    // The flushed members' groups arrive in the microtasks before this.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.writing = true;
+    while (this.pending.length > 0) {
+      const groups = this.pending.splice(0);
+      let failure: { err: unknown } | null = null;
+      this.writeStartedAt = Date.now();
+      try {
+        await this.write(groups.flatMap((g) => g.items));
+      } catch (err) {
+        failure = { err: err ?? new Error('recording failed') };
+      }
+      this.writeStartedAt = null;
+      for (const g of groups) g.done(failure);
+    }
+    this.writing = false;
   }
 }

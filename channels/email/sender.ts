@@ -8,7 +8,13 @@ import type { RetryPolicy } from '../../domain/retry-schedule';
 import { retryPolicyOf } from '../../config/config';
 import { prepareEmailTargets, clearRunHold, setRunHold, type ClaimedSend } from '../../db/run-queries';
 import { randomUUID } from 'node:crypto';
-import { foldRunCounters, recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
+import {
+  foldRunCounters,
+  recordedCounts,
+  recordOutcomes,
+  type OutcomeRecord,
+  type RecordingRules,
+} from '../../db/outcomes';
 import type { TemplateRow } from '../../db/template-queries';
 import { classifyAcceptedMessage, preErrorMissingAddress } from '../../domain/smtp-classification';
 import {
@@ -23,7 +29,7 @@ import { renderEmailBatch, type RenderSettings } from './render';
 import { countDomainOutcomes, holdSends, loadDomainRules, loadDomainStates } from '../../db/domain-queries';
 import { addDomainTally, domainOf, domainTallyOf, holdUntil, ruleFor } from '../../domain/domain-throttle';
 import { countRelayHeldSends, setBreakerState, setRelayFault } from '../../observability/metrics';
-import { GroupCommit } from './group-commit';
+import { GroupCommit, SharedCommits } from './group-commit';
 import { emailSendConcurrency, unrecordedPerBatch } from '../../domain/repeat-bound';
 import { singleSendBlock } from './sender-auth-gate';
 import { senderAuthPreError } from '../../domain/sender-auth';
@@ -176,6 +182,8 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     stampPreErrors: true,
   };
   const slots = new DomainSlots();
+  /** Each run's shared group commits in this worker (deliver). */
+  const runCommits = new Map<number, SharedCommits<OutcomeRecord>>();
   const relay = new RelayGate(
     deps.settings.relayHoldMs ?? DEFAULT_RELAY_HOLD_MS,
     deps.settings.relayHoldMaxMs ?? DEFAULT_RELAY_HOLD_MAX_MS,
@@ -232,13 +240,25 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     };
     // Outcomes are group-committed: an acceptance is durable as soon as the write carrying it
     // commits, and a batch never has more than `unrecorded` messages sent without a record.
-    // The batch's own slot of the run's counters (db/outcomes.ts foldRunCounters), folded into the
-    // run's row when the batch ends: concurrent batches' commits do not queue on that row.
-    const counterSlot = randomUUID();
-    const recorder = new GroupCommit<OutcomeRecord>(
+    // The run's batches in flight in this worker write their groups together (SharedCommits: one
+    // statement and commit for all, fewer and larger writes), each batch keeping its own slots
+    // (the bound). Their own slot of the run's counters (db/outcomes.ts foldRunCounters), folded
+    // into the run's row when a batch ends: other workers' commits do not queue on that row. A
+    // batch does not join writes stuck longer than its heartbeat timeout (a write that hung): its
+    // own may go through.
+    let shared = runCommits.get(runId);
+    if (!shared || (heartbeatTimeoutMs > 0 && shared.busyFor(Date.now()) > heartbeatTimeoutMs)) {
+      const counterSlot = randomUUID();
+      shared = new SharedCommits<OutcomeRecord>(async (items) => {
+        await recordOutcomes(pool, runId, items, recording, counterSlot);
+      });
+      runCommits.set(runId, shared);
+    }
+    const commits = shared;
+    const recorder: GroupCommit<OutcomeRecord> = new GroupCommit<OutcomeRecord>(
       async (group) => {
-        const c = await recordOutcomes(pool, runId, group, recording, counterSlot);
-        addCounts(total, c);
+        await commits.submit(recorder, group);
+        addCounts(total, recordedCounts(group, recording));
         for (const r of group)
           addDomainTally(perDomain, r.address, domainTallyOf({ kind: 'reply', result: r.outcome.result }));
         perDomainCount += group.length;
@@ -254,6 +274,12 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
       // while it commits.
       Math.max(1, deps.settings.sendConcurrency),
     );
+
+    commits.join(recorder);
+    const leaveCommits = () => {
+      commits.leave(recorder);
+      if (commits.size === 0 && runCommits.get(runId) === commits) runCommits.delete(runId);
+    };
 
     let next = 0;
     // Relay faults (domain/relay-faults.ts): this batch's hold, the sends it put back, and refusals
@@ -383,7 +409,12 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, deps.settings.sendConcurrency) }, worker)).catch(
+      (err: unknown) => {
+        leaveCommits();
+        throw err;
+      },
+    );
     // Refusals that never agreed: each recipient's own, classified as usual.
     for (const x of suspects) {
       reachedRelay = true;
@@ -393,6 +424,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     try {
       await recorder.settle();
     } finally {
+      leaveCommits();
       // What was recorded is counted in the run's row (a failed fold leaves the slot to the next one).
       await foldRunCounters(pool, runId).catch(() => undefined);
     }

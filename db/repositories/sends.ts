@@ -30,10 +30,11 @@ export function sendRepository(pool: Pool) {
       return res.rows[0]?.n ?? 0;
     },
 
-    async attempts(sendId: string | number): Promise<Row<'send_attempt'>[]> {
+    /** Every attempt of a send: its attempt rows and the first attempt its row may carry (send_attempt_history). */
+    async attempts(sendId: string | number): Promise<Omit<Row<'send_attempt'>, 'id'>[]> {
       return (
-        await pool.query<Row<'send_attempt'>>(
-          'SELECT * FROM send_attempt WHERE send_id = $1 ORDER BY attempt',
+        await pool.query<Omit<Row<'send_attempt'>, 'id'>>(
+          'SELECT * FROM send_attempt_history WHERE send_id = $1 ORDER BY attempt',
           [sendId],
         )
       ).rows;

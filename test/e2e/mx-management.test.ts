@@ -51,7 +51,7 @@ test('when a domain fails past its error rate, then it is blocked, held sends wa
   });
   // The block lasts blockSeconds from the failure that tripped it (the last of the first batch's).
   const lastFailure = await h.pool.query(
-    `SELECT max(a.at) AS at FROM send_attempt a JOIN send s ON s.id = a.send_id WHERE s.run_id = $1 AND a.result = 'error'`,
+    `SELECT max(a.at) AS at FROM send_attempt_history a JOIN send s ON s.id = a.send_id WHERE s.run_id = $1 AND a.result = 'error'`,
     [runId],
   );
   expect(Date.parse(blocked.blockedUntil)).toBeGreaterThanOrEqual(lastFailure.rows[0].at.getTime() + 29_000);
@@ -86,7 +86,7 @@ test('when a domain fails past its error rate, then it is blocked, held sends wa
   );
   expect(final.counters).toMatchObject({ targets: 15, sent: 15, errors: 5, delivered: 10 });
   const firstAfter = await h.pool.query(
-    `SELECT min(a.at) AS at FROM send_attempt a JOIN send s ON s.id = a.send_id WHERE s.run_id = $1 AND a.result = 'delivered'`,
+    `SELECT min(a.at) AS at FROM send_attempt_history a JOIN send s ON s.id = a.send_id WHERE s.run_id = $1 AND a.result = 'delivered'`,
     [runId],
   );
   expect(firstAfter.rows[0].at.getTime()).toBeGreaterThanOrEqual(Date.parse(blocked.blockedUntil) - 50);
@@ -118,7 +118,7 @@ test('when a domain has an hourly allowance, then sends beyond it wait for the n
   );
   // Held until the hourly window that began with the first sends is over.
   const firstSent = await h.pool.query(
-    `SELECT min(a.at) AS at FROM send_attempt a JOIN send s ON s.id = a.send_id WHERE s.run_id = $1`,
+    `SELECT min(a.at) AS at FROM send_attempt_history a JOIN send s ON s.id = a.send_id WHERE s.run_id = $1`,
     [created.body.id],
   );
   for (const r of held)

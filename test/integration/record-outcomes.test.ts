@@ -4,6 +4,9 @@
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
+import { applyPendingReports } from '../../db/report-queries';
+import { sendRepository } from '../../db/repositories/sends';
+import { RESEND_AFTER_INTERRUPTION } from '../../domain/repeat-bound';
 import { preErrorOutcome, type DeliveryOutcome } from '../../domain/delivery-outcome';
 import { classifySmtpReply } from '../../domain/smtp-classification';
 import { submitDeliveryOutcome } from '../../domain/smpp-status';
@@ -62,12 +65,14 @@ async function pendingSend(channel: string) {
   });
   const read = async () => ({
     send: (await pool.query('SELECT * FROM send WHERE id = $1', [sendId])).rows[0],
-    attempts: (await pool.query('SELECT * FROM send_attempt WHERE send_id = $1', [sendId])).rows,
+    attempts: (await pool.query('SELECT * FROM send_attempt_history WHERE send_id = $1', [sendId])).rows,
     parts: (await pool.query('SELECT * FROM sms_part WHERE send_id = $1 ORDER BY seq', [sendId])).rows,
     run: (await pool.query('SELECT * FROM wizard_run WHERE id = $1', [runId])).rows[0],
     lead: (await pool.query('SELECT * FROM lead WHERE id = $1', [leadId])).rows[0],
   });
-  return { runId, record, read };
+  const rows = async () =>
+    (await pool.query('SELECT * FROM send_attempt WHERE send_id = $1 ORDER BY attempt', [sendId])).rows;
+  return { runId, sendId, record, read, rows };
 }
 
 test('when the relay accepts an email, then the send is delivered and the run counts it sent and delivered', async () => {
@@ -142,4 +147,84 @@ test('when a LINE chunk is recorded twice (a retried activity), then the run cou
   expect(send).toMatchObject({ result: 'sent', line_account_name: 'Shop' });
   expect(attempts).toHaveLength(1);
   expect(run).toMatchObject({ sent_count: 1, error_count: 0 });
+});
+
+// Issue 17: a plain first transmission is recorded on the send row alone; the history reads the same.
+test('when a first transmission is accepted, then the send row alone records it and its history lists it with every field', async () => {
+  const { runId, sendId, record, rows } = await pendingSend('email');
+  const accepted = record(classifySmtpReply({ responseCode: 250, response: '250 2.0.0 Ok: queued as A1' }));
+  await recordOutcomes(pool, runId, [accepted], EMAIL);
+  expect(await rows()).toEqual([]);
+  const history = await sendRepository(pool).attempts(sendId);
+  expect(history).toEqual([
+    {
+      send_id: sendId,
+      attempt: 1,
+      at: accepted.at,
+      result: 'delivered',
+      code: 40000,
+      detail: accepted.outcome.detail,
+      error_type: null,
+      error_reason: null,
+      message_id: 'm-1',
+      resend_reason: null,
+      original_message_id: null,
+    },
+  ]);
+});
+
+test('when a later transmission is recorded over a first one kept on the send row, then the history keeps both as they were', async () => {
+  const { runId, sendId, record, rows } = await pendingSend('email');
+  const first = record(classifySmtpReply({ responseCode: 250, response: '250 first' }));
+  await recordOutcomes(pool, runId, [first], EMAIL);
+  const again: OutcomeRecord = {
+    ...record(classifySmtpReply({ responseCode: 250, response: '250 again' })),
+    at: new Date(first.at.getTime() + 1000),
+    transmission: 2,
+    messageId: 'm-1',
+    resend: { reason: RESEND_AFTER_INTERRUPTION, originalMessageId: 'm-1' },
+  };
+  await recordOutcomes(pool, runId, [again], EMAIL);
+  const history = await sendRepository(pool).attempts(sendId);
+  expect(history).toMatchObject([
+    { attempt: 1, at: first.at, result: 'delivered', detail: first.outcome.detail, resend_reason: null },
+    {
+      attempt: 2,
+      at: again.at,
+      result: 'delivered',
+      detail: again.outcome.detail,
+      resend_reason: RESEND_AFTER_INTERRUPTION,
+      original_message_id: 'm-1',
+    },
+  ]);
+  expect((await rows()).map((a) => a.attempt)).toEqual([1, 2]);
+  // And over an error recorded by the general path (a later wave's refusal).
+  const refused: OutcomeRecord = {
+    ...record(classifySmtpReply({ responseCode: 450, response: '450 try later', command: 'RCPT TO' })),
+    attempt: 2,
+    transmission: 3,
+    at: new Date(first.at.getTime() + 2000),
+  };
+  await recordOutcomes(pool, runId, [refused], EMAIL);
+  expect((await sendRepository(pool).attempts(sendId)).map((a) => [a.attempt, a.detail])).toEqual([
+    [1, first.outcome.detail],
+    [2, again.outcome.detail],
+    [3, refused.outcome.detail],
+  ]);
+});
+
+test('when a first transmission kept on the send row bounces later, then its history still says it was delivered', async () => {
+  const { runId, sendId, record, read } = await pendingSend('email');
+  const accepted = record(classifySmtpReply({ responseCode: 250, response: '250 ok' }));
+  await recordOutcomes(pool, runId, [accepted], EMAIL);
+  await pool.query(
+    `INSERT INTO inbound_report (received_at, fingerprint, kind, status, send_id, run_id, action, recipient, remote_text, status_code, code, error_type, error_reason, evidence, raw)
+     VALUES (now(), $1, 'dsn', 'pending', $2, $3, 'bounce', 'x', '550 5.1.1 gone', '5.1.1', 0, 'hard', 'unknown_user', '[]', 'raw')`,
+    [`fp-${sendId}`, sendId, runId],
+  );
+  await applyPendingReports(pool, runId, 3);
+  expect((await read()).send).toMatchObject({ result: 'error', delivered_at: null });
+  expect(await sendRepository(pool).attempts(sendId)).toMatchObject([
+    { attempt: 1, at: accepted.at, result: 'delivered', detail: accepted.outcome.detail, message_id: 'm-1' },
+  ]);
 });
