@@ -479,7 +479,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: 'workerMemoryLogSeconds',
     kind: 'int',
     default: '0',
-    doc: "seconds between a standalone worker's memory lines (V8 heap, external, RSS and its anonymous and file-backed parts), logged whatever `LOG_LEVEL`; for diagnosis; 0: off",
+    doc: "seconds between a standalone worker's memory lines (V8 heap, external, RSS and its anonymous and file-backed parts), JSON lines on standard error; for diagnosis; 0: off",
   },
   {
     env: 'METRICS_PORT',

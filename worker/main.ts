@@ -22,7 +22,7 @@ async function main() {
   logger.info({ config: describeConfig(config) }, 'starting worker');
   // The SDK's own lines through our logger, at LOG_LEVEL; it stops the workers on SIGINT/SIGTERM.
   installTemporalRuntime(logger);
-  const memoryLog = startMemoryLog(logger, config.workerMemoryLogSeconds);
+  const memoryLog = startMemoryLog(config.workerMemoryLogSeconds);
   const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
   const email = createEmailTransport({
     url: config.smtpUrl,

@@ -6,7 +6,6 @@
 // malloc) and file-backed pages (node's binary, the native modules). The peak
 // (VmHWM) is what the benchmark reports.
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
 
 const MiB = 1024 * 1024;
 
@@ -48,11 +47,15 @@ function mib(bytes: number): number {
   return Math.round(bytes / MiB);
 }
 
-/** Log the figures every `seconds` (0: never), whatever the logger's level; mark() logs one now; stop() ends it. */
-export function startMemoryLog(logger: Logger, seconds: number): { mark(at: string): void; stop(): void } {
+/**
+ * Write the figures, one JSON line on standard error (apart from the log, whatever
+ * LOG_LEVEL; the benchmark keeps a worker's standard error), every `seconds`
+ * (0: never); mark() writes one now; stop() ends it.
+ */
+export function startMemoryLog(seconds: number): { mark(at: string): void; stop(): void } {
   if (seconds <= 0) return { mark: () => undefined, stop: () => undefined };
-  const log = logger.child({ component: 'memory' }, { level: 'info' });
-  const line = (at: string) => log.info({ at, mib: memoryFigures() }, 'worker memory');
+  const line = (at: string) =>
+    process.stderr.write(`${JSON.stringify({ workerMemory: at, pid: process.pid, mib: memoryFigures() })}\n`);
   line('start');
   const timer = setInterval(() => line('interval'), seconds * 1000);
   timer.unref();
