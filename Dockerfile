@@ -15,6 +15,8 @@ COPY . .
 # The operator console's script and stylesheet (dist/console), served by the API at /.
 RUN node scripts/build-console.mjs
 # Production dependencies only: fail the build if a command's modules do not
-# load or the worker's workflow bundle cannot be built.
+# load or the worker's workflow bundle cannot be built. The bundle stays in
+# .cache/workflow-bundle, where the worker finds it fresh at start (it rebuilds
+# it there only if the sources differ: worker/workflow-bundle.ts).
 RUN npx tsx scripts/check-image-load.ts
 CMD ["npx", "tsx", "api/server.ts"]
