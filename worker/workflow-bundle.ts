@@ -41,7 +41,7 @@ interface Manifest {
 }
 
 /** The digest of the inputs, or null when one cannot be read or a missing path now exists. */
-function inputsKey(files: readonly string[], missing: readonly string[]): string | null {
+export function inputsKey(files: readonly string[], missing: readonly string[]): string | null {
   const hash = createHash('sha256');
   hash.update(`format ${FORMAT}\n`);
   hash.update(`sdk ${sdkVersion()}\n`);
