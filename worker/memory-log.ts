@@ -4,7 +4,8 @@
 // kernel's view of the whole process (/proc/self/smaps_rollup): anonymous
 // memory (V8's heaps, the workflow isolates' contexts, Temporal's Rust core,
 // malloc) and file-backed pages (node's binary, the native modules). The peak
-// (VmHWM) is what the benchmark reports.
+// (VmHWM) is what the benchmark reports. Each line carries the CPU time so far
+// (the 'ready' line's: what starting cost).
 import { readFileSync } from 'node:fs';
 
 const MiB = 1024 * 1024;
@@ -38,6 +39,12 @@ function procFigures(): Record<string, number> | null {
   }
 }
 
+/** The process's CPU time so far (user and system), in seconds. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return Math.round((user + system) / 10_000) / 100;
+}
+
 function kib(text: string, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
   return m ? Math.round(Number(m[1]) / 1024) : 0;
@@ -55,7 +62,9 @@ function mib(bytes: number): number {
 export function startMemoryLog(seconds: number): { mark(at: string): void; stop(): void } {
   if (seconds <= 0) return { mark: () => undefined, stop: () => undefined };
   const line = (at: string) =>
-    process.stderr.write(`${JSON.stringify({ workerMemory: at, pid: process.pid, mib: memoryFigures() })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ workerMemory: at, pid: process.pid, mib: memoryFigures(), cpuSeconds: cpuSeconds() })}\n`,
+    );
   line('start');
   const timer = setInterval(() => line('interval'), seconds * 1000);
   timer.unref();
