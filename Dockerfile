@@ -5,6 +5,10 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV SKIP_TEMPORAL_TOOLS=1 NODE_ENV=production
+# Two malloc arenas instead of glibc's 8 per core: the worker's threads (libuv,
+# V8, Temporal's Rust core) each held an arena of their own; its peak RSS at
+# 20,000 leads fell by about 40 MiB (npm run start:worker does the same).
+ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json ./
 # `npm ci` runs the project's postinstall step, so its scripts must be here
 # already (SKIP_TEMPORAL_TOOLS makes the tools step a no-op: the image uses a
