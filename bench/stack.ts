@@ -137,11 +137,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const logFd = openSync(opts.logFile, 'a');
     stops.push(async () => closeSync(logFd));
     const children: ChildProcess[] = [];
-    const startChild = (script: string, nodeFlags: string[] = []): ChildProcess => {
+    const startChild = (
+      script: string,
+      nodeFlags: string[] = [],
+      extraEnv: NodeJS.ProcessEnv = {},
+    ): ChildProcess => {
       // node --require tsx/cjs: the product's own process (npx tsx would put a launcher process above it).
       const c = spawn(process.execPath, [...nodeFlags, '--require', 'tsx/cjs', join(root, script)], {
         cwd: root,
-        env,
+        env: { ...env, ...extraEnv },
         stdio: ['ignore', 'ignore', logFd],
       });
       opts.registry.add(c.pid);
@@ -154,6 +158,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       startChild(
         'worker/main.ts',
         opts.workerCpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.workerCpuProf}`] : [],
+        // As `npm run start:worker` and the image start it (package.json, Dockerfile).
+        { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
       ),
     );
     await waitForPort('127.0.0.1', apiPort, 120_000, () => api.exitCode !== null);

@@ -90,6 +90,8 @@ export interface AppConfig extends ChannelSettings {
   workerMaxConcurrentActivities: number;
   /** Port of a standalone worker's Prometheus /metrics endpoint; 0 turns it off. */
   workerMetricsPort: number;
+  /** Seconds between a standalone worker's memory lines (heap, external, RSS by kind); 0 turns them off. */
+  workerMemoryLogSeconds: number;
   /** Port of the API process's Prometheus /metrics listener (its own listener, not the API's port); 0 turns it off. */
   metricsPort: number;
   /** Listen address of the /metrics listeners (API and standalone worker); loopback unless opened on purpose. */
@@ -471,6 +473,13 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     kind: 'int',
     default: '9464',
     doc: "port of the standalone worker's Prometheus `/metrics` listener (`npm start`: the API's metrics listener covers the worker); 0: off",
+  },
+  {
+    env: 'WORKER_MEMORY_LOG_SECONDS',
+    key: 'workerMemoryLogSeconds',
+    kind: 'int',
+    default: '0',
+    doc: "seconds between a standalone worker's memory lines (V8 heap, external, RSS and its anonymous and file-backed parts), JSON lines on standard error; for diagnosis; 0: off",
   },
   {
     env: 'METRICS_PORT',

@@ -1,12 +1,7 @@
 // Builds the workers of one process: the wizard queue (workflows and their
 // bookkeeping activities) and one queue per channel for sending, so send
 // capacity scales and is rate-limited per channel independently.
-import {
-  NativeConnection,
-  Worker,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundlePath } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities/wizard-run-activities';
@@ -28,6 +23,7 @@ import { startSmsReplyProcessing } from '../inbound/sms-replies';
 import { createDkimSigner } from '../channels/email/dkim';
 import { createSenderAuthActivities, senderAuthSettings } from '../activities/sender-auth-activities';
 import { ensureSendingDomainVerificationSchedule } from '../lifecycle/sending-domain-verification';
+import { workflowBundlePath } from './workflow-bundle';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -38,8 +34,8 @@ export interface WorkerDeps {
   config: AppConfig;
   /** The SMPP transport; without it no SMS worker is started (its receipts: startSmsReceipts). */
   sms?: SmsTransport;
-  /** A prebuilt bundle (tests build it once per process). */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** The workflow bundle's file; by default the fresh one of worker/workflow-bundle.ts. */
+  workflowBundle?: WorkflowBundlePath;
   /**
    * false: do not create the consistency sweep's Schedule (Temporal's
    * time-skipping test server has no Schedules). Production always creates it.
@@ -47,25 +43,17 @@ export interface WorkerDeps {
   schedules?: boolean;
 }
 
-let cachedBundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+let cachedBundle: Promise<WorkflowBundlePath> | null = null;
 
-/** Bundle the workflow code once per process. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  cachedBundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: quietBundlerLogger,
-  });
+/**
+ * The workflow bundle's file, checked fresh (and built when it is not, in a
+ * child process) once per process: worker/workflow-bundle.ts.
+ */
+export function workflowBundle(): Promise<WorkflowBundlePath> {
+  cachedBundle ??= workflowBundlePath();
+  cachedBundle.catch(() => (cachedBundle = null));
   return cachedBundle;
 }
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};
 
 export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;

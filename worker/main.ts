@@ -9,6 +9,7 @@ import { createWorkers, runWorkers, startSmsReceipts } from './create-workers';
 import { createSmsTransport } from '../channels/sms/transport';
 import { smppOptionsFromUrl } from '../channels/sms/smpp-url';
 import { installTemporalRuntime } from './temporal-runtime';
+import { startMemoryLog } from './memory-log';
 
 async function main() {
   const config = loadConfig();
@@ -21,6 +22,7 @@ async function main() {
   logger.info({ config: describeConfig(config) }, 'starting worker');
   // The SDK's own lines through our logger, at LOG_LEVEL; it stops the workers on SIGINT/SIGTERM.
   installTemporalRuntime(logger);
+  const memoryLog = startMemoryLog(config.workerMemoryLogSeconds);
   const pool = createPool(config.databaseUrl, config.workerMaxConcurrentActivities * 2 + 2);
   const email = createEmailTransport({
     url: config.smtpUrl,
@@ -50,7 +52,9 @@ async function main() {
       ? await startMetricsServer(config.workerMetricsPort, config.metricsHost)
       : undefined;
   if (metrics) logger.info({ host: metrics.host, port: metrics.port }, 'Prometheus metrics on /metrics');
+  memoryLog.mark('ready');
   await runWorkers(workers);
+  memoryLog.stop();
   await metrics?.close();
   await receipts?.stop();
   await sms?.close();

@@ -35,7 +35,7 @@ const WORD_BYTES = 45;
 
 /** Header values never carry line breaks: a break would start a new header (injection). */
 function oneLine(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ');
+  return value.indexOf('\n') < 0 && value.indexOf('\r') < 0 ? value : value.replace(/[\r\n]+/g, ' ');
 }
 
 /** RFC 2047 encoded words (UTF-8, base64), split on character boundaries, folded. */
@@ -75,13 +75,27 @@ export function formatAddress(value: string): string {
 
 /** RFC 5322 date-time in UTC, e.g. "Mon, 23 Nov 2026 15:16:12 +0000". */
 function formatDate(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
+  const second = Math.floor(date.getTime() / 1000);
+  if (second !== lastDate.second) lastDate = { second, text: date.toUTCString().replace(/GMT$/, '+0000') };
+  return lastDate.text;
+}
+// The messages of a second share their Date header: formatted once (the worker composes thousands a second).
+let lastDate = { second: NaN, text: '' };
+
+/** Every CRLF-separated line of `text` is at most `max` characters long (no array of lines made). */
+function linesAtMost(text: string, max: number): boolean {
+  let start = 0;
+  for (let end = text.indexOf(CRLF); end >= 0; end = text.indexOf(CRLF, start)) {
+    if (end - start > max) return false;
+    start = end + CRLF.length;
+  }
+  return text.length - start <= max;
 }
 
 /** A body part's headers and encoded content: 7bit when it is short-lined ASCII, else base64. */
 function encodePart(contentType: string, body: string): string {
   const normalized = body.replace(/\r\n|\r|\n/g, CRLF);
-  const sevenBit = isAscii(normalized) && normalized.split(CRLF).every((l) => l.length <= 998);
+  const sevenBit = isAscii(normalized) && linesAtMost(normalized, 998);
   const encoded = sevenBit
     ? normalized
     : (
@@ -97,9 +111,15 @@ function encodePart(contentType: string, body: string): string {
   ].join(CRLF);
 }
 
+// A batch's messages share their From: formatted once.
+let lastFrom: { value: string; formatted: string } | null = null;
+// Header names already checked: the same few on every message.
+const validHeaderNames = new Set<string>();
+
 /** The complete message source, CRLF line endings, ready for SMTP DATA. */
 export function composeMessage(m: MimeMessage): Buffer {
-  const head: string[] = [`From: ${formatAddress(m.from)}`, `To: ${formatAddress(m.to)}`];
+  if (m.from !== lastFrom?.value) lastFrom = { value: m.from, formatted: formatAddress(m.from) };
+  const head: string[] = [`From: ${lastFrom.formatted}`, `To: ${formatAddress(m.to)}`];
   if (m.replyTo) head.push(`Reply-To: ${formatAddress(m.replyTo)}`);
   head.push(
     `Subject: ${encodeUnstructured(m.subject)}`,
@@ -107,7 +127,10 @@ export function composeMessage(m: MimeMessage): Buffer {
     `Message-ID: ${oneLine(m.messageId)}`,
   );
   for (const [name, value] of Object.entries(m.headers ?? {})) {
-    if (!/^[!-9;-~]+$/.test(name)) throw new Error(`invalid header name: ${JSON.stringify(name)}`);
+    if (!validHeaderNames.has(name)) {
+      if (!/^[!-9;-~]+$/.test(name)) throw new Error(`invalid header name: ${JSON.stringify(name)}`);
+      if (validHeaderNames.size < 64) validHeaderNames.add(name);
+    }
     head.push(`${name}: ${encodeUnstructured(value)}`);
   }
   head.push('MIME-Version: 1.0');

@@ -36,21 +36,39 @@ interface Personalized {
   html?: string;
 }
 
-function personalizeEmail(template: TemplateRow, target: ClaimedSend): Personalized {
+/** A template's texts with the unsubscribe field parked: once per batch, not per message. */
+interface PreparedTemplate {
+  format: string;
+  subject: string;
+  text: string | null;
+  html: string | null;
+}
+
+function prepareTemplate(template: TemplateRow): PreparedTemplate {
+  const park = (source: string | null) =>
+    source ? source.replace(UNSUBSCRIBE_FIELD, UNSUBSCRIBE_MARK) : null;
+  return {
+    format: template.email_format ?? 'text',
+    subject: template.subject ?? '',
+    text: park(template.body_text),
+    html: park(template.body_html),
+  };
+}
+
+function personalizeEmail(template: PreparedTemplate, target: ClaimedSend): Personalized {
   const lead = {
     id: target.lead_id,
     name: target.name,
     email: target.address,
     attributes: target.attributes ?? {},
   };
-  const format = template.email_format ?? 'text';
   const body = (source: string | null, escape?: (s: string) => string) =>
-    source ? personalize(source.replace(UNSUBSCRIBE_FIELD, UNSUBSCRIBE_MARK), lead, escape) : undefined;
+    source ? personalize(source, lead, escape) : undefined;
   return {
     target,
-    subject: personalize(template.subject ?? '', lead),
-    text: format !== 'html' ? body(template.body_text) : undefined,
-    html: format !== 'text' ? body(template.body_html, escapeHtml) : undefined,
+    subject: personalize(template.subject, lead),
+    text: template.format !== 'html' ? body(template.text) : undefined,
+    html: template.format !== 'text' ? body(template.html, escapeHtml) : undefined,
   };
 }
 
@@ -68,7 +86,8 @@ export async function renderEmailBatch(
 ): Promise<Map<string, EmailMessage>> {
   const base = settings.publicBaseUrl.replace(/\/+$/, '');
   const linkOptions: RewriteOptions = { keepPrefixes: ownTrackingPrefixes(base) };
-  const mails = claimed.map((c) => personalizeEmail(template, c));
+  const prepared = prepareTemplate(template);
+  const mails = claimed.map((c) => personalizeEmail(prepared, c));
 
   const wanted: WantedToken[] = [];
   for (const m of mails) {

@@ -6,6 +6,12 @@ export default async function globalSetup() {
   const root = join(__dirname, '..', '..');
   // The console's files from console/src as they are now: the browser tests load what the API serves.
   execFileSync(process.execPath, [join(root, 'scripts', 'build-console.mjs')], { stdio: 'inherit' });
+  // The workflow bundle as the sources are now, once, before the test files' workers look for it.
+  execFileSync(
+    process.execPath,
+    ['--require', require.resolve('tsx/cjs'), join(root, 'scripts', 'build-workflow-bundle.ts'), '--quiet'],
+    { stdio: 'inherit' },
+  );
   const child = spawn(
     process.execPath,
     [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(__dirname, 'stack-main.ts')],
