@@ -19,11 +19,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function transport(url: string, extra: { maxConnections?: number; socketTimeoutMs?: number } = {}) {
+function transport(
+  url: string,
+  extra: { maxConnections?: number; maxMessages?: number; socketTimeoutMs?: number } = {},
+) {
   const t = createEmailTransport({
     url,
     maxConnections: extra.maxConnections ?? 1,
-    maxMessages: 1000,
+    maxMessages: extra.maxMessages ?? 1000,
     socketTimeoutMs: extra.socketTimeoutMs,
   });
   transports.push(t);
@@ -151,12 +154,12 @@ interface Received {
   raw: Buffer;
   secure: boolean;
   user: string | undefined;
+  /** The server's id of the session (connection) that carried it. */
+  session: string;
 }
 
 /** smtp-server with defaults for these tests; `received` gets every accepted message. */
-async function smtpServer(
-  options: SMTPServerOptions = {},
-): Promise<{
+async function smtpServer(options: SMTPServerOptions = {}): Promise<{
   url: (query?: string) => string;
   received: Received[];
   connections: () => number;
@@ -190,6 +193,7 @@ async function smtpServer(
           raw: Buffer.concat(parts),
           secure: session.secure,
           user: session.user as string | undefined,
+          session: session.id,
         });
         cb();
       });
@@ -339,6 +343,21 @@ describe('the smtp-server package', () => {
 
     expect(res.outcome).toMatchObject({ result: 'error', relayFault: 'relay_unreachable' });
     expect(res.outcome.detail).toContain('ETIMEDOUT');
+  });
+
+  test('when a connection has carried maxMessages, then it is replaced and every message arrives once', async () => {
+    const server = await smtpServer();
+    const t = transport(server.url(), { maxConnections: 2, maxMessages: 3 });
+    const to = Array.from({ length: 12 }, (_, i) => `r${i}@receiver.test`);
+    const results = await Promise.all(to.map((addr) => t.send(message(addr))));
+
+    expect(results.map((r) => r.outcome.result)).toEqual(Array(12).fill('sent'));
+    expect(server.received.map((m) => m.to).sort()).toEqual([...to].sort());
+    // At most three messages a connection, so at least four connections.
+    const perConnection = new Map<string, number>();
+    for (const m of server.received) perConnection.set(m.session, (perConnection.get(m.session) ?? 0) + 1);
+    expect(Math.max(...perConnection.values())).toBe(3);
+    expect(perConnection.size).toBeGreaterThanOrEqual(4);
   });
 
   test('when lines of the text begin with a dot, then they arrive as written', async () => {
