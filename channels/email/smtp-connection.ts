@@ -134,8 +134,6 @@ export class SmtpConnection {
   private first: SmtpJob | null;
   /** The command whose reply is awaited during setup (for errors). */
   private setupCommand = 'CONN';
-  /** Written (socket writes) so far: tests count them. */
-  writes = 0;
 
   constructor(
     private readonly endpoint: SmtpEndpoint,
@@ -403,8 +401,11 @@ export class SmtpConnection {
     switch (exp.kind) {
       case 'rset':
         if (!is2xx(r)) {
+          // The session is unusable, the messages sent along it were not refused: they go back.
           this.fail(
             smtpError(`Could not reset session state. response=${r.text}`, 'EPROTOCOL', r.text, 'RSET'),
+            true,
+            true,
           );
           return;
         }
@@ -515,7 +516,6 @@ export class SmtpConnection {
 
   private write(chunks: Buffer[]): void {
     if (this.ended) return;
-    this.writes++;
     const s = this.socket;
     if (chunks.length === 1) {
       s.write(chunks[0]!);
@@ -615,7 +615,7 @@ export class SmtpConnection {
    * goes back to the pool when the failure is transient and the connection had carried mail before
    * (`retry`), else fails with `error` at its own stage.
    */
-  private fail(error: TransportError, retry = true): void {
+  private fail(error: TransportError, retry = true, requeueUnsent = false): void {
     if (this.ended) return;
     const expected = this.expected;
     this.expected = [];
@@ -625,7 +625,8 @@ export class SmtpConnection {
       if (!('tx' in exp) || seen.has(exp.tx)) continue;
       const { tx } = exp;
       seen.add(tx);
-      const err: TransportError = { ...error };
+      // A copy per message (an Error's message is not an own enumerable property: named here).
+      const err: TransportError = { ...error, message: error.message };
       if (tx.dotWritten) err.command = exp.kind === 'dot' ? 'DATA' : error.command;
       else if (error.code === 'ETIMEDOUT')
         err.command = tx.stage === 'DATA' || tx.stage === 'DOT' ? 'CONN' : tx.stage;
@@ -634,17 +635,22 @@ export class SmtpConnection {
         this.settleOrRequeue(tx, tx.error, retry);
         continue;
       }
-      this.settleOrRequeue(tx, err, retry);
+      this.settleOrRequeue(tx, err, retry, requeueUnsent);
     }
     if (this.pendingBody) {
       const tx = this.pendingBody;
       this.pendingBody = null;
-      this.settleOrRequeue(tx, error.code === 'ETIMEDOUT' ? { ...error, command: 'CONN' } : error, retry);
+      this.settleOrRequeue(
+        tx,
+        error.code === 'ETIMEDOUT' ? { ...error, message: error.message, command: 'CONN' } : error,
+        retry,
+        requeueUnsent,
+      );
     }
     if (this.pendingLockStep) {
       const { tx } = this.pendingLockStep;
       this.pendingLockStep = null;
-      this.settleOrRequeue(tx, error, retry);
+      this.settleOrRequeue(tx, error, retry, requeueUnsent);
     }
     const first = this.first;
     this.first = null;
@@ -657,8 +663,9 @@ export class SmtpConnection {
     }
   }
 
-  private settleOrRequeue(tx: Transaction, error: TransportError, retry: boolean): void {
-    if (retry && !tx.dotWritten && tx.reused && isTransient(error)) this.host.requeue(tx.job, error);
+  private settleOrRequeue(tx: Transaction, error: TransportError, retry: boolean, always = false): void {
+    if (retry && !tx.dotWritten && (always || (tx.reused && isTransient(error))))
+      this.host.requeue(tx.job, error);
     else tx.job.settle({ ok: false, error });
   }
 }

@@ -25,8 +25,6 @@ export class SmtpPool implements SmtpConnectionHost {
   private readonly connections = new Set<SmtpConnection>();
   private readonly waiting = new Map<NodeJS.Timeout, { job: SmtpJob; error: TransportError }>();
   private closed = false;
-  /** Connections opened so far (tests and the bench read it). */
-  opened = 0;
 
   constructor(
     private readonly endpoint: SmtpEndpoint,
@@ -101,7 +99,6 @@ export class SmtpPool implements SmtpConnectionHost {
     while (spare > 0 && this.queue.length > 0 && this.connections.size < this.maxConnections) {
       const first = this.queue.shift()!;
       spare--;
-      this.opened++;
       this.connections.add(new SmtpConnection(this.endpoint, this, first));
     }
   }

@@ -342,7 +342,9 @@ describe('the smtp-server package', () => {
     const res = await transport(server.url(), { socketTimeoutMs: 300 }).send(message('stuck@receiver.test'));
 
     expect(res.outcome).toMatchObject({ result: 'error', relayFault: 'relay_unreachable' });
-    expect(res.outcome.detail).toContain('ETIMEDOUT');
+    // The detail names the command in flight and the timeout.
+    expect(res.outcome.detail).toContain('[RCPT TO]');
+    expect(res.outcome.detail).toContain('ETIMEDOUT Timeout');
   });
 
   test('when a connection has carried maxMessages, then it is replaced and every message arrives once', async () => {
