@@ -109,6 +109,8 @@ export interface SinkOptions {
   /** Append every transaction to this file (costs the sink CPU per message); none: counters only. */
   dumpFile?: string;
   log?: (line: string) => void;
+  /** More smtp-sink options (e.g. -p: no PIPELINING). */
+  extraArgs?: string[];
 }
 
 /** Arrivals observed since `mark()`: count and first/last arrival times (ms, monotonic). */
@@ -150,6 +152,7 @@ export class SmtpSinkProcess {
     // As root smtp-sink insists on dropping privileges after binding.
     if (process.getuid?.() === 0) args.push('-u', 'nobody');
     if (opts.dumpFile) args.push('-S', `${DUMP_MARKER}\\n`, '-D', opts.dumpFile);
+    if (opts.extraArgs) args.push(...opts.extraArgs);
     args.push(`127.0.0.1:${opts.port}`, '1024');
     const child = spawn(sinkBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const sink = new SmtpSinkProcess(child, opts);

@@ -1,10 +1,10 @@
-// The email transport: nodemailer's pooled SMTP connections carry messages
+// The email transport: our pooled, pipelining SMTP connections (./smtp-pool.ts) carry messages
 // composed by ./mime.ts. It sends
 // one message and returns a classified outcome; it decides no policy (retries,
 // validity) — that is domain/ and the workflow's business.
-import { Readable } from 'node:stream';
-import SMTPPool from 'nodemailer/lib/smtp-pool';
 import { composeMessage } from './mime';
+import { smtpError } from './smtp-connection';
+import { SmtpPool } from './smtp-pool';
 import type { MessageSigner } from './dkim';
 import {
   classifyAcceptedMessage,
@@ -55,26 +55,24 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
     throw new Error(`SMTP_URL must be smtp:// or smtps://, got ${url.protocol}`);
   }
-  // nodemailer's SMTP pool (connections, STARTTLS, AUTH, requeue on a closed
-  // idle connection, RSET after a refusal), driven without its Mailer layer:
-  // our source is already composed, and the Mailer's per-message MIME tree
-  // was a fifth of the worker's CPU even for raw messages.
-  const pool = new SMTPPool({
-    host: url.hostname,
-    port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 25)),
-    secure: url.protocol === 'smtps:',
-    auth: url.username
-      ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
-      : undefined,
-    maxConnections: opts.maxConnections,
-    maxMessages: opts.maxMessages,
-    connectionTimeout: opts.connectionTimeoutMs ?? 30_000,
-    greetingTimeout: opts.connectionTimeoutMs ?? 30_000,
-    socketTimeout: opts.socketTimeoutMs ?? 120_000,
-    // Local relays and sinks often offer no TLS; STARTTLS is used when offered.
-    ignoreTLS: url.searchParams.get('tls') === 'off',
-    tls: { rejectUnauthorized: url.searchParams.get('tls') !== 'insecure' },
-  });
+  // Our own pipelining SMTP client (./smtp-pool.ts, ./smtp-connection.ts): a message's content, its
+  // final dot and the next message's envelope leave in one write.
+  const pool = new SmtpPool(
+    {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 25)),
+      secure: url.protocol === 'smtps:',
+      // Local relays and sinks often offer no TLS; STARTTLS is used when offered.
+      startTls: url.searchParams.get('tls') !== 'off',
+      rejectUnauthorized: url.searchParams.get('tls') !== 'insecure',
+      user: url.username ? decodeURIComponent(url.username) : undefined,
+      pass: url.username ? decodeURIComponent(url.password) : undefined,
+      connectionTimeoutMs: opts.connectionTimeoutMs ?? 30_000,
+      socketTimeoutMs: opts.socketTimeoutMs ?? 120_000,
+      maxMessages: opts.maxMessages,
+    },
+    opts.maxConnections,
+  );
 
   let signer: MessageSigner | null = null;
   return {
@@ -82,29 +80,23 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
       signer = s;
     },
     async send(message) {
+      const refused = envelopeError(message);
+      if (refused) return failed(refused);
       // Signed as composed, before the pool sees it; a signing failure (keys unreadable) fails the
       // attempt as ours, never as the recipient's.
       const composed = composeMessage(message);
       const source = signer ? await signer.sign(composed, message.from) : composed;
-      try {
-        const info = await submit(pool, message, source);
-        // One recipient per message: a rejection of it arrives as EENVELOPE, so
-        // reaching here means the receiving server accepted the message.
+      const result = await pool.send(message.envelopeFrom.trim(), message.to.trim(), source);
+      // One recipient per message: a refusal of it is an error, so success means the receiving
+      // server accepted the message.
+      if (result.ok) {
         return {
           outcome: classifyAcceptedMessage(),
           messageId: message.messageId,
-          response: typeof info.response === 'string' ? info.response : null,
-        };
-      } catch (err) {
-        const e = err as TransportError & { rejectedErrors?: TransportError[] };
-        const first = e.rejectedErrors?.[0];
-        const source: TransportError = first ? { ...first, code: e.code ?? first.code } : e;
-        return {
-          outcome: classifyTransportError(source),
-          messageId: null,
-          response: typeof source.response === 'string' ? source.response : (source.message ?? null),
+          response: result.response,
         };
       }
+      return failed(result.error);
     },
     close() {
       pool.close();
@@ -112,26 +104,22 @@ export function createEmailTransport(opts: EmailTransportOptions): EmailTranspor
   };
 }
 
-/**
- * Queue one composed message on the pool. What the pool reads of a queued
- * message (nodemailer's transport contract, pinned with the package version):
- * its envelope, its Message-ID, and a fresh stream of its source per attempt
- * (a message requeued after a closed connection is read again).
- */
-function submit(pool: SMTPPool, message: EmailMessage, source: Buffer): Promise<SMTPPool.SentMessageInfo> {
-  const envelope = { from: message.envelopeFrom, to: [message.to] };
-  const queued = {
-    data: {},
-    message: {
-      getEnvelope: () => envelope,
-      messageId: () => message.messageId,
-      getHeader: (name: string) => (name.toLowerCase() === 'message-id' ? message.messageId : undefined),
-      createReadStream: () => Readable.from([source], { objectMode: false }),
-    },
+function failed(error: TransportError): EmailSendResult {
+  return {
+    outcome: classifyTransportError(error),
+    messageId: null,
+    response: typeof error.response === 'string' ? error.response : (error.message ?? null),
   };
-  return new Promise((resolve, reject) =>
-    pool.send(queued as never, (err, info) =>
-      err ? reject(err) : resolve(info as SMTPPool.SentMessageInfo),
-    ),
-  );
+}
+
+/** The envelope checks nodemailer made before talking to anyone (same codes and texts). */
+function envelopeError(message: EmailMessage): TransportError | null {
+  const from = message.envelopeFrom.trim();
+  const to = message.to.trim();
+  if (!to) return smtpError('No recipients defined', 'EENVELOPE', null, 'API');
+  if (/[\r\n<>]/.test(from))
+    return smtpError(`Invalid sender ${JSON.stringify(from)}`, 'EENVELOPE', null, 'API');
+  if (/[\r\n<>]/.test(to))
+    return smtpError(`Invalid recipient ${JSON.stringify(to)}`, 'EENVELOPE', null, 'API');
+  return null;
 }
