@@ -3,7 +3,6 @@
 // is a time in the account's zone, whatever the browser's own zone is, and the
 // API gets it as ISO 8601 with that zone's offset at that moment.
 
-
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
 
 function wallParts(zone: string, at: number) {
