@@ -67,7 +67,11 @@ export async function complaintFigures(
   by: 'domain' | 'run',
   keys: readonly (string | number)[] | null,
 ): Promise<Map<string, ComplaintFigures>> {
-  const key = by === 'domain' ? FROM_DOMAIN_SQL : 's.run_id::text';
+  // Counted per template (or run) first, then keyed: the From domain is read from each template
+  // once, not from every send of 30 days (issue 17: per send, the regular expression cost a run's
+  // preparation 1.7 s at 100,000 sends of history, growing with the history).
+  const unit = by === 'domain' ? 's.template_id' : 's.run_id';
+  const key = by === 'domain' ? FROM_DOMAIN_SQL : 'g.unit::text';
   const res = await db.query<{
     key: string;
     delivered_7d: number;
@@ -76,22 +80,28 @@ export async function complaintFigures(
     complaints_30d: number;
   }>(
     `WITH x AS (
-       SELECT ${key} AS key, 'd' AS kind, s.delivered_at AS at
-         FROM send s JOIN template t ON t.id = s.template_id
+       SELECT ${unit} AS unit, 'd' AS kind, s.delivered_at AS at
+         FROM send s
         WHERE s.channel = 'email' AND s.result = 'delivered' AND s.delivered_at > now() - interval '30 days'
           AND ($2::int[] IS NULL OR s.run_id = ANY($2::int[]))
        UNION ALL
-       SELECT ${key}, 'c', r.received_at
-         FROM inbound_report r JOIN send s ON s.id = r.send_id JOIN template t ON t.id = s.template_id
+       SELECT ${unit}, 'c', r.received_at
+         FROM inbound_report r JOIN send s ON s.id = r.send_id
         WHERE r.action = 'complaint' AND r.received_at > now() - interval '30 days'
           AND ($2::int[] IS NULL OR s.run_id = ANY($2::int[]))
+     ), g AS (
+       SELECT unit,
+              count(*) FILTER (WHERE kind = 'd' AND at > now() - interval '7 days') AS delivered_7d,
+              count(*) FILTER (WHERE kind = 'c' AND at > now() - interval '7 days') AS complaints_7d,
+              count(*) FILTER (WHERE kind = 'd') AS delivered_30d,
+              count(*) FILTER (WHERE kind = 'c') AS complaints_30d
+         FROM x GROUP BY unit
+     ), keyed AS (
+       SELECT ${key} AS key, g.* FROM g${by === 'domain' ? ' JOIN template t ON t.id = g.unit' : ''}
      )
-     SELECT key,
-            count(*) FILTER (WHERE kind = 'd' AND at > now() - interval '7 days')::int AS delivered_7d,
-            count(*) FILTER (WHERE kind = 'c' AND at > now() - interval '7 days')::int AS complaints_7d,
-            count(*) FILTER (WHERE kind = 'd')::int AS delivered_30d,
-            count(*) FILTER (WHERE kind = 'c')::int AS complaints_30d
-       FROM x WHERE key IS NOT NULL AND ($1::text[] IS NULL OR key = ANY($1::text[]))
+     SELECT key, sum(delivered_7d)::int AS delivered_7d, sum(complaints_7d)::int AS complaints_7d,
+            sum(delivered_30d)::int AS delivered_30d, sum(complaints_30d)::int AS complaints_30d
+       FROM keyed WHERE key IS NOT NULL AND ($1::text[] IS NULL OR key = ANY($1::text[]))
       GROUP BY key`,
     [
       keys === null ? null : keys.map(String),
