@@ -112,14 +112,20 @@ function failed(error: TransportError): EmailSendResult {
   };
 }
 
-/** The envelope checks nodemailer made before talking to anyone (same codes and texts). */
+/**
+ * The envelope checks nodemailer made before talking to anyone (same codes and texts), and a NUL
+ * byte, which no SMTP command line may carry (RFC 5321 §4.1: a server may cut the line there).
+ */
+// eslint-disable-next-line no-control-regex
+const ENVELOPE_BREAKERS = /[\r\n<>\x00]/;
+
 function envelopeError(message: EmailMessage): TransportError | null {
   const from = message.envelopeFrom.trim();
   const to = message.to.trim();
   if (!to) return smtpError('No recipients defined', 'EENVELOPE', null, 'API');
-  if (/[\r\n<>]/.test(from))
+  if (ENVELOPE_BREAKERS.test(from))
     return smtpError(`Invalid sender ${JSON.stringify(from)}`, 'EENVELOPE', null, 'API');
-  if (/[\r\n<>]/.test(to))
+  if (ENVELOPE_BREAKERS.test(to))
     return smtpError(`Invalid recipient ${JSON.stringify(to)}`, 'EENVELOPE', null, 'API');
   return null;
 }

@@ -63,6 +63,25 @@ test('when the relay refuses a recipient, then that message is a hard error and 
   expect(sink.messagesTo('next@receiver.test')).toHaveLength(1);
 });
 
+test('when an address would break the SMTP command line (CR LF, angle brackets, NUL), then the message is refused before any server sees it', async () => {
+  for (const to of [
+    'a@receiver.test\r\nRCPT TO:<b@receiver.test>',
+    '<c@receiver.test>',
+    'd@receiver.test\u0000e',
+  ]) {
+    const res = await transport.send(message(to));
+    expect(res.outcome).toMatchObject({ result: 'pre_error' });
+    expect(res.response).toContain('Invalid recipient');
+  }
+  const badSender = await transport.send(
+    message('f@receiver.test', { envelopeFrom: 'b+x\u0000@bounce.example.test' }),
+  );
+  expect(badSender.outcome.result).toBe('error');
+  expect(badSender.response).toContain('Invalid sender');
+  expect(sink.messagesTo('b@receiver.test')).toHaveLength(0);
+  expect(sink.messagesTo('f@receiver.test')).toHaveLength(0);
+});
+
 test('when the relay closed the pooled connections between messages, then the next message goes out on a new one', async () => {
   expect((await transport.send(message('before@receiver.test'))).outcome.result).toBe('sent');
   // The relay restarts on the same port: every idle pooled connection is gone.
