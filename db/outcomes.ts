@@ -112,12 +112,12 @@ export function countDeltas(records: readonly Recorded[]): RecordedCounts {
  */
 export function recordedCounts(records: readonly OutcomeRecord[], rules: RecordingRules): RecordedCounts {
   if (rules.pendingOnly) throw new Error('counts of pending-only recording depend on what was pending');
-  return countDeltas(
-    records.map((r) => ({
-      attempt: r.attempt,
-      result: r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result,
-    })),
-  );
+  return countDeltas(records.map((r) => ({ attempt: r.attempt, result: recordedResult(r, rules) })));
+}
+
+/** The result a record is stored with: an accepted send is what the channel counts acceptance as. */
+function recordedResult(r: OutcomeRecord, rules: RecordingRules): string {
+  return r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result;
 }
 
 /**
@@ -136,7 +136,7 @@ export async function recordOutcomes(
   if (records.length === 0) return { ...NO_COUNTS };
   // Sends are locked in a stable order (leads and addresses sort themselves in applyValidity).
   const sorted = [...records].sort((a, b) => (BigInt(a.sendId) < BigInt(b.sendId) ? -1 : 1));
-  const resultOf = (r: OutcomeRecord) => (r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result);
+  const resultOf = (r: OutcomeRecord) => recordedResult(r, rules);
   const col = <T>(f: (r: OutcomeRecord) => T) => sorted.map(f);
   // What the send and its attempt row both keep of the outcome, in this order.
   const outcomeCols = [
