@@ -3,7 +3,7 @@
 // size. A scratch embedded PostgreSQL with pg_stat_statements, a run's pending sends, and for each
 // group size the same number of messages recorded by `--writers` concurrent writers (a run's
 // batches in flight), each its own counter slot. Prints, per size: calls, the statement's mean
-// time (pg_stat_statements), its time per message, and the wall time per message including
+// time (pg_stat_statements) and its planning time, its time per message, and the wall time per message including
 // commits. Asserts nothing.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -50,7 +50,12 @@ async function main() {
     port: await freePort(),
     database: 'groups',
     persistent: false,
-    postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements'],
+    postgresFlags: [
+      '-c',
+      'shared_preload_libraries=pg_stat_statements',
+      '-c',
+      'pg_stat_statements.track_planning=on',
+    ],
   });
   const pool = createPool(pg.url, WRITERS + 1);
   try {
@@ -84,8 +89,8 @@ async function main() {
     await pool.query('VACUUM ANALYZE');
     const outcome = classifySmtpReply({ responseCode: 250, response: '250 2.0.0 Ok: queued as 4XYZ' });
     console.log(`writers ${WRITERS}, ${MESSAGES} messages per size`);
-    console.log('| group | calls | statement ms/call | statement µs/msg | wall µs/msg |');
-    console.log('|---|---|---|---|---|');
+    console.log('| group | calls | planning ms/call | statement ms/call | statement µs/msg | wall µs/msg |');
+    console.log('|---|---|---|---|---|---|');
     let next = 0;
     for (const size of SIZES) {
       const mine = sends.slice(next, next + MESSAGES);
@@ -113,15 +118,15 @@ async function main() {
       );
       const wallUs = Number(process.hrtime.bigint() - started) / 1000;
       const st = (
-        await pool.query<{ calls: string; ms: number }>(
-          `SELECT calls, total_exec_time AS ms FROM pg_stat_statements
+        await pool.query<{ calls: string; ms: number; plan: number }>(
+          `SELECT calls, total_exec_time AS ms, total_plan_time AS plan FROM pg_stat_statements
             WHERE query LIKE 'WITH v AS%' AND query LIKE '%INSERT INTO wizard_run_counter%'`,
         )
       ).rows[0];
       const calls = Number(st?.calls ?? 0);
       const ms = st?.ms ?? 0;
       console.log(
-        `| ${size} | ${calls} | ${(ms / calls).toFixed(2)} | ${((ms * 1000) / MESSAGES).toFixed(0)} | ${(wallUs / MESSAGES).toFixed(0)} |`,
+        `| ${size} | ${calls} | ${((st?.plan ?? 0) / calls).toFixed(2)} | ${(ms / calls).toFixed(2)} | ${((ms * 1000) / MESSAGES).toFixed(0)} | ${(wallUs / MESSAGES).toFixed(0)} |`,
       );
     }
   } finally {

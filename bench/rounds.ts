@@ -206,8 +206,9 @@ export async function productRound(o: ProductOptions): Promise<RoundResult> {
   const rowsAfter = await rowsWritten(stack.pool);
   if (o.pgStats) {
     const top = await stack.pool.query(
-      `SELECT calls, round(total_exec_time)::int AS total_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
-         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25`,
+      `SELECT calls, round(total_exec_time)::int AS total_ms, round(total_plan_time)::int AS plan_ms, rows,
+              left(regexp_replace(query, '\\s+', ' ', 'g'), 150) AS query
+         FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25`,
     );
     console.table(top.rows);
     const tablesAfter = await rowsByTable(stack.pool);

@@ -80,7 +80,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       port: await freePort(),
       database: 'bench',
       persistent: false,
-      postgresFlags: opts.pgStats ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : [],
+      // Planning is timed too: a statement planned at every call pays it per group of outcomes.
+      postgresFlags: opts.pgStats
+        ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on']
+        : [],
     });
     stops.push(() => pg.stop());
     const postmaster = Number(

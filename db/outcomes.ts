@@ -438,9 +438,11 @@ const recordDeliveriesSql = (counterSlot: boolean, keepRowAttempts: boolean) => 
      RETURNING 1
    )
    SELECT (SELECT count(*) FROM upd)::int AS updated, (SELECT count(*) FROM run)::int AS run`;
-// Not prepared (named): a prepared statement soon runs a generic plan, which for this statement
-// (arrays of unknown length joined to send, lead and address_status) measured 37 ms a call against
-// 5 ms planned each time (issue 17, bench/RESULTS.md).
+// Prepared (named): planned at each call, this statement cost PostgreSQL 1.1-1.3 ms of planning a
+// group (as much as executing it), 238 µs a message in all; its generic plan, index probes by
+// send, lead and address, runs faster than the custom ones (2026-12-03 evening, bench/RESULTS.md).
+// An earlier form of the statement, prepared in the morning, ran a generic plan ten times slower:
+// measure again (npm run bench -- --pg-stats prints planning time) when its joins change.
 const RECORD_DELIVERIES = [false, true].map((slot) =>
   [false, true].map((keep) => recordDeliveriesSql(slot, keep)),
 );
@@ -455,10 +457,10 @@ async function recordDeliveries(
   counterSlot: string | null,
 ): Promise<RecordedCounts> {
   const deltas = countDeltas(sorted.map((r) => ({ attempt: r.attempt, result: 'delivered' })));
+  const keepV = sorted.some((r) => (r.transmission ?? r.attempt) > 1) ? 1 : 0;
   await db.query({
-    text: RECORD_DELIVERIES[counterSlot === null ? 0 : 1]![
-      sorted.some((r) => (r.transmission ?? r.attempt) > 1) ? 1 : 0
-    ]!,
+    name: `record_deliveries_${counterSlot === null ? 0 : 1}_${keepV}`,
+    text: RECORD_DELIVERIES[counterSlot === null ? 0 : 1]![keepV]!,
     values: [
       col((r) => r.sendId),
       ...outcomeCols.map((c, i) => (i === 0 ? c.map(() => rules.acceptedAs) : c)),
