@@ -88,7 +88,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 5 * 1024 * 1024,
     // Long enough for every path parameter's schema to judge it (a 400 naming it); longer ones get 414.
-    maxParamLength: 2000,
+    // A router option (Fastify 5 deprecates it at the top level: FSTDEP022 at every start).
+    routerOptions: { maxParamLength: 2000 },
     // Node's default of 16 KiB for the request line and headers answers 431 (not a documented 4xx)
     // before any schema can judge a long query string, e.g. a URL of 8,000 characters, each
     // percent-encoded to up to 12 bytes; with room for that, the schema answers 400 naming it.
