@@ -261,6 +261,7 @@ export const TABLES = {
     first_id: col.int8(),
     last_id: col.int8(),
   },
+  /** Targets of runs prepared before sends were created at preparation (migration 20261206100000); no longer written. */
   run_target: {
     run_id: col.int4(),
     seq: col.int4(),
