@@ -254,13 +254,35 @@ function candidateSql(spec: CandidateSpec, leads: string): string {
 export const NEW_SEND_TOKEN = `replace(gen_random_uuid()::text, '-', '')`;
 
 /**
- * A run's send no batch has reached (alias `s`): created at preparation, never attempted, not held.
- * Before sends were created at preparation such a target had no send row, so every reader that
- * shows sends to a user (history, lists, exports, searches) leaves these out; the unsent list shows
- * them as pending, as it showed the targets without a send.
+ * A run's send no batch has reached (alias `s`): pending, never attempted, and untouched since the
+ * run's preparation made it (every write to a send moves its updated_at: an outcome, a hold, a
+ * cancel handing claims back). Before sends were created at preparation such a target had no send
+ * row, so every reader that shows sends to a user (history, lists, exports, searches) leaves these
+ * out; the unsent list shows them as pending, as it showed the targets without a send.
  */
 export const unreachedSend = (s: string) =>
-  `(${s}.run_id IS NOT NULL AND ${s}.result = 'pending' AND ${s}.attempts = 0 AND ${s}.next_attempt_at IS NULL AND ${s}.message_id IS NULL)`;
+  `(${s}.run_id IS NOT NULL AND ${s}.result = 'pending' AND ${s}.attempts = 0 AND ${s}.next_attempt_at IS NULL AND ${s}.message_id IS NULL AND ${s}.updated_at = ${s}.created_at)`;
+
+/**
+ * A cancelled batch hands back the claims it never sent: each goes back to the state it was claimed
+ * from (a first attempt: pending, never attempted; a wave's: its error, due now), and is marked
+ * touched (updated_at): a user sees it among the run's sends, as before sends were created at
+ * preparation, when the claim had made its row.
+ */
+export async function handBackClaims(
+  db: Queryable,
+  rest: ReadonlyArray<Pick<ClaimedSend, 'send_id' | 'resend'>>,
+): Promise<void> {
+  if (rest.length === 0) return;
+  await db.query(
+    `UPDATE send s SET attempts = CASE WHEN s.result = 'pending' THEN 0 ELSE s.attempts - 1 END,
+                       resends = CASE WHEN s.result = 'pending' THEN 0 ELSE s.resends - v.resend::int END,
+                       next_attempt_at = CASE WHEN s.result = 'error' THEN now() ELSE s.next_attempt_at END,
+                       updated_at = now()
+      FROM unnest($1::bigint[], $2::bool[]) AS v(id, resend) WHERE s.id = v.id`,
+    [rest.map((c) => c.send_id), rest.map((c) => c.resend)],
+  );
+}
 
 /** Seqs per run_send_block row: a batch's range is read between its blocks' lowest and highest send id. */
 export const SEQ_BLOCK = 100;

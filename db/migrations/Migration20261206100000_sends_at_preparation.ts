@@ -22,6 +22,14 @@ export class Migration20261206100000_sends_at_preparation extends Migration {
     this.addSql(
       `create table if not exists "run_send_block" ("run_id" int not null references "wizard_run" ("id") on delete cascade, "block" int not null, "first_id" bigint not null, "last_id" bigint not null, primary key ("run_id", "block"));`,
     );
+    // A send a claim made and a cancel handed back (pending, never attempted) is shown among its
+    // run's sends; one never reached is not (db/run-queries.ts unreachedSend: untouched since made).
+    this.addSql(
+      `update "send" set "updated_at" = "updated_at" + interval '1 millisecond'
+        where "run_id" is not null and "result" = 'pending' and "attempts" = 0 and "next_attempt_at" is null
+          and "message_id" is null and "updated_at" = "created_at"
+          and exists (select 1 from "run_target" t where t."run_id" = "send"."run_id");`,
+    );
     this.addSql(
       `update "send" s set "seq" = t."seq"
          from "run_target" t join "wizard_run" r on r."id" = t."run_id"

@@ -4,7 +4,13 @@
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { recordOutcomes, type RecordingRules } from '../../db/outcomes';
-import { claimTargetBatch, prepareEmailTargets, transitionRun, type ClaimedSend } from '../../db/run-queries';
+import {
+  claimTargetBatch,
+  handBackClaims,
+  prepareEmailTargets,
+  transitionRun,
+  type ClaimedSend,
+} from '../../db/run-queries';
 import { sendRepository } from '../../db/repositories/sends';
 import { wizardRunRepository } from '../../db/repositories/wizard-runs';
 import { listStatement } from '../../db/list-export-queries';
@@ -152,12 +158,13 @@ test('when a batch is retried after an interruption, then the pending sends befo
   );
 });
 
-test('when a run is cancelled mid-way, then its unsent list shows every target not sent as pending and its sent lists only what went out', async () => {
+test('when a run is cancelled mid-way, then its unsent list shows every target not sent as pending and its sends are those its batches reached, as before', async () => {
   const { runId, leadIds } = await emailRun(12);
   await prepareEmailTargets(pool, runId);
   const first = await claimTargetBatch(pool, runId, 1, 5, false, 4);
   await deliver(runId, first.slice(0, 2));
-  // The cancel reaches the batch: it stops, its claims never sent stay pending, never attempted.
+  // The cancel reaches the batch: it stops and hands back its claims never sent; the run ends.
+  await handBackClaims(pool, first.slice(2));
   expect(await transitionRun(pool, runId, ['running'], 'cancelled', { completedAt: true })).toBe(true);
 
   const run = (await pool.query('SELECT * FROM wizard_run WHERE id = $1', [runId])).rows[0];
@@ -173,15 +180,16 @@ test('when a run is cancelled mid-way, then its unsent list shows every target n
   expect((await exported('unsent')).map((r) => [r.lead_id, r.reason])).toEqual(
     leadIds.slice(2).map((id) => [id, 'pending']),
   );
-  expect((await exported('sent')).map((r) => [r.lead_id, r.result])).toEqual(
-    leadIds.slice(0, 2).map((id) => [id, 'delivered']),
-  );
+  // The run's sends: what its one batch claimed (two delivered, three handed back pending), not the
+  // targets no batch reached, which had no send before sends were created at preparation.
+  const reached = leadIds.slice(0, 5).map((id, i) => [id, i < 2 ? 'delivered' : 'pending']);
+  expect((await exported('sent')).map((r) => [r.lead_id, r.result])).toEqual(reached);
   const ofRun = await sendRepository(pool).ofRun(runId, { limit: 100 });
-  expect(ofRun.map((s) => s.lead_id)).toEqual(leadIds.slice(0, 2));
-  // A lead's history has no send of a run that never reached it.
+  expect(ofRun.map((s) => [s.lead_id, s.result])).toEqual(reached);
+  // A lead's history: no send of a run that never reached it.
   expect(await sendRepository(pool).ofLead(leadIds[7]!, { limit: 10 })).toEqual([]);
-  expect((await sendRepository(pool).ofLead(leadIds[0]!, { limit: 10 })).map((s) => s.result)).toEqual([
-    'delivered',
+  expect((await sendRepository(pool).ofLead(leadIds[3]!, { limit: 10 })).map((s) => s.result)).toEqual([
+    'pending',
   ]);
 });
 
