@@ -100,8 +100,8 @@ export interface ChannelSender {
   sendSingle?(claimed: ClaimedSend, template: TemplateRow): Promise<void>;
   /**
    * At most this many of a batch's messages are sent without a durable record at once
-   * (domain/repeat-bound.ts): a retried batch counts as resends only the interrupted claims that
-   * can have gone out. Absent: every interrupted claim counts as a resend.
+   * (domain/repeat-bound.ts): a retried batch counts as resends only the unrecorded sends of its
+   * range that can have gone out. Absent: every unrecorded send of the range counts as a resend.
    */
   resendWindow?: number;
 }

@@ -109,7 +109,7 @@ export async function holdSends(
 ): Promise<void> {
   if (held.length === 0) return;
   await db.query(
-    `UPDATE send s SET attempts = s.attempts - 1, next_attempt_at = v.until, updated_at = now()
+    `UPDATE send s SET attempts = greatest(s.attempts - 1, 0), next_attempt_at = v.until, updated_at = now()
        FROM unnest($1::bigint[], $2::timestamptz[]) AS v(id, until) WHERE s.id = v.id`,
     [held.map((h) => h.sendId), held.map((h) => h.until.toISOString())],
   );

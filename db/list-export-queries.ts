@@ -4,6 +4,7 @@
 // (run_id, lead_id) unique index of send gives that order without a sort
 // for the sent list).
 import type { Pool, PoolClient } from 'pg';
+import { unreachedSend } from './run-queries';
 
 export const RUN_LISTS = ['sent', 'unsent', 'openers', 'clickers', 'unopened', 'url-clickers'] as const;
 export type RunList = (typeof RUN_LISTS)[number];
@@ -47,7 +48,7 @@ export function listStatement(
                      s.error_type, s.error_reason, s.sent_at, s.delivered_at, s.opened_at, s.click_count, s.sms_segments,
                      NOT ${LIVE} AS lead_deleted
                 FROM send s LEFT JOIN lead l ON l.id = s.lead_id
-               WHERE s.run_id = $1 ORDER BY s.lead_id`,
+               WHERE s.run_id = $1 AND NOT ${unreachedSend('s')} ORDER BY s.lead_id`,
         params: [runId],
       };
     case 'unsent':
@@ -55,9 +56,7 @@ export function listStatement(
         sql: `SELECT u.lead_id, coalesce(l.name, '') AS name, u.address, NULL::bigint AS send_id, u.reason FROM (
                 SELECT e.lead_id, e.address, e.reason FROM run_exclusion e WHERE e.run_id = $1
                 UNION ALL
-                SELECT t.lead_id, t.address, 'pending' FROM run_target t
-                  LEFT JOIN send s ON s.run_id = t.run_id AND s.lead_id = t.lead_id
-                 WHERE t.run_id = $1 AND (s.id IS NULL OR s.result = 'pending')
+                SELECT s.lead_id, s.address, 'pending' FROM send s WHERE s.run_id = $1 AND s.result = 'pending'
               ) u LEFT JOIN lead l ON l.id = u.lead_id ORDER BY u.lead_id`,
         params: [runId],
       };

@@ -115,6 +115,14 @@ export function recordedCounts(records: readonly OutcomeRecord[], rules: Recordi
   return countDeltas(records.map((r) => ({ attempt: r.attempt, result: recordedResult(r, rules) })));
 }
 
+/**
+ * The transmission a record is of (its attempt row's number): the send row's `attempts` after it is
+ * recorded, and `resends` the transmissions beyond the wave (a first batch's claim writes nothing).
+ */
+function transmissionOf(r: OutcomeRecord): number {
+  return r.transmission ?? r.attempt;
+}
+
 /** The result a record is stored with: an accepted send is what the channel counts acceptance as. */
 function recordedResult(r: OutcomeRecord, rules: RecordingRules): string {
   return r.outcome.result === 'sent' ? rules.acceptedAs : r.outcome.result;
@@ -164,8 +172,9 @@ export async function recordOutcomes(
     const updated = await client.query<{ id: string }>(
       `WITH v AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::timestamptz[], $9::timestamptz[], $10::text[], $11::int[], $12::text[])
-                  AS v(id, result, code, detail, error_type, error_reason, message_id, at, next_at, body, segments, account)
+                              $8::timestamptz[], $9::timestamptz[], $10::text[], $11::int[], $12::text[], $15::int[], $16::int[])
+                  AS v(id, result, code, detail, error_type, error_reason, message_id, at, next_at, body, segments, account,
+                       tx, resends)
        )
        UPDATE send s
           SET result = v.result, code = v.code, detail = v.detail, error_type = v.error_type,
@@ -174,7 +183,8 @@ export async function recordOutcomes(
               line_account_name = coalesce(v.account, s.line_account_name),
               sent_at = CASE WHEN v.result = 'pre_error' AND NOT $13 THEN s.sent_at ELSE coalesce(s.sent_at, v.at) END,
               delivered_at = CASE WHEN v.result = 'delivered' THEN v.at END,
-              next_attempt_at = v.next_at, updated_at = now()
+              next_attempt_at = v.next_at, attempts = greatest(s.attempts, v.tx), resends = greatest(s.resends, v.resends),
+              updated_at = now()
          FROM v WHERE s.id = v.id AND (NOT $14 OR s.result = 'pending')
        RETURNING s.id`,
       [
@@ -187,6 +197,8 @@ export async function recordOutcomes(
         col((r) => r.extra?.lineAccountName ?? null),
         rules.stampPreErrors,
         rules.pendingOnly,
+        col(transmissionOf),
+        col((r) => transmissionOf(r) - r.attempt),
       ],
     );
     await client.query(
@@ -375,9 +387,10 @@ export const KEEP_ROW_ATTEMPT = (
  */
 const recordDeliveriesSql = (counterSlot: boolean, keepRowAttempts: boolean) => `WITH v AS (
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
-                          $8::timestamptz[], $9::int[], $10::text[], $11::text[], $12::int[], $13::text[])
+                          $8::timestamptz[], $9::int[], $10::text[], $11::text[], $12::int[], $13::text[],
+                          $${counterSlot ? 22 : 21}::int[])
               AS v(id, result, code, detail, error_type, error_reason, message_id, at, attempt, resend_reason,
-                   original_message_id, lead, address)
+                   original_message_id, lead, address, resends)
    ), ${
      keepRowAttempts
        ? `kept AS (
@@ -392,6 +405,7 @@ const recordDeliveriesSql = (counterSlot: boolean, keepRowAttempts: boolean) => 
         SET result = v.result, code = v.code, detail = v.detail, error_type = v.error_type,
             error_reason = v.error_reason, message_id = coalesce(v.message_id, s.message_id),
             sent_at = coalesce(s.sent_at, v.at), delivered_at = v.at, next_attempt_at = NULL,
+            attempts = greatest(s.attempts, v.attempt), resends = greatest(s.resends, v.resends),
             first_attempt_at = CASE WHEN v.attempt = 1 AND v.resend_reason IS NULL THEN coalesce(s.first_attempt_at, v.at) END,
             updated_at = now()
        FROM v WHERE s.id = v.id
@@ -478,6 +492,7 @@ async function recordDeliveries(
       deltas.errors,
       deltas.preErrors,
       ...(counterSlot === null ? [] : [counterSlot]),
+      col((r) => transmissionOf(r) - r.attempt),
     ],
   });
   return deltas;

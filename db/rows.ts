@@ -254,6 +254,14 @@ export const TABLES = {
     address: nullable(col.text()),
     reason: col.text(),
   },
+  /** Per run and block of 100 seqs, the lowest and highest id of its sends: a batch's range through send_run_id_idx. */
+  run_send_block: {
+    run_id: col.int4(),
+    block: col.int4(),
+    first_id: col.int8(),
+    last_id: col.int8(),
+  },
+  /** Targets of runs prepared before sends were created at preparation (migration 20261206100000); no longer written. */
   run_target: {
     run_id: col.int4(),
     seq: col.int4(),
@@ -299,6 +307,8 @@ export const TABLES = {
     ignored_error: col.bool(),
     /** Set: the row itself records the send's first transmission, made at this time (no attempt row 1). */
     first_attempt_at: nullable(col.timestamptz()),
+    /** The target's number in its run (1..targets), set when the run is prepared: the batches' ranges. */
+    seq: nullable(col.int4()),
   },
   send_attempt: {
     id: col.int8(),

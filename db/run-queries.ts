@@ -250,13 +250,51 @@ function candidateSql(spec: CandidateSpec, leads: string): string {
        )`;
 }
 
+/** The token a new send is made with (its tracking and report correlation key). */
+export const NEW_SEND_TOKEN = `replace(gen_random_uuid()::text, '-', '')`;
+
+/**
+ * A run's send no batch has reached (alias `s`): pending, never attempted, and untouched since the
+ * run's preparation made it (every write to a send moves its updated_at: an outcome, a hold, a
+ * cancel handing claims back). Before sends were created at preparation such a target had no send
+ * row, so every reader that shows sends to a user (history, lists, exports, searches) leaves these
+ * out; the unsent list shows them as pending, as it showed the targets without a send.
+ */
+export const unreachedSend = (s: string) =>
+  `(${s}.run_id IS NOT NULL AND ${s}.result = 'pending' AND ${s}.attempts = 0 AND ${s}.next_attempt_at IS NULL AND ${s}.message_id IS NULL AND ${s}.updated_at = ${s}.created_at)`;
+
+/**
+ * A cancelled batch hands back the claims it never sent: each goes back to the state it was claimed
+ * from (a first attempt: pending, never attempted; a wave's: its error, due now), and is marked
+ * touched (updated_at): a user sees it among the run's sends, as before sends were created at
+ * preparation, when the claim had made its row.
+ */
+export async function handBackClaims(
+  db: Queryable,
+  rest: ReadonlyArray<Pick<ClaimedSend, 'send_id' | 'resend'>>,
+): Promise<void> {
+  if (rest.length === 0) return;
+  await db.query(
+    `UPDATE send s SET attempts = CASE WHEN s.result = 'pending' THEN 0 ELSE s.attempts - 1 END,
+                       resends = CASE WHEN s.result = 'pending' THEN 0 ELSE s.resends - v.resend::int END,
+                       next_attempt_at = CASE WHEN s.result = 'error' THEN now() ELSE s.next_attempt_at END,
+                       updated_at = now()
+      FROM unnest($1::bigint[], $2::bool[]) AS v(id, resend) WHERE s.id = v.id`,
+    [rest.map((c) => c.send_id), rest.map((c) => c.resend)],
+  );
+}
+
+/** Seqs per run_send_block row: a batch's range is read between its blocks' lowest and highest send id. */
+export const SEQ_BLOCK = 100;
+
 /**
  * Resolve a run's targets in one statement (SPEC 2, rules in
- * domain/target-exclusions.ts): every candidate lead is either numbered into
- * run_target or recorded in run_exclusion with the first reason that applies
- * (duplicates of one dedupe key after the first). Excluded leads get no send
- * record. Idempotent: a run already prepared returns what was recorded. Each
- * channel supplies only the SQL of its rules' inputs.
+ * domain/target-exclusions.ts): every candidate lead is either a target, whose
+ * send is created here pending and never attempted, numbered (send.seq) for
+ * the batches' ranges, or recorded in run_exclusion with the first reason that
+ * applies (duplicates of one dedupe key after the first). Excluded leads get no
+ * send record. Idempotent: a run already prepared returns what was recorded.
+ * Each channel supplies only the SQL of its rules' inputs.
  */
 export async function prepareTargets(
   pool: Pool,
@@ -301,13 +339,26 @@ export async function prepareTargets(
          INSERT INTO run_exclusion (run_id, lead_id, address, reason)
          SELECT $1, lead_id, address, coalesce(reason, 'duplicate') FROM ranked WHERE reason IS NOT NULL OR dup_rank > 1
          RETURNING 1
+       ), numbered AS (
+         SELECT row_number() OVER (ORDER BY lead_id) AS seq, lead_id, address, ignored_error
+           FROM ranked WHERE reason IS NULL AND dup_rank = 1
        ), tgt AS (
-         INSERT INTO run_target (run_id, seq, lead_id, address, ignored_error)
-         SELECT $1, row_number() OVER (ORDER BY lead_id), lead_id, address, ignored_error FROM ranked WHERE reason IS NULL AND dup_rank = 1
+         -- The run's sends, pending and never attempted, their ids taken in seq order.
+         INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts,
+                           ignored_error, seq)
+         SELECT $1, r.channel, t.lead_id, t.address, r.template_id, r.template_title, ${NEW_SEND_TOKEN}, 'pending', 0,
+                t.ignored_error, t.seq
+           FROM numbered t CROSS JOIN (SELECT channel, template_id, template_title FROM wizard_run WHERE id = $1) r
+          ORDER BY t.seq
+         RETURNING id, seq
+       ), blocks AS (
+         INSERT INTO run_send_block (run_id, block, first_id, last_id)
+         SELECT $1, (seq - 1) / ${SEQ_BLOCK}, min(id), max(id) FROM tgt GROUP BY 2
          RETURNING 1
        )
        -- $3 and $4 are typed here too: a channel that reads neither leaves them unused.
        SELECT (SELECT count(*) FROM tgt)::int AS targets, (SELECT count(*) FROM excl)::int AS excluded,
+              (SELECT count(*) FROM blocks)::int AS blocks,
               $3::boolean AS include_already_sent, $4::boolean AS permission_filter`,
       params,
     );
@@ -354,7 +405,7 @@ export function prepareEmailTargets(
 
 async function countPrepared(db: Queryable, runId: number): Promise<PreparedTargets> {
   const res = await db.query<PreparedTargets>(
-    `SELECT (SELECT count(*) FROM run_target WHERE run_id = $1)::int AS targets,
+    `SELECT (SELECT count(*) FROM send WHERE run_id = $1)::int AS targets,
             (SELECT count(*) FROM run_exclusion WHERE run_id = $1)::int AS excluded`,
     [runId],
   );
@@ -382,11 +433,25 @@ export interface ClaimedSend {
 }
 
 /**
- * Create the send records of a target range (one per run and lead: the unique
- * key makes a repeated batch harmless) and claim those never attempted.
- * `reclaimInterrupted` also claims sends an earlier, interrupted execution of
- * this same batch claimed but never recorded (no attempt row): they are sent
- * again, the one at-least-once window (see README, reliability).
+ * The sends of a run's target range [$2, $3] ($1 the run): read through send_run_id_idx between the
+ * lowest and highest send id of the range's blocks (run_send_block), filtered on seq. No index on
+ * seq: the range costs the blocks' id span, one row per 100 sends written at preparation.
+ */
+const RANGE_SENDS = `SELECT s.* FROM send s
+   WHERE s.run_id = $1 AND s.seq BETWEEN $2 AND $3
+     AND s.id >= (SELECT min(b.first_id) FROM run_send_block b
+                   WHERE b.run_id = $1 AND b.block BETWEEN ($2::int - 1) / ${SEQ_BLOCK} AND ($3::int - 1) / ${SEQ_BLOCK})
+     AND s.id <= (SELECT max(b.last_id) FROM run_send_block b
+                   WHERE b.run_id = $1 AND b.block BETWEEN ($2::int - 1) / ${SEQ_BLOCK} AND ($3::int - 1) / ${SEQ_BLOCK})`;
+
+/**
+ * The sends of a target range to send now, with their leads: a read, nothing written (the sends were
+ * created pending at preparation; the outcome recording writes the attempt). A first execution
+ * takes the range's sends never attempted. `reclaimInterrupted` (a retried batch) takes every
+ * first-wave send of the range still pending and not held: an earlier, interrupted execution may
+ * have sent some of them, the one at-least-once window (see README, reliability). Sends go out in
+ * send id order with at most `resendWindow` unrecorded at once, so those before the last recorded
+ * send of the range and the first `resendWindow` after it are resends (null: all of them are).
  */
 export async function claimTargetBatch(
   pool: Pool,
@@ -396,60 +461,42 @@ export async function claimTargetBatch(
   reclaimInterrupted: boolean,
   resendWindow: number | null = null,
 ): Promise<ClaimedSend[]> {
-  // New sends are created already claimed (attempt 1): one write per send.
-  const fresh = await pool.query<ClaimedSend>(
-    `WITH claimed AS (
-       INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts,
-                         ignored_error)
-       SELECT t.run_id, r.channel, t.lead_id, t.address, r.template_id, r.template_title,
-              replace(gen_random_uuid()::text, '-', ''), 'pending', 1, t.ignored_error
-         FROM run_target t JOIN wizard_run r ON r.id = t.run_id
-        WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
-       ON CONFLICT (run_id, lead_id) DO NOTHING
-       RETURNING id AS send_id, lead_id, address, token, attempts AS attempt, attempts AS transmission,
-                 false AS resend, message_id
-     )
-     ${withLead}`,
-    [runId, fromSeq, toSeq],
-  );
-  if (!reclaimInterrupted) return fresh.rows;
-  // A retried batch: also sends of this range claimed but never recorded,
-  // and claims a cancel handed back (attempts 0), except those held for later.
-  // An interrupted claim may have gone out: its batch sent in send id order,
-  // at most `resendWindow` of them unrecorded at once, so those before the
-  // last recorded send of the range and the first `resendWindow` after it are
-  // resends (null: every interrupted claim is).
-  // The range's sends are found from its run_target rows, one unique-index probe each (LATERAL with
-  // LIMIT 1 cannot be flattened into a join the planner reorders), and read once: just after a
-  // PostgreSQL restart, with no statistics yet, the planner joined send and run_target the other way
-  // round and a retried batch's claim spun for many minutes of CPU in the cluster drills.
+  if (!reclaimInterrupted) {
+    const fresh = await pool.query<ClaimedSend>(
+      `WITH claimed AS (
+         SELECT s.id AS send_id, s.lead_id, s.address, s.token, 1 AS attempt, 1 AS transmission, false AS resend,
+                s.message_id
+           FROM (${RANGE_SENDS}) s
+          WHERE s.result = 'pending' AND s.attempts = 0 AND s.resends = 0 AND s.next_attempt_at IS NULL
+       )
+       ${withLead}`,
+      [runId, fromSeq, toSeq],
+    );
+    return fresh.rows;
+  }
+  // A pending send's transmissions so far, counting the one an interrupted execution may have made:
+  // at least one (sends claimed by the claims of before this change carry theirs in attempts).
   const again = await pool.query<ClaimedSend>(
-    `WITH range_sends AS MATERIALIZED (
-       SELECT s.* FROM run_target t
-        CROSS JOIN LATERAL (SELECT * FROM send s WHERE s.run_id = t.run_id AND s.lead_id = t.lead_id LIMIT 1) s
-        WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
+    `WITH range_sends AS MATERIALIZED (${RANGE_SENDS}
      ), cand AS MATERIALIZED (
-       SELECT s.id, s.attempts > s.resends AS interrupted FROM range_sends s
+       SELECT s.id, greatest(s.attempts, s.resends + 1) AS prior, s.resends FROM range_sends s
         WHERE s.result = 'pending' AND s.next_attempt_at IS NULL AND s.attempts - s.resends <= 1
           AND NOT EXISTS (SELECT 1 FROM send_attempt a WHERE a.send_id = s.id AND a.attempt = s.attempts)
      ), last_recorded AS MATERIALIZED (
        SELECT coalesce(max(s.id), 0) AS id FROM range_sends s WHERE s.result <> 'pending'
      ), ranked AS (
-       SELECT c.id, c.interrupted AND (c.id < l.id OR $4::int IS NULL
-                OR row_number() OVER (PARTITION BY c.interrupted AND c.id > l.id ORDER BY c.id) <= $4::int) AS resend
+       SELECT c.*, (c.id < l.id OR $4::int IS NULL
+                    OR row_number() OVER (PARTITION BY c.id > l.id ORDER BY c.id) <= $4::int) AS resend
          FROM cand c CROSS JOIN last_recorded l
      ), claimed AS (
-       UPDATE send s SET attempts = CASE WHEN r.resend THEN s.attempts + 1 ELSE s.resends + 1 END,
-                         resends = s.resends + r.resend::int, updated_at = now()
-         FROM ranked r WHERE s.id = r.id
-       RETURNING s.id AS send_id, s.lead_id, s.address, s.token, s.attempts - s.resends AS attempt,
-                 s.attempts AS transmission, r.resend, s.message_id
+       SELECT s.id AS send_id, s.lead_id, s.address, s.token, 1 AS attempt,
+              CASE WHEN r.resend THEN r.prior + 1 ELSE r.resends + 1 END AS transmission, r.resend, s.message_id
+         FROM ranked r JOIN range_sends s ON s.id = r.id
      )
      ${withLead}`,
     [runId, fromSeq, toSeq, resendWindow],
   );
-  const seen = new Set(fresh.rows.map((r) => r.send_id));
-  return [...fresh.rows, ...again.rows.filter((r) => !seen.has(r.send_id))];
+  return again.rows;
 }
 
 const withLead = `SELECT c.*, coalesce(l.name, '') AS name, coalesce(l.attributes, '{}'::jsonb) AS attributes

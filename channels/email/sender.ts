@@ -6,7 +6,13 @@ import type { Logger } from 'pino';
 import { planAfterAttempt } from '../../domain/retry-plan';
 import type { RetryPolicy } from '../../domain/retry-schedule';
 import { retryPolicyOf } from '../../config/config';
-import { prepareEmailTargets, clearRunHold, setRunHold, type ClaimedSend } from '../../db/run-queries';
+import {
+  prepareEmailTargets,
+  clearRunHold,
+  handBackClaims,
+  setRunHold,
+  type ClaimedSend,
+} from '../../db/run-queries';
 import { randomUUID } from 'node:crypto';
 import {
   foldRunCounters,
@@ -451,14 +457,7 @@ export function createEmailSender(deps: EmailSenderDeps): ChannelSender {
     }
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
       // Claims never sent go back to the state they were claimed from.
-      const rest = claimed.slice(next);
-      await pool.query(
-        `UPDATE send s SET attempts = CASE WHEN s.result = 'pending' THEN 0 ELSE s.attempts - 1 END,
-                           resends = CASE WHEN s.result = 'pending' THEN 0 ELSE s.resends - v.resend::int END,
-                           next_attempt_at = CASE WHEN s.result = 'error' THEN now() ELSE s.next_attempt_at END
-          FROM unnest($1::bigint[], $2::bool[]) AS v(id, resend) WHERE s.id = v.id`,
-        [rest.map((c) => c.send_id), rest.map((c) => c.resend)],
-      );
+      await handBackClaims(pool, claimed.slice(next));
     }
     return total;
   }

@@ -228,9 +228,10 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
     }
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
       // Claims never pushed go back to the state they were claimed from.
-      await pool.query(`UPDATE send SET attempts = 0 WHERE id = ANY($1::bigint[]) AND result = 'pending'`, [
-        claimed.slice(next).map((c) => c.send_id),
-      ]);
+      await pool.query(
+        `UPDATE send SET attempts = 0, updated_at = now() WHERE id = ANY($1::bigint[]) AND result = 'pending'`,
+        [claimed.slice(next).map((c) => c.send_id)],
+      );
     }
     return total;
   }

@@ -203,7 +203,8 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
       // Claims never sent go back to the state they were claimed from (as email does).
       await pool.query(
-        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END WHERE id = ANY($1::bigint[])`,
+        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END, updated_at = now()
+          WHERE id = ANY($1::bigint[])`,
         [claimed.slice(next).map((c) => c.send_id)],
       );
     } else if (unsent.length > 0) {

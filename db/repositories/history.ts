@@ -4,6 +4,7 @@
 import type { Pool } from 'pg';
 import type { Queryable } from '../pool';
 import type { Row } from '../rows';
+import { unreachedSend } from '../run-queries';
 import type { CompiledFilter } from '../../domain/segment-filter';
 import { leadAccessLog, runResponders, runUnopened } from '../tracking-queries';
 import { cursorRows, listStatement, type ListRow, type RunList } from '../list-export-queries';
@@ -82,6 +83,8 @@ async function searchHistory<R extends object>(
   db: Queryable,
   opts: {
     from: string;
+    /** Rows of `from` never shown (a predicate on its alias). */
+    hidden?: string;
     select: string;
     fields: SearchFields;
     query: Record<string, unknown>;
@@ -96,7 +99,7 @@ async function searchHistory<R extends object>(
   const sortValue = opts.sort.column ? `${opts.sort.column}::text` : 'NULL::text';
   const res = await db.query<R & { __sort_value: string | null; __id: string }>(
     `SELECT ${opts.select}, ${sortValue} AS __sort_value, ${opts.sort.idColumn}::text AS __id FROM ${opts.from}
-      WHERE TRUE AND ${where.sql} AND ${keyset.after.sql}
+      WHERE ${opts.hidden ? `NOT ${opts.hidden}` : 'TRUE'} AND ${where.sql} AND ${keyset.after.sql}
       ORDER BY ${keyset.orderBy} LIMIT $${params.length}`,
     params,
   );
@@ -208,6 +211,7 @@ export function historyRepository(pool: Pool) {
     sends: (s: HistorySearch<SendSort>) =>
       searchHistory<Row<'send'>>(pool, {
         from: 'send s',
+        hidden: unreachedSend('s'),
         select: 's.*',
         fields: SEND_FIELDS,
         query: s.query,

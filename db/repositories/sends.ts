@@ -2,6 +2,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction } from '../pool';
 import type { Row } from '../rows';
+import { unreachedSend } from '../run-queries';
 
 /** A send as stored. */
 export type SendRow = Row<'send'>;
@@ -46,7 +47,8 @@ export function sendRepository(pool: Pool) {
       q: { channel?: string; cursor?: string | number; limit: number },
     ): Promise<SendRow[]> {
       const res = await pool.query<SendRow>(
-        `SELECT * FROM send WHERE lead_id = $1 AND ($2::text IS NULL OR channel = $2) AND ($3::bigint IS NULL OR id < $3)
+        `SELECT * FROM send s WHERE lead_id = $1 AND ($2::text IS NULL OR channel = $2) AND ($3::bigint IS NULL OR id < $3)
+            AND NOT ${unreachedSend('s')}
           ORDER BY id DESC LIMIT $4`,
         [leadId, q.channel ?? null, q.cursor ?? null, q.limit + 1],
       );
@@ -61,7 +63,8 @@ export function sendRepository(pool: Pool) {
       const res = await pool.query<SendRow & { lead_deleted: boolean }>(
         `SELECT s.*, (l.id IS NULL OR l.deleted_at IS NOT NULL OR l.merged_into_id IS NOT NULL) AS lead_deleted
            FROM send s LEFT JOIN lead l ON l.id = s.lead_id
-          WHERE s.run_id = $1 AND ($2::bigint IS NULL OR s.id > $2) ORDER BY s.id LIMIT $3`,
+          WHERE s.run_id = $1 AND ($2::bigint IS NULL OR s.id > $2) AND NOT ${unreachedSend('s')}
+          ORDER BY s.id LIMIT $3`,
         [runId, q.cursor ?? null, q.limit + 1],
       );
       return res.rows;

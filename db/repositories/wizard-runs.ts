@@ -156,11 +156,9 @@ export function wizardRunRepository(pool: Pool) {
              WHERE e.run_id = $1 AND ($2::int IS NULL OR e.lead_id > $2)
              ORDER BY e.lead_id LIMIT $3)
            UNION ALL
-           (SELECT t.lead_id, t.address, 'pending' FROM run_target t
-             WHERE $5 AND t.run_id = $1 AND ($2::int IS NULL OR t.lead_id > $2)
-               AND NOT EXISTS (SELECT 1 FROM send s
-                                WHERE s.run_id = t.run_id AND s.lead_id = t.lead_id AND s.result <> 'pending')
-             ORDER BY t.lead_id LIMIT $3)
+           (SELECT s.lead_id, s.address, 'pending' FROM send s
+             WHERE $5 AND s.run_id = $1 AND ($2::int IS NULL OR s.lead_id > $2) AND s.result = 'pending'
+             ORDER BY s.lead_id LIMIT $3)
          ) u ORDER BY u.lead_id LIMIT $4 OFFSET $6`,
         [run.id, page.afterLeadId, n, page.limit, anyPending, page.offset],
       );

@@ -367,10 +367,13 @@ async function sentBefore(channel: TargetChannel, leadId: number, templateId: nu
 }
 
 async function recordedPreparation(runId: number) {
-  const targets = await pool.query<{ lead_id: number; address: string; ignored_error: boolean }>(
-    'SELECT lead_id, address, ignored_error FROM run_target WHERE run_id = $1 ORDER BY seq',
+  // A run's targets are its sends, created pending and never attempted, numbered 1..n in lead order.
+  const targets = await pool.query<{ lead_id: number; address: string; ignored_error: boolean; seq: number }>(
+    `SELECT lead_id, address, ignored_error, seq FROM send
+      WHERE run_id = $1 AND result = 'pending' AND attempts = 0 ORDER BY seq`,
     [runId],
   );
+  expect(targets.rows.map((r) => r.seq)).toEqual(targets.rows.map((_, i) => i + 1));
   const excluded = await pool.query<{ lead_id: number; address: string | null; reason: string }>(
     'SELECT lead_id, address, reason FROM run_exclusion WHERE run_id = $1 ORDER BY lead_id',
     [runId],

@@ -62,8 +62,9 @@ describe('the send history condition of the segment filter', () => {
     expect(f.sql).toContain('hs.opened_at IS NULL');
     expect(f.sql).toContain('NOT EXISTS (SELECT 1 FROM tracking_event hu');
     expect(f.params).toEqual([['email'], [3, 4], ['error'], [42550], '2026-01-01T00:00:00.000Z']);
+    // A run's send no batch has reached yet is no history (db/run-queries.ts unreachedSend).
     expect(compileSegmentFilter({ sends: { exists: false } }).sql).toBe(
-      '(NOT EXISTS (SELECT 1 FROM send hs WHERE hs.lead_id = l.id))',
+      "(NOT EXISTS (SELECT 1 FROM send hs WHERE hs.lead_id = l.id AND NOT (hs.run_id IS NOT NULL AND hs.result = 'pending' AND hs.attempts = 0 AND hs.next_attempt_at IS NULL AND hs.message_id IS NULL AND hs.updated_at = hs.created_at)))",
     );
   });
 
