@@ -21,6 +21,7 @@ import type { AddressChannel } from '../domain/address-status';
 import { compileSegmentFilter } from '../domain/segment-filter';
 import { inTransaction, type Queryable } from './pool';
 import type { Row } from './rows';
+import { withSendTokens } from './send-token';
 
 /** A wizard run as stored: the columns db/rows.ts declares. */
 export type RunRow = Row<'wizard_run'>;
@@ -365,6 +366,7 @@ export interface ClaimedSend {
   send_id: string;
   lead_id: number;
   address: string;
+  /** The send's token (VERP, Message-ID): the one stored before, else derived from its id (db/send-token.ts). */
   token: string;
   /** Set when the relay already accepted this attempt before an interruption (see markAccepted). */
   message_id: string | null;
@@ -402,7 +404,7 @@ export async function claimTargetBatch(
        INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts,
                          ignored_error)
        SELECT t.run_id, r.channel, t.lead_id, t.address, r.template_id, r.template_title,
-              replace(gen_random_uuid()::text, '-', ''), 'pending', 1, t.ignored_error
+              NULL, 'pending', 1, t.ignored_error
          FROM run_target t JOIN wizard_run r ON r.id = t.run_id
         WHERE t.run_id = $1 AND t.seq BETWEEN $2 AND $3
        ON CONFLICT (run_id, lead_id) DO NOTHING
@@ -412,7 +414,7 @@ export async function claimTargetBatch(
      ${withLead}`,
     [runId, fromSeq, toSeq],
   );
-  if (!reclaimInterrupted) return fresh.rows;
+  if (!reclaimInterrupted) return withSendTokens(pool, fresh.rows, sendIdOf);
   // A retried batch: also sends of this range claimed but never recorded,
   // and claims a cancel handed back (attempts 0), except those held for later.
   // An interrupted claim may have gone out: its batch sent in send id order,
@@ -449,8 +451,11 @@ export async function claimTargetBatch(
     [runId, fromSeq, toSeq, resendWindow],
   );
   const seen = new Set(fresh.rows.map((r) => r.send_id));
-  return [...fresh.rows, ...again.rows.filter((r) => !seen.has(r.send_id))];
+  return withSendTokens(pool, [...fresh.rows, ...again.rows.filter((r) => !seen.has(r.send_id))], sendIdOf);
 }
+
+/** A claimed send's token: the one stored before, else derived from its id (db/send-token.ts). */
+const sendIdOf = (c: ClaimedSend) => c.send_id;
 
 const withLead = `SELECT c.*, coalesce(l.name, '') AS name, coalesce(l.attributes, '{}'::jsonb) AS attributes
                     FROM claimed c LEFT JOIN lead l ON l.id = c.lead_id ORDER BY c.send_id`;
@@ -490,7 +495,7 @@ export async function claimRetryBatch(
      ${withLead}`,
     [runId, dueBy, limit, reclaimInterrupted],
   );
-  return res.rows;
+  return withSendTokens(pool, res.rows, sendIdOf);
 }
 
 /** Claim a single send (no run) for its one attempt. */
@@ -510,7 +515,7 @@ export async function claimSingleSend(
      ${withLead}`,
     [sendId, reclaimInterrupted],
   );
-  return res.rows[0] ?? null;
+  return (await withSendTokens(pool, res.rows, sendIdOf))[0] ?? null;
 }
 
 /**
