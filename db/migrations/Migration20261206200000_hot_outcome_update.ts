@@ -67,6 +67,8 @@ export class Migration20261206200000_hot_outcome_update extends Migration {
   }
 
   override async down(): Promise<void> {
+    // Sends made since store no token: they get a random one, and the derived tokens already in
+    // their mails' return paths stop resolving (bounces then fall back to the recipient address).
     this.addSql(
       `update "send" set "token" = replace(gen_random_uuid()::text, '-', '') where "token" is null;`,
     );
