@@ -24,6 +24,8 @@ const arg = (name: string, dflt: number) => {
 const WRITERS = arg('--writers', 4);
 const MESSAGES = arg('--messages', 8000);
 const SIZES = [5, 10, 20, 40, 80];
+/** `--fillfactor N`: the send table's fillfactor for this measurement (default: the migrations'). */
+const FILLFACTOR = arg('--fillfactor', 0);
 
 const EMAIL: RecordingRules = {
   acceptedAs: 'delivered',
@@ -64,6 +66,7 @@ async function main() {
     await orm.close();
     await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const total = MESSAGES * SIZES.length;
+    if (FILLFACTOR > 0) await pool.query(`ALTER TABLE send SET (fillfactor = ${Math.trunc(FILLFACTOR)})`);
     await pool.query(
       `INSERT INTO lead (name, email) SELECT 'L' || g, 'l' || g || '@example.test' FROM generate_series(1, $1) g`,
       [total],
@@ -89,13 +92,34 @@ async function main() {
     await pool.query('VACUUM ANALYZE');
     const outcome = classifySmtpReply({ responseCode: 250, response: '250 2.0.0 Ok: queued as 4XYZ' });
     console.log(`writers ${WRITERS}, ${MESSAGES} messages per size`);
-    console.log('| group | calls | planning ms/call | statement ms/call | statement µs/msg | wall µs/msg |');
-    console.log('|---|---|---|---|---|---|');
+    console.log(
+      '| group | calls | planning ms/call | statement ms/call | statement µs/msg | wall µs/msg | HOT share of send updates | WAL bytes/msg |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|');
+    const walNow = async () =>
+      (await pool.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
+    // Backends report their counters at most once a second (idle ones later): read until they settle.
+    const sendUpdates = async () => {
+      let last = '';
+      for (let still = 0; still < 2;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const r = await pool.query<{ upd: string; hot: string }>(
+          `SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'send'`,
+        );
+        const now = `${r.rows[0]?.upd ?? 0} ${r.rows[0]?.hot ?? 0}`;
+        still = now === last ? still + 1 : 0;
+        last = now;
+      }
+      const [upd, hot] = last.split(' ').map(Number);
+      return { upd: upd ?? 0, hot: hot ?? 0 };
+    };
     let next = 0;
     for (const size of SIZES) {
       const mine = sends.slice(next, next + MESSAGES);
       next += MESSAGES;
       await pool.query('SELECT pg_stat_statements_reset()');
+      const updBefore = await sendUpdates();
+      const walBefore = await walNow();
       const started = process.hrtime.bigint();
       await Promise.all(
         Array.from({ length: WRITERS }, async (_, w) => {
@@ -123,12 +147,31 @@ async function main() {
             WHERE query LIKE 'WITH v AS%' AND query LIKE '%INSERT INTO wizard_run_counter%'`,
         )
       ).rows[0];
+      const walBytes = Number(
+        (
+          await pool.query<{ b: string }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint AS b', [
+            await walNow(),
+            walBefore,
+          ])
+        ).rows[0]!.b,
+      );
+      const updAfter = await sendUpdates();
+      const upd = updAfter.upd - updBefore.upd;
+      const hotShare = upd > 0 ? `${((100 * (updAfter.hot - updBefore.hot)) / upd).toFixed(0)} %` : '–';
       const calls = Number(st?.calls ?? 0);
       const ms = st?.ms ?? 0;
       console.log(
-        `| ${size} | ${calls} | ${((st?.plan ?? 0) / calls).toFixed(2)} | ${(ms / calls).toFixed(2)} | ${((ms * 1000) / MESSAGES).toFixed(0)} | ${(wallUs / MESSAGES).toFixed(0)} |`,
+        `| ${size} | ${calls} | ${((st?.plan ?? 0) / calls).toFixed(2)} | ${(ms / calls).toFixed(2)} | ${((ms * 1000) / MESSAGES).toFixed(0)} | ${(wallUs / MESSAGES).toFixed(0)} | ${hotShare} | ${(walBytes / MESSAGES).toFixed(0)} |`,
       );
     }
+    const size = (
+      await pool.query<{ heap: string; idx: string }>(
+        `SELECT pg_relation_size('send') AS heap, pg_indexes_size('send') AS idx`,
+      )
+    ).rows[0]!;
+    console.log(
+      `send after ${total} sends recorded: heap ${(Number(size.heap) / total).toFixed(0)} bytes/send, indexes ${(Number(size.idx) / total).toFixed(0)} bytes/send`,
+    );
   } finally {
     await pool.end();
     await pg.stop();

@@ -171,6 +171,8 @@ export async function productRound(o: ProductOptions): Promise<RoundResult> {
   );
   if (o.pgStats) await stack.pool.query('SELECT pg_stat_statements_reset()');
   const tablesBefore = o.pgStats ? await rowsByTable(stack.pool) : null;
+  const sendUpdatesBefore = o.pgStats ? await sendUpdates(stack.pool) : null;
+  const walBefore = o.pgStats ? await walLsn(stack.pool) : null;
   const rowsBefore = await rowsWritten(stack.pool);
   const offset = sink.mark();
   const groups = stack.groups();
@@ -220,6 +222,19 @@ export async function productRound(o: ProductOptions): Promise<RoundResult> {
       .filter((r) => r.rowsPerMessage > 0.0001)
       .sort((a, b) => b.rowsPerMessage - a.rowsPerMessage);
     console.table(perTable);
+    const upd = await sendUpdates(stack.pool);
+    const all = upd.all - sendUpdatesBefore!.all;
+    const hot = upd.hot - sendUpdatesBefore!.hot;
+    const walBytes = await stack.pool.query<{ b: string }>(
+      'SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint AS b',
+      [await walLsn(stack.pool), walBefore],
+    );
+    o.log(
+      `WAL written: ${(Number(walBytes.rows[0]!.b) / Math.max(1, o.leads)).toFixed(0)} bytes per message`,
+    );
+    o.log(
+      `send updates: ${all}, HOT ${hot} (${all > 0 ? ((100 * hot) / all).toFixed(1) : '0'} %; a HOT update writes no index entry)`,
+    );
   }
   let historyEvents = 0;
   let executions = 0;
@@ -271,6 +286,20 @@ async function rowsByTable(pool: Stack['pool']): Promise<Map<string, number>> {
     'SELECT relname, (n_tup_ins + n_tup_upd + n_tup_del)::bigint AS n FROM pg_stat_user_tables',
   );
   return new Map(r.rows.map((x) => [x.relname, Number(x.n)]));
+}
+
+/** Where PostgreSQL's write-ahead log stands (every change it wrote, index entries included). */
+async function walLsn(pool: Stack['pool']): Promise<string> {
+  return (await pool.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
+}
+
+/** Updates of send rows so far, and how many of them were HOT (heap-only: no index entry written). */
+async function sendUpdates(pool: Stack['pool']): Promise<{ all: number; hot: number }> {
+  await pool.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
+  const r = await pool.query<{ upd: string; hot: string }>(
+    `SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'send'`,
+  );
+  return { all: Number(r.rows[0]?.upd ?? 0), hot: Number(r.rows[0]?.hot ?? 0) };
 }
 
 /**

@@ -77,6 +77,11 @@ export interface RecordingRules {
   pendingOnly: boolean;
   /** A pre-error gets the attempt's time as its sent_at too (email); otherwise it stays unsent. */
   stampPreErrors: boolean;
+  /**
+   * SMS: a send recorded as sent awaits its receipt, queued in sms_receipt_wait for the timeout
+   * sweep (db/sms-queries.ts expireSmsReceipts) until it settles.
+   */
+  awaitsReceipt?: boolean;
 }
 
 export interface RecordedCounts {
@@ -169,7 +174,7 @@ export async function recordOutcomes(
         [later],
       );
     }
-    const updated = await client.query<{ id: string }>(
+    const updated = await client.query<{ id: string; result: string; sent_at: Date | null }>(
       `WITH v AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
                               $8::timestamptz[], $9::timestamptz[], $10::text[], $11::int[], $12::text[], $15::int[], $16::int[])
@@ -186,7 +191,7 @@ export async function recordOutcomes(
               next_attempt_at = v.next_at, attempts = greatest(s.attempts, v.tx), resends = greatest(s.resends, v.resends),
               updated_at = now()
          FROM v WHERE s.id = v.id AND (NOT $14 OR s.result = 'pending')
-       RETURNING s.id`,
+       RETURNING s.id, s.result, s.sent_at`,
       [
         col((r) => r.sendId),
         ...outcomeCols,
@@ -217,6 +222,7 @@ export async function recordOutcomes(
       ],
     );
     await recordSmsParts(client, sorted);
+    if (rules.awaitsReceipt) await queueReceiptWaits(client, updated.rows);
     if (rules.phoneStatus) await applyPhoneStatuses(client, sorted, rules.phoneStatus);
     if (rules.validity) {
       await applyValidity(
@@ -275,6 +281,21 @@ export async function applyPhoneStatuses(
     quarantineAfterErrors: opts.quarantineAfterErrors,
   });
   await applyAddressStatuses(client, 'sms', facts, quarantineAfterErrors);
+}
+
+/** SMS: sends now recorded as sent wait for their receipt (the timeout sweep's queue). */
+async function queueReceiptWaits(
+  client: PoolClient,
+  rows: ReadonlyArray<{ id: string; result: string; sent_at: Date | null }>,
+) {
+  const waiting = rows.filter((r) => r.result === 'sent');
+  if (waiting.length === 0) return;
+  await client.query(
+    `INSERT INTO sms_receipt_wait (send_id, sent_at)
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[])
+     ON CONFLICT (send_id) DO UPDATE SET sent_at = excluded.sent_at`,
+    [waiting.map((r) => r.id), waiting.map((r) => (r.sent_at ?? new Date()).toISOString())],
+  );
 }
 
 /** SMS: the parts the SMSC accepted, which its receipts will name (db/sms-queries applySmsReceipts). */

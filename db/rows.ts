@@ -286,7 +286,8 @@ export const TABLES = {
     template_id: nullable(col.int4()),
     template_title: col.text(),
     body: nullable(col.text()),
-    token: col.text(),
+    /** Stored before issue 17; NULL: the token is derived from the id (db/send-token.ts). */
+    token: nullable(col.text()),
     message_id: nullable(col.text()),
     result: col.text(),
     code: nullable(col.int4()),
@@ -346,6 +347,11 @@ export const TABLES = {
     stat: nullable(col.text()),
     err: nullable(col.text()),
     receipt_at: nullable(col.timestamptz()),
+  },
+  /** SMS sends recorded as sent and awaiting their receipt (the timeout sweep's queue, db/sms-queries.ts). */
+  sms_receipt_wait: {
+    send_id: col.int8(),
+    sent_at: col.timestamptz(),
   },
   template: {
     id: col.int4(),

@@ -21,6 +21,7 @@ import type { AddressChannel } from '../domain/address-status';
 import { compileSegmentFilter } from '../domain/segment-filter';
 import { inTransaction, type Queryable } from './pool';
 import type { Row } from './rows';
+import { withSendTokens } from './send-token';
 
 /** A wizard run as stored: the columns db/rows.ts declares. */
 export type RunRow = Row<'wizard_run'>;
@@ -250,9 +251,6 @@ function candidateSql(spec: CandidateSpec, leads: string): string {
        )`;
 }
 
-/** The token a new send is made with (its tracking and report correlation key). */
-export const NEW_SEND_TOKEN = `replace(gen_random_uuid()::text, '-', '')`;
-
 /**
  * A run's send no batch has reached (alias `s`): pending, never attempted, and untouched since the
  * run's preparation made it (every write to a send moves its updated_at: an outcome, a hold, a
@@ -343,10 +341,11 @@ export async function prepareTargets(
          SELECT row_number() OVER (ORDER BY lead_id) AS seq, lead_id, address, ignored_error
            FROM ranked WHERE reason IS NULL AND dup_rank = 1
        ), tgt AS (
-         -- The run's sends, pending and never attempted, their ids taken in seq order.
+         -- The run's sends, pending and never attempted, their ids taken in seq order; no stored
+         -- token: a new send's is derived from its id (db/send-token.ts).
          INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts,
                            ignored_error, seq)
-         SELECT $1, r.channel, t.lead_id, t.address, r.template_id, r.template_title, ${NEW_SEND_TOKEN}, 'pending', 0,
+         SELECT $1, r.channel, t.lead_id, t.address, r.template_id, r.template_title, NULL, 'pending', 0,
                 t.ignored_error, t.seq
            FROM numbered t CROSS JOIN (SELECT channel, template_id, template_title FROM wizard_run WHERE id = $1) r
           ORDER BY t.seq
@@ -416,6 +415,7 @@ export interface ClaimedSend {
   send_id: string;
   lead_id: number;
   address: string;
+  /** The send's token (VERP, Message-ID): the one stored before, else derived from its id (db/send-token.ts). */
   token: string;
   /** Set when the relay already accepted this attempt before an interruption (see markAccepted). */
   message_id: string | null;
@@ -472,7 +472,7 @@ export async function claimTargetBatch(
        ${withLead}`,
       [runId, fromSeq, toSeq],
     );
-    return fresh.rows;
+    return withSendTokens(pool, fresh.rows, sendIdOf);
   }
   // A pending send's transmissions so far, counting the one an interrupted execution may have made:
   // at least one (sends claimed by the claims of before this change carry theirs in attempts).
@@ -496,8 +496,11 @@ export async function claimTargetBatch(
      ${withLead}`,
     [runId, fromSeq, toSeq, resendWindow],
   );
-  return again.rows;
+  return withSendTokens(pool, again.rows, sendIdOf);
 }
+
+/** A claimed send's token: the one stored before, else derived from its id (db/send-token.ts). */
+const sendIdOf = (c: ClaimedSend) => c.send_id;
 
 const withLead = `SELECT c.*, coalesce(l.name, '') AS name, coalesce(l.attributes, '{}'::jsonb) AS attributes
                     FROM claimed c LEFT JOIN lead l ON l.id = c.lead_id ORDER BY c.send_id`;
@@ -537,7 +540,7 @@ export async function claimRetryBatch(
      ${withLead}`,
     [runId, dueBy, limit, reclaimInterrupted],
   );
-  return res.rows;
+  return withSendTokens(pool, res.rows, sendIdOf);
 }
 
 /** Claim a single send (no run) for its one attempt. */
@@ -557,7 +560,7 @@ export async function claimSingleSend(
      ${withLead}`,
     [sendId, reclaimInterrupted],
   );
-  return res.rows[0] ?? null;
+  return (await withSendTokens(pool, res.rows, sendIdOf))[0] ?? null;
 }
 
 /**

@@ -133,18 +133,25 @@ export async function expireSmsReceipts(
   phoneStatus: PhoneStatusSettings = DEFAULT_PHONE_STATUS,
 ): Promise<number> {
   return inTransaction(pool, async (client) => {
+    // The queue of sends awaiting a receipt (sms_receipt_wait, written when an SMS is recorded as
+    // sent): an index on the send row's sent_at and result would keep every outcome's update of a
+    // send from being HOT (migration 20261206200000).
     const due = await client.query<{ id: string }>(
-      `SELECT id FROM send
-        WHERE channel = 'sms' AND result = 'sent' AND sent_at < now() - $1 * interval '1 second'
+      `SELECT send_id AS id FROM sms_receipt_wait
+        WHERE sent_at < now() - $1 * interval '1 second'
         ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
       [timeoutSeconds, limit],
     );
-    return settleSends(
-      client,
-      due.rows.map((r) => r.id),
-      true,
-      phoneStatus,
+    const ids = due.rows.map((r) => r.id);
+    if (ids.length === 0) return 0;
+    const settled = await settleSends(client, ids, true, phoneStatus);
+    // A send that left 'sent' some other way leaves the queue too.
+    await client.query(
+      `DELETE FROM sms_receipt_wait w WHERE w.send_id = ANY($1::bigint[])
+          AND NOT EXISTS (SELECT 1 FROM send s WHERE s.id = w.send_id AND s.result = 'sent')`,
+      [ids],
     );
+    return settled;
   });
 }
 
@@ -206,6 +213,8 @@ async function settleSends(
               delivered_at = CASE WHEN v.result = 'delivered' THEN now() END, updated_at = now()
          FROM v WHERE s.id = v.id AND s.result = 'sent'
        RETURNING s.id, s.run_id, s.result
+     ), unqueued AS (
+       DELETE FROM sms_receipt_wait w USING changed c WHERE w.send_id = c.id
      ), per_run AS (
        SELECT run_id, count(*) FILTER (WHERE result = 'delivered')::int AS delivered,
               count(*) FILTER (WHERE result = 'error')::int AS errors

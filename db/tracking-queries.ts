@@ -50,8 +50,11 @@ export function newTrackingToken(): string {
  * to the send's id. Same 16 bytes, same base64url shape (TRACKING_TOKEN) as a stored token; a
  * stored token (made before) is looked up as before.
  */
-const DERIVED_PARTS: Record<TokenPart, number> = { open: 0x6f, unsubscribe: 0x75 };
+const DERIVED_PARTS: Record<DerivedPart, number> = { open: 0x6f, unsubscribe: 0x75, send: 0x73 };
 const DERIVED_TAG = 0xd7;
+
+/** What a derived token names: a tracking part, or the send itself (its VERP token, db/send-token.ts). */
+export type DerivedPart = TokenPart | 'send';
 
 interface TokenCipher {
   derive(sendId: string, part: TokenPart): string;
@@ -59,9 +62,15 @@ interface TokenCipher {
   sendOf(token: string, part: TokenPart): string | null;
 }
 
-const ciphers = new WeakMap<object, Promise<TokenCipher>>();
+/** The derived token's block (16 bytes) for a send and part, and the send a block names (null: none). */
+export interface DerivedBlocks {
+  block(sendId: string, part: DerivedPart): Buffer;
+  sendOfBlock(raw: Buffer, part: DerivedPart): string | null;
+}
 
-function cipherOf(secret: Buffer): TokenCipher {
+const ciphers = new WeakMap<object, Promise<TokenCipher & DerivedBlocks>>();
+
+function cipherOf(secret: Buffer): TokenCipher & DerivedBlocks {
   const key = createHash('sha256')
     .update('delivery tracking token v1\u0000')
     .update(secret)
@@ -70,16 +79,15 @@ function cipherOf(secret: Buffer): TokenCipher {
   // ECB over exactly one block, no padding: one cipher and decipher serve every token.
   const enc = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
   const dec = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
-  return {
-    derive(sendId, part) {
+  const blocks: DerivedBlocks = {
+    block(sendId, part) {
       const block = Buffer.alloc(16);
       block[0] = DERIVED_TAG;
       block[1] = DERIVED_PARTS[part];
       block.writeBigUInt64BE(BigInt(sendId), 8);
-      return enc.update(block).toString('base64url');
+      return enc.update(block);
     },
-    sendOf(token, part) {
-      const raw = Buffer.from(token, 'base64url');
+    sendOfBlock(raw, part) {
       if (raw.length !== 16) return null;
       const block = dec.update(raw);
       if (block[0] !== DERIVED_TAG || block[1] !== DERIVED_PARTS[part]) return null;
@@ -87,10 +95,15 @@ function cipherOf(secret: Buffer): TokenCipher {
       return block.readBigUInt64BE(8).toString();
     },
   };
+  return {
+    ...blocks,
+    derive: (sendId, part) => blocks.block(sendId, part).toString('base64url'),
+    sendOf: (token, part) => blocks.sendOfBlock(Buffer.from(token, 'base64url'), part),
+  };
 }
 
 /** The tracking key's cipher, read once per pool (or client) from the database. */
-function tokenCipher(db: Queryable): Promise<TokenCipher> {
+function tokenCipher(db: Queryable): Promise<TokenCipher & DerivedBlocks> {
   let c = ciphers.get(db);
   if (!c) {
     c = (async () => {
@@ -103,6 +116,11 @@ function tokenCipher(db: Queryable): Promise<TokenCipher> {
     ciphers.set(db, c);
   }
   return c;
+}
+
+/** The derived tokens' blocks under the tracking key (db/send-token.ts derives the send's own token). */
+export function derivedBlocks(db: Queryable): Promise<DerivedBlocks> {
+  return tokenCipher(db);
 }
 
 /** The send a derived open or unsubscribe token names, or null (a stored token, or none of ours). */

@@ -23,6 +23,7 @@ import { VERP_TOKEN, verpToken } from '../domain/verp';
 import { loadUserRules, qualify, recordBounceText, type Qualification } from '../db/bounce-rule-queries';
 import { countDomainOutcomes, loadDomainRules } from '../db/domain-queries';
 import { applyPendingReports } from '../db/report-queries';
+import { derivedSendOf } from '../db/send-token';
 import { notifyRunOfReports } from './run-signal';
 import { readBounce } from './formats';
 import type { BounceReading, RecipientReading } from './formats/types';
@@ -133,9 +134,13 @@ function returnedTokens(texts: readonly string[], bounceDomain: string): string[
 
 async function sendByToken(pool: Pool, token: string): Promise<SendRef | null> {
   if (!VERP_TOKEN.test(token)) return null;
+  // A derived token names its send by id (a send that stores no token); a stored one is looked up.
+  const derived = await derivedSendOf(pool, token);
   const r = await pool.query<SendRef>(
-    `SELECT id, run_id, address FROM send WHERE token = $1 AND channel = 'email'`,
-    [token],
+    derived !== null
+      ? `SELECT id, run_id, address FROM send WHERE id = $1 AND token IS NULL AND channel = 'email'`
+      : `SELECT id, run_id, address FROM send WHERE token = $1 AND channel = 'email'`,
+    [derived ?? token],
   );
   return r.rows[0] ?? null;
 }

@@ -76,6 +76,7 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
     phoneStatus: { countryCallingCode, quarantineAfterErrors: settings.quarantineAfterErrors },
     pendingOnly: false,
     stampPreErrors: false,
+    awaitsReceipt: true,
   };
   const retryDelays = settings.retryDelaysMs ?? [1000, 2000];
   const shortPrefix = settings.publicBaseUrl + SHORT_LINK_PATH;

@@ -86,7 +86,7 @@ export function sendRepository(pool: Pool) {
       return inTransaction(pool, async (client) => {
         const ins = await client.query<{ id: string }>(
           `INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
-           VALUES (NULL, $5, $1, $2, $3, $4, replace(gen_random_uuid()::text, '-', ''), 'pending', 0) RETURNING id`,
+           VALUES (NULL, $5, $1, $2, $3, $4, NULL, 'pending', 0) RETURNING id`,
           [s.leadId, s.address, s.templateId, s.templateTitle, s.channel],
         );
         await alongside(client, ins.rows[0]!.id);

@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { uniqueSuffix, waitFor } from '../support/harness';
 import { postfixDsn, uniqueWord } from '../support/report-fixtures';
 import { journey, seriousA11yViolations, startConsoleStack, type ConsoleStack } from './support';
+import { sendToken } from '../../db/send-token';
 
 let stack: ConsoleStack;
 beforeAll(async () => {
@@ -63,7 +64,7 @@ test('an operator qualifies an undefined bounce text in the console, and the API
     method: 'POST',
     headers: { authorization: `Bearer ${stack.h.apiKey}`, 'content-type': 'message/rfc822' },
     body: postfixDsn({
-      token: send.token,
+      token: await sendToken(stack.h.pool, String(send.id), send.token),
       bounceDomain: stack.h.config.bounceDomain,
       to: send.address,
       status: '5.0.0',

@@ -29,6 +29,7 @@ import {
   startCluster,
   type RunningCluster,
 } from './support';
+import { withSendTokens } from '../../db/send-token';
 
 const LEADS = Number(process.env.DRILL_LEADS ?? 50_000);
 const FAULT_AT = 0.3;
@@ -189,12 +190,16 @@ async function drill(name: string, inject: () => Promise<void>, faults = 1): Pro
     delivered_count: LEADS,
     error_count: 0,
   });
-  const sends = (
-    await pool.query<{ token: string; message_id: string | null; result: string }>(
-      'SELECT token, message_id, result FROM send WHERE run_id = $1',
-      [runId],
-    )
-  ).rows;
+  const sends = await withSendTokens(
+    pool,
+    (
+      await pool.query<{ id: string; token: string | null; message_id: string | null; result: string }>(
+        'SELECT id::text AS id, token, message_id, result FROM send WHERE run_id = $1',
+        [runId],
+      )
+    ).rows,
+    (r) => r.id,
+  );
   expect(sends.length).toBe(LEADS);
   let missing = 0;
   let repeated = 0;

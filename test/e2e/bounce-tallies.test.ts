@@ -5,6 +5,7 @@
 import { createApiKey } from '../../db/api-key-queries';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { postfixDsn, uniqueWord } from '../support/report-fixtures';
+import { withSendTokens } from '../../db/send-token';
 
 let h: Harness;
 
@@ -43,10 +44,12 @@ async function sentTo(addresses: string[]): Promise<Map<string, any>> {
     return r.status === 'completed' && r.counters.sent === addresses.length;
   });
   const sends = (await h.api('GET', `/v1/wizard-runs/${created.body.id}/sends`)).body.items;
-  const tokens = await h.pool.query('SELECT id::text AS id, token FROM send WHERE run_id = $1', [
-    created.body.id,
-  ]);
-  const tokenOf = new Map(tokens.rows.map((r) => [r.id, r.token]));
+  const tokens = await withSendTokens(
+    h.pool,
+    (await h.pool.query('SELECT id::text AS id, token FROM send WHERE run_id = $1', [created.body.id])).rows,
+    (r) => r.id,
+  );
+  const tokenOf = new Map(tokens.map((r) => [r.id, r.token]));
   return new Map(sends.map((s: any) => [s.address, { ...s, token: tokenOf.get(String(s.id)) }]));
 }
 

@@ -7,6 +7,7 @@ import { BounceMailbox } from '../../inbound/bounce-mailbox';
 import { createApiKey } from '../../db/api-key-queries';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { arfReport, plainMail, postfixDsn, truncate, uniqueWord } from '../support/report-fixtures';
+import { withSendTokens } from '../../db/send-token';
 
 let h: Harness;
 let mailbox: BounceMailbox;
@@ -89,7 +90,11 @@ test('when a run has been delivered, then every send is delivered and carries it
     const r = (await call('GET', `/v1/wizard-runs/${created.body.id}`)).body;
     return r.status === 'completed' ? r : null;
   });
-  sends = (await h.pool.query('SELECT * FROM send WHERE run_id = $1 ORDER BY lead_id', [run.id])).rows;
+  sends = await withSendTokens(
+    h.pool,
+    (await h.pool.query('SELECT * FROM send WHERE run_id = $1 ORDER BY lead_id', [run.id])).rows,
+    (r) => String(r.id),
+  );
   expect(sends.map((s) => s.result)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
   // The sink saw the VERP return path the DSN will come back to.
   const seen = h.sink.messagesTo(sends[0].address)[0]!;

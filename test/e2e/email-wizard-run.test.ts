@@ -3,6 +3,7 @@
 // segment, reserves a run, and every lead gets exactly one mail.
 import { WIZARD_STATUS } from '../../workflows/search-attributes';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { withSendTokens } from '../../db/send-token';
 
 let h: Harness;
 
@@ -100,10 +101,18 @@ describe('an immediate email wizard run', () => {
     }
 
     // The sink really received one mail per lead, counted by the per-send token.
-    const tokens = await h.pool.query<{ token: string; address: string }>(
-      'SELECT token, address FROM send WHERE run_id = $1',
-      [runId],
-    );
+    const tokens = {
+      rows: await withSendTokens(
+        h.pool,
+        (
+          await h.pool.query<{ id: string; token: string | null; address: string }>(
+            'SELECT id::text AS id, token, address FROM send WHERE run_id = $1',
+            [runId],
+          )
+        ).rows,
+        (r) => r.id,
+      ),
+    };
     for (const { token, address } of tokens.rows) {
       const got = h.sink.messages.filter((m) => m.headers.get('x-send-token') === token);
       expect(got).toHaveLength(1);

@@ -5,6 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { createWorkers } from '../../worker/create-workers';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import { testLogger } from '../support/test-log';
+import { withSendTokens } from '../../db/send-token';
 
 let h: Harness;
 
@@ -64,8 +65,13 @@ test('when a run needs more batches than one execution may hold, and two workers
     expect(final.counters).toMatchObject({ targets: 47, sent: 47, delivered: 47 });
 
     const tokens = (
-      await h.pool.query('SELECT token FROM send WHERE run_id = $1', [created.body.id])
-    ).rows.map((r) => r.token);
+      await withSendTokens(
+        h.pool,
+        (await h.pool.query('SELECT id::text AS id, token FROM send WHERE run_id = $1', [created.body.id]))
+          .rows,
+        (r) => r.id,
+      )
+    ).map((r) => r.token);
     expect(tokens).toHaveLength(47);
     for (const t of tokens)
       expect(h.sink.messages.filter((m) => m.headers.get('x-send-token') === t)).toHaveLength(1);

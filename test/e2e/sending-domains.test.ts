@@ -15,6 +15,7 @@ import { arfReport } from '../support/report-fixtures';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
 import type { ReceivedMail } from '../../dev/smtp-sink';
 import { metricsText } from '../../observability/metrics';
+import { withSendTokens } from '../../db/send-token';
 
 const VENV = process.env.DKIM_VERIFIER_VENV ?? join(__dirname, '..', '..', '.tools', 'dkim-venv');
 const PYTHON = join(VENV, 'bin', 'python');
@@ -320,8 +321,17 @@ describe('sending', () => {
     const { leadIds, templateId } = await audience(4, `news@${noisy}`);
     const first = await runToEnd(templateId, leadIds);
     expect(first.counters.delivered).toBe(4);
-    const s = (await h.pool.query('SELECT token, address FROM send WHERE run_id = $1 LIMIT 1', [first.id]))
-      .rows[0];
+    const s = (
+      await withSendTokens(
+        h.pool,
+        (
+          await h.pool.query('SELECT id::text AS id, token, address FROM send WHERE run_id = $1 LIMIT 1', [
+            first.id,
+          ])
+        ).rows,
+        (r) => r.id,
+      )
+    )[0]!;
     const complaint = await h.api(
       'POST',
       '/v1/inbound/bounces',

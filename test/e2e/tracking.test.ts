@@ -7,6 +7,7 @@ import { renderEmailBatch } from '../../channels/email/render';
 import type { ClaimedSend } from '../../db/run-queries';
 import { getTemplate } from '../../db/template-queries';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { sendToken } from '../../db/send-token';
 
 const PUBLIC_BASE = 'https://track.example.test';
 const UA = {
@@ -295,7 +296,7 @@ describe('a tracked multipart campaign to six leads', () => {
       send_id: row.id,
       lead_id: row.lead_id,
       address: row.address,
-      token: row.token,
+      token: await sendToken(h.pool, String(row.id), row.token),
       message_id: null,
       name: 'Daichi',
       attributes: {},

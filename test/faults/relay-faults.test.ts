@@ -11,6 +11,7 @@ import { SmtpSink } from '../../dev/smtp-sink';
 import { metricsText } from '../../observability/metrics';
 import { createWorkers } from '../../worker/create-workers';
 import { startHarness, uniqueSuffix, waitFor, type Harness } from '../support/harness';
+import { withSendTokens } from '../../db/send-token';
 
 // A busy 2-core machine: conditions are polled for up to this long.
 const BOUND_MS = 180_000;
@@ -122,7 +123,11 @@ async function allArrivedOnce(on: Harness, runId: number, leadIds: number[], sin
   });
   expect(final.hold).toBeNull();
   expect(final.statusDetail).toBeNull();
-  const sends = (await on.pool.query('SELECT token, code FROM send WHERE run_id = $1', [runId])).rows;
+  const sends = await withSendTokens(
+    on.pool,
+    (await on.pool.query('SELECT id::text AS id, token, code FROM send WHERE run_id = $1', [runId])).rows,
+    (r) => r.id,
+  );
   expect(sends).toHaveLength(leadIds.length);
   for (const s of sends) {
     expect(s.code).toBe(40000);

@@ -18,6 +18,7 @@ import {
   startWorkerProcess,
 } from '../support/fault-fixtures';
 import { uniqueSuffix, waitFor } from '../support/harness';
+import { withSendTokens } from '../../db/send-token';
 
 const LEADS = 240;
 
@@ -46,11 +47,17 @@ test('when the worker is killed with SIGKILL mid-run and another starts, then no
     // or a result): the new worker must not send any of these again.
     const acknowledged = new Set(
       (
-        await pool.query<{ token: string }>(
-          `SELECT token FROM send WHERE run_id = $1 AND (message_id IS NOT NULL OR result <> 'pending')`,
-          [run.runId],
+        await withSendTokens(
+          pool,
+          (
+            await pool.query<{ id: string; token: string | null }>(
+              `SELECT id::text AS id, token FROM send WHERE run_id = $1 AND (message_id IS NOT NULL OR result <> 'pending')`,
+              [run.runId],
+            )
+          ).rows,
+          (r) => r.id,
         )
-      ).rows.map((r) => r.token),
+      ).map((r) => r.token),
     );
     expect(acknowledged.size).toBeGreaterThan(0);
 

@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { processInboundReport, type InboundDeps } from '../../inbound/process-report';
 import { OCCURRENCE_CAP } from '../../domain/bounce-normalize';
+import { sendToken } from '../../db/send-token';
+import { ensureTrackingTokens, tokenKey } from '../../db/tracking-queries';
 import { startHarness, type Harness } from '../support/harness';
 import {
   arfReport,
@@ -313,4 +315,110 @@ test('when a user rule matches the same text as a built-in rule, then the user r
     ),
   );
   expect(r.qualification).toMatchObject({ errorType: 'soft', reason: 'refused', ruleOrigin: 'user' });
+});
+
+/** A delivered single send made since issue 17: it stores no token, its token is derived from its id. */
+async function derivedTokenSend() {
+  const address = `${uniqueWord()}@receiver.example`;
+  const lead = await h.pool.query<{ id: number }>(
+    `INSERT INTO lead (name, email, created_at, updated_at) VALUES ('D', $1, now(), now()) RETURNING id`,
+    [address],
+  );
+  const send = await h.pool.query<{ id: string }>(
+    `INSERT INTO send (channel, lead_id, address, token, result, code, sent_at, delivered_at, created_at, updated_at)
+     VALUES ('email', $1, $2, NULL, 'delivered', 10000, now(), now(), now(), now()) RETURNING id`,
+    [lead.rows[0]!.id, address],
+  );
+  const sendId = send.rows[0]!.id;
+  return { sendId, address, token: await sendToken(h.pool, sendId) };
+}
+
+/** A send made before issue 17: its random token is stored (32 hex digits, as the claim made them). */
+async function storedTokenSend() {
+  const s = await deliveredSend();
+  const token = randomBytes(16).toString('hex');
+  await h.pool.query('UPDATE send SET token = $2 WHERE id = $1', [s.sendId, token]);
+  return { ...s, token };
+}
+
+test('when a DSN and an ARF report come back for sends whose token is derived from their id, then each finds its send', async () => {
+  const a = await derivedTokenSend();
+  expect(a.token).toMatch(/^[0-9a-f]{32}$/);
+  const dsn = await processInboundReport(
+    deps,
+    buf(postfixDsn({ token: a.token, bounceDomain, to: a.address, diagnostic: '552 5.2.2 mailbox full' })),
+  );
+  expect(dsn).toMatchObject({ kind: 'dsn', sendId: a.sendId, matchedBy: 'verp' });
+
+  // A relay that changes the case of the return path's local part does not lose it.
+  const b = await derivedTokenSend();
+  const upper = await processInboundReport(
+    deps,
+    buf(
+      postfixDsn({
+        token: b.token,
+        verpTo: `b+${b.token.toUpperCase()}@${bounceDomain}`,
+        bounceDomain,
+        to: b.address,
+        diagnostic: '552 5.2.2 mailbox full',
+      }),
+    ),
+  );
+  expect(upper).toMatchObject({ sendId: b.sendId, matchedBy: 'verp' });
+
+  // An ARF report comes to the feedback address: the returned Message-ID and X-Send-Token name the send.
+  const c = await derivedTokenSend();
+  const arf = await processInboundReport(
+    deps,
+    buf(arfReport({ token: c.token, bounceDomain, to: c.address })),
+  );
+  expect(arf).toMatchObject({ kind: 'arf', sendId: c.sendId, matchedBy: 'returned-headers' });
+});
+
+test('when a DSN and an ARF report come back for sends made before, with a stored token, then each still finds its send', async () => {
+  const a = await storedTokenSend();
+  const dsn = await processInboundReport(
+    deps,
+    buf(postfixDsn({ token: a.token, bounceDomain, to: a.address, diagnostic: '552 5.2.2 mailbox full' })),
+  );
+  expect(dsn).toMatchObject({ kind: 'dsn', sendId: a.sendId, matchedBy: 'verp' });
+  const b = await storedTokenSend();
+  const arf = await processInboundReport(
+    deps,
+    buf(arfReport({ token: b.token, bounceDomain, to: b.address })),
+  );
+  expect(arf).toMatchObject({ kind: 'arf', sendId: b.sendId, matchedBy: 'returned-headers' });
+});
+
+test('when a bounce names a forged send token, then no send is matched by it', async () => {
+  const s = await derivedTokenSend();
+  const old = await storedTokenSend();
+  const flip = (t: string) => (t[0] === '0' ? '1' : '0') + t.slice(1);
+  const openToken = (await ensureTrackingTokens(h.pool, [{ sendId: s.sendId, part: 'open', url: '' }])).get(
+    tokenKey(s.sendId, 'open', ''),
+  )!;
+  const forged = [
+    randomBytes(16).toString('hex'),
+    flip(s.token),
+    // Made with our key for the same send, but as its open token: not a send token.
+    Buffer.from(openToken, 'base64url').toString('hex'),
+    // The token a send made before would have had if derived: it was never sent, its stored one was.
+    await sendToken(h.pool, old.sendId),
+  ];
+  for (const token of forged) {
+    const r = await processInboundReport(
+      deps,
+      buf(
+        postfixDsn({
+          token,
+          bounceDomain,
+          to: `${uniqueWord()}@nowhere.example`,
+          diagnostic: '550 5.1.1 user unknown',
+        }),
+      ),
+    );
+    expect(r).toMatchObject({ kind: 'dsn', status: 'unmatched', sendId: null });
+  }
+  expect((await sendRow(s.sendId)).result).toBe('delivered');
+  expect((await sendRow(old.sendId)).result).toBe('delivered');
 });

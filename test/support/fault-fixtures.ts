@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import type { SmtpSink } from '../../dev/smtp-sink';
 import type { WizardRunInput, WizardRunSettings } from '../../workflows/wizard-run';
 import { testLogFile } from './test-log';
+import { withSendTokens } from '../../db/send-token';
 
 const root = join(__dirname, '..', '..');
 
@@ -125,14 +126,18 @@ export async function repeatedDeliveries(
   expected: number,
   opts: { resendsRecorded?: boolean } = {},
 ): Promise<number> {
-  const sends = (
-    await pool.query<{ token: string; result: string; resent: number }>(
-      `SELECT s.token, s.result,
-              (SELECT count(*) FROM send_attempt a WHERE a.send_id = s.id AND a.resend_reason IS NOT NULL)::int AS resent
-         FROM send s WHERE s.run_id = $1`,
-      [runId],
-    )
-  ).rows;
+  const sends = await withSendTokens(
+    pool,
+    (
+      await pool.query<{ id: string; token: string | null; result: string; resent: number }>(
+        `SELECT s.id::text AS id, s.token, s.result,
+                (SELECT count(*) FROM send_attempt a WHERE a.send_id = s.id AND a.resend_reason IS NOT NULL)::int AS resent
+           FROM send s WHERE s.run_id = $1`,
+        [runId],
+      )
+    ).rows,
+    (r) => r.id,
+  );
   if (sends.length !== expected) throw new Error(`expected ${expected} sends, found ${sends.length}`);
   let repeated = 0;
   for (const s of sends) {
