@@ -5,6 +5,7 @@
 import type { Pool } from 'pg';
 import { createPool } from '../../db/pool';
 import { recordOutcomes, type OutcomeRecord, type RecordingRules } from '../../db/outcomes';
+import { claimTargetBatch, prepareEmailTargets } from '../../db/run-queries';
 import { applySmsReceipts, expireSmsReceipts } from '../../db/sms-queries';
 import { classifySmtpReply } from '../../domain/smtp-classification';
 import { submitDeliveryOutcome } from '../../domain/smpp-status';
@@ -30,7 +31,7 @@ beforeAll(() => {
 });
 afterAll(() => pool.end());
 
-/** A run of `channel` with `n` pending sends to new leads, as the claim creates them (no stored token). */
+/** A run of `channel` with `n` pending sends to new leads (email: prepared and claimed as a batch does; no stored token). */
 async function pendingRun(channel: 'email' | 'sms', n: number) {
   const tag = uniqueSuffix();
   const leads = (
@@ -50,6 +51,13 @@ async function pendingRun(channel: 'email' | 'sms', n: number) {
       [channel, templateId, leads.map((l) => l.id), `hot-${tag}`],
     )
   ).rows[0].id;
+  if (channel === 'email') {
+    // As production makes them: created at the run's preparation, read by the batch's claim.
+    const prepared = await prepareEmailTargets(pool, runId);
+    expect(prepared.targets).toBe(n);
+    const claimed = await claimTargetBatch(pool, runId, 1, n, false);
+    return { runId, sends: claimed.map((c) => ({ id: c.send_id, lead_id: c.lead_id, address: c.address })) };
+  }
   const sends = (
     await pool.query<{ id: string; lead_id: number; address: string }>(
       `INSERT INTO send (run_id, channel, lead_id, address, template_id, template_title, token, result, attempts)
