@@ -48,11 +48,6 @@ export interface ActivityDeps {
   senders: Partial<Record<Channel, ChannelSender>>;
   /** How status mail and failure notices go out. */
   notices: NoticeMailer;
-  /**
-   * Worker processes polling a send queue now (lifecycle/send-workers.ts): a run's batches in
-   * flight follow it. Absent: the run is planned for one worker.
-   */
-  sendQueueWorkers?: (taskQueue: string) => Promise<number>;
   settings: {
     notifyFrom: string;
     invalidAfterErrors: number;
@@ -134,10 +129,7 @@ export function createActivities(deps: ActivityDeps) {
     return false;
   }
 
-  async function prepareRun(
-    runId: number,
-    sendQueue?: string,
-  ): Promise<{ targets: number; excluded: number; sendWorkers?: number }> {
+  async function prepareRun(runId: number): Promise<{ targets: number; excluded: number }> {
     const run = await getRun(pool, runId);
     if (!run) throw runCannotProceed('RunMissing', `wizard run ${runId} does not exist`);
     const template = await getTemplate(pool, run.template_id);
@@ -161,13 +153,7 @@ export function createActivities(deps: ActivityDeps) {
       const refused = preflightRefusal(preflight);
       if (refused) throw runCannotProceed('PreflightRefused', refused);
     }
-    if (!sendQueue || !deps.sendQueueWorkers) return counts;
-    // Counted after the targets, so a slow preparation does not plan for workers gone since.
-    const sendWorkers = await deps.sendQueueWorkers(sendQueue).catch((err: unknown) => {
-      logger.warn({ err, runId, sendQueue }, 'could not count the send workers: planning for one');
-      return 1;
-    });
-    return { ...counts, sendWorkers };
+    return counts;
   }
 
   /**

@@ -59,10 +59,8 @@ export interface AppConfig extends ChannelSettings {
   notifyFrom: string;
   /** Leads per send batch activity. */
   sendBatchSize: number;
-  /** Send batch activities in flight per run for each worker polling the run's send queue (domain/repeat-bound.ts runBatchesInFlight). */
+  /** Send batch activities in flight per run. */
   sendBatchesInFlight: number;
-  /** At most this many send batches in flight per run, whatever the number of workers. */
-  sendBatchesInFlightMax: number;
   /** Batches after which a run's workflow continues as new, whatever Temporal suggests. */
   maxBatchesPerExecution: number;
   /** A send batch that has not heartbeaten for this long is given to another worker (seconds). */
@@ -368,14 +366,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: 'sendBatchesInFlight',
     kind: 'int',
     default: '4',
-    doc: "batch activities in flight per run, for each worker polling the run's send queue when the run is prepared",
-  },
-  {
-    env: 'SEND_BATCHES_IN_FLIGHT_MAX',
-    key: 'sendBatchesInFlightMax',
-    kind: 'int',
-    default: '16',
-    doc: 'at most this many batch activities in flight per run, whatever the number of workers (the repeat bound grows with it)',
+    doc: 'batch activities in flight per run',
   },
   {
     env: 'MAX_BATCHES_PER_EXECUTION',
@@ -688,8 +679,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Number(out.sendBatchSize) < 1) problems.push('SEND_BATCH_SIZE must be at least 1');
   if (Number(out.maxBatchesPerExecution) < 1) problems.push('MAX_BATCHES_PER_EXECUTION must be at least 1');
   if (Number(out.sendBatchesInFlight) < 1) problems.push('SEND_BATCHES_IN_FLIGHT must be at least 1');
-  if (Number(out.sendBatchesInFlightMax) < Number(out.sendBatchesInFlight))
-    problems.push('SEND_BATCHES_IN_FLIGHT_MAX must be at least SEND_BATCHES_IN_FLIGHT');
   if (Number(out.batchHeartbeatTimeoutSeconds) < 3)
     problems.push('BATCH_HEARTBEAT_TIMEOUT_SECONDS must be at least 3 (batches heartbeat every second)');
   if (Number(out.invalidAfterErrors) < 1) problems.push('INVALID_AFTER_ERRORS must be at least 1');

@@ -12,7 +12,7 @@
 export interface RepeatBoundSettings {
   /** Messages on the wire at once per batch (EmailSenderDeps.settings.sendConcurrency). */
   sendConcurrency: number;
-  /** Send batches in flight for the run (runBatchesInFlight). */
+  /** Send batches in flight per run (SEND_BATCHES_IN_FLIGHT). */
   batchesInFlight: number;
 }
 
@@ -27,20 +27,6 @@ export function unrecordedPerBatch(sendConcurrency: number): number {
  */
 export function repeatBound(s: RepeatBoundSettings): number {
   return unrecordedPerBatch(s.sendConcurrency) * Math.max(1, s.batchesInFlight);
-}
-
-/**
- * Send batches in flight for one run: SEND_BATCHES_IN_FLIGHT for each worker polling the run's send
- * queue when the run is prepared, at most SEND_BATCHES_IN_FLIGHT_MAX. A batch's outcomes are
- * written in groups shared with the run's other batches in the same worker (SharedCommits), so a
- * worker holding fewer batches writes smaller groups and pays more per message: a second worker
- * brings its own batches rather than taking half of the first one's. The price is the bound: one
- * fault of the database repeats at most what every batch in flight holds unrecorded
- * (repeatBound), one worker's fault what its own batches hold.
- */
-export function runBatchesInFlight(s: { perWorker: number; workers: number; max: number }): number {
-  const perWorker = Math.max(1, s.perWorker);
-  return Math.max(1, Math.min(Math.max(perWorker, s.max), perWorker * Math.max(1, s.workers)));
 }
 
 /** The email sender's send concurrency for a worker's SMTP connections (channels/email/sender.ts). */

@@ -25,7 +25,6 @@ export function wizardRunSettings(config: AppConfig, channel: string): WizardRun
     taskQueueSend: sendQueueFor(config, channel),
     batchSize: config.sendBatchSize,
     batchesInFlight: config.sendBatchesInFlight,
-    maxBatchesInFlight: config.sendBatchesInFlightMax,
     maxBatchesPerExecution: config.maxBatchesPerExecution,
     asyncBounceWindowMs: config.asyncBounceWindowSeconds * 1000,
     heartbeatTimeoutMs: config.batchHeartbeatTimeoutSeconds * 1000,

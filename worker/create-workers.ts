@@ -11,7 +11,6 @@ import { createImportActivities } from '../activities/import-activities';
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import { ensureRunSweepSchedule } from '../lifecycle/run-sweep';
 import { Client } from '@temporalio/client';
-import { sendQueueWorkers } from '../lifecycle/send-workers';
 import type { EmailTransport } from '../channels/email/transport';
 import { sendQueueFor, sendRateFor, type AppConfig } from '../config/config';
 import type { SmsTransport } from '../channels/sms/transport';
@@ -69,14 +68,10 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
     config,
     transports: { email: deps.email, sms: deps.sms },
   });
-  // The consistency sweep and the runs' count of send workers talk to Temporal as a client, over
-  // the worker's connection.
-  const temporal = new Client({ connection: deps.connection, namespace: deps.namespace });
   const activities = createActivities({
     pool: deps.pool,
     logger: deps.logger,
     senders,
-    sendQueueWorkers: sendQueueWorkers(temporal),
     notices: createNoticeMailer(deps.email, config.bounceDomain, deps.logger),
     settings: {
       notifyFrom: config.notifyFrom,
@@ -88,6 +83,8 @@ export async function createWorkers(deps: WorkerDeps): Promise<Worker[]> {
       timeZone: config.accountTimeZone,
     },
   });
+  // The consistency sweep talks to Temporal as a client, over the worker's connection.
+  const temporal = new Client({ connection: deps.connection, namespace: deps.namespace });
   const sweep = createRunSweepActivities({ pool: deps.pool, temporal, logger: deps.logger, config });
   if (deps.schedules !== false) {
     await ensureRunSweepSchedule(temporal, config.taskQueueWizard);

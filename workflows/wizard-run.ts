@@ -30,19 +30,12 @@ import {
 import type { WizardRunActivities } from '../activities/wizard-run-activities';
 import { expectedCompletion, isRunFailure, type RunStatusName } from '../domain/run-lifecycle';
 import { runSummary } from '../domain/run-summary';
-import { runBatchesInFlight } from '../domain/repeat-bound';
 import { WIZARD_STATUS } from './search-attributes';
 
 export interface WizardRunSettings {
   taskQueueSend: string;
   batchSize: number;
-  /** Send batches in flight per run for each worker polling the send queue (domain/repeat-bound.ts runBatchesInFlight). */
   batchesInFlight: number;
-  /**
-   * At most this many in flight per run, whatever the workers. Absent in inputs recorded before
-   * the run counted its workers: those runs keep `batchesInFlight` in flight.
-   */
-  maxBatchesInFlight?: number;
   /** Continue-as-new after this many batches even if Temporal does not suggest it yet (tests use a tiny value). */
   maxBatchesPerExecution: number;
   /** How long the run stays open after sending for asynchronous bounces and complaints (SPEC 4). */
@@ -90,8 +83,6 @@ export interface WizardRunInput {
     completed?: boolean;
     /** A user cancelled the completed run's pending waves. */
     wavesCancelled?: boolean;
-    /** Batches in flight, as decided at the preparation (absent: settings.batchesInFlight). */
-    batchesInFlight?: number;
   };
 }
 
@@ -235,8 +226,6 @@ class WizardRun {
   batchesThisExecution = 0;
   /** Batches in flight, so a cancel can wait for every one of them to stop and record. */
   readonly inFlight = new Set<Promise<void>>();
-  /** How many send batches may be in flight at once: decided when the run is prepared, then carried. */
-  batchesInFlight: number;
   /**
    * The status search attribute is kept current when the starter set it (the
    * API always does); a server without our attributes registered (the
@@ -260,7 +249,6 @@ class WizardRun {
     this.reportsPending = resume?.reportsPending ?? false;
     this.completed = resume?.completed ?? false;
     this.wavesCancelled = resume?.wavesCancelled ?? false;
-    this.batchesInFlight = resume?.batchesInFlight ?? input.settings.batchesInFlight;
     if (this.completed && this.sending) this.status = 'completed';
     this.listenUntilMs = resume?.listenUntilMs;
     this.tracksStatus = workflowInfo().typedSearchAttributes.get(WIZARD_STATUS) !== undefined;
@@ -309,8 +297,6 @@ class WizardRun {
     const { targets, excluded, nextSeq, counts, startedAtMs, waves, listenUntilMs, reportsPending } = this;
     // The new fields only when set: an execution that never completed early carries what it always did.
     const early = this.completed ? { completed: true, wavesCancelled: this.wavesCancelled } : {};
-    const inFlight =
-      this.batchesInFlight === this.settings.batchesInFlight ? {} : { batchesInFlight: this.batchesInFlight };
     return continueAsNew<typeof wizardRunWorkflow>({
       ...this.input,
       resume: {
@@ -323,7 +309,6 @@ class WizardRun {
         listenUntilMs,
         reportsPending,
         ...early,
-        ...inFlight,
       },
     });
   }
@@ -382,20 +367,9 @@ async function waitForScheduledTime(run: WizardRun): Promise<void> {
 async function prepare(run: WizardRun): Promise<boolean> {
   if (!(await bookkeeping.markPreparing(run.runId))) return false;
   run.setStatus('preparing');
-  // The send queue only when the run can size its batches by the workers serving it: an input
-  // recorded before that setting schedules the call it always did.
-  const prepared =
-    run.settings.maxBatchesInFlight === undefined
-      ? await bookkeeping.prepareRun(run.runId)
-      : await bookkeeping.prepareRun(run.runId, run.settings.taskQueueSend);
+  const prepared = await bookkeeping.prepareRun(run.runId);
   run.targets = prepared.targets;
   run.excluded = prepared.excluded;
-  if (prepared.sendWorkers !== undefined && run.settings.maxBatchesInFlight !== undefined)
-    run.batchesInFlight = runBatchesInFlight({
-      perWorker: run.settings.batchesInFlight,
-      workers: prepared.sendWorkers,
-      max: run.settings.maxBatchesInFlight,
-    });
   if (!(await bookkeeping.markRunning(run.runId))) return false;
   run.setStatus('running');
   run.startedAtMs = Date.now();
@@ -404,11 +378,11 @@ async function prepare(run: WizardRun): Promise<boolean> {
 
 /** The first pass: every target once, several batches in flight, continuing as new when the history is heavy. */
 async function sendEveryTarget(run: WizardRun): Promise<void> {
-  const { settings, sender, inFlight, batchesInFlight } = run;
+  const { settings, sender, inFlight } = run;
   if (!run.input.resume) await bookkeeping.notifyRun(run.runId, 'start');
   let batchFailure: unknown = null;
   while (run.nextSeq <= run.targets || inFlight.size > 0) {
-    while (!run.historyHeavy() && inFlight.size < batchesInFlight && run.nextSeq <= run.targets) {
+    while (!run.historyHeavy() && inFlight.size < settings.batchesInFlight && run.nextSeq <= run.targets) {
       const fromSeq = run.nextSeq;
       const toSeq = Math.min(run.targets, fromSeq + settings.batchSize - 1);
       run.nextSeq = toSeq + 1;
@@ -471,7 +445,7 @@ async function retryWaves(run: WizardRun, whileHeld = false): Promise<void> {
     run.nextWaveAtMs = null;
     run.waves++;
     for (;;) {
-      const waveBatches = Array.from({ length: run.batchesInFlight }, () =>
+      const waveBatches = Array.from({ length: settings.batchesInFlight }, () =>
         run.track(
           sender.sendRetryBatch({
             runId: run.runId,

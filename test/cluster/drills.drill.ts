@@ -20,7 +20,7 @@ import { loadConfig } from '../../config/config';
 import { createPool } from '../../db/pool';
 import { createApiKey } from '../../db/api-key-queries';
 import { wizardRunWorkflowId } from '../../domain/run-lifecycle';
-import { emailSendConcurrency, repeatBound, runBatchesInFlight } from '../../domain/repeat-bound';
+import { emailSendConcurrency, repeatBound } from '../../domain/repeat-bound';
 import {
   CLUSTER_PORTS,
   CountingRelay,
@@ -34,16 +34,10 @@ import { withSendTokens } from '../../db/send-token';
 const LEADS = Number(process.env.DRILL_LEADS ?? 50_000);
 const FAULT_AT = 0.3;
 const config = loadConfig(process.env);
-const CLUSTER_WORKERS = 2;
 /** The README's bound on repeats for one fault, as domain/repeat-bound.ts computes it for these settings. */
 const BOUND_PER_FAULT = repeatBound({
   sendConcurrency: emailSendConcurrency(config.smtpMaxConnections),
-  // The cluster's two workers poll the send queue as each drill's run is prepared.
-  batchesInFlight: runBatchesInFlight({
-    perWorker: config.sendBatchesInFlight,
-    workers: CLUSTER_WORKERS,
-    max: config.sendBatchesInFlightMax,
-  }),
+  batchesInFlight: config.sendBatchesInFlight,
 });
 
 let cluster: RunningCluster;
@@ -58,18 +52,15 @@ const figures: string[] = [];
 beforeAll(async () => {
   relay = new CountingRelay(await freePortBlock(1));
   const smtpUrl = await relay.start();
-  cluster = await startCluster(
-    {
-      SMTP_URL: smtpUrl,
-      LOG_LEVEL: 'info',
-      ASYNC_BOUNCE_WINDOW_SECONDS: '0',
-      // The relay outage drill: held sends are tried again after 5 s, not the default 30.
-      RELAY_HOLD_SECONDS: '5',
-      RELAY_HOLD_MAX_SECONDS: '10',
-      API_RATE_LIMIT_PER_MINUTE: '1000000',
-    },
-    CLUSTER_WORKERS,
-  );
+  cluster = await startCluster({
+    SMTP_URL: smtpUrl,
+    LOG_LEVEL: 'info',
+    ASYNC_BOUNCE_WINDOW_SECONDS: '0',
+    // The relay outage drill: held sends are tried again after 5 s, not the default 30.
+    RELAY_HOLD_SECONDS: '5',
+    RELAY_HOLD_MAX_SECONDS: '10',
+    API_RATE_LIMIT_PER_MINUTE: '1000000',
+  });
   pool = createPool(cluster.ready.databaseUrl, 4);
   // Lost connections while the database is killed must not crash the test process.
   pool.on('error', () => undefined);

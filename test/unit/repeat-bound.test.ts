@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../config/config';
-import {
-  emailSendConcurrency,
-  repeatBound,
-  runBatchesInFlight,
-  unrecordedPerBatch,
-} from '../../domain/repeat-bound';
+import { emailSendConcurrency, repeatBound, unrecordedPerBatch } from '../../domain/repeat-bound';
 
 test('when the settings are the defaults, then the bound the README states is the one the code enforces', () => {
   const config = loadConfig({});
@@ -22,12 +17,4 @@ test('when the settings are the defaults, then the bound the README states is th
 test('when a batch has one message on the wire at a time, then it may still hold one more unrecorded', () => {
   expect(unrecordedPerBatch(1)).toBe(2);
   expect(repeatBound({ sendConcurrency: 1, batchesInFlight: 1 })).toBe(2);
-});
-
-test('when a second worker serves the run, then the run keeps as many batches in flight per worker, up to the maximum', () => {
-  expect(runBatchesInFlight({ perWorker: 4, workers: 1, max: 16 })).toBe(4);
-  expect(runBatchesInFlight({ perWorker: 4, workers: 2, max: 16 })).toBe(8);
-  expect(runBatchesInFlight({ perWorker: 4, workers: 9, max: 16 })).toBe(16);
-  // No worker seen (all restarting): planned for one.
-  expect(runBatchesInFlight({ perWorker: 4, workers: 0, max: 16 })).toBe(4);
 });
