@@ -127,6 +127,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       TEMPORAL_ADDRESS: temporalServer.address,
       SMTP_URL: opts.smtpUrl,
       SMTP_MAX_CONNECTIONS: String(opts.connections),
+      // As the README advises for W workers on a run: 4 batches in flight per worker, so each
+      // worker's shared commits carry as many outcomes as one worker's (SEND_BATCHES_IN_FLIGHT set
+      // in the environment wins).
+      SEND_BATCHES_IN_FLIGHT: process.env.SEND_BATCHES_IN_FLIGHT ?? String(4 * opts.workers),
       PORT: String(apiPort),
       HOST: '127.0.0.1',
       METRICS_PORT: '0',

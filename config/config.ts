@@ -366,7 +366,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     key: 'sendBatchesInFlight',
     kind: 'int',
     default: '4',
-    doc: 'batch activities in flight per run',
+    doc: "batch activities in flight per run; with W workers on a run, 4 × W keeps each worker's commit groups (and a message's cost) as with one, and the repeat bound grows with it",
   },
   {
     env: 'MAX_BATCHES_PER_EXECUTION',
