@@ -19,6 +19,7 @@ import {
 } from '../domain/validity';
 import type { AddressChannel } from '../domain/address-status';
 import { compileSegmentFilter } from '../domain/segment-filter';
+import { unreachedSendSql } from '../domain/history-search';
 import { inTransaction, type Queryable } from './pool';
 import type { Row } from './rows';
 import { withSendTokens } from './send-token';
@@ -251,15 +252,8 @@ function candidateSql(spec: CandidateSpec, leads: string): string {
        )`;
 }
 
-/**
- * A run's send no batch has reached (alias `s`): pending, never attempted, and untouched since the
- * run's preparation made it (every write to a send moves its updated_at: an outcome, a hold, a
- * cancel handing claims back). Before sends were created at preparation such a target had no send
- * row, so every reader that shows sends to a user (history, lists, exports, searches) leaves these
- * out; the unsent list shows them as pending, as it showed the targets without a send.
- */
-export const unreachedSend = (s: string) =>
-  `(${s}.run_id IS NOT NULL AND ${s}.result = 'pending' AND ${s}.attempts = 0 AND ${s}.next_attempt_at IS NULL AND ${s}.message_id IS NULL AND ${s}.updated_at = ${s}.created_at)`;
+/** A run's send no batch has reached (alias `s`): the rule is domain/history-search.ts's. */
+export const unreachedSend = unreachedSendSql;
 
 /**
  * A cancelled batch hands back the claims it never sent: each goes back to the state it was claimed

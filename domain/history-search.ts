@@ -10,6 +10,18 @@
 
 import { BIGINT_ID_PATTERN, parseZonedTime, timeProblem } from './input-limits';
 
+/**
+ * A run's send no batch has reached (alias `s`): pending, never attempted, and untouched since the
+ * run's preparation made it (every write to a send moves its updated_at: an outcome, a hold, a
+ * cancel handing claims back). Before sends were created at preparation such a target had no send
+ * row, so no reader that shows sends as history (lists, exports, searches, the segment filter's
+ * send history) shows these; the unsent list shows them as pending, as it showed the targets
+ * without a send. One rule, for db/ and the segment filter alike.
+ */
+export function unreachedSendSql(s: string): string {
+  return `(${s}.run_id IS NOT NULL AND ${s}.result = 'pending' AND ${s}.attempts = 0 AND ${s}.next_attempt_at IS NULL AND ${s}.message_id IS NULL AND ${s}.updated_at = ${s}.created_at)`;
+}
+
 export type SearchField =
   | { kind: 'text'; columns: readonly string[] }
   | { kind: 'choice'; column: string; cast?: string }

@@ -20,6 +20,8 @@
 //   { "all": [ { "field": "email_valid", "op": "eq", "value": true },
 //              { "sends": { "channel": "email", "result": ["error"], "code": [42550, 42553] } } ] }
 
+import { unreachedSendSql } from './history-search';
+
 export type FilterOp =
   'eq' | 'neq' | 'contains' | 'starts_with' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'is_blank' | 'not_blank';
 
@@ -215,12 +217,9 @@ function sendHistory(node: unknown, path: string, params: Params): string {
     if (!(HISTORY_KEYS as readonly string[]).includes(k))
       throw new FilterError(`unknown key "${k}"; known: ${HISTORY_KEYS.join(', ')}`, `${path}.${k}`);
   }
-  // A run's send no batch has reached yet (pending, never attempted, not held: db/run-queries.ts
-  // unreachedSend) is no history: before runs created their sends at preparation it had no row.
-  const where: string[] = [
-    'hs.lead_id = l.id',
-    `NOT (hs.run_id IS NOT NULL AND hs.result = 'pending' AND hs.attempts = 0 AND hs.next_attempt_at IS NULL AND hs.message_id IS NULL AND hs.updated_at = hs.created_at)`,
-  ];
+  // A run's send no batch has reached yet is no history: before runs created their sends at
+  // preparation it had no row.
+  const where: string[] = ['hs.lead_id = l.id', `NOT ${unreachedSendSql('hs')}`];
   const list = (key: string, column: string, kind: 'text' | 'int', allowed?: readonly string[]) => {
     const v = node[key];
     if (v === undefined) return;
