@@ -166,7 +166,7 @@ export async function recordOutcomes(
   return inTransaction(pool, async (client) => {
     // A later transmission's outcome overwrites the send row: the first attempt the row may carry
     // becomes an attempt row first (recordDeliveries).
-    const later = sorted.filter((r) => (r.transmission ?? r.attempt) > 1).map((r) => r.sendId);
+    const later = sorted.filter((r) => transmissionOf(r) > 1).map((r) => r.sendId);
     if (later.length > 0) {
       await client.query(
         `WITH kept AS (${KEEP_ROW_ATTEMPT('SELECT unnest($1::bigint[])')})
@@ -214,7 +214,7 @@ export async function recordOutcomes(
        ON CONFLICT (send_id, attempt) DO NOTHING`,
       [
         col((r) => r.sendId),
-        col((r) => r.transmission ?? r.attempt),
+        col(transmissionOf),
         col((r) => r.at.toISOString()),
         ...outcomeCols,
         col((r) => r.resend?.reason ?? null),
@@ -492,7 +492,7 @@ async function recordDeliveries(
   counterSlot: string | null,
 ): Promise<RecordedCounts> {
   const deltas = countDeltas(sorted.map((r) => ({ attempt: r.attempt, result: 'delivered' })));
-  const keepV = sorted.some((r) => (r.transmission ?? r.attempt) > 1) ? 1 : 0;
+  const keepV = sorted.some((r) => transmissionOf(r) > 1) ? 1 : 0;
   await db.query({
     name: `record_deliveries_${counterSlot === null ? 0 : 1}_${keepV}`,
     text: RECORD_DELIVERIES[counterSlot === null ? 0 : 1]![keepV]!,
@@ -500,7 +500,7 @@ async function recordDeliveries(
       col((r) => r.sendId),
       ...outcomeCols.map((c, i) => (i === 0 ? c.map(() => rules.acceptedAs) : c)),
       col((r) => r.at.toISOString()),
-      col((r) => r.transmission ?? r.attempt),
+      col(transmissionOf),
       col((r) => r.resend?.reason ?? null),
       col((r) => r.resend?.originalMessageId ?? null),
       col((r) => r.leadId),

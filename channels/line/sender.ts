@@ -27,7 +27,7 @@ import {
 } from '../../db/line-queries';
 import type { RecordingRules } from '../../db/outcomes';
 import { preErrorOutcome, type DeliveryOutcome } from '../../domain/delivery-outcome';
-import { getRun, type ClaimedSend } from '../../db/run-queries';
+import { getRun, handBackClaims, type ClaimedSend } from '../../db/run-queries';
 import { getTemplate, type TemplateRow } from '../../db/template-queries';
 import {
   ZERO,
@@ -227,11 +227,8 @@ export function createLineSender(deps: LineSenderDeps): ChannelSender {
       });
     }
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
-      // Claims never pushed go back to the state they were claimed from.
-      await pool.query(
-        `UPDATE send SET attempts = 0, updated_at = now() WHERE id = ANY($1::bigint[]) AND result = 'pending'`,
-        [claimed.slice(next).map((c) => c.send_id)],
-      );
+      // Claims never pushed go back to the state they were claimed from, a wave's due again (as email's).
+      await handBackClaims(pool, claimed.slice(next));
     }
     return total;
   }

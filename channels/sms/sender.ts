@@ -26,7 +26,7 @@ import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { SmsSubmitResult, SmsTransport } from './transport';
-import { getRun, type ClaimedSend } from '../../db/run-queries';
+import { getRun, handBackClaims, type ClaimedSend } from '../../db/run-queries';
 import { DEFAULT_PHONE_FIELD, prepareSmsTargets } from '../../db/sms-queries';
 import type { OutcomeRecord, RecordingRules } from '../../db/outcomes';
 import { preErrorOutcome } from '../../domain/delivery-outcome';
@@ -202,12 +202,8 @@ export function createSmsSender(deps: SmsSenderDeps): ChannelSender {
     await recording.flush();
     const unsent = [...stillRefused, ...claimed.slice(next)];
     if (ctx.cancellationSignal.aborted && next < claimed.length) {
-      // Claims never sent go back to the state they were claimed from (as email does).
-      await pool.query(
-        `UPDATE send SET attempts = CASE WHEN result = 'pending' THEN 0 ELSE attempts - 1 END, updated_at = now()
-          WHERE id = ANY($1::bigint[])`,
-        [claimed.slice(next).map((c) => c.send_id)],
-      );
+      // Claims never sent go back to the state they were claimed from, a wave's due again (as email's).
+      await handBackClaims(pool, claimed.slice(next));
     } else if (unsent.length > 0) {
       throw ApplicationFailure.retryable(
         `${unsent.length} SMS could not be submitted yet (SMSC throttling or unreachable); retrying`,
